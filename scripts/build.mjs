@@ -1,0 +1,26 @@
+// Bundles the CLI, the local fleet agent and the demo into dist/ with esbuild.
+// Runs on `npm ci` (prepare) so `npx fleetgate` works straight after set-up.
+import { build } from 'esbuild';
+import { chmodSync } from 'node:fs';
+
+const entries = {
+  cli: 'src/cli/main.ts',
+  agent: 'src/fleet/agent-main.ts',
+  demo: 'src/demo/main.ts',
+};
+
+await build({
+  entryPoints: entries,
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: true,
+  logLevel: 'warning',
+  // CommonJS dependencies bundled into ESM still call require() for built-ins.
+  banner: {
+    js: "import { createRequire as __fgCreateRequire } from 'node:module'; const require = __fgCreateRequire(import.meta.url);",
+  },
+});
+chmodSync('dist/cli.js', 0o755);

@@ -1,0 +1,44 @@
+/**
+ * The plan: ordered waves computed by the pure planner from a spec, an
+ * inventory and (optionally) the current state. Durations in milliseconds.
+ */
+export type WaveKind = 'canary' | 'wave' | 'leader';
+
+export interface PlannedWave {
+  /** Stable id, `<tier>/canary`, `<tier>/1`, `<tier>/2`, …, `<tier>/leader`. Used as the key in state. */
+  id: string;
+  /** 0-based position in the whole rollout. */
+  index: number;
+  tier: string;
+  kind: WaveKind;
+  /** Target ids, in the order they start. */
+  targets: string[];
+  /** Most targets of this wave out of service at once (≥ 1). */
+  maxUnavailable: number;
+  /** Observation window after the wave (ms). */
+  observeMs: number;
+}
+
+export interface PlannedTier {
+  name: string;
+  /** Targets the tier's selector picked. */
+  targets: string[];
+  quorum: boolean;
+  canarySize: number;
+  waveSize: number;
+  maxUnavailable: number;
+  /** For a quorum tier: the leader target id, done last (undefined when no target carries the leader label). */
+  leader?: string;
+}
+
+export interface RolloutPlan {
+  rollout: string;
+  component: string;
+  version: string;
+  tiers: PlannedTier[];
+  waves: PlannedWave[];
+  /** Estimated wall time (ms): per wave, ceil(targets / maxUnavailable) × expected target time + observation window. */
+  estimatedDurationMs: number;
+  /** Planning warnings (e.g. a target in no tier, or in two). */
+  warnings: string[];
+}

@@ -1,0 +1,201 @@
+/**
+ * Normalized rollout spec: what the program uses after parsing, validation and
+ * defaults. What the user typed is `WrittenRolloutSpec` (inferred from the zod
+ * schema in `schema.ts`); this is the type every other module consumes.
+ *
+ * Units: every duration here is in **milliseconds**; every percent is a
+ * **percent number** (20 means 20%), never a ratio.
+ */
+
+/** API version of the spec file format. */
+export const SPEC_API_VERSION = 'fleetgate/v1alpha1';
+/** `kind` of a spec document. */
+export const SPEC_KIND = 'Rollout';
+
+/** A size written as a count (`5`), a percent (`"20%"`) or `auto` (fleet-size table, seed 000). */
+export type Size = { kind: 'count'; value: number } | { kind: 'percent'; value: number } | { kind: 'auto' };
+
+/** One machine, VM, box or service instance the rollout upgrades. */
+export interface Target {
+  /** Unique id within the inventory (used in state and events). */
+  id: string;
+  /** Address the steps reach it at, e.g. `127.0.0.1:8080` or `edge-1.example.net`. */
+  address: string;
+  /** Free-form labels; tiers select targets by them. */
+  labels: Record<string, string>;
+}
+
+/** Where the targets come from. */
+export type InventorySource =
+  | { kind: 'inline'; targets: Target[] }
+  /** A YAML or JSON file (path relative to the spec file's folder) holding a list of targets or `{targets: [...]}`. */
+  | { kind: 'file'; path: string }
+  /** An argv command (no shell) whose stdout is JSON: a list of targets or `{targets: [...]}`. */
+  | { kind: 'discover'; run: string[]; timeoutMs: number };
+
+/** Retry and timeout settings shared by every step. */
+export interface StepCommon {
+  /** Time allowed for one attempt (ms). For `verify`, the whole polling budget. */
+  timeoutMs: number;
+  /** Extra attempts after the first one fails (0 = no retry). */
+  retries: number;
+  /** Delay between attempts (ms). For `verify`, the polling interval. */
+  intervalMs: number;
+}
+
+/** A step run as an argv array (never through a shell). `{{target.*}}`, `{{version}}` are templated into args and env. */
+export interface CommandStep extends StepCommon {
+  kind: 'run';
+  run: string[];
+  env: Record<string, string>;
+  /** Working directory, relative to the spec file's folder. */
+  cwd?: string;
+  /** For the `version` step: the command's trimmed stdout is the version unless `json` names a field. */
+  json?: string;
+}
+
+/** A step made as an HTTP request through undici. */
+export interface HttpStep extends StepCommon {
+  kind: 'http';
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** Accepted status codes. */
+  expect: number[];
+  /** For the `version` step: dotted path of the JSON field holding the version (e.g. `version` or `build.version`). */
+  json?: string;
+}
+
+export type StepSpec = CommandStep | HttpStep;
+
+/** Names of the per-target steps, in the order they run. */
+export const TARGET_STEP_NAMES = ['drain', 'upgrade', 'verify', 'undrain'] as const;
+export type TargetStepName = (typeof TARGET_STEP_NAMES)[number];
+
+export interface StepsSpec {
+  /** Reads the version a target runs now (idempotence, resume, drift). */
+  version: StepSpec;
+  drain?: StepSpec;
+  upgrade: StepSpec;
+  /** Polled every `intervalMs` until it succeeds or `timeoutMs` elapses. */
+  verify: StepSpec;
+  undrain?: StepSpec;
+}
+
+export interface HooksSpec {
+  /** Runs once before the first target of a rollout is touched (backup, migrations: seeds 002, 003). */
+  before?: StepSpec;
+  /** Runs once after the last wave is healthy. */
+  after?: StepSpec;
+}
+
+export interface CircuitBreakerSpec {
+  /** Failed targets in a row that trip the breaker (default 2, seed 001). */
+  maxConsecutiveFailures: number;
+}
+
+export interface StrategySpec {
+  /** Canary size (default `auto`: 1 under 50 targets, 2 up to 500, 5 above — seed 000). `{kind:'count',value:0}` = no canary. */
+  canary: Size;
+  /** Wave size (default `auto` from the seed 000 table). */
+  waves: Size;
+  /** Most targets of the tier out of service at once (default 1). Also the concurrency within a wave. */
+  maxUnavailable: Size;
+  /** Observation window after the canary and after each wave (ms; default 15 minutes, seed 000). */
+  observeMs: number;
+  /** How often targets' health is re-checked during the window (ms; default 30 s). */
+  observeIntervalMs: number;
+  circuitBreaker: CircuitBreakerSpec;
+  /** Percent of a wave's targets that may fail without failing the wave (default 0). */
+  failureTolerancePercent: number;
+  /** Quorum tier: never more than floor((n-1)/2) members down; leader last. */
+  quorum: boolean;
+  /** Label key whose value `"true"` marks the quorum leader (default `leader`). */
+  leaderLabel: string;
+  /** Planning estimate of one target's drain→undrain time (ms; default 60 s). */
+  expectedTargetMs: number;
+}
+
+export interface TierSpec {
+  name: string;
+  /** Label selector: a target belongs to the tier when every pair matches. Empty = every target. */
+  select: Record<string, string>;
+  strategy: StrategySpec;
+}
+
+export type Severity = 'warning' | 'critical';
+export type NoDataPolicy = 'pause' | 'fail' | 'pass';
+
+/** A threshold parsed from `"< 0.01"`, `"<= 30"` etc. */
+export interface AbsoluteThreshold {
+  op: '<' | '<=' | '>' | '>=' | '==' | '!=';
+  value: number;
+}
+
+export interface MetricSpec {
+  name: string;
+  /** Query template: `{{targets}}`, `{{targets.regex}}`, `{{baseline}}`, `{{window}}`. */
+  query: string;
+  threshold?: AbsoluteThreshold;
+  /** Relative threshold: most allowed increase over the baseline, percent. */
+  maxIncreasePercent?: number;
+  baseline?: { cohort: 'stable' | 'before' };
+  /** Statistical comparison (Mann-Whitney U) scores, percent. */
+  statistical?: { passScore: number; marginalScore: number };
+  severity: Severity;
+  noData: NoDataPolicy;
+  intervalMs: number;
+  count: number;
+  failureLimit: number;
+  inconclusiveLimit: number;
+}
+
+export interface AnalysisSpec {
+  /** Provider type (registry key) and its settings. */
+  provider: { type: string; config: Record<string, unknown> };
+  noData: NoDataPolicy;
+  metrics: MetricSpec[];
+}
+
+export interface GatesSpec {
+  /** Environment (or CLI prompt) that approves starting the canary. */
+  canary?: string;
+  /** Environment that approves promotion from canary to the waves. */
+  promote?: string;
+}
+
+export interface VersionPolicySpec {
+  /** Allow moving to a lower semver version outside a rollback (default false). */
+  allowDowngrade: boolean;
+  /** Most minor versions a target may jump in one rollout; absent = no limit. */
+  maxSkew?: number;
+  /** Versions a rollout must pass through, in order (version skipping via a step-by-step path, seed 003). */
+  stepThrough: string[];
+}
+
+export interface RollbackSpec {
+  /** Batch size for rollbacks (default `"50%"`, seed 001 "faster rollback"). */
+  waves: Size;
+  /** Concurrency for rollbacks (default: the batch size). */
+  maxUnavailable?: Size;
+}
+
+export interface RolloutSpec {
+  apiVersion: typeof SPEC_API_VERSION;
+  kind: typeof SPEC_KIND;
+  name: string;
+  component: string;
+  /** Desired version (semver). */
+  version: string;
+  inventory: InventorySource;
+  tiers: TierSpec[];
+  steps: StepsSpec;
+  hooks: HooksSpec;
+  analysis?: AnalysisSpec;
+  gates: GatesSpec;
+  versionPolicy: VersionPolicySpec;
+  rollback: RollbackSpec;
+  /** Path of the spec file it came from (as given to the parser). */
+  file: string;
+}
