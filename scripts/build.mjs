@@ -4,7 +4,7 @@ import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
 
 const entries = {
-  cli: 'src/cli/main.ts',
+  cli: 'src/cli/bin.ts',
   agent: 'src/fleet/agent-main.ts',
   demo: 'src/demo/main.ts',
 };

@@ -1,0 +1,101 @@
+/**
+ * Builds what a command needs from a spec path: the validated spec, the
+ * inventory, the plan, and (for commands that change things) an engine
+ * holding the rollout's lock. Shared by the CLI and the GitHub actions.
+ */
+import { userInfo } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { InventoryError } from '../errors.js';
+import { systemClock, type Clock } from '../engine/clock.js';
+import type { EventSink } from '../engine/events.js';
+import { RolloutEngine, type GateApprover, type RollbackBatch } from '../engine/rollout.js';
+import { createStepRunner } from '../engine/steps.js';
+import { loadInventory } from '../inventory/load.js';
+import { planRollback, planRollout } from '../plan/plan.js';
+import type { RolloutPlan } from '../plan/types.js';
+import { loadSpec } from '../spec/index.js';
+import type { RolloutSpec, Target } from '../spec/types.js';
+import { createLocalStatePort } from '../state/local-port.js';
+import { acquireLock, type HeldLock } from '../state/lock.js';
+import { statePathFor } from '../state/store.js';
+
+export interface LoadedRollout {
+  specPath: string;
+  spec: RolloutSpec;
+  targets: Target[];
+  plan: RolloutPlan;
+  statePath: string;
+}
+
+/**
+ * Parses and validates the spec, loads the inventory and plans. Touches no target.
+ * @throws SpecValidationError (every spec problem with its location), InventoryError
+ */
+export async function loadRollout(specPath: string): Promise<LoadedRollout> {
+  const spec = await loadSpec(specPath);
+  const { targets, issues } = await loadInventory(spec.inventory, { baseDir: dirname(resolve(specPath)), file: specPath });
+  const errors = issues.filter((i) => i.severity === 'error');
+  if (errors.length > 0) throw new InventoryError(errors);
+  const plan = planRollout(spec, targets);
+  return { specPath, spec, targets, plan, statePath: statePathFor(specPath) };
+}
+
+/** Who runs this, for decisions and approvals: `github:<actor>` in Actions, else the OS user. */
+export function currentActor(): string {
+  if (process.env.GITHUB_ACTOR) return `github:${process.env.GITHUB_ACTOR}`;
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export interface EngineSession {
+  engine: RolloutEngine;
+  loaded: LoadedRollout;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens an engine for `specPath`, holding the rollout's lock (`.fleetgate/<name>.lock`
+ * beside the spec) until `close()`.
+ * @throws RolloutLockedError when another run of the rollout is in progress
+ */
+export async function openEngine(
+  loaded: LoadedRollout,
+  opts: { emit: EventSink; gates: GateApprover; commit?: boolean; signal?: AbortSignal; clock?: Clock },
+): Promise<EngineSession> {
+  const clock = opts.clock ?? systemClock;
+  const { spec, plan } = loaded;
+  const lockPath = join(dirname(resolve(loaded.specPath)), '.fleetgate', `${spec.name}.lock`);
+  const lock: HeldLock = await acquireLock(lockPath, { owner: `fleetgate ${currentActor()}`, ttlMs: 60_000 });
+  const runner = createStepRunner({ clock, baseDir: dirname(resolve(loaded.specPath)) });
+  try {
+    const store = await createLocalStatePort({ path: loaded.statePath, clock, commit: opts.commit });
+    const engine = new RolloutEngine({
+      spec,
+      targets: loaded.targets,
+      plan,
+      planRollback: (ids): RollbackBatch[] => planRollback(spec, plan, ids),
+      store,
+      runner,
+      clock,
+      emit: opts.emit,
+      gates: opts.gates,
+      actor: currentActor(),
+      signal: opts.signal,
+    });
+    return {
+      engine,
+      loaded,
+      async close() {
+        await runner.close();
+        await lock.release();
+      },
+    };
+  } catch (error) {
+    await runner.close();
+    await lock.release();
+    throw error;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * `fleetgate drift`: what each target reports (its `version` step) against
+ * what the state says it should run (seed 001: drift report).
+ */
+import { systemClock } from '../engine/clock.js';
+import { createStepRunner } from '../engine/steps.js';
+import type { RolloutState } from '../state/types.js';
+import type { LoadedRollout } from './context.js';
+import { dirname, resolve } from 'node:path';
+
+export interface DriftEntry {
+  target: string;
+  expected?: string;
+  reported?: string;
+  message?: string;
+}
+
+export interface DriftReport {
+  rollout: string;
+  checked: number;
+  drifted: DriftEntry[];
+}
+
+/** The version the state says `id` runs; `undefined` when the state cannot say (failed, never probed). */
+export function expectedVersion(state: RolloutState | undefined, id: string): string | undefined {
+  if (!state) return undefined;
+  const t = state.targets[id];
+  if (state.phase === 'Healthy') return state.toVersion;
+  if (!t) return state.lastKnownGood;
+  switch (t.phase) {
+    case 'Succeeded':
+      return state.toVersion;
+    case 'RolledBack':
+    case 'Pending':
+      return t.version ?? t.from;
+    default:
+      return undefined;
+  }
+}
+
+/** Probes every target in the inventory (read-only). */
+export async function detectDrift(loaded: LoadedRollout, state: RolloutState | undefined): Promise<DriftReport> {
+  const runner = createStepRunner({ clock: systemClock, baseDir: dirname(resolve(loaded.specPath)) });
+  const drifted: DriftEntry[] = [];
+  try {
+    const queue = [...loaded.targets];
+    const workers = Array.from({ length: Math.min(16, queue.length) }, async () => {
+      for (let t = queue.shift(); t; t = queue.shift()) {
+        const expected = expectedVersion(state, t.id) ?? loaded.spec.version;
+        const r = await runner.run(loaded.spec.steps.version, { target: t, version: expected, rollout: { name: loaded.spec.name }, component: loaded.spec.component }, { extractVersion: true });
+        if (!r.ok) drifted.push({ target: t.id, expected, message: r.message });
+        else if (r.version !== expected) drifted.push({ target: t.id, expected, reported: r.version });
+      }
+    });
+    await Promise.all(workers);
+  } finally {
+    await runner.close();
+  }
+  drifted.sort((a, b) => a.target.localeCompare(b.target, 'en', { numeric: true }));
+  return { rollout: loaded.spec.name, checked: loaded.targets.length, drifted };
+}
+
+export function formatDrift(report: DriftReport): string {
+  if (report.drifted.length === 0) return `${report.rollout}: no drift (${report.checked} targets checked)`;
+  const lines = [`${report.rollout}: ${report.drifted.length} of ${report.checked} targets drifted`];
+  for (const d of report.drifted) {
+    lines.push(`  ${d.target}: expected ${d.expected ?? '?'}, ${d.reported !== undefined ? `reports ${d.reported}` : `unreachable: ${d.message}`}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,284 @@
+/**
+ * `fleetgate` — the CLI. Exit codes: 0 finished, 1 error or invalid spec,
+ * 2 usage, 3 paused (gate or decision needed), 4 rolled back, 5 drift found.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { createInterface } from 'node:readline/promises';
+import { appendFileSync } from 'node:fs';
+import {
+  ConfigurationError,
+  InternalError,
+  InventoryError,
+  InvalidPhaseError,
+  RolloutLockedError,
+  RolloutPausedError,
+  StateConflictError,
+  StateWriteError,
+} from '../errors.js';
+import { combineSinks, type EventSink } from '../engine/events.js';
+import type { GateApprover, RunResult } from '../engine/rollout.js';
+import { describePlan } from '../plan/plan.js';
+import { formatIssue } from '../spec/issue.js';
+import { readSpecFile, SpecValidationError } from '../spec/index.js';
+import { readState } from '../state/store.js';
+import { currentActor, loadRollout, openEngine } from './context.js';
+import { createReporter } from './reporter.js';
+import { formatStatus } from './status.js';
+import { detectDrift, formatDrift } from './drift.js';
+import { runLocalFleetCommand } from './fleet-command.js';
+
+export const ExitCode = { Ok: 0, Error: 1, Usage: 2, Paused: 3, RolledBack: 4, Drift: 5 } as const;
+
+const ISSUES_URL = 'https://github.com/fleetgate/fleetgate/issues/new';
+
+function isLiveTerminal(): boolean {
+  return Boolean(process.stdout.isTTY) && !process.env.CI;
+}
+
+function outcomeCode(result: RunResult): number {
+  switch (result.outcome) {
+    case 'Healthy':
+      return ExitCode.Ok;
+    case 'Paused':
+      return ExitCode.Paused;
+    case 'RolledBack':
+      return ExitCode.RolledBack;
+    default:
+      return ExitCode.Error;
+  }
+}
+
+function gateApprover(yes: boolean): GateApprover {
+  return async (gate, ctx) => {
+    const by = currentActor();
+    if (yes) return { approved: true, by: `${by} (--yes)` };
+    if (!process.stdin.isTTY || !process.stdout.isTTY) return { approved: false, by };
+    const rl = createInterface({ input: process.stdin, output: process.stdout });
+    try {
+      const answer = await rl.question(`Approve gate "${gate}" before ${ctx.wave} of ${ctx.rollout}? [y/N] `);
+      return { approved: /^y(es)?$/i.test(answer.trim()), by };
+    } finally {
+      rl.close();
+    }
+  };
+}
+
+interface RunFlags {
+  yes?: boolean;
+  json?: boolean;
+  events?: string;
+  commit?: boolean;
+  retryRolledBack?: boolean;
+}
+
+function sinkFor(flags: RunFlags): { sink: EventSink; close(): void } {
+  const reporter = createReporter({ json: Boolean(flags.json), live: isLiveTerminal() });
+  if (!flags.events) return reporter;
+  const file = flags.events;
+  return {
+    sink: combineSinks(reporter.sink, (e) => appendFileSync(file, `${JSON.stringify(e)}\n`)),
+    close: reporter.close,
+  };
+}
+
+/** Runs a state-changing command with signals wired to a graceful stop. */
+async function withEngine(
+  specPath: string,
+  flags: RunFlags,
+  act: (engine: Awaited<ReturnType<typeof openEngine>>['engine']) => Promise<RunResult>,
+): Promise<number> {
+  const loaded = await loadRollout(specPath);
+  const out = sinkFor(flags);
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const session = await openEngine(loaded, {
+    emit: out.sink,
+    gates: gateApprover(Boolean(flags.yes)),
+    commit: flags.commit,
+    signal: controller.signal,
+  });
+  try {
+    const result = await act(session.engine);
+    out.close();
+    if (!flags.json && result.message && result.outcome !== 'Healthy') process.stderr.write(`${result.message}\n`);
+    return outcomeCode(result);
+  } finally {
+    out.close();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await session.close();
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('fleetgate')
+    .description('Upgrade a fleet safely from git: canary, waves, circuit breaker, analysis and rollback.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('validate')
+    .description('validate specs; report every problem with file:line:col')
+    .argument('<specs...>', 'rollout spec files (rollouts/<name>.yaml)')
+    .option('--json', 'print the issues as JSON')
+    .action(async (specs: string[], flags: { json?: boolean }) => {
+      let failed = false;
+      const all = [];
+      for (const file of specs) {
+        const result = await readSpecFile(file);
+        const issues = result.ok ? result.warnings : [...result.errors, ...result.warnings];
+        all.push(...issues);
+        if (!result.ok) failed = true;
+        if (!flags.json) {
+          for (const i of issues) process.stdout.write(`${formatIssue(i)}\n`);
+          if (result.ok) process.stdout.write(`${file}: valid\n`);
+        }
+      }
+      if (flags.json) process.stdout.write(`${JSON.stringify({ ok: !failed, issues: all }, null, 2)}\n`);
+      process.exitCode = failed ? ExitCode.Error : ExitCode.Ok;
+    });
+
+  program
+    .command('plan')
+    .description('show the waves a rollout would run (pure: touches no target)')
+    .argument('<spec>', 'rollout spec file')
+    .option('--json', 'print the plan as JSON')
+    .action(async (spec: string, flags: { json?: boolean }) => {
+      const loaded = await loadRollout(spec);
+      const state = await readState(loaded.statePath);
+      if (flags.json) {
+        process.stdout.write(
+          `${JSON.stringify({ ...loaded.plan, from: state?.toVersion, lastKnownGood: state?.lastKnownGood, phase: state?.phase ?? 'Pending' }, null, 2)}\n`,
+        );
+      } else {
+        process.stdout.write(`${describePlan(loaded.plan)}\n`);
+        if (state?.lastKnownGood) process.stdout.write(`Rollback would restore: ${state.lastKnownGood}\n`);
+      }
+    });
+
+  const runFlags = (cmd: Command) =>
+    cmd
+      .option('-y, --yes', 'approve gates without asking')
+      .option('--json', 'print events as JSON lines')
+      .option('--events <file>', 'append events as JSON lines to a file')
+      .option('--no-commit', 'write the state file but do not commit it with git');
+
+  runFlags(
+    program
+      .command('run')
+      .description('roll out the spec version, or continue the rollout in progress')
+      .argument('<spec>', 'rollout spec file')
+      .option('--retry-rolled-back', 'roll out a version that was rolled back before'),
+  ).action(async (spec: string, flags: RunFlags) => {
+    process.exitCode = await withEngine(spec, flags, (e) => e.run({ retryRolledBack: flags.retryRolledBack }));
+  });
+
+  runFlags(
+    program
+      .command('resume')
+      .description('answer a paused rollout: continue, roll back the touched targets, or abort')
+      .argument('<spec>', 'rollout spec file')
+      .addOption(new Option('--decision <decision>', 'what to do').choices(['continue', 'rollback', 'abort']).makeOptionMandatory())
+      .option('--reason <text>', 'why (recorded in state)'),
+  ).action(async (spec: string, flags: RunFlags & { decision: 'continue' | 'rollback' | 'abort'; reason?: string }) => {
+    process.exitCode = await withEngine(spec, flags, (e) => e.resume(flags.decision, flags.reason));
+  });
+
+  runFlags(
+    program
+      .command('rollback')
+      .description('roll the fleet back to the last known good version (or --to)')
+      .argument('<spec>', 'rollout spec file')
+      .option('--to <version>', 'version to restore (default: last known good)')
+      .option('--reason <text>', 'why (recorded in state)'),
+  ).action(async (spec: string, flags: RunFlags & { to?: string; reason?: string }) => {
+    process.exitCode = await withEngine(spec, flags, (e) => e.rollbackTo(flags.to, flags.reason));
+  });
+
+  program
+    .command('status')
+    .description('show phase, waves, targets, decisions and history from the state file')
+    .argument('<spec>', 'rollout spec file')
+    .option('--json', 'print the state as JSON')
+    .action(async (spec: string, flags: { json?: boolean }) => {
+      const loaded = await loadRollout(spec);
+      const state = await readState(loaded.statePath);
+      if (flags.json) process.stdout.write(`${JSON.stringify(state ?? { phase: 'Pending', name: loaded.spec.name }, null, 2)}\n`);
+      else process.stdout.write(`${formatStatus(loaded, state)}\n`);
+      process.exitCode = state?.phase === 'Paused' ? ExitCode.Paused : ExitCode.Ok;
+    });
+
+  program
+    .command('drift')
+    .description('compare what each target reports with what the state says it runs')
+    .argument('<spec>', 'rollout spec file')
+    .option('--json', 'print the report as JSON')
+    .action(async (spec: string, flags: { json?: boolean }) => {
+      const loaded = await loadRollout(spec);
+      const state = await readState(loaded.statePath);
+      const report = await detectDrift(loaded, state);
+      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDrift(report)}\n`);
+      process.exitCode = report.drifted.length > 0 ? ExitCode.Drift : ExitCode.Ok;
+    });
+
+  program
+    .command('fleet')
+    .description('start an embedded local fleet of agent processes on loopback (until Ctrl-C)')
+    .option('--count <n>', 'number of agents', '20')
+    .option('--version <version>', 'version they start on', '1.0.0')
+    .option('--inventory <file>', 'write the inventory here (YAML or JSON)', 'fleet-inventory.yaml')
+    .option('--id-prefix <prefix>', 'target id prefix', 'agent-')
+    .action(async (flags: { count: string; version: string; inventory: string; idPrefix: string }) => {
+      await runLocalFleetCommand({ count: Number(flags.count), version: flags.version, inventory: flags.inventory, idPrefix: flags.idPrefix });
+    });
+
+  return program;
+}
+
+/** Prints an error the way a user can act on it; returns the exit code. */
+export function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+  }
+  if (error instanceof SpecValidationError || error instanceof InventoryError) {
+    for (const issue of error.issues) process.stderr.write(`${formatIssue(issue)}\n`);
+    process.stderr.write(`${error.message}; no target was touched\n`);
+    return ExitCode.Error;
+  }
+  if (error instanceof RolloutPausedError) {
+    process.stderr.write(`${error.message}\n`);
+    return ExitCode.Paused;
+  }
+  if (
+    error instanceof ConfigurationError ||
+    error instanceof InvalidPhaseError ||
+    error instanceof RolloutLockedError ||
+    error instanceof StateConflictError ||
+    error instanceof StateWriteError
+  ) {
+    process.stderr.write(`fleetgate: ${error.message}\n`);
+    return ExitCode.Error;
+  }
+  const internal =
+    error instanceof InternalError
+      ? error
+      : new InternalError(error instanceof Error ? error.message : String(error), { cause: error });
+  process.stderr.write(
+    `fleetgate: internal error: ${internal.message}\nThis is a bug in Fleetgate; please report it with the output above at ${ISSUES_URL}\n`,
+  );
+  if (process.env.FLEETGATE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
+  return ExitCode.Error;
+}
+
+/** Entry point: parses argv, runs the command, sets the exit code. */
+export async function main(argv: string[] = process.argv): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
+  } catch (error) {
+    return reportError(error);
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Turns rollout events into output: a live block of in-flight targets on a
+ * terminal (log-update), plain lines in CI, or JSON lines with `--json`.
+ */
+import logUpdate from 'log-update';
+import pc from 'picocolors';
+import type { EventSink, RolloutEvent } from '../engine/events.js';
+
+export interface ReporterOptions {
+  /** JSON lines on stdout instead of text. */
+  json: boolean;
+  /** Live redraw (a terminal that is not CI). */
+  live: boolean;
+  write?: (line: string) => void;
+}
+
+function describe(e: RolloutEvent): string | undefined {
+  const t = e.target ? `${e.target}` : '';
+  switch (e.event) {
+    case 'rollout_started':
+      return pc.bold(`▶ rollout ${e.rollout}: ${String(e.from)} → ${String(e.to)} in ${String(e.waves)} waves`);
+    case 'preflight_completed':
+      return `  preflight: ${String(e.targets)} targets answer; versions seen: ${(e.versions as string[]).join(', ')}`;
+    case 'hook_started':
+      return `  hook ${String(e.hook)} started`;
+    case 'hook_completed':
+      return `  hook ${String(e.hook)} ${e.ok ? pc.green('ok') : pc.red(`failed: ${String(e.message)}`)}`;
+    case 'gate_pending':
+      return pc.yellow(`  ⏸ gate "${String(e.gate)}" before ${String(e.wave)} needs approval`);
+    case 'gate_approved':
+      return pc.green(`  ✔ gate "${String(e.gate)}" approved by ${String(e.by)}`);
+    case 'wave_started':
+      return pc.bold(`● ${String(e.wave)}: ${String(e.targets)} target(s), ${String(e.maxUnavailable)} at a time`);
+    case 'target_completed':
+      return `  ${pc.green('✔')} ${t} on ${String(e.version)}`;
+    case 'target_skipped':
+      return `  ${pc.green('✔')} ${t} already on ${String(e.version)} (not upgraded again)`;
+    case 'target_failed':
+      return `  ${pc.red('✖')} ${t} ${pc.red(String(e.message))}`;
+    case 'target_rolled_back':
+      return `  ${pc.cyan('↶')} ${t} back on ${String(e.version)}`;
+    case 'target_health_check':
+      return e.healthy === false && e.during === 'observe' ? `  ${pc.yellow('!')} ${t} unhealthy during observation` : undefined;
+    case 'wave_observing':
+      return Number(e.observeMs) > 0 ? `  observing ${String(e.wave)} until ${String(e.until)}` : undefined;
+    case 'wave_completed':
+      return pc.green(`  ✔ ${String(e.wave)} healthy (${String(e.succeeded)} ok, ${String(e.failed)} failed)`);
+    case 'wave_failed':
+      return pc.red(`  ✖ ${String(e.wave)} failed: ${(e.failed as string[]).join(', ')}`);
+    case 'circuit_breaker_tripped':
+      return pc.red(pc.bold(`  ⚡ ${String(e.reason)}`));
+    case 'rollout_paused':
+      return pc.yellow(pc.bold(`⏸ paused (${String(e.reason)}): ${String(e.message)}`));
+    case 'decision_recorded':
+      return pc.bold(`  decision: ${String(e.decision)} by ${String(e.by)}`);
+    case 'rollback_started':
+      return pc.cyan(pc.bold(`↶ rolling back ${String(e.targets)} target(s) to ${String(e.to)}`));
+    case 'rollout_rolled_back':
+      return pc.cyan(pc.bold(`↶ rolled back to ${String(e.version)}`));
+    case 'rollout_completed':
+      return pc.green(pc.bold(`✔ ${e.rollout} ${e.message ? String(e.message) : `healthy at ${String(e.version)}`}`));
+    case 'rollout_degraded':
+      return pc.red(pc.bold(`✖ ${e.rollout} degraded (${String(e.reason)})`));
+    case 'state_committed':
+      return pc.dim(`  state r${String(e.revision)} committed: ${String(e.message)}`);
+    default:
+      return undefined;
+  }
+}
+
+/** Creates the event sink for the CLI. Call `close()` before printing the final summary. */
+export function createReporter(opts: ReporterOptions): { sink: EventSink; close(): void } {
+  const write = opts.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  if (opts.json) return { sink: (e) => write(JSON.stringify(e)), close: () => undefined };
+  if (!opts.live) {
+    return {
+      sink: (e) => {
+        const line = describe(e);
+        if (line !== undefined) write(`${e.ts.slice(11, 19)} ${line}`);
+      },
+      close: () => undefined,
+    };
+  }
+  const inFlight = new Map<string, string>();
+  const render = () =>
+    logUpdate(
+      [...inFlight.entries()]
+        .slice(0, 12)
+        .map(([id, what]) => pc.dim(`  … ${id}: ${what}`))
+        .join('\n'),
+    );
+  return {
+    sink: (e) => {
+      if (e.target) {
+        if (e.event === 'target_started') inFlight.set(e.target, 'probing version');
+        else if (e.event === 'target_step') inFlight.set(e.target, `${String(e.step)} done`);
+        else if (e.event === 'target_health_check' && e.during !== 'observe') inFlight.set(e.target, `health check #${String(e.probe)} ${e.healthy ? 'ok' : 'not yet healthy'}`);
+        else if (['target_completed', 'target_failed', 'target_skipped', 'target_rolled_back'].includes(e.event)) inFlight.delete(e.target);
+      }
+      const line = describe(e);
+      if (line !== undefined) logUpdate.persist(line);
+      render();
+    },
+    close: () => logUpdate.done(),
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * Rollout events, emitted as JSON lines. Names follow seed 001's event stream
+ * (`batch_started`, `instance_health_check`, `batch_completed`,
+ * `circuit_breaker_tripped`) in Fleetgate's vocabulary (wave, target).
+ */
+export type RolloutEventName =
+  | 'rollout_started'
+  | 'preflight_completed'
+  | 'hook_started'
+  | 'hook_completed'
+  | 'gate_pending'
+  | 'gate_approved'
+  | 'wave_started'
+  | 'target_started'
+  | 'target_step'
+  | 'target_health_check'
+  | 'target_skipped'
+  | 'target_completed'
+  | 'target_failed'
+  | 'wave_observing'
+  | 'wave_completed'
+  | 'wave_failed'
+  | 'circuit_breaker_tripped'
+  | 'rollout_paused'
+  | 'decision_recorded'
+  | 'rollback_started'
+  | 'target_rolled_back'
+  | 'rollout_rolled_back'
+  | 'rollout_completed'
+  | 'rollout_degraded'
+  | 'state_committed';
+
+export interface RolloutEvent {
+  /** ISO-8601 time. */
+  ts: string;
+  event: RolloutEventName;
+  rollout: string;
+  wave?: string;
+  target?: string;
+  [key: string]: unknown;
+}
+
+/** Receives every event; the CLI prints them, tests collect them. */
+export type EventSink = (event: RolloutEvent) => void;
+
+/** Fans one event out to several sinks; a throwing sink never stops the rollout. */
+export function combineSinks(...sinks: EventSink[]): EventSink {
+  return (event) => {
+    for (const sink of sinks) {
+      try {
+        sink(event);
+      } catch {
+        // An output problem (closed pipe, full disk for the events file) must not stop a rollout mid-wave.
+      }
+    }
+  };
+}

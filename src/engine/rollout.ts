@@ -1,0 +1,743 @@
+/**
+ * The rollout engine: applies a plan wave by wave — drain, upgrade, verify,
+ * undrain on each target, concurrently up to `maxUnavailable` — with a circuit
+ * breaker, a per-wave failure tolerance, observation windows, gates, decisions
+ * and rollback. Every phase reads the state, changes it and persists it before
+ * and after each step, so a run killed at any moment is continued by the next.
+ */
+import type { RolloutPlan, PlannedWave } from '../plan/types.js';
+import type { RolloutSpec, StepSpec, Target } from '../spec/types.js';
+import { createEmptyState } from '../state/store.js';
+import { HISTORY_LIMIT, type Decision, type RolloutPhase, type RolloutState, type TargetState } from '../state/types.js';
+import { InvalidPhaseError, RolloutPausedError } from '../errors.js';
+import type { Clock } from './clock.js';
+import type { EventSink, RolloutEvent, RolloutEventName } from './events.js';
+import { Messages, Reasons, type Reason } from './reasons.js';
+import type { StatePort } from './state-port.js';
+import { pollUntilHealthy, type StepRunner } from './steps.js';
+import type { TemplateVars } from './template.js';
+import { assertVersionAllowed, prevailingVersion } from './version-policy.js';
+
+/** Answers an approval gate: a CLI prompt, `--yes`, or (in GitHub) an environment that was already approved. */
+export type GateApprover = (gate: string, context: { rollout: string; wave: string }) => Promise<{ approved: boolean; by: string }>;
+
+/** A batch of a rollback: target ids and how many at once. */
+export interface RollbackBatch {
+  id: string;
+  targets: string[];
+  maxUnavailable: number;
+}
+
+export interface EngineDeps {
+  spec: RolloutSpec;
+  targets: Target[];
+  plan: RolloutPlan;
+  /** Batches a rollback of the given targets (ordered newest wave first). */
+  planRollback: (targetIds: string[]) => RollbackBatch[];
+  store: StatePort;
+  runner: StepRunner;
+  clock: Clock;
+  emit: EventSink;
+  gates: GateApprover;
+  /** Who is running this (user name, `github:<actor>`), recorded with decisions and approvals. */
+  actor: string;
+  /** Aborting stops starting new targets; in-flight steps are cancelled. */
+  signal?: AbortSignal;
+  /** Concurrency of the read-only preflight version probes (default 16). */
+  preflightConcurrency?: number;
+}
+
+/** How a run ended; the CLI maps it to an exit code (0, 3, 4, 1). */
+export type RunOutcome = 'Healthy' | 'Paused' | 'RolledBack' | 'Degraded';
+
+export interface RunResult {
+  outcome: RunOutcome;
+  state: RolloutState;
+  reason?: string;
+  message?: string;
+}
+
+export interface RunOptions {
+  /** Roll out a version that was rolled back before (refused otherwise). */
+  retryRolledBack?: boolean;
+}
+
+type TargetOutcome = 'Succeeded' | 'Failed' | 'Skipped' | 'NotStarted';
+
+/** Runs `worker` over `items` with at most `limit` at once, stopping to start new ones once `stop()` says so. */
+async function pool<T>(items: T[], limit: number, stop: () => boolean, worker: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const runners = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length && !stop()) {
+      const item = items[next++]!;
+      await worker(item);
+    }
+  });
+  await Promise.all(runners);
+}
+
+export class RolloutEngine {
+  private state!: RolloutState;
+  private chain: Promise<void> = Promise.resolve();
+  private dirty = false;
+  private readonly byId: Map<string, Target>;
+
+  constructor(private readonly d: EngineDeps) {
+    this.byId = new Map(d.targets.map((t) => [t.id, t]));
+  }
+
+  // ---------------------------------------------------------------- state I/O
+
+  private now(): string {
+    return this.d.clock.now().toISOString();
+  }
+
+  private emit(event: RolloutEventName, fields: Omit<RolloutEvent, 'ts' | 'event' | 'rollout'> = {}): void {
+    this.d.emit({ ts: this.now(), event, rollout: this.d.spec.name, ...fields });
+  }
+
+  /** Persists the current state (coalescing writes made while one is in flight). */
+  private persist(): Promise<void> {
+    this.dirty = true;
+    const link = this.chain.then(async () => {
+      if (!this.dirty) return;
+      this.dirty = false;
+      const written = await this.d.store.write(this.state);
+      this.state.revision = written.revision;
+      this.state.updatedAt = written.updatedAt;
+    });
+    // A failed write poisons the chain: every later persist fails too, so no target is touched after it.
+    this.chain = link;
+    return link;
+  }
+
+  private async persistAndCommit(message: string): Promise<void> {
+    await this.persist();
+    await this.d.store.commit(message);
+    this.emit('state_committed', { message, revision: this.state.revision });
+  }
+
+  private async load(): Promise<RolloutState> {
+    this.state = (await this.d.store.read()) ?? createEmptyState(this.d.spec.name);
+    return this.state;
+  }
+
+  private waveLabel(wave: PlannedWave): string {
+    return `wave ${wave.index + 1}/${this.d.plan.waves.length} (${wave.id})`;
+  }
+
+  private versions(): string {
+    return `${this.state.fromVersion ?? '?'} → ${this.state.toVersion ?? '?'}`;
+  }
+
+  private setCondition(reason: Reason, message: string): void {
+    this.state.condition = { reason, message, at: this.now() };
+  }
+
+  private vars(target: Target, version: string): TemplateVars {
+    return { target, version, rollout: { name: this.d.spec.name }, component: this.d.spec.component };
+  }
+
+  private target(id: string): Target {
+    const t = this.byId.get(id);
+    if (!t) throw new InvalidPhaseError(`target ${id} is in the plan or state but not in the inventory any more`);
+    return t;
+  }
+
+  // ---------------------------------------------------------------- use cases
+
+  /**
+   * `fleetgate run`: starts a rollout to the spec's version, or continues the
+   * one in progress (after a crash) from the last persisted state.
+   * @throws VersionPolicyError, InvalidPhaseError (paused, rolled-back version), StateConflictError, StateWriteError
+   */
+  async run(opts: RunOptions = {}): Promise<RunResult> {
+    const state = await this.load();
+    const desired = this.d.spec.version;
+    if (state.phase === 'Paused' && state.condition?.reason !== Reasons.GatePending) {
+      throw new RolloutPausedError(
+        `rollout ${this.d.spec.name} is paused: ${state.condition?.message ?? 'no reason recorded'}. ${Messages.decide(this.d.spec.name)}`,
+      );
+    }
+    if (state.phase === 'RollingBack') return this.rollbackTouched('resume');
+    const inFlight = state.phase === 'Progressing' || state.phase === 'Paused';
+    if (inFlight && state.toVersion !== desired) {
+      throw new InvalidPhaseError(
+        `rollout ${this.d.spec.name} to ${state.toVersion} is still in progress (phase ${state.phase}) but the spec now asks for ${desired}: finish it, or stop it with \`fleetgate resume --decision abort\` or \`--decision rollback\` first`,
+      );
+    }
+    if (!inFlight) {
+      if (state.toVersion === desired && (state.phase === 'Healthy' || (state.phase === 'RolledBack' && state.isRollback))) {
+        this.emit('rollout_completed', { version: desired, message: `already ${state.phase} at ${desired}` });
+        return { outcome: 'Healthy', state, reason: Reasons.AlreadyAtVersion, message: `already at ${desired}` };
+      }
+      if (state.rolledBackFrom === desired && !opts.retryRolledBack) {
+        throw new InvalidPhaseError(
+          `${desired} was rolled back (${state.condition?.message ?? ''}); change the spec's version, or pass --retry-rolled-back to try it again`,
+        );
+      }
+      await this.start(desired);
+    }
+    return this.proceed();
+  }
+
+  /**
+   * `fleetgate resume --decision`: answers a pause (breaker trip, failed wave or observation, pending gate).
+   * `continue` goes on (accepting the current wave's failures), `rollback` returns every touched
+   * target to the version it ran before (newest wave first), `abort` stops where it is (seed 001).
+   * @throws InvalidPhaseError when the rollout is not paused
+   */
+  async resume(decision: Decision, reason?: string): Promise<RunResult> {
+    const state = await this.load();
+    const decidable: RolloutPhase[] = ['Paused', 'Progressing', 'Degraded'];
+    if (!decidable.includes(state.phase) || (state.phase === 'Degraded' && decision === 'abort')) {
+      throw new InvalidPhaseError(`rollout ${this.d.spec.name} is ${state.phase}: there is nothing to ${decision}`);
+    }
+    state.decisions.push({ at: this.now(), decision, by: this.d.actor, reason, wave: state.currentWave });
+    this.emit('decision_recorded', { decision, by: this.d.actor, reason, wave: state.currentWave });
+    if (decision === 'abort') {
+      state.phase = 'Degraded';
+      this.setCondition(Reasons.Aborted, `aborted by ${this.d.actor} at ${state.currentWave ?? 'start'}${reason ? `: ${reason}` : ''}; ${this.touchedSummary()}`);
+      this.pushHistory();
+      await this.persistAndCommit(`fleetgate: ${this.d.spec.name} aborted at ${state.currentWave ?? 'start'} (${this.versions()})`);
+      this.emit('rollout_degraded', { reason: Reasons.Aborted, message: state.condition!.message });
+      return { outcome: 'Degraded', state, reason: Reasons.Aborted, message: state.condition!.message };
+    }
+    if (decision === 'rollback') return this.rollbackTouched(reason ?? 'rollback decision');
+    // continue
+    if (state.condition?.reason === Reasons.GatePending) {
+      const gate = (state.condition as { gate?: string }).gate;
+      if (gate) state.approvals.push({ at: this.now(), gate, by: this.d.actor });
+    }
+    state.breaker.consecutiveFailures = 0;
+    state.phase = 'Progressing';
+    this.setCondition(Reasons.DecisionContinue, `continued by ${this.d.actor}${reason ? `: ${reason}` : ''}`);
+    await this.persistAndCommit(`fleetgate: ${this.d.spec.name} continue at ${state.currentWave ?? 'start'} (${this.versions()})`);
+    return this.proceed();
+  }
+
+  /**
+   * `fleetgate rollback [--to version]`: a rollout back to `version` (default: last known
+   * good) over every target not on it, in the rollback batches (seed 001: larger batches).
+   * @throws InvalidPhaseError when there is no last known good version and none was given
+   */
+  async rollbackTo(version: string | undefined, reason?: string): Promise<RunResult> {
+    const state = await this.load();
+    if (state.phase === 'RollingBack') return this.rollbackTouched('resume');
+    const to = version ?? state.lastKnownGood;
+    if (!to) {
+      throw new InvalidPhaseError(
+        `rollout ${this.d.spec.name} has no last known good version yet: pass --to <version>`,
+      );
+    }
+    assertVersionAllowed({ current: state.toVersion, desired: to, policy: this.d.spec.versionPolicy, isRollback: true });
+    const previous = state.toVersion;
+    if (state.phase === 'Progressing' || state.phase === 'Paused') {
+      state.decisions.push({ at: this.now(), decision: 'rollback', by: this.d.actor, reason, wave: state.currentWave });
+    }
+    this.pushHistory();
+    const fresh = createEmptyState(this.d.spec.name);
+    Object.assign(state, {
+      ...fresh,
+      revision: state.revision,
+      lastKnownGood: state.lastKnownGood,
+      history: state.history,
+      decisions: state.decisions,
+      phase: 'RollingBack' as const,
+      fromVersion: previous,
+      toVersion: to,
+      isRollback: true,
+      rolledBackFrom: previous !== to ? previous : undefined,
+      startedAt: this.now(),
+    });
+    this.setCondition(Reasons.RollbackRequested, `rollback to ${to} requested by ${this.d.actor}${reason ? `: ${reason}` : ''}`);
+    // Every target, newest wave first.
+    const order = [...this.d.plan.waves].reverse().flatMap((w) => w.targets);
+    for (const id of order) state.targets[id] = { phase: 'Pending', from: to };
+    await this.persistAndCommit(`fleetgate: ${this.d.spec.name} rollback started (${previous ?? '?'} → ${to})`);
+    return this.applyRollback(order, to);
+  }
+
+  // ---------------------------------------------------------------- rollout
+
+  private touchedSummary(): string {
+    const by: Record<string, string[]> = {};
+    for (const [id, t] of Object.entries(this.state.targets)) (by[t.phase] ??= []).push(id);
+    return Object.entries(by)
+      .map(([phase, ids]) => `${phase}: ${ids.length}`)
+      .join(', ');
+  }
+
+  private pushHistory(): void {
+    const s = this.state;
+    if (!s.toVersion) return;
+    s.history.unshift({
+      from: s.fromVersion,
+      to: s.toVersion,
+      phase: s.phase,
+      startedAt: s.startedAt,
+      finishedAt: this.now(),
+      reason: s.condition?.reason,
+    });
+    s.history.length = Math.min(s.history.length, HISTORY_LIMIT);
+  }
+
+  /** Preflight (read-only: probes versions) and the start of a new rollout. */
+  private async start(desired: string): Promise<void> {
+    const s = this.state;
+    const probes = await this.preflight();
+    const unreachable = [...probes].filter(([, p]) => p.version === undefined);
+    if (unreachable.length > 0) {
+      throw new InvalidPhaseError(
+        `preflight: ${unreachable.length} target(s) did not answer the version step, nothing was touched: ${unreachable
+          .slice(0, 10)
+          .map(([id, p]) => `${id} (${p.message})`)
+          .join('; ')}${unreachable.length > 10 ? ' …' : ''}`,
+      );
+    }
+    const reported = [...probes.values()].map((p) => p.version!);
+    const current = s.phase === 'Healthy' ? s.toVersion : (s.lastKnownGood ?? prevailingVersion(reported));
+    assertVersionAllowed({ current, desired, policy: this.d.spec.versionPolicy, isRollback: false });
+    const skew = new Set(reported);
+    this.emit('preflight_completed', { targets: probes.size, versions: [...skew], current, desired });
+
+    if (s.toVersion) this.pushHistory();
+    const fresh = createEmptyState(this.d.spec.name);
+    Object.assign(s, {
+      ...fresh,
+      revision: s.revision,
+      lastKnownGood: s.lastKnownGood,
+      history: s.history,
+      phase: 'Progressing' as const,
+      fromVersion: current,
+      toVersion: desired,
+      startedAt: this.now(),
+    });
+    this.setCondition(Reasons.RolloutStarted, `rollout ${current ?? '?'} → ${desired} started by ${this.d.actor}`);
+    for (const w of this.d.plan.waves) {
+      s.waves.push({ id: w.id, phase: 'Pending', targets: w.targets });
+    }
+    for (const [id, p] of probes) s.targets[id] = { phase: 'Pending', from: p.version };
+    this.emit('rollout_started', { from: current, to: desired, waves: this.d.plan.waves.length, by: this.d.actor });
+    await this.persistAndCommit(`fleetgate: ${this.d.spec.name} started (${current ?? '?'} → ${desired})`);
+    if (this.d.spec.hooks.before) await this.runHook('before', this.d.spec.hooks.before);
+  }
+
+  private async preflight(): Promise<Map<string, { version?: string; message: string }>> {
+    const out = new Map<string, { version?: string; message: string }>();
+    const ids = this.d.plan.waves.flatMap((w) => w.targets);
+    await pool(ids, this.d.preflightConcurrency ?? 16, () => false, async (id) => {
+      const r = await this.d.runner.run(this.d.spec.steps.version, this.vars(this.target(id), this.d.spec.version), {
+        extractVersion: true,
+        signal: this.d.signal,
+      });
+      out.set(id, { version: r.ok ? r.version : undefined, message: r.message });
+    });
+    return new Map(ids.map((id) => [id, out.get(id)!]));
+  }
+
+  private async runHook(which: 'before' | 'after', step: StepSpec): Promise<void> {
+    this.emit('hook_started', { hook: which });
+    const pseudo: Target = { id: `hook:${which}`, address: '', labels: {} };
+    const r = await this.d.runner.run(step, this.vars(pseudo, this.d.spec.version), { signal: this.d.signal });
+    this.emit('hook_completed', { hook: which, ok: r.ok, message: r.message });
+    if (!r.ok) {
+      const err = new InvalidPhaseError(`${which} hook failed, no further target was touched: ${r.message}`);
+      this.state.phase = 'Paused';
+      this.setCondition(Reasons.HookFailed, err.message);
+      await this.persistAndCommit(`fleetgate: ${this.d.spec.name} paused: ${which} hook failed`);
+      throw err;
+    }
+  }
+
+  private gateFor(wave: PlannedWave): string | undefined {
+    const g = this.d.spec.gates;
+    if (wave.index === 0 && g.canary) return g.canary;
+    const firstPromoted = this.d.plan.waves.find((w) => w.index > 0 && w.kind !== 'canary');
+    if (g.promote && firstPromoted?.id === wave.id && this.d.plan.waves.some((w) => w.kind === 'canary')) return g.promote;
+    return undefined;
+  }
+
+  private async pause(reason: Reason, message: string, extra: Record<string, unknown> = {}): Promise<RunResult> {
+    this.state.phase = 'Paused';
+    this.setCondition(reason, message);
+    Object.assign(this.state.condition!, extra);
+    await this.persistAndCommit(`fleetgate: ${this.d.spec.name} paused at ${this.state.currentWave} (${this.versions()}): ${reason}`);
+    this.emit('rollout_paused', { reason, message, wave: this.state.currentWave, ...extra });
+    return { outcome: 'Paused', state: this.state, reason, message };
+  }
+
+  /** Runs the remaining waves. */
+  private async proceed(): Promise<RunResult> {
+    const s = this.state;
+    const desired = s.toVersion!;
+    for (const wave of this.d.plan.waves) {
+      let ws = s.waves.find((w) => w.id === wave.id);
+      if (!ws) {
+        ws = { id: wave.id, phase: 'Pending', targets: wave.targets };
+        s.waves.push(ws);
+      }
+      if (ws.phase === 'Completed') continue;
+      s.currentWave = wave.id;
+
+      const gate = this.gateFor(wave);
+      if (gate && !s.approvals.some((a) => a.gate === gate)) {
+        this.emit('gate_pending', { gate, wave: wave.id });
+        const answer = await this.d.gates(gate, { rollout: this.d.spec.name, wave: wave.id });
+        if (!answer.approved) return this.pause(Reasons.GatePending, Messages.gatePending(gate), { gate });
+        s.approvals.push({ at: this.now(), gate, by: answer.by });
+        this.emit('gate_approved', { gate, by: answer.by, wave: wave.id });
+      }
+      if (s.phase === 'Paused') s.phase = 'Progressing';
+
+      if (ws.phase === 'Pending' || ws.phase === 'Progressing' || ws.phase === 'Failed') {
+        const firstTime = ws.phase === 'Pending';
+        ws.phase = 'Progressing';
+        ws.startedAt ??= this.now();
+        if (firstTime) this.emit('wave_started', { wave: wave.id, index: wave.index, targets: wave.targets.length, maxUnavailable: wave.maxUnavailable });
+        await this.persist();
+        const tripped = await this.applyWave(wave, desired);
+        if (this.d.signal?.aborted) return this.interrupted();
+        const failed = wave.targets.filter((id) => s.targets[id]?.phase === 'Failed');
+        ws.succeeded = wave.targets.filter((id) => s.targets[id]?.phase === 'Succeeded').length;
+        ws.failed = failed.length;
+        if (tripped) {
+          ws.phase = 'Failed';
+          this.emit('wave_failed', { wave: wave.id, failed });
+          return this.pause(Reasons.CircuitBreakerTripped, s.breaker.trips.at(-1)!.reason, { failedTargets: failed });
+        }
+        const tolerance = this.tierOf(wave).strategy.failureTolerancePercent;
+        const accepted = s.decisions.some((d) => d.decision === 'continue' && d.wave === wave.id);
+        if (failed.length > 0 && (failed.length / wave.targets.length) * 100 > tolerance && !accepted) {
+          ws.phase = 'Failed';
+          this.emit('wave_failed', { wave: wave.id, failed });
+          return this.pause(
+            Reasons.WaveFailureToleranceExceeded,
+            Messages.waveTolerance(wave.id, failed.length, wave.targets.length, tolerance),
+            { failedTargets: failed },
+          );
+        }
+        ws.phase = 'Observing';
+        ws.observeUntil = new Date(this.d.clock.now().getTime() + wave.observeMs).toISOString();
+        await this.persist();
+      }
+      if (ws.phase === 'Observing') {
+        this.emit('wave_observing', { wave: wave.id, until: ws.observeUntil, observeMs: wave.observeMs });
+        const turned = await this.observe(wave, desired, Date.parse(ws.observeUntil!));
+        if (this.d.signal?.aborted) return this.interrupted();
+        if (turned.length > 0) {
+          ws.phase = 'Failed';
+          this.emit('wave_failed', { wave: wave.id, failed: turned });
+          return this.pause(Reasons.ObservationFailed, Messages.observationFailed(wave.id, turned), { failedTargets: turned });
+        }
+      }
+      ws.phase = 'Completed';
+      ws.finishedAt = this.now();
+      this.emit('wave_completed', { wave: wave.id, index: wave.index, succeeded: ws.succeeded, failed: ws.failed });
+      await this.persistAndCommit(
+        `fleetgate: ${this.d.spec.name} ${this.waveLabel(wave)} healthy (${this.versions()})`,
+      );
+    }
+    return this.finish();
+  }
+
+  private tierOf(wave: PlannedWave) {
+    return this.d.spec.tiers.find((t) => t.name === wave.tier)!;
+  }
+
+  private async finish(): Promise<RunResult> {
+    const s = this.state;
+    if (this.d.spec.hooks.after) await this.runHook('after', this.d.spec.hooks.after);
+    const failed = Object.entries(s.targets)
+      .filter(([, t]) => t.phase === 'Failed')
+      .map(([id]) => id);
+    s.currentWave = undefined;
+    if (failed.length > 0) {
+      s.phase = 'Degraded';
+      this.setCondition(Reasons.CompletedWithFailures, `every wave ran, but ${failed.length} target(s) failed: ${failed.join(', ')}`);
+      this.pushHistory();
+      await this.persistAndCommit(`fleetgate: ${this.d.spec.name} degraded (${this.versions()}): ${failed.length} failed`);
+      this.emit('rollout_degraded', { reason: Reasons.CompletedWithFailures, failed });
+      return { outcome: 'Degraded', state: s, reason: Reasons.CompletedWithFailures, message: s.condition!.message };
+    }
+    s.phase = 'Healthy';
+    s.lastKnownGood = s.toVersion;
+    s.rolledBackFrom = undefined;
+    this.setCondition(Reasons.RolloutCompleted, `all ${Object.keys(s.targets).length} targets run ${s.toVersion}`);
+    this.pushHistory();
+    await this.persistAndCommit(`fleetgate: ${this.d.spec.name} healthy at ${s.toVersion} (${this.versions()})`);
+    this.emit('rollout_completed', { version: s.toVersion });
+    return { outcome: 'Healthy', state: s, reason: Reasons.RolloutCompleted };
+  }
+
+  private async interrupted(): Promise<RunResult> {
+    this.setCondition(Reasons.Interrupted, `interrupted at ${this.state.currentWave}; run \`fleetgate run\` again to continue`);
+    await this.persist();
+    return { outcome: 'Paused', state: this.state, reason: Reasons.Interrupted, message: this.state.condition!.message };
+  }
+
+  /** Applies a wave's pending targets; returns true when the circuit breaker tripped. */
+  private async applyWave(wave: PlannedWave, desired: string): Promise<boolean> {
+    const s = this.state;
+    const max = this.tierOf(wave).strategy.circuitBreaker.maxConsecutiveFailures;
+    const todo = wave.targets.filter((id) => {
+      const p = s.targets[id]?.phase;
+      return p !== 'Succeeded' && p !== 'Failed';
+    });
+    let tripped = false;
+    const streak: string[] = [];
+    await pool(
+      todo,
+      wave.maxUnavailable,
+      () => tripped || (this.d.signal?.aborted ?? false),
+      async (id) => {
+        const outcome = await this.upgradeTarget(wave, id, desired);
+        if (outcome === 'Failed') {
+          s.breaker.consecutiveFailures++;
+          streak.push(id);
+          if (s.breaker.consecutiveFailures >= max && !tripped) {
+            tripped = true;
+            const reason = Messages.breakerTripped(streak.slice(-max), max);
+            s.breaker.trips.push({ at: this.now(), wave: wave.id, failedTargets: streak.slice(-max), reason });
+            this.emit('circuit_breaker_tripped', { wave: wave.id, failedTargets: streak.slice(-max), reason });
+          }
+        } else if (outcome === 'Succeeded' || outcome === 'Skipped') {
+          s.breaker.consecutiveFailures = 0;
+          streak.length = 0;
+        }
+      },
+    );
+    // In-flight targets finished; a trip recorded before the last one finished is still a trip.
+    await this.persist();
+    return tripped;
+  }
+
+  private async step(ts: TargetState, name: string): Promise<void> {
+    ts.step = name;
+    await this.persist();
+  }
+
+  private fail(wave: PlannedWave, id: string, ts: TargetState, message: string): TargetOutcome {
+    ts.phase = 'Failed';
+    ts.message = message;
+    ts.finishedAt = this.now();
+    this.emit('target_failed', { wave: wave.id, target: id, step: ts.step, message });
+    return 'Failed';
+  }
+
+  /**
+   * drain → upgrade → verify → undrain for one target, each step recorded
+   * before it runs. A target already on `desired` is not upgraded again.
+   */
+  private async upgradeTarget(wave: PlannedWave, id: string, desired: string): Promise<TargetOutcome> {
+    const s = this.state;
+    const target = this.target(id);
+    const steps = this.d.spec.steps;
+    const vars = this.vars(target, desired);
+    const ts: TargetState = (s.targets[id] ??= { phase: 'Pending' });
+    ts.phase = 'InProgress';
+    ts.startedAt ??= this.now();
+    ts.attempts = (ts.attempts ?? 0) + 1;
+    ts.message = undefined;
+    this.emit('target_started', { wave: wave.id, target: id, version: desired, attempt: ts.attempts });
+    await this.step(ts, 'probe');
+    const probe = await this.d.runner.run(steps.version, vars, { extractVersion: true, signal: this.d.signal });
+    if (!probe.ok) return this.fail(wave, id, ts, `version step failed: ${probe.message}`);
+    ts.from ??= probe.version;
+    ts.version = probe.version;
+    const already = probe.version === desired;
+    if (!already) {
+      for (const name of ['drain', 'upgrade'] as const) {
+        const step = steps[name];
+        if (!step) continue;
+        await this.step(ts, name);
+        const r = await this.d.runner.run(step, vars, { signal: this.d.signal });
+        this.emit('target_step', { wave: wave.id, target: id, step: name, ok: r.ok, durationMs: r.durationMs });
+        if (!r.ok) return this.fail(wave, id, ts, `${name} failed: ${r.message}`);
+      }
+    }
+    await this.step(ts, 'verify');
+    const health = await pollUntilHealthy(
+      this.d.runner,
+      steps.verify,
+      vars,
+      this.d.clock,
+      (r, n) => this.emit('target_health_check', { wave: wave.id, target: id, healthy: r.ok, probe: n, message: r.ok ? undefined : r.message }),
+      this.d.signal,
+    );
+    if (!health.ok) return this.fail(wave, id, ts, `health check failed: ${health.message}`);
+    const after = await this.d.runner.run(steps.version, vars, { extractVersion: true, signal: this.d.signal });
+    if (!after.ok) return this.fail(wave, id, ts, `version step failed after upgrade: ${after.message}`);
+    ts.version = after.version;
+    if (after.version !== desired) {
+      return this.fail(wave, id, ts, `reports ${after.version} after the upgrade, expected ${desired}`);
+    }
+    if (steps.undrain) {
+      await this.step(ts, 'undrain');
+      const r = await this.d.runner.run(steps.undrain, vars, { signal: this.d.signal });
+      this.emit('target_step', { wave: wave.id, target: id, step: 'undrain', ok: r.ok, durationMs: r.durationMs });
+      if (!r.ok) return this.fail(wave, id, ts, `undrain failed: ${r.message}`);
+    }
+    ts.phase = 'Succeeded';
+    ts.step = undefined;
+    ts.finishedAt = this.now();
+    if (already) ts.skipped = true;
+    await this.persist();
+    this.emit(already ? 'target_skipped' : 'target_completed', {
+      wave: wave.id,
+      target: id,
+      version: desired,
+      ...(already ? { message: `already ran ${desired}; not upgraded again` } : {}),
+    });
+    return already ? 'Skipped' : 'Succeeded';
+  }
+
+  /**
+   * Keeps checking the wave's upgraded targets until `untilMs` (epoch ms).
+   * @returns ids that turned unhealthy (marked Failed).
+   */
+  private async observe(wave: PlannedWave, desired: string, untilMs: number): Promise<string[]> {
+    const s = this.state;
+    const interval = this.tierOf(wave).strategy.observeIntervalMs;
+    const ids = wave.targets.filter((id) => s.targets[id]?.phase === 'Succeeded');
+    const turned: string[] = [];
+    const verify = this.d.spec.steps.verify;
+    const probeStep = { ...verify, retries: 0, timeoutMs: Math.min(verify.timeoutMs, 10_000) } as StepSpec;
+    const check = async () => {
+      await pool(ids, 16, () => false, async (id) => {
+        if (turned.includes(id)) return;
+        const r = await this.d.runner.run(probeStep, this.vars(this.target(id), desired), { signal: this.d.signal });
+        this.emit('target_health_check', { wave: wave.id, target: id, healthy: r.ok, during: 'observe', message: r.ok ? undefined : r.message });
+        if (!r.ok) {
+          turned.push(id);
+          const ts = s.targets[id]!;
+          ts.step = 'observe';
+          this.fail(wave, id, ts, `unhealthy during the observation window: ${r.message}`);
+        }
+      });
+    };
+    while (!this.d.signal?.aborted) {
+      const left = untilMs - this.d.clock.now().getTime();
+      if (left <= 0) break;
+      await this.d.clock.sleep(Math.min(interval, left), this.d.signal);
+      await check();
+      if (turned.length > 0) break;
+    }
+    if (turned.length > 0) await this.persist();
+    return turned;
+  }
+
+  // ---------------------------------------------------------------- rollback
+
+  /** Rolls back every target this rollout touched, newest wave first, to the version each ran before. */
+  private async rollbackTouched(reason: string): Promise<RunResult> {
+    const s = this.state;
+    if (s.phase !== 'RollingBack') {
+      s.phase = 'RollingBack';
+      s.rolledBackFrom = s.toVersion;
+      this.setCondition(Reasons.RollbackRequested, `rolling back ${s.toVersion} (${reason}), by ${this.d.actor}`);
+      await this.persistAndCommit(`fleetgate: ${this.d.spec.name} rollback of ${s.toVersion} started`);
+    }
+    const order: string[] = [];
+    for (const w of [...this.d.plan.waves].reverse()) {
+      for (const id of w.targets) {
+        const t = s.targets[id];
+        if (!t) continue;
+        const touched = t.phase === 'Succeeded' || t.phase === 'Failed' || t.phase === 'InProgress' || t.phase === 'RollbackFailed';
+        const pendingRollback = t.step === 'rollback' && t.phase !== 'RolledBack';
+        if (touched || pendingRollback) order.push(id);
+      }
+    }
+    return this.applyRollback(order, undefined);
+  }
+
+  /**
+   * Applies rollback batches. `to` = one version for all (fleetgate rollback);
+   * `undefined` = each target back to its own recorded `from`.
+   */
+  private async applyRollback(order: string[], to: string | undefined): Promise<RunResult> {
+    const s = this.state;
+    this.emit('rollback_started', { targets: order.length, to: to ?? s.fromVersion });
+    const batches = this.d.planRollback(order);
+    for (const batch of batches) {
+      s.currentWave = batch.id;
+      await pool(batch.targets, batch.maxUnavailable, () => this.d.signal?.aborted ?? false, async (id) => {
+        const ts = (s.targets[id] ??= { phase: 'Pending' });
+        if (ts.phase === 'RolledBack') return;
+        const version = to ?? ts.from ?? s.fromVersion;
+        if (!version) {
+          ts.phase = 'RollbackFailed';
+          ts.message = 'no previous version recorded for this target';
+          return;
+        }
+        await this.rollbackTarget(batch.id, id, ts, version);
+      });
+      if (this.d.signal?.aborted) return this.interrupted();
+      await this.persistAndCommit(`fleetgate: ${this.d.spec.name} ${batch.id}/${batches.length} done (→ ${to ?? s.fromVersion})`);
+    }
+    const failed = order.filter((id) => s.targets[id]?.phase === 'RollbackFailed');
+    s.currentWave = undefined;
+    this.pushHistory();
+    if (failed.length > 0) {
+      s.phase = 'Degraded';
+      this.setCondition(Reasons.RollbackFailed, `rollback failed on ${failed.length} target(s): ${failed.join(', ')}; see each target's message`);
+      await this.persistAndCommit(`fleetgate: ${this.d.spec.name} rollback failed on ${failed.length} target(s)`);
+      this.emit('rollout_degraded', { reason: Reasons.RollbackFailed, failed });
+      return { outcome: 'Degraded', state: s, reason: Reasons.RollbackFailed, message: s.condition!.message };
+    }
+    s.phase = 'RolledBack';
+    const version = to ?? s.fromVersion;
+    this.setCondition(Reasons.RolledBack, `rolled back ${order.length} target(s) to ${version}${s.rolledBackFrom ? ` from ${s.rolledBackFrom}` : ''}`);
+    if (to) s.lastKnownGood = s.lastKnownGood ?? to;
+    await this.persistAndCommit(`fleetgate: ${this.d.spec.name} rolled back to ${version}`);
+    this.emit('rollout_rolled_back', { version, targets: order.length });
+    return { outcome: 'RolledBack', state: s, reason: Reasons.RolledBack, message: s.condition!.message };
+  }
+
+  private async rollbackTarget(batch: string, id: string, ts: TargetState, version: string): Promise<void> {
+    const target = this.target(id);
+    const vars = this.vars(target, version);
+    const steps = this.d.spec.steps;
+    ts.step = 'rollback';
+    ts.message = undefined;
+    await this.persist();
+    const failWith = async (message: string) => {
+      ts.phase = 'RollbackFailed';
+      ts.message = message;
+      ts.finishedAt = this.now();
+      await this.persist();
+      this.emit('target_failed', { wave: batch, target: id, step: 'rollback', message });
+    };
+    const probe = await this.d.runner.run(steps.version, vars, { extractVersion: true, signal: this.d.signal });
+    if (!probe.ok) return failWith(`version step failed: ${probe.message}`);
+    if (probe.version !== version) {
+      for (const name of ['drain', 'upgrade'] as const) {
+        const step = steps[name];
+        if (!step) continue;
+        const r = await this.d.runner.run(step, vars, { signal: this.d.signal });
+        if (!r.ok) return failWith(`${name} to ${version} failed: ${r.message}`);
+      }
+    }
+    const health = await pollUntilHealthy(
+      this.d.runner,
+      steps.verify,
+      vars,
+      this.d.clock,
+      (r, n) => this.emit('target_health_check', { wave: batch, target: id, healthy: r.ok, probe: n, during: 'rollback' }),
+      this.d.signal,
+    );
+    if (!health.ok) return failWith(`not healthy on ${version} after rollback: ${health.message}`);
+    const after = await this.d.runner.run(steps.version, vars, { extractVersion: true, signal: this.d.signal });
+    if (!after.ok || after.version !== version) return failWith(`reports ${after.version ?? '?'} after rollback, expected ${version}`);
+    if (steps.undrain) {
+      const r = await this.d.runner.run(steps.undrain, vars, { signal: this.d.signal });
+      if (!r.ok) return failWith(`undrain failed: ${r.message}`);
+    }
+    ts.phase = 'RolledBack';
+    ts.version = version;
+    ts.step = undefined;
+    ts.finishedAt = this.now();
+    await this.persist();
+    this.emit('target_rolled_back', { wave: batch, target: id, version });
+  }
+}

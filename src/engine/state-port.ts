@@ -1,0 +1,23 @@
+/**
+ * Where the engine keeps state: a port, so local files + git and the GitHub
+ * contents API are two adapters of one interface.
+ */
+import type { RolloutState } from '../state/types.js';
+
+export interface StatePort {
+  /** Human-readable location (`rollouts/demo.state.yaml`). */
+  readonly location: string;
+  /** Current state, or `undefined` when the rollout never ran. */
+  read(): Promise<RolloutState | undefined>;
+  /**
+   * Writes `state`, expecting the stored revision to equal `state.revision`.
+   * @returns the stored state (revision + 1).
+   * @throws StateConflictError, StateWriteError
+   */
+  write(state: RolloutState): Promise<RolloutState>;
+  /**
+   * Makes the last write durable where people look (a git commit).
+   * @throws StateWriteError when the commit is refused
+   */
+  commit(message: string): Promise<void>;
+}

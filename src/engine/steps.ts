@@ -1,0 +1,218 @@
+/**
+ * Runs one step (an argv command or an HTTP request) against one target, with
+ * timeout and retries. Failures are results, not exceptions: the engine
+ * decides what a failed step means.
+ */
+import { execFile } from 'node:child_process';
+import { resolve as resolvePath } from 'node:path';
+import { Agent, request } from 'undici';
+import type { CommandStep, HttpStep, StepSpec } from '../spec/types.js';
+import type { Clock } from './clock.js';
+import { renderTemplate, type TemplateVars } from './template.js';
+
+export interface StepResult {
+  ok: boolean;
+  /** Attempts made (1 + retries used). */
+  attempts: number;
+  /** HTTP status, when the step is an HTTP request. */
+  status?: number;
+  /** Exit code, when the step is a command. */
+  exitCode?: number | null;
+  /** Version read by a `version` step (from the JSON field, or trimmed stdout). */
+  version?: string;
+  /** Short description of what happened (first 300 characters of output on failure). */
+  message: string;
+  /** Wall time of the last attempt (ms). */
+  durationMs: number;
+}
+
+/** Executes steps; the engine only sees this interface, so tests may count or slow calls. */
+export interface StepRunner {
+  run(step: StepSpec, vars: TemplateVars, opts?: { signal?: AbortSignal; extractVersion?: boolean }): Promise<StepResult>;
+}
+
+export interface StepRunnerOptions {
+  clock: Clock;
+  /** Folder relative command paths and `cwd` resolve against (the spec file's folder). */
+  baseDir: string;
+  /** Most concurrent HTTP connections per origin (default 8). */
+  connectionsPerOrigin?: number;
+}
+
+const MAX_OUTPUT = 300;
+
+/** Picks a dotted path (`build.version`) out of parsed JSON; `undefined` when absent or not a scalar. */
+export function pickJsonField(value: unknown, path: string): string | undefined {
+  let cur: unknown = value;
+  for (const key of path.split('.')) {
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, key)) return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return typeof cur === 'string' || typeof cur === 'number' || typeof cur === 'boolean' ? String(cur) : undefined;
+}
+
+function clip(text: string): string {
+  const t = text.trim().replace(/\s+/g, ' ');
+  return t.length > MAX_OUTPUT ? `${t.slice(0, MAX_OUTPUT)}…` : t;
+}
+
+/**
+ * Creates the real step runner: commands through `execFile` (argv, no shell),
+ * HTTP through one shared undici `Agent` (keep-alive).
+ */
+export function createStepRunner(opts: StepRunnerOptions): StepRunner & { close(): Promise<void> } {
+  const dispatcher = new Agent({
+    connections: opts.connectionsPerOrigin ?? 8,
+    keepAliveTimeout: 10_000,
+    connect: { timeout: 5_000 },
+  });
+
+  async function attemptHttp(step: HttpStep, vars: TemplateVars, extract: boolean, signal?: AbortSignal) {
+    const url = renderTemplate(step.url, vars, 'url');
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(step.headers)) headers[k] = renderTemplate(v, vars);
+    const body = step.body === undefined ? undefined : renderTemplate(step.body, vars);
+    const timeout = AbortSignal.timeout(step.timeoutMs);
+    const res = await request(url, {
+      method: step.method as 'GET',
+      headers,
+      body,
+      dispatcher,
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      headersTimeout: step.timeoutMs,
+      bodyTimeout: step.timeoutMs,
+    });
+    const text = await res.body.text();
+    const ok = step.expect.includes(res.statusCode);
+    let version: string | undefined;
+    if (ok && extract) {
+      if (step.json !== undefined) {
+        try {
+          version = pickJsonField(JSON.parse(text), step.json);
+        } catch {
+          version = undefined;
+        }
+      } else {
+        version = text.trim();
+      }
+      if (version === undefined || version === '') {
+        return { ok: false, status: res.statusCode, message: `no version in response (field ${step.json ?? '<body>'}): ${clip(text)}` };
+      }
+    }
+    return {
+      ok,
+      status: res.statusCode,
+      version,
+      message: ok ? `${step.method} ${url} → ${res.statusCode}` : `${step.method} ${url} → ${res.statusCode} (expected ${step.expect.join('|')}): ${clip(text)}`,
+    };
+  }
+
+  function attemptCommand(step: CommandStep, vars: TemplateVars, extract: boolean, signal?: AbortSignal) {
+    const argv = step.run.map((a) => renderTemplate(a, vars));
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const [k, v] of Object.entries(step.env)) env[k] = renderTemplate(v, vars);
+    env.FLEETGATE_TARGET_ID = vars.target.id;
+    env.FLEETGATE_TARGET_ADDRESS = vars.target.address;
+    env.FLEETGATE_VERSION = vars.version;
+    env.FLEETGATE_ROLLOUT = vars.rollout.name;
+    const [file, ...args] = argv;
+    return new Promise<{ ok: boolean; exitCode: number | null; version?: string; message: string }>((resolve) => {
+      execFile(
+        file!,
+        args,
+        {
+          cwd: step.cwd === undefined ? opts.baseDir : resolvePath(opts.baseDir, step.cwd),
+          env,
+          timeout: step.timeoutMs,
+          killSignal: 'SIGKILL',
+          maxBuffer: 1024 * 1024,
+          signal,
+          windowsHide: true,
+        },
+        (error, stdout, stderr) => {
+          if (error) {
+            const code = typeof error.code === 'number' ? error.code : null;
+            const why = error.killed ? `timed out after ${step.timeoutMs} ms` : code !== null ? `exit ${code}` : error.message;
+            resolve({ ok: false, exitCode: code, message: `${argv.join(' ')}: ${why}: ${clip(stderr || stdout)}` });
+            return;
+          }
+          let version: string | undefined;
+          if (extract) {
+            if (step.json !== undefined) {
+              try {
+                version = pickJsonField(JSON.parse(stdout), step.json);
+              } catch {
+                version = undefined;
+              }
+            } else version = stdout.trim();
+            if (!version) {
+              resolve({ ok: false, exitCode: 0, message: `${argv.join(' ')}: no version in output: ${clip(stdout)}` });
+              return;
+            }
+          }
+          resolve({ ok: true, exitCode: 0, version, message: `${argv.join(' ')}: exit 0` });
+        },
+      );
+    });
+  }
+
+  return {
+    async run(step, vars, runOpts = {}) {
+      const extract = runOpts.extractVersion ?? false;
+      let last: StepResult = { ok: false, attempts: 0, message: 'not run', durationMs: 0 };
+      for (let attempt = 1; attempt <= step.retries + 1; attempt++) {
+        if (runOpts.signal?.aborted) break;
+        const started = opts.clock.now().getTime();
+        try {
+          const r =
+            step.kind === 'http'
+              ? await attemptHttp(step, vars, extract, runOpts.signal)
+              : await attemptCommand(step, vars, extract, runOpts.signal);
+          last = { ...r, attempts: attempt, durationMs: opts.clock.now().getTime() - started };
+        } catch (error) {
+          const message =
+            error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
+              ? `timed out after ${step.timeoutMs} ms`
+              : error instanceof Error
+                ? `${error.message}${error.cause instanceof Error ? `: ${error.cause.message}` : ''}`
+                : String(error);
+          last = { ok: false, attempts: attempt, message, durationMs: opts.clock.now().getTime() - started };
+        }
+        if (last.ok) return last;
+        if (attempt <= step.retries) await opts.clock.sleep(step.intervalMs, runOpts.signal);
+      }
+      return last;
+    },
+    close: () => dispatcher.close(),
+  };
+}
+
+/**
+ * Polls a `verify` step until it succeeds or its `timeoutMs` budget is spent.
+ * Each probe gets min(budget left, 10 s) and no retries of its own.
+ * @param onProbe - called after every probe (health-check events).
+ */
+export async function pollUntilHealthy(
+  runner: StepRunner,
+  step: StepSpec,
+  vars: TemplateVars,
+  clock: Clock,
+  onProbe: (result: StepResult, probe: number) => void,
+  signal?: AbortSignal,
+): Promise<StepResult & { probes: number }> {
+  const deadline = clock.now().getTime() + step.timeoutMs;
+  let probes = 0;
+  for (;;) {
+    const left = deadline - clock.now().getTime();
+    const probeStep = { ...step, retries: 0, timeoutMs: Math.max(1, Math.min(left, 10_000)) } as StepSpec;
+    const result = await runner.run(probeStep, vars, { signal });
+    probes++;
+    onProbe(result, probes);
+    if (result.ok) return { ...result, probes };
+    const remaining = deadline - clock.now().getTime();
+    if (remaining <= 0 || signal?.aborted) {
+      return { ...result, probes, message: `not healthy after ${step.timeoutMs} ms (${probes} probes): ${result.message}` };
+    }
+    await clock.sleep(Math.min(step.intervalMs, remaining), signal);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * `{{...}}` templating for step arguments, env, URLs, headers and bodies.
+ * Values are inserted as inert data: steps run argv arrays (no shell), and in
+ * URLs every value except `target.address` is percent-encoded.
+ */
+import type { Target } from '../spec/types.js';
+
+export interface TemplateVars {
+  target: Target;
+  /** Version the step moves the target to (the rollback's version during a rollback). */
+  version: string;
+  rollout: { name: string };
+  component: string;
+}
+
+const PLACEHOLDER = /\{\{\s*([a-zA-Z0-9_.-]+)\s*\}\}/g;
+
+/**
+ * Resolves one placeholder name (`target.id`, `target.labels.zone`, `version`, …).
+ * @returns the value, or `undefined` when the name is not a known placeholder or the label is missing.
+ */
+export function resolvePlaceholder(name: string, vars: TemplateVars): string | undefined {
+  switch (name) {
+    case 'version':
+      return vars.version;
+    case 'component':
+      return vars.component;
+    case 'rollout.name':
+      return vars.rollout.name;
+    case 'target.id':
+      return vars.target.id;
+    case 'target.address':
+      return vars.target.address;
+    case 'target.host':
+      return hostOf(vars.target.address);
+  }
+  if (name.startsWith('target.labels.')) {
+    const key = name.slice('target.labels.'.length);
+    return Object.hasOwn(vars.target.labels, key) ? vars.target.labels[key] : undefined;
+  }
+  return undefined;
+}
+
+/** Host part of `host:port`, `[v6]:port` or a bare host. */
+export function hostOf(address: string): string {
+  if (address.startsWith('[')) return address.slice(1, address.indexOf(']'));
+  const colon = address.lastIndexOf(':');
+  return colon > 0 && address.indexOf(':') === colon ? address.slice(0, colon) : address;
+}
+
+/**
+ * Renders a template string.
+ * @param encode - how to encode each inserted value (`url` percent-encodes all but `target.address`/`target.host`).
+ * @throws Error naming the placeholder when it is unknown or the label is missing.
+ */
+export function renderTemplate(template: string, vars: TemplateVars, encode: 'none' | 'url' = 'none'): string {
+  return template.replace(PLACEHOLDER, (_m, name: string) => {
+    const value = resolvePlaceholder(name, vars);
+    if (value === undefined) throw new Error(`template placeholder {{${name}}} has no value for target ${vars.target.id}`);
+    if (encode === 'url' && name !== 'target.address' && name !== 'target.host') return encodeURIComponent(value);
+    return value;
+  });
+}

@@ -1,0 +1,137 @@
+/**
+ * The state file (`rollouts/<name>.state.yaml`): observed progress, written
+ * only by Fleetgate. Times are ISO-8601 strings (UTC); durations in ms.
+ */
+
+export const STATE_API_VERSION = 'fleetgate/v1alpha1';
+export const STATE_KIND = 'RolloutState';
+
+/** Phase of the rollout (Argo's words where they fit). */
+export type RolloutPhase =
+  /** Nothing has run yet for this spec. */
+  | 'Pending'
+  /** Waves are being applied. */
+  | 'Progressing'
+  /** Stopped for a decision: breaker trip, failed wave, gate, warning metric. */
+  | 'Paused'
+  /** Every wave done and observed: the fleet runs `toVersion`. */
+  | 'Healthy'
+  /** Stopped with targets in a mixed or failed condition (abort, failed rollback). */
+  | 'Degraded'
+  /** Touched targets are being returned to the previous version. */
+  | 'RollingBack'
+  /** Touched targets were returned to the previous version. */
+  | 'RolledBack';
+
+export type WavePhase = 'Pending' | 'Progressing' | 'Observing' | 'Completed' | 'Failed' | 'RolledBack';
+
+/**
+ * Per-target result. `step` is the last step started; with phase `InProgress`
+ * it says what the target was doing when the run stopped.
+ */
+export type TargetPhase = 'Pending' | 'InProgress' | 'Succeeded' | 'Failed' | 'RolledBack' | 'RollbackFailed';
+
+export interface TargetState {
+  phase: TargetPhase;
+  /** Last step started: `probe`, `drain`, `upgrade`, `verify`, `undrain`, `observe`, `rollback`. */
+  step?: string;
+  /** Version the target reported when first probed in this rollout. */
+  from?: string;
+  /** Version it reported last. */
+  version?: string;
+  /** True when the target already ran the desired version and was not upgraded again. */
+  skipped?: boolean;
+  attempts?: number;
+  startedAt?: string;
+  finishedAt?: string;
+  message?: string;
+}
+
+export interface WaveState {
+  id: string;
+  phase: WavePhase;
+  /** Target ids of the wave (as planned when it started). */
+  targets: string[];
+  startedAt?: string;
+  finishedAt?: string;
+  /** End of the observation window (ISO time) once the wave's steps are done. */
+  observeUntil?: string;
+  succeeded?: number;
+  failed?: number;
+  message?: string;
+}
+
+export interface BreakerTrip {
+  at: string;
+  wave: string;
+  failedTargets: string[];
+  reason: string;
+}
+
+export type Decision = 'continue' | 'rollback' | 'abort';
+
+export interface DecisionRecord {
+  at: string;
+  decision: Decision;
+  by: string;
+  reason?: string;
+  /** Wave the decision was taken at (a `continue` accepts that wave's failures). */
+  wave?: string;
+}
+
+export interface Approval {
+  at: string;
+  gate: string;
+  by: string;
+}
+
+export interface Condition {
+  /** Reason code from `src/engine/reasons.ts` (tests assert on these). */
+  reason: string;
+  message: string;
+  at: string;
+}
+
+export interface HistoryEntry {
+  from?: string;
+  to: string;
+  phase: RolloutPhase;
+  startedAt?: string;
+  finishedAt?: string;
+  reason?: string;
+}
+
+export interface RolloutState {
+  apiVersion: typeof STATE_API_VERSION;
+  kind: typeof STATE_KIND;
+  name: string;
+  /** Increases by one on every write; a write compares it with what the writer read (compare-and-swap). */
+  revision: number;
+  phase: RolloutPhase;
+  /** Why the rollout is in this phase (set for Paused, Degraded, RolledBack, …). */
+  condition?: Condition;
+  /** Version the fleet ran before this rollout. */
+  fromVersion?: string;
+  /** Version this rollout moves to (a rollback's `toVersion` is the version it restores). */
+  toVersion?: string;
+  /** True when this rollout was started as a rollback (`fleetgate rollback`). */
+  isRollback?: boolean;
+  /** Version that was rolled back; `fleetgate run` refuses to roll it out again unless told to. */
+  rolledBackFrom?: string;
+  /** Last version a rollout completed as Healthy on. */
+  lastKnownGood?: string;
+  startedAt?: string;
+  updatedAt?: string;
+  /** Where the rollout stands: id of the wave in progress or next. */
+  currentWave?: string;
+  waves: WaveState[];
+  targets: Record<string, TargetState>;
+  breaker: { consecutiveFailures: number; trips: BreakerTrip[] };
+  decisions: DecisionRecord[];
+  approvals: Approval[];
+  /** Past rollouts, newest first, bounded (see `HISTORY_LIMIT`). */
+  history: HistoryEntry[];
+}
+
+/** Most past rollouts kept in `history`. */
+export const HISTORY_LIMIT = 20;
