@@ -118,14 +118,31 @@ export async function readState(path: string): Promise<RolloutState | undefined>
 }
 
 /**
+ * Reads only the `revision` of the state file (0 when it does not exist), for
+ * the compare-and-swap on every write without parsing 10,000 target lines.
+ * @throws StateWriteError when the file exists but carries no revision
+ */
+export async function readRevision(path: string): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw new StateWriteError(`cannot read state file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  const m = /^revision: (\d+)$/m.exec(text);
+  if (!m) throw new StateWriteError(`${path}: state file has no top-level revision; it was edited by hand or is not a state file`);
+  return Number(m[1]);
+}
+
+/**
  * Writes `state` with `revision` = `expectedRevision + 1`, after checking the
  * file on disk still carries `expectedRevision` (0 = must not exist yet).
  * @returns the state as written (new revision and `updatedAt`).
  * @throws StateConflictError when another writer got there first; StateWriteError when the disk refuses.
  */
 export async function writeState(path: string, state: RolloutState, expectedRevision: number, now: Date): Promise<RolloutState> {
-  const current = await readState(path);
-  const actual = current?.revision ?? 0;
+  const actual = await readRevision(path);
   if (actual !== expectedRevision) {
     throw new StateConflictError(
       `${path} changed under this run (revision ${actual}, expected ${expectedRevision}): another run of rollout "${state.name}" wrote it. Re-run to continue from the newer state.`,
