@@ -688,7 +688,8 @@ export class RolloutEngine {
     s.phase = 'RolledBack';
     const version = to ?? s.fromVersion;
     this.setCondition(Reasons.RolledBack, `rolled back ${order.length} target(s) to ${version}${s.rolledBackFrom ? ` from ${s.rolledBackFrom}` : ''}`);
-    if (to) s.lastKnownGood = s.lastKnownGood ?? to;
+    // A rollback to an explicit version verified every target healthy on it.
+    if (to) s.lastKnownGood = to;
     await this.persistAndCommit(`fleetgate: ${this.d.spec.name} rolled back to ${version}`);
     this.emit('rollout_rolled_back', { version, targets: order.length });
     return { outcome: 'RolledBack', state: s, reason: Reasons.RolledBack, message: s.condition!.message };

@@ -1,0 +1,155 @@
+/**
+ * Given/when/then helpers for end-to-end rollouts: a real git repository in a
+ * temporary folder, a real local fleet, and the bundled CLI run as a process.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { readAgentVersion } from '../../src/fleet/client.js';
+import { startLocalFleet, type LocalFleet } from '../../src/fleet/local-fleet.js';
+import { parseState } from '../../src/state/store.js';
+import type { RolloutState } from '../../src/state/types.js';
+
+export const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
+
+if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`node scripts/build.mjs\` (npm test does) before the end-to-end tests`);
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface SpecOptions {
+  name?: string;
+  version: string;
+  canary?: number | string;
+  waves?: number | string;
+  maxUnavailable?: number | string;
+  observe?: string;
+  maxConsecutiveFailures?: number;
+  failureTolerance?: string;
+  verifyTimeout?: string;
+  extra?: string;
+}
+
+/** A spec over the local fleet's HTTP agents, with short timings for tests. */
+export function specText(o: SpecOptions): string {
+  return `apiVersion: fleetgate/v1alpha1
+kind: Rollout
+name: ${o.name ?? 'svc'}
+component: fleet-agent
+version: ${o.version}
+inventory:
+  file: ../inventory.yaml
+tiers:
+  - name: all
+    strategy:
+      canary: ${o.canary ?? 1}
+      waves: ${o.waves ?? 3}
+      maxUnavailable: ${o.maxUnavailable ?? 2}
+      observe: ${o.observe ?? '0s'}
+      observeInterval: 100ms
+      circuitBreaker: { maxConsecutiveFailures: ${o.maxConsecutiveFailures ?? 2} }
+      failureTolerance: "${o.failureTolerance ?? '0%'}"
+steps:
+  version:
+    http: { url: 'http://{{target.address}}/version', json: version }
+    timeout: 2s
+  drain:
+    http: { method: POST, url: 'http://{{target.address}}/drain' }
+  upgrade:
+    http: { method: POST, url: 'http://{{target.address}}/upgrade?version={{version}}', expect: [200, 202] }
+  verify:
+    http: { url: 'http://{{target.address}}/healthz', expect: 200 }
+    timeout: ${o.verifyTimeout ?? '2s'}
+    interval: 50ms
+  undrain:
+    http: { method: POST, url: 'http://{{target.address}}/undrain' }
+${o.extra ?? ''}`;
+}
+
+export class RolloutRepo {
+  readonly dir: string;
+  readonly specPath: string;
+  private constructor(
+    readonly fleet: LocalFleet,
+    readonly name: string,
+  ) {
+    this.dir = mkdtempSync(join(tmpdir(), 'fleetgate-e2e-'));
+    this.specPath = join('rollouts', `${name}.yaml`);
+  }
+
+  /** Given: a fleet of `count` agents on `version` and a git repository holding the spec. */
+  static async create(opts: { count: number; version: string; upgradeMs?: number; spec: SpecOptions }): Promise<RolloutRepo> {
+    const fleet = await startLocalFleet({ count: opts.count, version: opts.version, idPrefix: 't-', upgradeMs: opts.upgradeMs ?? 20 });
+    const repo = new RolloutRepo(fleet, opts.spec.name ?? 'svc');
+    mkdirSync(join(repo.dir, 'rollouts'));
+    await fleet.writeInventory(join(repo.dir, 'inventory.yaml'));
+    writeFileSync(join(repo.dir, '.gitignore'), '.fleetgate/\n');
+    repo.writeSpec(opts.spec);
+    repo.git('init', '--quiet', '--initial-branch=main');
+    repo.git('add', '.');
+    repo.git('commit', '--quiet', '-m', 'initial');
+    return repo;
+  }
+
+  git(...args: string[]): string {
+    return execFileSync('git', args, {
+      cwd: this.dir,
+      encoding: 'utf8',
+      env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
+    });
+  }
+
+  writeSpec(o: SpecOptions): void {
+    writeFileSync(join(this.dir, this.specPath), specText({ ...o, name: this.name }));
+  }
+
+  /** When: the spec moves to `version` (committed, as a merged pull request would). */
+  propose(o: SpecOptions): void {
+    this.writeSpec(o);
+    this.git('commit', '--quiet', '-am', `propose ${o.version}`);
+  }
+
+  /** Starts the CLI without waiting. */
+  start(...args: string[]): ChildProcess & { result: Promise<CliResult> } {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: this.dir, env: { ...process.env, CI: '1', NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const result = new Promise<CliResult>((res) => child.on('exit', (code, signal) => res({ code: code ?? (signal ? 128 : 1), stdout, stderr })));
+    return Object.assign(child, { result });
+  }
+
+  /** Runs the CLI to completion. */
+  cli(...args: string[]): Promise<CliResult> {
+    return this.start(...args).result;
+  }
+
+  state(): RolloutState {
+    return parseState(readFileSync(join(this.dir, 'rollouts', `${this.name}.state.yaml`), 'utf8'), 'state');
+  }
+
+  hasState(): boolean {
+    return existsSync(join(this.dir, 'rollouts', `${this.name}.state.yaml`));
+  }
+
+  /** Then: what each agent reports on /version. */
+  async versions(): Promise<Map<string, { version: string; upgrades: number }>> {
+    const out = new Map<string, { version: string; upgrades: number }>();
+    await Promise.all(
+      this.fleet.targets.map(async (t) => {
+        const r = await readAgentVersion(t.address);
+        out.set(t.id, { version: r.version, upgrades: r.upgrades });
+      }),
+    );
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.fleet.stop();
+  }
+}
