@@ -40,7 +40,12 @@ Serves one or more simulated fleet agents on 127.0.0.1 and prints one JSON line
   --help                show this text
 `;
 
-function parseNumber(name: string, raw: string | undefined, problems: string[], opts: { integer?: boolean; min?: number; max?: number } = {}): number | undefined {
+function parseNumber(
+  name: string,
+  raw: string | undefined,
+  problems: string[],
+  opts: { integer?: boolean; min?: number; max?: number } = {},
+): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(raw);
   const min = opts.min ?? 0;
@@ -52,7 +57,9 @@ function parseNumber(name: string, raw: string | undefined, problems: string[], 
     (opts.max !== undefined && value > opts.max);
   if (bad) {
     const range = opts.max !== undefined ? `between ${min} and ${opts.max}` : `at least ${min}`;
-    problems.push(`--${name} must be ${opts.integer === true ? 'an integer' : 'a number'} ${range} (got ${JSON.stringify(raw)})`);
+    problems.push(
+      `--${name} must be ${opts.integer === true ? 'an integer' : 'a number'} ${range} (got ${JSON.stringify(raw)})`,
+    );
     return undefined;
   }
   return value;
@@ -108,8 +115,10 @@ export function parseAgentArgs(argv: readonly string[]): AgentProgramOptions | {
   let ids: string[] = [];
   if (values.id !== undefined) {
     if (count !== undefined && count !== 1) problems.push('--id names a single agent; use --id-prefix with --count');
-    if (values['id-prefix'] !== undefined || values['first-index'] !== undefined) problems.push('--id cannot be combined with --id-prefix or --first-index');
-    if (!isValidAgentId(values.id)) problems.push(`--id ${JSON.stringify(values.id)} is not a valid id (letters, digits, . _ : -)`);
+    if (values['id-prefix'] !== undefined || values['first-index'] !== undefined)
+      problems.push('--id cannot be combined with --id-prefix or --first-index');
+    if (!isValidAgentId(values.id))
+      problems.push(`--id ${JSON.stringify(values.id)} is not a valid id (letters, digits, . _ : -)`);
     ids = [values.id];
   } else if (count !== undefined) {
     const prefix = values['id-prefix'] ?? 'agent-';
@@ -120,7 +129,8 @@ export function parseAgentArgs(argv: readonly string[]): AgentProgramOptions | {
   } else {
     problems.push('give --id ID for one agent or --count N for several');
   }
-  if (port !== undefined && port > 0 && port + ids.length - 1 > 65535) problems.push(`--port ${port} leaves no room for ${ids.length} agents`);
+  if (port !== undefined && port > 0 && port + ids.length - 1 > 65535)
+    problems.push(`--port ${port} leaves no room for ${ids.length} agents`);
 
   if (problems.length > 0 || version === undefined) return { problems };
   const agents = ids.map((id, i): AgentOptions => ({

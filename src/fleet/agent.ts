@@ -152,7 +152,8 @@ class SimulatedAgent {
   /** Answers one `/healthz` probe: `undefined` when healthy, else the failing status and reason. */
   probeHealth(): { status: 'upgrading' | 'unhealthy'; reason: string } | undefined {
     if (this.upgrading) return { status: 'upgrading', reason: `restarting onto ${this.version}` };
-    if (this.behaviour.broken) return { status: 'unhealthy', reason: `version ${this.version} does not start (broken)` };
+    if (this.behaviour.broken)
+      return { status: 'unhealthy', reason: `version ${this.version} does not start (broken)` };
     if (this.behaviour.flaky && ++this.healthProbes % 2 === 1) {
       return { status: 'unhealthy', reason: `version ${this.version} fails every other probe (flaky)` };
     }
@@ -200,7 +201,12 @@ class SimulatedAgent {
     const { baseErrorRate, baseLatencyMs } = this.opts;
     const errorRate = Math.min(1, baseErrorRate * this.behaviour.errorMultiplier);
     const status = this.random() < errorRate ? 500 : 200;
-    const latencyMs = lognormalMs(this.random, baseLatencyMs * this.behaviour.latencyMultiplier, LATENCY_SIGMA, MAX_LATENCY_MS);
+    const latencyMs = lognormalMs(
+      this.random,
+      baseLatencyMs * this.behaviour.latencyMultiplier,
+      LATENCY_SIGMA,
+      MAX_LATENCY_MS,
+    );
     return { status, latencyMs };
   }
 
@@ -268,7 +274,11 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 
 function sendText(res: ServerResponse, status: number, text: string, contentType: string): void {
   if (res.destroyed || res.headersSent) return;
-  res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(text)), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': String(Buffer.byteLength(text)),
+    'cache-control': 'no-store',
+  });
   res.end(text);
 }
 
@@ -335,7 +345,12 @@ export async function startAgentServer(options: AgentOptions): Promise<RunningAg
         });
         return;
       case '/metrics':
-        sendText(res, 200, agent.metrics.render({ id: agent.id, version: agent.version, upgrades: agent.upgrades }), PROMETHEUS_CONTENT_TYPE);
+        sendText(
+          res,
+          200,
+          agent.metrics.render({ id: agent.id, version: agent.version, upgrades: agent.upgrades }),
+          PROMETHEUS_CONTENT_TYPE,
+        );
         return;
       case '/work': {
         const state = agent.state();

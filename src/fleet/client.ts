@@ -50,21 +50,31 @@ export class AgentRequestError extends Error {
   }
 }
 
-async function callAgent(address: string, method: 'GET' | 'POST', path: string, opts: AgentCallOptions = {}): Promise<unknown> {
+async function callAgent(
+  address: string,
+  method: 'GET' | 'POST',
+  path: string,
+  opts: AgentCallOptions = {},
+): Promise<unknown> {
   const url = `http://${address}${path}`;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_AGENT_TIMEOUT_MS;
   let res;
   try {
     res = await request(url, { method, signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
-    const why = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError') ? `no answer within ${timeoutMs} ms` : String(err);
+    const why =
+      err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')
+        ? `no answer within ${timeoutMs} ms`
+        : String(err);
     throw new AgentRequestError(`${method} ${url}: ${why}`, undefined, { cause: err });
   }
   let text: string;
   try {
     text = await res.body.text();
   } catch (err) {
-    throw new AgentRequestError(`${method} ${url}: reading the answer failed: ${String(err)}`, res.statusCode, { cause: err });
+    throw new AgentRequestError(`${method} ${url}: reading the answer failed: ${String(err)}`, res.statusCode, {
+      cause: err,
+    });
   }
   if (res.statusCode < 200 || res.statusCode >= 300) {
     throw new AgentRequestError(`${method} ${url}: HTTP ${res.statusCode} ${text.slice(0, 200)}`, res.statusCode);
@@ -72,7 +82,9 @@ async function callAgent(address: string, method: 'GET' | 'POST', path: string, 
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new AgentRequestError(`${method} ${url}: answer is not JSON: ${text.slice(0, 200)}`, res.statusCode, { cause: err });
+    throw new AgentRequestError(`${method} ${url}: answer is not JSON: ${text.slice(0, 200)}`, res.statusCode, {
+      cause: err,
+    });
   }
 }
 
@@ -88,8 +100,15 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  */
 export async function readAgentVersion(address: string, opts?: AgentCallOptions): Promise<AgentVersionReport> {
   const body = await callAgent(address, 'GET', '/version', opts);
-  if (!isRecord(body) || typeof body.id !== 'string' || typeof body.version !== 'string' || typeof body.upgrades !== 'number') {
-    throw new AgentRequestError(`GET http://${address}/version: unexpected answer ${JSON.stringify(body).slice(0, 200)}`);
+  if (
+    !isRecord(body) ||
+    typeof body.id !== 'string' ||
+    typeof body.version !== 'string' ||
+    typeof body.upgrades !== 'number'
+  ) {
+    throw new AgentRequestError(
+      `GET http://${address}/version: unexpected answer ${JSON.stringify(body).slice(0, 200)}`,
+    );
   }
   return {
     id: body.id,
@@ -118,7 +137,9 @@ export async function setAgentFault(address: string, mode: FaultMode, opts?: Age
 export async function readAgentStats(address: string, opts?: AgentCallOptions): Promise<AgentStats> {
   const body = await callAgent(address, 'GET', '/_admin/stats', opts);
   if (!isRecord(body) || typeof body.total !== 'number' || !isRecord(body.requests)) {
-    throw new AgentRequestError(`GET http://${address}/_admin/stats: unexpected answer ${JSON.stringify(body).slice(0, 200)}`);
+    throw new AgentRequestError(
+      `GET http://${address}/_admin/stats: unexpected answer ${JSON.stringify(body).slice(0, 200)}`,
+    );
   }
   return body as unknown as AgentStats;
 }

@@ -103,7 +103,10 @@ function tsxArgs(): string[] {
   try {
     loader = createRequire(import.meta.url).resolve('tsx');
   } catch (err) {
-    throw new LocalFleetError('running the agent from TypeScript needs the tsx package (a devDependency); build dist/agent.js or pass agentScript', { cause: err });
+    throw new LocalFleetError(
+      'running the agent from TypeScript needs the tsx package (a devDependency); build dist/agent.js or pass agentScript',
+      { cause: err },
+    );
   }
   return ['--import', pathToFileURL(loader).href];
 }
@@ -216,7 +219,13 @@ function parseAnnouncement(line: string): AnnouncedAgent[] {
   const agents: AnnouncedAgent[] = [];
   for (const a of (body as { agents: unknown[] }).agents) {
     const r = a as Partial<AnnouncedAgent> | null;
-    if (r === null || typeof r !== 'object' || typeof r.id !== 'string' || typeof r.address !== 'string' || typeof r.port !== 'number') {
+    if (
+      r === null ||
+      typeof r !== 'object' ||
+      typeof r.id !== 'string' ||
+      typeof r.address !== 'string' ||
+      typeof r.port !== 'number'
+    ) {
       throw new Error(`malformed agent entry ${JSON.stringify(a)}`);
     }
     agents.push({ id: r.id, address: r.address, port: r.port });
@@ -288,10 +297,14 @@ function checkOptions(opts: LocalFleetOptions): { idPrefix: string; perProcess: 
   const problems: string[] = [];
   const idPrefix = opts.idPrefix ?? 'agent-';
   const perProcess = opts.agentsPerProcess ?? 1;
-  if (!Number.isInteger(opts.count) || opts.count < 1) problems.push(`count must be a positive integer (got ${opts.count})`);
-  if (!Number.isInteger(perProcess) || perProcess < 1 || perProcess > 20_000) problems.push(`agentsPerProcess must be an integer from 1 to 20000 (got ${perProcess})`);
-  if (!isValidAgentVersion(opts.version)) problems.push(`version ${JSON.stringify(opts.version)} is not a valid agent version`);
-  if (!isValidAgentId(`${idPrefix}1`)) problems.push(`idPrefix ${JSON.stringify(idPrefix)} gives invalid ids (letters, digits, . _ : -)`);
+  if (!Number.isInteger(opts.count) || opts.count < 1)
+    problems.push(`count must be a positive integer (got ${opts.count})`);
+  if (!Number.isInteger(perProcess) || perProcess < 1 || perProcess > 20_000)
+    problems.push(`agentsPerProcess must be an integer from 1 to 20000 (got ${perProcess})`);
+  if (!isValidAgentVersion(opts.version))
+    problems.push(`version ${JSON.stringify(opts.version)} is not a valid agent version`);
+  if (!isValidAgentId(`${idPrefix}1`))
+    problems.push(`idPrefix ${JSON.stringify(idPrefix)} gives invalid ids (letters, digits, . _ : -)`);
   const numbers: Array<[string, number | undefined]> = [
     ['upgradeMs', opts.upgradeMs],
     ['trafficRps', opts.trafficRps],
@@ -300,10 +313,13 @@ function checkOptions(opts: LocalFleetOptions): { idPrefix: string; perProcess: 
     ['startupTimeoutMs', opts.startupTimeoutMs],
   ];
   for (const [name, value] of numbers) {
-    if (value !== undefined && (!Number.isFinite(value) || value < 0)) problems.push(`${name} must be a non-negative number (got ${value})`);
+    if (value !== undefined && (!Number.isFinite(value) || value < 0))
+      problems.push(`${name} must be a non-negative number (got ${value})`);
   }
-  if (opts.baseErrorRate !== undefined && opts.baseErrorRate > 1) problems.push(`baseErrorRate is a ratio from 0 to 1 (got ${opts.baseErrorRate})`);
-  if (opts.seed !== undefined && !Number.isInteger(opts.seed)) problems.push(`seed must be an integer (got ${opts.seed})`);
+  if (opts.baseErrorRate !== undefined && opts.baseErrorRate > 1)
+    problems.push(`baseErrorRate is a ratio from 0 to 1 (got ${opts.baseErrorRate})`);
+  if (opts.seed !== undefined && !Number.isInteger(opts.seed))
+    problems.push(`seed must be an integer (got ${opts.seed})`);
   if (problems.length > 0) throw new LocalFleetError(`invalid local fleet options: ${problems.join('; ')}`);
   return { idPrefix, perProcess };
 }
@@ -331,7 +347,8 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFle
 
   // Process k serves agents k*perProcess+1 .. min(count, (k+1)*perProcess).
   const plans: Array<{ first: number; n: number }> = [];
-  for (let first = 1; first <= opts.count; first += perProcess) plans.push({ first, n: Math.min(perProcess, opts.count - first + 1) });
+  for (let first = 1; first <= opts.count; first += perProcess)
+    plans.push({ first, n: Math.min(perProcess, opts.count - first + 1) });
 
   const processes: AgentProcess[] = [];
   const announced: AnnouncedAgent[][] = new Array<AnnouncedAgent[]>(plans.length);
@@ -341,7 +358,10 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFle
     while (failure === undefined && next < plans.length) {
       const k = next++;
       const plan = plans[k] as { first: number; n: number };
-      const ids = plan.n === 1 ? ['--id', `${idPrefix}${plan.first}`] : ['--count', String(plan.n), '--id-prefix', idPrefix, '--first-index', String(plan.first)];
+      const ids =
+        plan.n === 1
+          ? ['--id', `${idPrefix}${plan.first}`]
+          : ['--count', String(plan.n), '--id-prefix', idPrefix, '--first-index', String(plan.first)];
       const proc = spawnAgentProcess(cmd, [...ids, ...common]);
       processes.push(proc);
       try {
@@ -363,7 +383,9 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFle
     throw failure;
   }
 
-  const targets: Target[] = announced.flat().map((a, i) => ({ id: a.id, address: a.address, labels: { ...(opts.labels?.(i) ?? {}) } }));
+  const targets: Target[] = announced
+    .flat()
+    .map((a, i) => ({ id: a.id, address: a.address, labels: { ...(opts.labels?.(i) ?? {}) } }));
   let stopping: Promise<void> | undefined;
   return {
     targets,
