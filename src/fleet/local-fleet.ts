@@ -3,18 +3,20 @@
  * agents' addresses on one JSON line, plus the inventory that points at them.
  * Used by the demo, `fleetgate fleet`, the tests and the benchmarks.
  *
- * Which agent program runs (see `resolveAgentCommand`): the caller's own form.
+ * Which agent program runs (see `resolveAgentCommand`): the caller's own code.
  * A bundled caller (`dist/cli.js`, `dist/demo.js`) runs the bundled sibling
  * `dist/agent.js`; a caller running from the TypeScript sources (vitest, tsx)
- * runs `src/fleet/agent-main.ts` through `node --import tsx`, so tests never
- * exercise a stale bundle. `agentScript` overrides both.
+ * runs `src/fleet/agent-main.ts`, bundled on the fly with esbuild, so tests
+ * never exercise a stale `dist/`. `agentScript` overrides both.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, extname, resolve as resolvePath } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, extname, join, resolve as resolvePath, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type * as Esbuild from 'esbuild';
 import { stringify as stringifyYaml } from 'yaml';
 import type { Target } from '../spec/types.js';
 import { isValidAgentId } from './agent.js';
@@ -24,11 +26,13 @@ import { isValidAgentVersion } from './version-behaviour.js';
 export interface AgentCommand {
   /** Executable to spawn (always the running Node binary, `process.execPath`). */
   command: string;
-  /** Arguments before the agent's own (loader flags, then the script path). */
+  /** Arguments before the agent's own (the script path). */
   args: string[];
-  /** Absolute path of the agent script. */
+  /** Absolute path of the JavaScript file that runs. */
   script: string;
-  /** Why this script: given explicitly, the bundled sibling, or the TypeScript source through tsx. */
+  /** Absolute path it was made from: `script` itself, or the TypeScript entry bundled into it. */
+  source: string;
+  /** Why this script: given explicitly, the bundled sibling, or the TypeScript sources bundled on the fly. */
   mode: 'explicit' | 'bundled' | 'source';
 }
 
@@ -40,7 +44,7 @@ export interface LocalFleetOptions {
   version: string;
   /** Agent ids are `idPrefix` + 1, 2, … `count` (default `agent-`). */
   idPrefix?: string;
-  /** Agent program to run instead of the one `resolveAgentCommand()` picks (`.ts` runs through tsx). */
+  /** Agent program to run instead of the one `resolveAgentCommand()` picks (a `.ts` entry is bundled with esbuild first). */
   agentScript?: string;
   /** Agents served by one process (default 1: one real process per agent). */
   agentsPerProcess?: number;
@@ -98,47 +102,126 @@ function isTypeScript(path: string): boolean {
   return /\.[cm]?ts$/.test(path);
 }
 
-function tsxArgs(): string[] {
-  let loader: string;
-  try {
-    loader = createRequire(import.meta.url).resolve('tsx');
-  } catch (err) {
-    throw new LocalFleetError(
-      'running the agent from TypeScript needs the tsx package (a devDependency); build dist/agent.js or pass agentScript',
-      { cause: err },
-    );
+/** Bundles of TypeScript agent sources made by this process, by source path. */
+const sourceBundles = new Map<string, Promise<string>>();
+/** Cached bundles older than this are pruned when a new one is written (ms). */
+const BUNDLE_CACHE_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+
+/** `node_modules/.cache/fleetgate` of the node_modules folder esbuild is installed in. */
+function bundleCacheDir(): string {
+  const esbuildMain = createRequire(import.meta.url).resolve('esbuild');
+  const marker = `${sep}node_modules${sep}`;
+  const at = esbuildMain.lastIndexOf(marker);
+  if (at < 0) throw new Error(`esbuild resolved outside node_modules: ${esbuildMain}`);
+  return join(esbuildMain.slice(0, at + marker.length), '.cache', 'fleetgate');
+}
+
+async function pruneBundleCache(dir: string, keep: string): Promise<void> {
+  const now = Date.now();
+  for (const name of await readdir(dir)) {
+    const path = join(dir, name);
+    if (path === keep || !/^agent-[0-9a-f]+\.mjs$/.test(name)) continue;
+    try {
+      if (now - (await stat(path)).mtimeMs > BUNDLE_CACHE_MAX_AGE_MS) await rm(path, { force: true });
+    } catch {
+      // Another process pruned it first.
+    }
   }
-  return ['--import', pathToFileURL(loader).href];
 }
 
 /**
- * Decides how to start the agent program. One rule: **the agent runs in the
- * same form as the code calling this function.**
- *
- * - `agentScript` given: that file (`.ts` through `node --import tsx`, anything else with plain `node`).
- * - This module is bundled (its URL ends in `.js`, e.g. `dist/cli.js`): `agent.js` next to it.
- * - This module runs from TypeScript sources (vitest, tsx): `agent-main.ts` next to it, through tsx.
- *
- * @throws LocalFleetError when the chosen script does not exist, or tsx is needed and missing.
+ * Bundles a TypeScript agent entry with esbuild (a devDependency, only needed
+ * when running from sources), once per process, with the settings of
+ * `scripts/build.mjs` (about 50 ms). The result is written to
+ * `node_modules/.cache/fleetgate/agent-<content hash>.mjs` (atomically, so
+ * parallel test workers share it) and starts as fast as `dist/agent.js`.
  */
-export function resolveAgentCommand(agentScript?: string): AgentCommand {
-  let script: string;
+function bundleAgentSource(entry: string): Promise<string> {
+  let bundle = sourceBundles.get(entry);
+  if (!bundle) {
+    bundle = (async () => {
+      // A computed specifier keeps esbuild (the package) out of bundles of this module.
+      const specifier = 'esbuild';
+      let esbuild: typeof Esbuild;
+      let dir: string;
+      try {
+        esbuild = (await import(specifier)) as typeof Esbuild;
+        dir = bundleCacheDir();
+      } catch (err) {
+        throw new LocalFleetError(
+          `running the agent from ${entry} needs the esbuild package (a devDependency); build dist/agent.js and pass it as agentScript`,
+          { cause: err },
+        );
+      }
+      try {
+        const result = await esbuild.build({
+          entryPoints: [entry],
+          write: false,
+          outfile: 'agent.mjs',
+          bundle: true,
+          platform: 'node',
+          format: 'esm',
+          target: 'node20',
+          logLevel: 'silent',
+          banner: {
+            js: "import { createRequire as __fgCreateRequire } from 'node:module'; const require = __fgCreateRequire(import.meta.url);",
+          },
+        });
+        const code = result.outputFiles[0]?.contents;
+        if (!code) throw new Error('esbuild produced no output');
+        const outfile = join(dir, `agent-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
+        await mkdir(dir, { recursive: true });
+        const temp = `${outfile}.${process.pid}.tmp`;
+        await writeFile(temp, code);
+        await rename(temp, outfile);
+        await pruneBundleCache(dir, outfile);
+        return outfile;
+      } catch (err) {
+        throw new LocalFleetError(
+          `cannot bundle the agent from ${entry}: ${err instanceof Error ? err.message : String(err)}`,
+          { cause: err },
+        );
+      }
+    })();
+    sourceBundles.set(entry, bundle);
+    // A failed build may be retried (e.g. after fixing a syntax error in watch mode).
+    bundle.catch(() => sourceBundles.delete(entry));
+  }
+  return bundle;
+}
+
+/**
+ * Decides how to start the agent program. One rule: **the agent runs from the
+ * same code as the caller**, so a test never exercises a stale `dist/`.
+ *
+ * - `agentScript` given: that file (a `.ts` file is bundled first, as below).
+ * - This module is bundled (its URL ends in `.js`, e.g. `dist/cli.js`, `dist/demo.js`): `agent.js` next to it.
+ * - This module runs from TypeScript sources (vitest, tsx): `agent-main.ts` next to it, bundled once per
+ *   process with esbuild into `node_modules/.cache/fleetgate/agent-<content hash>.mjs`.
+ *
+ * The command is always the running Node binary (`process.execPath`) with the script as its only argument.
+ *
+ * @throws LocalFleetError when the script does not exist, or it is TypeScript and esbuild is missing or fails.
+ */
+export async function resolveAgentCommand(agentScript?: string): Promise<AgentCommand> {
+  let source: string;
   let mode: AgentCommand['mode'];
   if (agentScript !== undefined) {
-    script = resolvePath(agentScript);
+    source = resolvePath(agentScript);
     mode = 'explicit';
   } else if (isTypeScript(fileURLToPath(import.meta.url))) {
-    script = fileURLToPath(new URL('./agent-main.ts', import.meta.url));
+    source = fileURLToPath(new URL('./agent-main.ts', import.meta.url));
     mode = 'source';
   } else {
-    script = fileURLToPath(new URL('./agent.js', import.meta.url));
+    source = fileURLToPath(new URL('./agent.js', import.meta.url));
     mode = 'bundled';
   }
-  if (!existsSync(script)) {
+  if (!existsSync(source)) {
     const hint = mode === 'bundled' ? ' (run `node scripts/build.mjs` to build dist/agent.js)' : '';
-    throw new LocalFleetError(`agent program not found: ${script}${hint}`);
+    throw new LocalFleetError(`agent program not found: ${source}${hint}`);
   }
-  return { command: process.execPath, args: [...(isTypeScript(script) ? tsxArgs() : []), script], script, mode };
+  const script = isTypeScript(source) ? await bundleAgentSource(source) : source;
+  return { command: process.execPath, args: [script], script, source, mode };
 }
 
 /** One spawned agent process. */
@@ -336,7 +419,7 @@ function checkOptions(opts: LocalFleetOptions): { idPrefix: string; perProcess: 
  */
 export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFleet> {
   const { idPrefix, perProcess } = checkOptions(opts);
-  const cmd = resolveAgentCommand(opts.agentScript);
+  const cmd = await resolveAgentCommand(opts.agentScript);
   const startupTimeoutMs = opts.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
   const common = ['--version', opts.version, '--exit-on-stdin-close'];
   if (opts.upgradeMs !== undefined) common.push('--upgrade-ms', String(opts.upgradeMs));

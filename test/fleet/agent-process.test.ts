@@ -28,7 +28,7 @@ beforeAll(async () => {
     `import { resolveAgentCommand, startLocalFleet } from ${JSON.stringify(join(root, 'src/fleet/local-fleet.ts'))};
 const hold = process.argv[2] === 'hold';
 const fleet = await startLocalFleet({ count: 4, version: '1.0.0', agentsPerProcess: 2 });
-process.stdout.write(JSON.stringify({ command: resolveAgentCommand(), targets: fleet.targets, pids: fleet.pids }) + '\\n');
+process.stdout.write(JSON.stringify({ command: await resolveAgentCommand(), targets: fleet.targets, pids: fleet.pids }) + '\\n');
 if (!hold) await fleet.stop();
 else setInterval(() => undefined, 1000);
 `,
@@ -132,7 +132,7 @@ describe('launcher from a bundle', () => {
     };
     expect(out.command.mode).toBe('bundled');
     expect(out.command.script).toBe(agentJs);
-    expect(out.command.args).not.toContain('--import');
+    expect(out.command.args).toEqual([agentJs]);
     expect(out.targets.map((t) => t.id)).toEqual(['agent-1', 'agent-2', 'agent-3', 'agent-4']);
     expect(out.pids).toHaveLength(2);
     expect(await exit).toBe(0);

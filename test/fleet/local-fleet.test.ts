@@ -292,11 +292,14 @@ describe('startLocalFleet errors', () => {
     );
   });
 
-  it('runs the TypeScript agent through tsx when called from the sources', () => {
-    const cmd = resolveAgentCommand();
+  it('runs the agent from the TypeScript sources, bundled on the fly, when called from the sources', async () => {
+    const cmd = await resolveAgentCommand();
     expect(cmd.mode).toBe('source');
     expect(cmd.command).toBe(process.execPath);
-    expect(cmd.script).toMatch(/src[\\/]fleet[\\/]agent-main\.ts$/);
-    expect(cmd.args).toContain('--import');
+    expect(cmd.source).toMatch(/src[\\/]fleet[\\/]agent-main\.ts$/);
+    expect(cmd.script).toMatch(/node_modules[\\/]\.cache[\\/]fleetgate[\\/]agent-[0-9a-f]+\.mjs$/);
+    expect(cmd.args).toEqual([cmd.script]);
+    // Once per process.
+    expect((await resolveAgentCommand()).script).toBe(cmd.script);
   });
 });
