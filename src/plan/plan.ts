@@ -1,0 +1,246 @@
+/**
+ * The planner: spec + inventory → ordered waves. PURE and deterministic: no
+ * I/O, no clock, no randomness; the same spec and the same set of targets
+ * give the identical plan whatever order the targets come in, so wave ids
+ * keep their meaning across resumes (the state is keyed by them).
+ *
+ * Rules and where they come from:
+ * - tiers run in the order the spec lists them — dependency order, leaf to
+ *   core (upgrade order: seed 000) — and a tier finishes before the next;
+ * - in a tier: canary, then waves (batch sizing table: seed 000, see `size.ts`);
+ * - a quorum tier keeps a majority: at most floor((n-1)/2) members per wave,
+ *   the leader alone and last (quorum procedure: seed 000).
+ */
+import { matchesSelector } from '../inventory/select.js';
+import type { RolloutSpec, Target, TierSpec } from '../spec/types.js';
+import { compareNatural } from './natural-sort.js';
+import { autoSizes, quorumSafeSize, resolveSize } from './size.js';
+import type { PlannedTier, PlannedWave, RolloutPlan, WaveKind } from './types.js';
+import { PlanWarnings } from './warnings.js';
+
+export { planRollback, type PlannedRollbackBatch } from './rollback.js';
+export { describePlan, formatDurationMs } from './describe.js';
+
+/** A tier's waves before they get their global `index`. */
+type TierWave = Omit<PlannedWave, 'index'>;
+
+/** Splits `items` into chunks of `size` (the last one smaller). `size` ≥ 1. */
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** True when the target's `label` is `"true"` in any letter case. */
+function hasTrueLabel(target: Target, label: string): boolean {
+  return Object.hasOwn(target.labels, label) && target.labels[label]!.toLowerCase() === 'true';
+}
+
+/**
+ * Orders targets by id (natural order) and drops repeated ids, keeping for
+ * each id the entry that sorts first by address then labels — so the result
+ * does not depend on input order even when the input is inconsistent.
+ */
+function normalizeTargets(targets: readonly Target[]): { targets: Target[]; duplicates: string[] } {
+  const key = (t: Target): string =>
+    `${t.address}\u0000${JSON.stringify(Object.entries(t.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))}`;
+  const sorted = [...targets].sort((a, b) => {
+    const byId = compareNatural(a.id, b.id);
+    if (byId !== 0) return byId;
+    const ka = key(a);
+    const kb = key(b);
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+  const out: Target[] = [];
+  const duplicates: string[] = [];
+  for (const t of sorted) {
+    const last = out[out.length - 1];
+    if (last && last.id === t.id) {
+      if (duplicates[duplicates.length - 1] !== t.id) duplicates.push(t.id);
+      continue;
+    }
+    out.push(t);
+  }
+  return { targets: out, duplicates };
+}
+
+/** Waves of an ordinary (non-quorum) tier: canary, then chunks of the wave size. */
+function planOrdinaryTier(tier: TierSpec, members: readonly Target[]): { planned: PlannedTier; waves: TierWave[] } {
+  const s = tier.strategy;
+  const n = members.length;
+  const auto = autoSizes(n);
+  const canarySize = resolveSize(s.canary, n, auto.canary);
+  const waveSize = n > 0 ? Math.max(1, resolveSize(s.waves, n, auto.wave)) : 0;
+  const maxUnavailable = Math.max(1, resolveSize(s.maxUnavailable, n, auto.wave));
+  const ids = members.map((t) => t.id);
+  const waves: TierWave[] = [];
+  const make = (id: string, kind: WaveKind, targets: string[]): TierWave => ({
+    id,
+    tier: tier.name,
+    kind,
+    targets,
+    maxUnavailable: Math.min(maxUnavailable, targets.length),
+    observeMs: s.observeMs,
+  });
+  if (canarySize > 0) waves.push(make(`${tier.name}/canary`, 'canary', ids.slice(0, canarySize)));
+  chunk(ids.slice(canarySize), waveSize).forEach((targets, i) => waves.push(make(`${tier.name}/${i + 1}`, 'wave', targets)));
+  return {
+    planned: { name: tier.name, targets: ids, quorum: false, canarySize, waveSize, maxUnavailable },
+    waves,
+  };
+}
+
+/**
+ * Waves of a quorum tier (quorum procedure: seed 000): followers first, in
+ * waves of at most floor((n-1)/2) members — the first of them is the canary —
+ * then the leader alone. `auto` sizes in a quorum tier mean floor((n-1)/2), so
+ * the defaults give seed 000's procedure exactly (3 members: A, B, leader;
+ * 5 members: A+B, C+D, leader); written counts and percents are capped by it.
+ */
+function planQuorumTier(
+  tier: TierSpec,
+  members: readonly Target[],
+  warnings: string[],
+): { planned: PlannedTier; waves: TierWave[] } {
+  const s = tier.strategy;
+  const n = members.length;
+  const safe = quorumSafeSize(n);
+  if (n > 0 && n <= 2) warnings.push(PlanWarnings.SmallQuorum(tier.name, n));
+
+  const leaders = members.filter((t) => hasTrueLabel(t, s.leaderLabel)).map((t) => t.id);
+  if (n > 0 && leaders.length === 0) warnings.push(PlanWarnings.NoQuorumLeader(tier.name, s.leaderLabel));
+  if (leaders.length > 1) warnings.push(PlanWarnings.SeveralQuorumLeaders(tier.name, s.leaderLabel, leaders));
+  const leader = leaders[0];
+  const followers = members.filter((t) => t.id !== leader).map((t) => t.id);
+
+  const canarySize = Math.min(resolveSize(s.canary, n, safe), safe, followers.length);
+  const waveSize = n > 0 ? Math.max(1, Math.min(resolveSize(s.waves, n, safe), safe)) : 0;
+  const maxUnavailable = Math.max(1, Math.min(resolveSize(s.maxUnavailable, n, safe), safe));
+
+  const waves: TierWave[] = [];
+  const make = (id: string, kind: WaveKind, targets: string[]): TierWave => ({
+    id,
+    tier: tier.name,
+    kind,
+    targets,
+    maxUnavailable: Math.min(maxUnavailable, targets.length),
+    observeMs: s.observeMs,
+  });
+  if (canarySize > 0) waves.push(make(`${tier.name}/canary`, 'canary', followers.slice(0, canarySize)));
+  chunk(followers.slice(canarySize), waveSize).forEach((targets, i) => waves.push(make(`${tier.name}/${i + 1}`, 'wave', targets)));
+  if (leader !== undefined) waves.push(make(`${tier.name}/leader`, 'leader', [leader]));
+
+  const planned: PlannedTier = {
+    name: tier.name,
+    targets: members.map((t) => t.id),
+    quorum: true,
+    canarySize,
+    waveSize,
+    maxUnavailable,
+  };
+  if (leader !== undefined) planned.leader = leader;
+  return { planned, waves };
+}
+
+/**
+ * Plans a rollout: assigns targets to tiers and tiers' targets to waves.
+ *
+ * - **Tier membership**: a target belongs to the first tier (spec order) whose
+ *   label selector it matches (`matchesSelector`; an empty selector matches
+ *   every target). A target in no tier is not upgraded; a target matched by
+ *   several tiers is planned in the first. Both produce a warning.
+ * - **Order**: tiers in spec order (leaf to core, seed 000), each tier's waves
+ *   contiguous; inside a tier, targets by id in natural order (`edge-2` before
+ *   `edge-10`).
+ * - **Ordinary tier**: a canary wave (`<tier>/canary`, omitted when the canary
+ *   resolves to 0), then waves `<tier>/1`, `<tier>/2`, … of the wave size (the
+ *   last one smaller). Sizes are resolved against the tier's size n (`resolveSize`;
+ *   `auto` = batch sizing table: seed 000).
+ * - **Quorum tier** (`strategy.quorum`): see the quorum procedure (seed 000):
+ *   no wave above floor((n-1)/2) members, the leader (label
+ *   `strategy.leaderLabel` = "true", any case) alone in `<tier>/leader`, last.
+ * - **maxUnavailable**: each wave's is min(tier maxUnavailable, wave size), ≥ 1.
+ * - **observeMs**: the tier's `strategy.observeMs`, on every wave (canary included).
+ * - **estimatedDurationMs**: Σ over waves of ceil(targets / maxUnavailable) ×
+ *   `strategy.expectedTargetMs` + `observeMs` (milliseconds).
+ *
+ * Deterministic: the same spec and the same set of targets give the identical
+ * plan whatever order `targets` is in. It does not drop finished targets: the
+ * plan stays the same across resumes, and the engine skips what the state says
+ * is done.
+ *
+ * @param spec - the normalized spec (uses `name`, `component`, `version`, `tiers`).
+ * @param targets - the inventory. Repeated ids are planned once (with a warning).
+ * @returns the plan; never throws for any spec and inventory of the normalized types.
+ */
+export function planRollout(spec: RolloutSpec, targets: readonly Target[]): RolloutPlan {
+  const warnings: string[] = [];
+  const normalized = normalizeTargets(targets);
+  if (normalized.duplicates.length > 0) warnings.push(PlanWarnings.DuplicateTargetId(normalized.duplicates));
+
+  const seenTierNames = new Set<string>();
+  for (const tier of spec.tiers) {
+    if (seenTierNames.has(tier.name)) warnings.push(PlanWarnings.DuplicateTierName(tier.name));
+    seenTierNames.add(tier.name);
+  }
+
+  // Which tiers each target matches; it belongs to the first.
+  const members: Target[][] = spec.tiers.map(() => []);
+  const unmatched: string[] = [];
+  const overlaps = new Map<string, { tiers: string[]; ids: string[] }>();
+  for (const target of normalized.targets) {
+    const matched: number[] = [];
+    spec.tiers.forEach((tier, i) => {
+      if (matchesSelector(target, tier.select)) matched.push(i);
+    });
+    const first = matched[0];
+    if (first === undefined) {
+      unmatched.push(target.id);
+      continue;
+    }
+    members[first]!.push(target);
+    if (matched.length > 1) {
+      const key = matched.join(',');
+      const group = overlaps.get(key) ?? { tiers: matched.map((i) => spec.tiers[i]!.name), ids: [] };
+      group.ids.push(target.id);
+      overlaps.set(key, group);
+    }
+  }
+  if (unmatched.length > 0) warnings.push(PlanWarnings.TargetInNoTier(unmatched));
+  // Map iteration follows first insertion, itself in target order: deterministic.
+  for (const group of overlaps.values()) warnings.push(PlanWarnings.TargetInSeveralTiers(group.tiers, group.ids));
+
+  const tiers: PlannedTier[] = [];
+  const waves: PlannedWave[] = [];
+  let estimatedDurationMs = 0;
+  spec.tiers.forEach((tier, i) => {
+    const tierMembers = members[i]!;
+    if (tierMembers.length === 0) warnings.push(PlanWarnings.EmptyTier(tier.name));
+    const { planned, waves: tierWaves } = tier.strategy.quorum
+      ? planQuorumTier(tier, tierMembers, warnings)
+      : planOrdinaryTier(tier, tierMembers);
+    tiers.push(planned);
+    for (const w of tierWaves) {
+      waves.push({
+        id: w.id,
+        index: waves.length,
+        tier: w.tier,
+        kind: w.kind,
+        targets: w.targets,
+        maxUnavailable: w.maxUnavailable,
+        observeMs: w.observeMs,
+      });
+      estimatedDurationMs += Math.ceil(w.targets.length / w.maxUnavailable) * tier.strategy.expectedTargetMs + w.observeMs;
+    }
+  });
+
+  return {
+    rollout: spec.name,
+    component: spec.component,
+    version: spec.version,
+    tiers,
+    waves,
+    estimatedDurationMs,
+    warnings,
+  };
+}
