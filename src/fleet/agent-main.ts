@@ -40,6 +40,8 @@ async function main(): Promise<number> {
     return stopping;
   };
   process.once('SIGTERM', () => void shutdown(0));
+  // A parent that stopped reading our stdout is gone: shut down rather than crash on EPIPE.
+  process.stdout.on('error', () => void shutdown(0));
   process.once('SIGINT', () => void shutdown(0));
   if (parsed.exitOnStdinClose) {
     process.stdin.on('end', () => void shutdown(0));

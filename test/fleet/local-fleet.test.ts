@@ -12,7 +12,8 @@ import { AgentRequestError, readAgentStats, readAgentVersion, setAgentFault } fr
 import { LocalFleetError, resolveAgentCommand, startLocalFleet, type LocalFleet } from '../../src/fleet/local-fleet.js';
 import { isRunning } from './process-helpers.js';
 
-const UPGRADE_MS = 100;
+/** Long enough that a loaded machine still observes the restart window. */
+const UPGRADE_MS = 500;
 
 async function http(
   address: string,
@@ -156,7 +157,7 @@ describe('local fleet of 3 agent processes', () => {
 
   it('a -broken version never turns healthy; a later upgrade to a good version recovers', async () => {
     expect((await http(a3, 'POST', '/upgrade?version=1.2.0-broken')).status).toBe(202);
-    await sleep(UPGRADE_MS * 3);
+    await until(async () => (await readAgentVersion(a3)).state !== 'upgrading');
     for (let i = 0; i < 3; i++) {
       const health = await http(a3, 'GET', '/healthz');
       expect(health.status).toBe(503);
