@@ -1,0 +1,83 @@
+/**
+ * Defaults applied by `normalizeSpec`, in the form a spec would write them
+ * (so the JSON Schema can show them) and where a rule comes from.
+ */
+import type { NoDataPolicy, Severity, Size } from './types.js';
+
+/** Step names that have their own defaults; `hook` covers `hooks.before` / `hooks.after`. */
+export type StepDefaultsName = 'version' | 'drain' | 'undrain' | 'upgrade' | 'verify' | 'hook';
+
+/** Written defaults of a step's timeout, retries and interval. */
+export interface WrittenStepDefaults {
+  timeout: string;
+  retries: number;
+  interval: string;
+}
+
+/**
+ * Per-step defaults. `version`: a quick read (10 s, 2 retries). `drain`/`undrain`:
+ * 30 s, 2 retries (seed 000 API servers: 30 s connection drain grace period).
+ * `upgrade`: 5 min, no retry (an upgrade is not blindly repeated). `verify`:
+ * polled every 5 s until healthy within 5 min. Hooks: 10 min, no retry
+ * (backups and migrations, seeds 002/003).
+ */
+export const STEP_DEFAULTS: Readonly<Record<StepDefaultsName, WrittenStepDefaults>> = {
+  version: { timeout: '10s', retries: 2, interval: '1s' },
+  drain: { timeout: '30s', retries: 2, interval: '1s' },
+  undrain: { timeout: '30s', retries: 2, interval: '1s' },
+  upgrade: { timeout: '5m', retries: 0, interval: '5s' },
+  verify: { timeout: '5m', retries: 0, interval: '5s' },
+  hook: { timeout: '10m', retries: 0, interval: '5s' },
+};
+
+/** HTTP statuses a step accepts when `expect` is omitted: any 2xx up to 206. */
+export const DEFAULT_HTTP_EXPECT: readonly number[] = [200, 201, 202, 203, 204, 205, 206];
+/** HTTP method when `http.method` is omitted. */
+export const DEFAULT_HTTP_METHOD = 'GET';
+
+/** Canary size when omitted: `auto` = 1 under 50 targets, 2 up to 500, 5 above (seed 000 table). */
+export const DEFAULT_CANARY = 'auto';
+/** Wave size when omitted: `auto` = 5, 25 or 50 targets by fleet size (seed 000 table). */
+export const DEFAULT_WAVES = 'auto';
+/** Most targets of a tier out of service at once when omitted. */
+export const DEFAULT_MAX_UNAVAILABLE = 1;
+/** Observation window after the canary and each wave when omitted: 15 minutes (seed 000). */
+export const DEFAULT_OBSERVE = '15m';
+/** Health re-check interval during the observation window when omitted. */
+export const DEFAULT_OBSERVE_INTERVAL = '30s';
+/** Consecutive failed targets that trip the circuit breaker when omitted (seed 001). */
+export const DEFAULT_MAX_CONSECUTIVE_FAILURES = 2;
+/** Percent of a wave's targets that may fail without failing the wave when omitted. */
+export const DEFAULT_FAILURE_TOLERANCE = '0%';
+/** Label key whose value `"true"` marks the quorum leader when omitted. */
+export const DEFAULT_LEADER_LABEL = 'leader';
+/** Planning estimate of one target's drain → undrain time when omitted. */
+export const DEFAULT_EXPECTED_TARGET_DURATION = '60s';
+
+/** Name of the single tier used when `tiers` is omitted; it selects every target. */
+export const DEFAULT_TIER_NAME = 'all';
+
+/** Time allowed for an inventory `discover` command when omitted. */
+export const DEFAULT_DISCOVER_TIMEOUT = '60s';
+
+/** Rollback batch size when omitted: half the fleet per batch (seed 001: rollback goes faster than the rollout). */
+export const DEFAULT_ROLLBACK_WAVES = '50%';
+/** The same, normalized. */
+export const DEFAULT_ROLLBACK_WAVES_SIZE: Size = { kind: 'percent', value: 50 };
+
+/** What a metric with no data means when omitted: pause for a decision (inconclusive is never a pass). */
+export const DEFAULT_NO_DATA: NoDataPolicy = 'pause';
+/** Metric severity when omitted: a failure pauses the rollout. */
+export const DEFAULT_SEVERITY: Severity = 'warning';
+/** Time between two measurements of a metric when omitted. */
+export const DEFAULT_METRIC_INTERVAL = '1m';
+/** Measurements per analysis when omitted. */
+export const DEFAULT_METRIC_COUNT = 1;
+/** Failed measurements tolerated when omitted. */
+export const DEFAULT_FAILURE_LIMIT = 0;
+/** Inconclusive measurements tolerated when omitted. */
+export const DEFAULT_INCONCLUSIVE_LIMIT = 0;
+/** Statistical comparison score (percent) at or above which a metric passes, when omitted. */
+export const DEFAULT_PASS_SCORE = 95;
+/** Statistical comparison score (percent) at or above which a metric is inconclusive rather than failed, when omitted. */
+export const DEFAULT_MARGINAL_SCORE = 75;

@@ -1,0 +1,249 @@
+/**
+ * Written spec → the `RolloutSpec` the program uses: defaults applied,
+ * durations in milliseconds, percents as percent numbers, sizes as `Size`,
+ * label values as strings.
+ */
+import { ConfigurationError } from '../errors.js';
+import {
+  DEFAULT_CANARY,
+  DEFAULT_DISCOVER_TIMEOUT,
+  DEFAULT_EXPECTED_TARGET_DURATION,
+  DEFAULT_FAILURE_LIMIT,
+  DEFAULT_FAILURE_TOLERANCE,
+  DEFAULT_HTTP_EXPECT,
+  DEFAULT_HTTP_METHOD,
+  DEFAULT_INCONCLUSIVE_LIMIT,
+  DEFAULT_LEADER_LABEL,
+  DEFAULT_MARGINAL_SCORE,
+  DEFAULT_MAX_CONSECUTIVE_FAILURES,
+  DEFAULT_MAX_UNAVAILABLE,
+  DEFAULT_METRIC_COUNT,
+  DEFAULT_METRIC_INTERVAL,
+  DEFAULT_NO_DATA,
+  DEFAULT_OBSERVE,
+  DEFAULT_OBSERVE_INTERVAL,
+  DEFAULT_PASS_SCORE,
+  DEFAULT_ROLLBACK_WAVES_SIZE,
+  DEFAULT_SEVERITY,
+  DEFAULT_TIER_NAME,
+  DEFAULT_WAVES,
+  STEP_DEFAULTS,
+  type StepDefaultsName,
+} from './defaults.js';
+import { parseDuration } from './duration.js';
+import {
+  KNOWN_PROVIDER_TYPES,
+  type WrittenMetric,
+  type WrittenRolloutSpec,
+  type WrittenStep,
+  type WrittenStrategy,
+} from './schema.js';
+import { parsePercent, parseSize } from './size.js';
+import { parseThreshold } from './threshold.js';
+import {
+  SPEC_API_VERSION,
+  SPEC_KIND,
+  type AnalysisSpec,
+  type InventorySource,
+  type MetricSpec,
+  type NoDataPolicy,
+  type RolloutSpec,
+  type StepSpec,
+  type StepsSpec,
+  type StrategySpec,
+  type TierSpec,
+} from './types.js';
+
+/** Label (and env, header) values are written as strings, numbers or booleans; the program uses strings. */
+export function normalizeLabels(labels: Record<string, string | number | boolean> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(labels ?? {})) out[key] = String(value);
+  return out;
+}
+
+function normalizeInventory(inventory: WrittenRolloutSpec['inventory']): InventorySource {
+  if (inventory.targets !== undefined) {
+    return {
+      kind: 'inline',
+      targets: inventory.targets.map((t) => ({ id: t.id, address: t.address, labels: normalizeLabels(t.labels) })),
+    };
+  }
+  if (inventory.file !== undefined) return { kind: 'file', path: inventory.file };
+  if (inventory.discover !== undefined) {
+    return {
+      kind: 'discover',
+      run: [...inventory.discover.run],
+      timeoutMs: parseDuration(inventory.discover.timeout ?? DEFAULT_DISCOVER_TIMEOUT),
+    };
+  }
+  throw new ConfigurationError('inventory needs one of targets, file or discover');
+}
+
+/**
+ * Normalizes a strategy, filling defaults (canary and waves `auto`: seed 000;
+ * observation window 15 min: seed 000; breaker 2 consecutive failures: seed 001).
+ */
+export function normalizeStrategy(strategy: WrittenStrategy | undefined): StrategySpec {
+  const s = strategy ?? {};
+  return {
+    canary: parseSize(s.canary ?? DEFAULT_CANARY, { minCount: 0 }),
+    waves: parseSize(s.waves ?? DEFAULT_WAVES),
+    maxUnavailable: parseSize(s.maxUnavailable ?? DEFAULT_MAX_UNAVAILABLE, { allowAuto: false }),
+    observeMs: parseDuration(s.observe ?? DEFAULT_OBSERVE),
+    observeIntervalMs: parseDuration(s.observeInterval ?? DEFAULT_OBSERVE_INTERVAL),
+    circuitBreaker: {
+      maxConsecutiveFailures: s.circuitBreaker?.maxConsecutiveFailures ?? DEFAULT_MAX_CONSECUTIVE_FAILURES,
+    },
+    failureTolerancePercent: parsePercent(s.failureTolerance ?? DEFAULT_FAILURE_TOLERANCE, 'tolerance'),
+    quorum: s.quorum ?? false,
+    leaderLabel: s.leaderLabel ?? DEFAULT_LEADER_LABEL,
+    expectedTargetMs: parseDuration(s.expectedTargetDuration ?? DEFAULT_EXPECTED_TARGET_DURATION),
+  };
+}
+
+function normalizeTiers(tiers: WrittenRolloutSpec['tiers']): TierSpec[] {
+  if (tiers === undefined) return [{ name: DEFAULT_TIER_NAME, select: {}, strategy: normalizeStrategy(undefined) }];
+  return tiers.map((tier) => ({
+    name: tier.name,
+    select: normalizeLabels(tier.select),
+    strategy: normalizeStrategy(tier.strategy),
+  }));
+}
+
+/**
+ * Normalizes one step with the defaults of its kind (see `STEP_DEFAULTS`):
+ * durations to milliseconds, HTTP `expect` to a list (default 200-206),
+ * method to `GET`, env and headers values to strings.
+ */
+export function normalizeStep(step: WrittenStep, defaults: StepDefaultsName): StepSpec {
+  const d = STEP_DEFAULTS[defaults];
+  const common = {
+    timeoutMs: parseDuration(step.timeout ?? d.timeout),
+    retries: step.retries ?? d.retries,
+    intervalMs: parseDuration(step.interval ?? d.interval),
+  };
+  if (step.run !== undefined) {
+    return {
+      kind: 'run',
+      run: [...step.run],
+      env: normalizeLabels(step.env),
+      ...(step.cwd !== undefined ? { cwd: step.cwd } : {}),
+      ...(step.json !== undefined ? { json: step.json } : {}),
+      ...common,
+    };
+  }
+  if (step.http !== undefined) {
+    const http = step.http;
+    const expect =
+      http.expect === undefined
+        ? [...DEFAULT_HTTP_EXPECT]
+        : Array.isArray(http.expect)
+          ? [...http.expect]
+          : [http.expect];
+    return {
+      kind: 'http',
+      method: http.method ?? DEFAULT_HTTP_METHOD,
+      url: http.url,
+      headers: normalizeLabels(http.headers),
+      ...(http.body !== undefined ? { body: http.body } : {}),
+      expect,
+      ...(http.json !== undefined ? { json: http.json } : {}),
+      ...common,
+    };
+  }
+  throw new ConfigurationError('a step needs run (a command) or http (a request)');
+}
+
+function normalizeSteps(steps: WrittenRolloutSpec['steps']): StepsSpec {
+  const out: StepsSpec = {
+    version: normalizeStep(steps.version, 'version'),
+    upgrade: normalizeStep(steps.upgrade, 'upgrade'),
+    verify: normalizeStep(steps.verify, 'verify'),
+  };
+  if (steps.drain !== undefined) out.drain = normalizeStep(steps.drain, 'drain');
+  if (steps.undrain !== undefined) out.undrain = normalizeStep(steps.undrain, 'undrain');
+  return out;
+}
+
+function normalizeMetric(metric: WrittenMetric, noData: NoDataPolicy): MetricSpec {
+  const out: MetricSpec = {
+    name: metric.name,
+    query: metric.query,
+    severity: metric.severity ?? DEFAULT_SEVERITY,
+    noData: metric.noData ?? noData,
+    intervalMs: parseDuration(metric.interval ?? DEFAULT_METRIC_INTERVAL),
+    count: metric.count ?? DEFAULT_METRIC_COUNT,
+    failureLimit: metric.failureLimit ?? DEFAULT_FAILURE_LIMIT,
+    inconclusiveLimit: metric.inconclusiveLimit ?? DEFAULT_INCONCLUSIVE_LIMIT,
+  };
+  if (metric.threshold !== undefined) out.threshold = parseThreshold(metric.threshold);
+  if (metric.maxIncrease !== undefined) out.maxIncreasePercent = parsePercent(metric.maxIncrease, 'increase');
+  if (metric.baseline !== undefined) out.baseline = { cohort: metric.baseline.cohort };
+  if (metric.statistical !== undefined) {
+    out.statistical = {
+      passScore: metric.statistical.passScore ?? DEFAULT_PASS_SCORE,
+      marginalScore: metric.statistical.marginalScore ?? DEFAULT_MARGINAL_SCORE,
+    };
+  }
+  return out;
+}
+
+function normalizeAnalysis(analysis: NonNullable<WrittenRolloutSpec['analysis']>): AnalysisSpec {
+  const type = KNOWN_PROVIDER_TYPES.find((t) => analysis.provider[t] !== undefined);
+  if (type === undefined)
+    throw new ConfigurationError(`analysis.provider needs one of ${KNOWN_PROVIDER_TYPES.join(', ')}`);
+  const noData = analysis.noData ?? DEFAULT_NO_DATA;
+  return {
+    provider: { type, config: { ...analysis.provider[type] } },
+    noData,
+    metrics: analysis.metrics.map((m) => normalizeMetric(m, noData)),
+  };
+}
+
+/**
+ * Turns a written spec into the normalized `RolloutSpec`: every default
+ * applied (see `defaults.ts` for values and their sources), durations in
+ * **milliseconds**, percents as **percent numbers** (20 = 20 %), sizes as
+ * `Size`, `tiers` omitted → one tier `all` selecting every target.
+ *
+ * Pure: no I/O, no validation beyond what conversion needs. Call it on a value
+ * `WrittenRolloutSpecSchema` accepted; cross-field rules are `checkSpecRules`.
+ *
+ * @param file - spec file path, recorded as `spec.file`.
+ * @throws ConfigurationError when a value cannot be converted (only possible
+ *   for input the schema would have rejected).
+ */
+export function normalizeSpec(written: WrittenRolloutSpec, file: string): RolloutSpec {
+  return {
+    apiVersion: SPEC_API_VERSION,
+    kind: SPEC_KIND,
+    name: written.name,
+    component: written.component,
+    version: written.version,
+    inventory: normalizeInventory(written.inventory),
+    tiers: normalizeTiers(written.tiers),
+    steps: normalizeSteps(written.steps),
+    hooks: {
+      ...(written.hooks?.before !== undefined ? { before: normalizeStep(written.hooks.before, 'hook') } : {}),
+      ...(written.hooks?.after !== undefined ? { after: normalizeStep(written.hooks.after, 'hook') } : {}),
+    },
+    ...(written.analysis !== undefined ? { analysis: normalizeAnalysis(written.analysis) } : {}),
+    gates: {
+      ...(written.gates?.canary !== undefined ? { canary: written.gates.canary } : {}),
+      ...(written.gates?.promote !== undefined ? { promote: written.gates.promote } : {}),
+    },
+    versionPolicy: {
+      allowDowngrade: written.versionPolicy?.allowDowngrade ?? false,
+      ...(written.versionPolicy?.maxSkew !== undefined ? { maxSkew: written.versionPolicy.maxSkew } : {}),
+      stepThrough: [...(written.versionPolicy?.stepThrough ?? [])],
+    },
+    rollback: {
+      waves:
+        written.rollback?.waves === undefined ? { ...DEFAULT_ROLLBACK_WAVES_SIZE } : parseSize(written.rollback.waves),
+      ...(written.rollback?.maxUnavailable !== undefined
+        ? { maxUnavailable: parseSize(written.rollback.maxUnavailable, { allowAuto: false }) }
+        : {}),
+    },
+    file,
+  };
+}

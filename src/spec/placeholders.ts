@@ -1,0 +1,94 @@
+/**
+ * Which `{{...}}` template placeholders a spec string may use, by context.
+ * The engine renders them (`src/engine/template.ts`); the spec refuses any
+ * other placeholder up front, with the field path, so a typo such as
+ * `{{target.adress}}` fails review instead of a wave.
+ */
+
+/** Where a templated string is used, which decides the placeholders it may hold. */
+export type TemplateContext = 'step' | 'hook' | 'query';
+
+/** Placeholders of per-target steps (`steps.*`). `<key>` stands for any label key. */
+export const STEP_PLACEHOLDERS = [
+  'target.id',
+  'target.address',
+  'target.host',
+  'target.labels.<key>',
+  'version',
+  'rollout.name',
+  'component',
+] as const;
+
+/** Placeholders of hooks: they run once per rollout, so no `target.*`. */
+export const HOOK_PLACEHOLDERS = ['version', 'rollout.name', 'component'] as const;
+
+/** Placeholders of metric queries (`analysis.metrics[].query`), filled by the analysis. */
+export const QUERY_PLACEHOLDERS = ['targets', 'targets.regex', 'baseline', 'window'] as const;
+
+const LABEL_KEY = String.raw`[A-Za-z0-9_.-]+`;
+
+const KNOWN_SOURCE: Record<TemplateContext, string> = {
+  step: String.raw`target\.(?:id|address|host)|target\.labels\.${LABEL_KEY}|version|rollout\.name|component`,
+  hook: String.raw`version|rollout\.name|component`,
+  query: String.raw`targets\.regex|targets|baseline|window`,
+};
+
+const KNOWN_RE: Record<TemplateContext, RegExp> = {
+  step: new RegExp(`^(?:${KNOWN_SOURCE.step})$`),
+  hook: new RegExp(`^(?:${KNOWN_SOURCE.hook})$`),
+  query: new RegExp(`^(?:${KNOWN_SOURCE.query})$`),
+};
+
+const LISTS: Record<TemplateContext, readonly string[]> = {
+  step: STEP_PLACEHOLDERS,
+  hook: HOOK_PLACEHOLDERS,
+  query: QUERY_PLACEHOLDERS,
+};
+
+/**
+ * Regular expression source (no flags) matching strings whose every `{{...}}`
+ * placeholder is known in `context`. Used as the zod check and as the JSON
+ * Schema `pattern`, so editors flag the same strings.
+ */
+export function templatePattern(context: TemplateContext): string {
+  return String.raw`^(?![\s\S]*\{\{(?!\s*(?:${KNOWN_SOURCE[context]})\s*\}\})[^{}]*\}\})[\s\S]*$`;
+}
+
+/** One `{{...}}` occurrence in a string. */
+export interface Placeholder {
+  /** The name between the braces, trimmed (`target.id`). */
+  name: string;
+  /** Offset of the opening `{{` in the string. */
+  index: number;
+}
+
+/** Every `{{...}}` placeholder in `text`, in order. */
+export function findPlaceholders(text: string): Placeholder[] {
+  const found: Placeholder[] = [];
+  for (const match of text.matchAll(/\{\{([^{}]*)\}\}/g)) {
+    found.push({ name: (match[1] ?? '').trim(), index: match.index });
+  }
+  return found;
+}
+
+/** True when `name` (e.g. `target.labels.zone`) is a placeholder allowed in `context`. */
+export function isKnownPlaceholder(name: string, context: TemplateContext): boolean {
+  return KNOWN_RE[context].test(name);
+}
+
+/** The placeholders allowed in `context`, rendered for a message: `{{target.id}}, …, {{component}}`. */
+export function describePlaceholders(context: TemplateContext): string {
+  return LISTS[context].map((p) => `{{${p}}}`).join(', ');
+}
+
+/** Placeholders in `text` not allowed in `context`. */
+export function findUnknownPlaceholders(text: string, context: TemplateContext): Placeholder[] {
+  return findPlaceholders(text).filter((p) => !isKnownPlaceholder(p.name, context));
+}
+
+/** Label keys a string reads through `{{target.labels.<key>}}`. */
+export function labelPlaceholders(text: string): string[] {
+  return findPlaceholders(text)
+    .filter((p) => isKnownPlaceholder(p.name, 'step') && p.name.startsWith('target.labels.'))
+    .map((p) => p.name.slice('target.labels.'.length));
+}

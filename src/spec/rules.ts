@@ -1,0 +1,338 @@
+/**
+ * Rules that relate one part of a spec to another. They run once every field
+ * has the right form (the schema passed), on the normalized spec, and report
+ * every problem they find (no early exit). Pure: data in, problems out.
+ */
+import semver from 'semver';
+import { formatDuration } from './duration.js';
+import type { PathSegment } from './locate.js';
+import { labelPlaceholders } from './placeholders.js';
+import type { SpecProblem } from './problem.js';
+import type { WrittenRolloutSpec, WrittenStep } from './schema.js';
+import type { RolloutSpec, Target, TierSpec } from './types.js';
+
+/** Individual "target is in no tier" warnings before they are summed up in one. */
+export const MAX_TARGET_WARNINGS = 10;
+/** Target ids listed in one message before "and N more". */
+const MAX_LISTED = 5;
+
+function listIds(ids: readonly string[]): string {
+  const shown = ids.slice(0, MAX_LISTED).join(', ');
+  return ids.length > MAX_LISTED ? `${shown} and ${ids.length - MAX_LISTED} more` : shown;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** True when every `key: value` of the selector is a label of the target (an empty selector matches everything). */
+export function matchesSelector(target: Target, select: Record<string, string>): boolean {
+  return Object.entries(select).every(
+    ([key, value]) => Object.hasOwn(target.labels, key) && target.labels[key] === value,
+  );
+}
+
+function tierPath(written: WrittenRolloutSpec, index: number, ...rest: PathSegment[]): PathSegment[] {
+  return written.tiers === undefined ? [] : ['tiers', index, ...rest];
+}
+
+function checkTierNames(spec: RolloutSpec, written: WrittenRolloutSpec, out: SpecProblem[]): void {
+  const first = new Map<string, number>();
+  spec.tiers.forEach((tier, i) => {
+    const earlier = first.get(tier.name);
+    if (earlier === undefined) {
+      first.set(tier.name, i);
+      return;
+    }
+    out.push({
+      path: tierPath(written, i, 'name'),
+      message: `tier name "${tier.name}" is already used by tiers[${earlier}]`,
+      expected: 'a name no other tier has',
+      severity: 'error',
+    });
+  });
+}
+
+function checkTargets(targets: readonly Target[], out: SpecProblem[]): void {
+  const ids = new Map<string, number>();
+  const addresses = new Map<string, number>();
+  targets.forEach((target, i) => {
+    const sameId = ids.get(target.id);
+    if (sameId === undefined) ids.set(target.id, i);
+    else {
+      out.push({
+        path: ['inventory', 'targets', i, 'id'],
+        message: `target id "${target.id}" is already used by inventory.targets[${sameId}]`,
+        expected: 'an id no other target has',
+        severity: 'error',
+      });
+    }
+    const sameAddress = addresses.get(target.address);
+    if (sameAddress === undefined) addresses.set(target.address, i);
+    else {
+      out.push({
+        path: ['inventory', 'targets', i, 'address'],
+        message: `address "${target.address}" is also the address of inventory.targets[${sameAddress}]: the same machine would be upgraded twice`,
+        severity: 'warning',
+      });
+    }
+  });
+}
+
+/** Which tiers (by index) select each inline target. */
+export function tierMembership(targets: readonly Target[], tiers: readonly TierSpec[]): number[][] {
+  return targets.map((target) => tiers.flatMap((tier, i) => (matchesSelector(target, tier.select) ? [i] : [])));
+}
+
+function checkMembership(
+  spec: RolloutSpec,
+  written: WrittenRolloutSpec,
+  targets: readonly Target[],
+  out: SpecProblem[],
+): void {
+  const membership = tierMembership(targets, spec.tiers);
+  const unmatched = targets.flatMap((_t, i) => (membership[i]!.length === 0 ? [i] : []));
+  for (const i of unmatched.slice(0, MAX_TARGET_WARNINGS)) {
+    out.push({
+      path: ['inventory', 'targets', i, 'id'],
+      message: `target "${targets[i]!.id}" is in no tier, so this rollout never upgrades it`,
+      expected: "labels that match some tier's select",
+      severity: 'warning',
+    });
+  }
+  if (unmatched.length > MAX_TARGET_WARNINGS) {
+    const rest = unmatched.slice(MAX_TARGET_WARNINGS).map((i) => targets[i]!.id);
+    out.push({
+      path: ['inventory', 'targets'],
+      message: `${plural(rest.length, 'more target')} in no tier: ${listIds(rest)}`,
+      severity: 'warning',
+    });
+  }
+
+  // Overlaps, one problem per pair of tiers.
+  const overlaps = new Map<string, string[]>();
+  membership.forEach((tiers, i) => {
+    for (let a = 0; a < tiers.length; a++) {
+      for (let b = a + 1; b < tiers.length; b++) {
+        const key = `${tiers[a]}:${tiers[b]}`;
+        const ids = overlaps.get(key) ?? [];
+        ids.push(targets[i]!.id);
+        overlaps.set(key, ids);
+      }
+    }
+  });
+  for (const [key, ids] of overlaps) {
+    const [a, b] = key.split(':').map(Number) as [number, number];
+    const second = spec.tiers[b]!;
+    out.push({
+      path: tierPath(written, b, ...(written.tiers?.[b]?.select !== undefined ? ['select'] : [])),
+      message: `selects ${plural(ids.length, 'target')} that tier "${spec.tiers[a]!.name}" also selects (${listIds(ids)})${
+        Object.keys(second.select).length === 0 ? ': an empty select matches every target' : ''
+      }`,
+      expected: 'each target in exactly one tier',
+      severity: 'error',
+    });
+  }
+
+  spec.tiers.forEach((tier, t) => {
+    if (membership.some((tiers) => tiers.includes(t))) return;
+    out.push({
+      path: tierPath(written, t, ...(written.tiers?.[t]?.select !== undefined ? ['select'] : [])),
+      message: `tier "${tier.name}" selects no target`,
+      expected: 'a selector matching some target labels',
+      severity: 'warning',
+    });
+  });
+
+  // Quorum leaders: at most one per quorum tier.
+  spec.tiers.forEach((tier, t) => {
+    if (!tier.strategy.quorum) return;
+    const label = tier.strategy.leaderLabel;
+    const leaders = targets.flatMap((target, i) =>
+      membership[i]!.includes(t) && target.labels[label] === 'true' ? [i] : [],
+    );
+    for (const i of leaders.slice(1)) {
+      out.push({
+        path: ['inventory', 'targets', i, 'labels', label],
+        message: `second leader in quorum tier "${tier.name}": target "${targets[leaders[0]!]!.id}" already has ${label}: "true"`,
+        expected: `at most one target of the tier with ${label}: "true"`,
+        showGot: true,
+        severity: 'error',
+      });
+    }
+  });
+}
+
+function checkLeaderLabels(written: WrittenRolloutSpec, out: SpecProblem[]): void {
+  written.tiers?.forEach((tier, i) => {
+    if (tier.strategy?.leaderLabel !== undefined && tier.strategy.quorum !== true) {
+      out.push({
+        path: ['tiers', i, 'strategy', 'leaderLabel'],
+        message: 'has no effect without quorum: true',
+        severity: 'warning',
+      });
+    }
+  });
+}
+
+function checkVersionPolicy(spec: RolloutSpec, out: SpecProblem[]): void {
+  const steps = spec.versionPolicy.stepThrough;
+  steps.forEach((version, i) => {
+    const path: PathSegment[] = ['versionPolicy', 'stepThrough', i];
+    const previous = steps[i - 1];
+    if (previous !== undefined && !semver.gt(version, previous)) {
+      out.push({
+        path,
+        message: `must be higher than the version before it (${previous}): list stepThrough versions in ascending order`,
+        expected: `a version above ${previous}`,
+        showGot: true,
+        severity: 'error',
+      });
+    }
+    if (semver.eq(version, spec.version)) {
+      out.push({
+        path,
+        message: `is the rollout's own version: stepThrough lists versions on the way to ${spec.version}, not ${spec.version} itself`,
+        expected: `a version below ${spec.version}`,
+        showGot: true,
+        severity: 'error',
+      });
+    } else if (semver.gt(version, spec.version)) {
+      out.push({
+        path,
+        message: `is above the rollout's version ${spec.version}, so it is never on the way there`,
+        expected: `a version below ${spec.version}`,
+        showGot: true,
+        severity: 'error',
+      });
+    }
+  });
+}
+
+function checkAnalysis(written: WrittenRolloutSpec, out: SpecProblem[]): void {
+  const metrics = written.analysis?.metrics ?? [];
+  const names = new Map<string, number>();
+  metrics.forEach((metric, i) => {
+    const earlier = names.get(metric.name);
+    if (earlier === undefined) names.set(metric.name, i);
+    else {
+      out.push({
+        path: ['analysis', 'metrics', i, 'name'],
+        message: `metric name "${metric.name}" is already used by analysis.metrics[${earlier}]`,
+        expected: 'a name no other metric has',
+        severity: 'error',
+      });
+    }
+    const stat = metric.statistical;
+    if (stat?.passScore !== undefined && stat.marginalScore !== undefined && stat.marginalScore > stat.passScore) {
+      out.push({
+        path: ['analysis', 'metrics', i, 'statistical', 'marginalScore'],
+        message: `must not be above passScore (${stat.passScore})`,
+        expected: `a score ≤ ${stat.passScore}`,
+        showGot: true,
+        severity: 'error',
+      });
+    }
+    if (metric.baseline !== undefined && metric.maxIncrease === undefined && metric.statistical === undefined) {
+      out.push({
+        path: ['analysis', 'metrics', i, 'baseline'],
+        message: 'is unused: only maxIncrease and statistical compare against a baseline',
+        severity: 'warning',
+      });
+    }
+  });
+}
+
+/** Every templated string of a written step, with its path. */
+function stepStrings(step: WrittenStep, base: PathSegment[]): { path: PathSegment[]; text: string }[] {
+  const found: { path: PathSegment[]; text: string }[] = [];
+  step.run?.forEach((text, i) => found.push({ path: [...base, 'run', i], text }));
+  for (const [key, value] of Object.entries(step.env ?? {})) {
+    if (typeof value === 'string') found.push({ path: [...base, 'env', key], text: value });
+  }
+  if (step.cwd !== undefined) found.push({ path: [...base, 'cwd'], text: step.cwd });
+  if (step.http !== undefined) {
+    found.push({ path: [...base, 'http', 'url'], text: step.http.url });
+    for (const [key, value] of Object.entries(step.http.headers ?? {})) {
+      if (typeof value === 'string') found.push({ path: [...base, 'http', 'headers', key], text: value });
+    }
+    if (step.http.body !== undefined) found.push({ path: [...base, 'http', 'body'], text: step.http.body });
+  }
+  return found;
+}
+
+function checkLabelPlaceholders(written: WrittenRolloutSpec, targets: readonly Target[], out: SpecProblem[]): void {
+  for (const name of ['version', 'drain', 'upgrade', 'verify', 'undrain'] as const) {
+    const step = written.steps[name];
+    if (step === undefined) continue;
+    for (const { path, text } of stepStrings(step, ['steps', name])) {
+      for (const key of new Set(labelPlaceholders(text))) {
+        const missing = targets.filter((t) => !Object.hasOwn(t.labels, key)).map((t) => t.id);
+        if (missing.length === 0) continue;
+        out.push({
+          path,
+          message: `uses {{target.labels.${key}}}, but ${plural(missing.length, 'target')} ${missing.length === 1 ? 'has' : 'have'} no label "${key}" (${listIds(missing)})`,
+          expected: `every target to have label ${key}`,
+          severity: 'error',
+        });
+      }
+    }
+  }
+}
+
+function checkTimings(spec: RolloutSpec, written: WrittenRolloutSpec, out: SpecProblem[]): void {
+  const verify = spec.steps.verify;
+  if (verify.intervalMs >= verify.timeoutMs) {
+    out.push({
+      path: ['steps', 'verify', written.steps.verify.interval !== undefined ? 'interval' : 'timeout'],
+      message: `verify is polled every ${formatDuration(verify.intervalMs)} within ${formatDuration(verify.timeoutMs)}, so it gets a single try`,
+      expected: 'interval shorter than timeout',
+      severity: 'warning',
+    });
+  }
+  spec.tiers.forEach((tier, i) => {
+    const s = tier.strategy;
+    if (s.observeMs > 0 && s.observeIntervalMs > s.observeMs) {
+      out.push({
+        path: tierPath(written, i, 'strategy', 'observeInterval'),
+        message: `is longer than the observation window (${formatDuration(s.observeMs)}), so health is checked once per window at most`,
+        severity: 'warning',
+      });
+    }
+  });
+}
+
+/**
+ * Checks the rules that relate fields to each other:
+ *
+ * - tier names are unique; metric names are unique;
+ * - inline inventory: target ids are unique (same address twice: warning);
+ *   every target is in some tier (warning) and in at most one (error);
+ *   a tier that selects no target (warning); a quorum tier has at most one
+ *   target whose leader label is `"true"`; every `{{target.labels.<key>}}`
+ *   in steps names a label every target has;
+ * - `leaderLabel` without `quorum: true` (warning);
+ * - `versionPolicy.stepThrough` is ascending, below `version`, and does not
+ *   list `version` itself (seed 003: version skipping through a path);
+ * - statistical `marginalScore` ≤ `passScore`; a baseline nothing uses (warning);
+ * - verify interval not shorter than its timeout, observe interval longer than
+ *   the observation window (warnings).
+ *
+ * @param spec - the normalized spec (`normalizeSpec(written)`).
+ * @param written - the spec as written, for paths and "was it set" questions.
+ * @returns problems with field paths; `parse.ts` locates them.
+ */
+export function checkSpecRules(spec: RolloutSpec, written: WrittenRolloutSpec): SpecProblem[] {
+  const out: SpecProblem[] = [];
+  checkTierNames(spec, written, out);
+  if (spec.inventory.kind === 'inline') {
+    checkTargets(spec.inventory.targets, out);
+    checkMembership(spec, written, spec.inventory.targets, out);
+    checkLabelPlaceholders(written, spec.inventory.targets, out);
+  }
+  checkLeaderLabels(written, out);
+  checkVersionPolicy(spec, out);
+  checkAnalysis(written, out);
+  checkTimings(spec, written, out);
+  return out;
+}

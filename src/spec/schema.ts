@@ -1,0 +1,809 @@
+/**
+ * The zod schema of the WRITTEN rollout spec: what a person types in
+ * `rollouts/<name>.yaml`. Objects are strict (an unknown key is an error, so
+ * typos never pass silently). No defaults are filled in here: `normalizeSpec`
+ * turns a `WrittenRolloutSpec` into the `RolloutSpec` the program uses.
+ *
+ * Every check here is one JSON Schema can express (types, ranges, regex
+ * patterns, exactly-one-of), so `schema/rollout.schema.json`, generated from
+ * this file, accepts and rejects the same shapes in editors. Rules that relate
+ * one part of the spec to another (unique names, tiers versus targets,
+ * version ordering) live in `rules.ts`.
+ *
+ * Messages are packed with `explain(message, expected)`; the issue mapper in
+ * `zod-issues.ts` turns them into located `Issue`s.
+ */
+import semver from 'semver';
+import { z } from 'zod';
+import {
+  DEFAULT_CANARY,
+  DEFAULT_DISCOVER_TIMEOUT,
+  DEFAULT_EXPECTED_TARGET_DURATION,
+  DEFAULT_FAILURE_LIMIT,
+  DEFAULT_FAILURE_TOLERANCE,
+  DEFAULT_HTTP_EXPECT,
+  DEFAULT_HTTP_METHOD,
+  DEFAULT_INCONCLUSIVE_LIMIT,
+  DEFAULT_LEADER_LABEL,
+  DEFAULT_MARGINAL_SCORE,
+  DEFAULT_MAX_CONSECUTIVE_FAILURES,
+  DEFAULT_MAX_UNAVAILABLE,
+  DEFAULT_METRIC_COUNT,
+  DEFAULT_METRIC_INTERVAL,
+  DEFAULT_NO_DATA,
+  DEFAULT_OBSERVE,
+  DEFAULT_OBSERVE_INTERVAL,
+  DEFAULT_PASS_SCORE,
+  DEFAULT_ROLLBACK_WAVES,
+  DEFAULT_SEVERITY,
+  DEFAULT_TIER_NAME,
+  DEFAULT_WAVES,
+  STEP_DEFAULTS,
+  type StepDefaultsName,
+} from './defaults.js';
+import { DURATION_EXPECTED, DURATION_PATTERN, POSITIVE_DURATION_PATTERN } from './duration.js';
+import { explain } from './explain.js';
+import {
+  describePlaceholders,
+  findUnknownPlaceholders,
+  templatePattern,
+  type TemplateContext,
+} from './placeholders.js';
+import { INCREASE_PATTERN, PERCENT_OR_ZERO_PATTERN, PERCENT_PATTERN } from './size.js';
+import { THRESHOLD_PATTERN } from './threshold.js';
+import { SPEC_API_VERSION, SPEC_KIND } from './types.js';
+
+/** Metric provider types the analysis knows (registry keys, one provider per file in `src/analysis/providers/`). */
+export const KNOWN_PROVIDER_TYPES = ['prometheus', 'scrape', 'http'] as const;
+export type KnownProviderType = (typeof KNOWN_PROVIDER_TYPES)[number];
+
+/** Semantic version, strict form (no leading `v`): semver.org's regular expression, without named groups. */
+export const SEMVER_PATTERN = String.raw`^(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)(?:-(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*)?(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?$`;
+
+/** Rollout and tier names: a DNS label (lowercase letters, digits, dashes; 1-63 characters; no dash at either end). */
+export const NAME_PATTERN = String.raw`^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$`;
+
+const ENV_NAME_PATTERN = String.raw`^[A-Za-z_][A-Za-z0-9_]*$`;
+const HEADER_NAME_PATTERN = String.raw`^[!#$%&'*+.^_` + '`' + String.raw`|~0-9A-Za-z-]+$`;
+const JSON_PATH_PATTERN = String.raw`^[A-Za-z0-9_$-]+(?:\.[A-Za-z0-9_$-]+)*$`;
+const METRIC_NAME_PATTERN = String.raw`^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,126}[A-Za-z0-9])?$`;
+const NO_SPACE_PATTERN = String.raw`^\S+$`;
+const TRIMMED_PATTERN = String.raw`^\S(?:.{0,253}\S)?$`;
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** `{ error }` option carrying an explained message. */
+function e(message: string, expected?: string): { error: string } {
+  return { error: explain(message, expected) };
+}
+
+/**
+ * A strict object: unknown keys are reported one by one with the fields the
+ * object knows (and a "did you mean" when one is close).
+ */
+function strict<S extends z.core.$ZodLooseShape>(shape: S, expected?: string) {
+  const known = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code === 'unrecognized_keys') return explain('unknown field', `one of ${known}`);
+      if (issue.code === 'invalid_type' && expected !== undefined) return explain('must be a map of fields', expected);
+      return undefined;
+    },
+  });
+}
+
+/**
+ * True when the object being refined already has an unknown-key issue of its
+ * own: a "needs one of …" message would then only repeat it (a typo such as
+ * `target:` for `targets:` is reported once, as the unknown key).
+ */
+function hasOwnUnknownKeys(ctx: { issues: readonly z.core.$ZodRawIssue[] }): boolean {
+  return ctx.issues.some(
+    (issue) => issue.code === 'unrecognized_keys' && (issue.path === undefined || issue.path.length === 0),
+  );
+}
+
+function regex(pattern: string): RegExp {
+  return new RegExp(pattern);
+}
+
+// ---------------------------------------------------------------------------
+// Scalars
+
+const SEMVER_RE = new RegExp(SEMVER_PATTERN);
+
+const Semver = (() => {
+  const expected = 'a semantic version like "1.26.0" or "2.0.0-rc.1"';
+  const bad = 'must be a semantic version major.minor.patch, like "1.2.3"';
+  return z
+    .string(e(bad, expected))
+    .regex(regex(SEMVER_PATTERN), {
+      error: (issue) => {
+        const input = typeof issue.input === 'string' ? issue.input : '';
+        const clean = semver.valid(input);
+        if (clean !== null && /^[vV=]/.test(input.trim())) {
+          return explain(`must be a semantic version without a prefix: write "${clean}"`, expected);
+        }
+        return explain(bad, expected);
+      },
+    })
+    .refine((v) => !SEMVER_RE.test(v) || semver.valid(v) !== null, e(bad, expected))
+    .meta({
+      id: 'Semver',
+      description: 'A semantic version (semver.org), without a leading "v": "1.26.0", "2.0.0-rc.1".',
+    });
+})();
+
+const Name = z
+  .string(e('must be a name', 'lowercase letters, digits and dashes'))
+  .regex(
+    regex(NAME_PATTERN),
+    e('must be a DNS-label-like name', 'lowercase letters, digits and dashes, 1-63 characters, no dash at either end'),
+  );
+
+function durationSchema(positive: boolean) {
+  const message = positive ? 'must be a duration above zero' : 'must be a duration';
+  const err = e(message, DURATION_EXPECTED);
+  const num = positive ? z.number(err).positive(err) : z.number(err).min(0, err);
+  return z.union([z.string(err).regex(regex(positive ? POSITIVE_DURATION_PATTERN : DURATION_PATTERN), err), num], err);
+}
+
+const Duration = durationSchema(false).meta({
+  id: 'Duration',
+  description:
+    'A duration: "300ms", "30s", "15m", "1h30m", "1d" (units ms, s, m, h, d), or a number of SECONDS. Zero allowed.',
+});
+
+const PositiveDuration = durationSchema(true).meta({
+  id: 'PositiveDuration',
+  description: 'A duration above zero: "300ms", "30s", "15m", "1h30m" (units ms, s, m, h, d), or a number of SECONDS.',
+});
+
+function withDefault<T extends z.ZodType>(schema: T, description: string, def: unknown) {
+  return schema.optional().describe(description).meta({ default: def });
+}
+
+function countSchema(min: number, message: string) {
+  const expected = `a whole number ≥ ${min}`;
+  return z.number(e(message, expected)).int(e(message, expected)).min(min, e(message, expected));
+}
+
+function sizeSchema(id: string, min: 0 | 1, auto: boolean, description: string) {
+  const forms = `count ≥ ${min}, "N%"${auto ? ' or "auto"' : ''}`;
+  const err = e('must be a count or a percent like "20%"', forms);
+  const percentError = (issue: { input?: unknown }) =>
+    typeof issue.input === 'string' && /^\s*[-+]?[\d.]+\s*%\s*$/.test(issue.input)
+      ? explain('must be a percent above 0 and at most 100', forms)
+      : err.error;
+  const options: z.ZodType[] = [
+    z.number(err).int(err).min(min, err),
+    z.string(err).regex(regex(PERCENT_PATTERN), { error: percentError }),
+  ];
+  if (auto) options.push(z.literal('auto', err));
+  return z
+    .union(options as [z.ZodNumber, z.ZodString] | [z.ZodNumber, z.ZodString, z.ZodLiteral<'auto'>], err)
+    .meta({ id, description });
+}
+
+const CanarySize = sizeSchema(
+  'CanarySize',
+  0,
+  true,
+  'Canary size: a count (0 = no canary), a percent of the tier like "2%" (at least one target), or "auto" (1 under 50 targets, 2 up to 500, 5 above: seed 000).',
+);
+const WaveSize = sizeSchema(
+  'WaveSize',
+  1,
+  true,
+  'Targets per wave: a count ≥ 1, a percent of the tier like "20%", or "auto" (5 under 50 targets, 25 up to 500, 50 above: seed 000).',
+);
+const UnavailableSize = sizeSchema(
+  'UnavailableSize',
+  1,
+  false,
+  'Most targets out of service at once: a count ≥ 1 or a percent of the tier like "10%" (rounded down, at least 1).',
+);
+
+const LabelValue = z.union(
+  [z.string(), z.number(), z.boolean()],
+  e('must be a label value', 'a string (numbers and true/false are read as text)'),
+);
+
+const Labels = z
+  .record(z.string().min(1, e('label keys must not be empty', 'a non-empty key')), LabelValue)
+  .meta({ id: 'Labels', description: 'Labels as key: value pairs. Numbers and booleans are read as text ("true").' });
+
+function templated(context: TemplateContext) {
+  const allowed = describePlaceholders(context);
+  return z.string(e('must be text', 'a string')).regex(regex(templatePattern(context)), {
+    error: (issue) => {
+      const input = typeof issue.input === 'string' ? issue.input : '';
+      const unknown = findUnknownPlaceholders(input, context);
+      const first = unknown[0];
+      if (first === undefined) return explain('has a malformed template placeholder', `placeholders among ${allowed}`);
+      if (context === 'hook' && /^target(s)?\./.test(first.name)) {
+        return explain(
+          `{{${first.name}}} has no value in a hook: hooks run once per rollout, not per target`,
+          `placeholders among ${allowed}`,
+        );
+      }
+      const names = [...new Set(unknown.map((p) => `{{${p.name}}}`))].join(', ');
+      return explain(`unknown template placeholder ${names}`, `placeholders among ${allowed}`);
+    },
+  });
+}
+
+function templatedScalar(context: TemplateContext) {
+  return z.union([templated(context), z.number(), z.boolean()]);
+}
+
+const Argv = (context: TemplateContext) =>
+  z
+    .array(templated(context), e('must be a list of arguments', 'a list of strings like [systemctl, restart, nginx]'))
+    .min(1, e('must name a command', 'at least one argument, the program'));
+
+// ---------------------------------------------------------------------------
+// Inventory
+
+const Target = strict({
+  id: z
+    .string(e('must be a target id', 'a string'))
+    .regex(regex(NO_SPACE_PATTERN), e('must be a target id without spaces', 'a non-empty string without spaces'))
+    .describe('Unique id of the target within the inventory; used in state and events.'),
+  address: z
+    .string(e('must be an address', 'a host, host:port or URL authority'))
+    .regex(regex(NO_SPACE_PATTERN), e('must be an address without spaces', 'a host, host:port or URL authority'))
+    .describe('Where steps reach the target: "10.0.0.5:8080", "edge-1.example.net". {{target.address}} in steps.'),
+  labels: Labels.optional().describe('Labels that tier selectors match. {{target.labels.<key>}} in steps.'),
+}).meta({ id: 'Target' });
+
+const Inventory = strict(
+  {
+    targets: z
+      .array(Target, e('must be a list of targets', 'a list of {id, address, labels}'))
+      .min(1, e('must list at least one target', 'one or more targets'))
+      .optional()
+      .describe('Inline targets.'),
+    file: z
+      .string(e('must be a file path', 'a path relative to the spec file'))
+      .min(1, e('must be a file path', 'a path relative to the spec file'))
+      .optional()
+      .describe('YAML or JSON file (relative to the spec file) holding a list of targets or {targets: [...]}.'),
+    discover: strict({
+      run: z
+        .array(
+          z.string(e('must be text', 'a string')),
+          e('must be a list of arguments', 'a list of strings like [./list-hosts, --json]'),
+        )
+        .min(1, e('must name a command', 'at least one argument, the program'))
+        .describe(
+          'argv command (no shell, not templated) whose stdout is JSON: a list of targets or {targets: [...]}.',
+        ),
+      timeout: withDefault(
+        PositiveDuration,
+        `Time allowed for the command (default ${DEFAULT_DISCOVER_TIMEOUT}).`,
+        DEFAULT_DISCOVER_TIMEOUT,
+      ),
+    })
+      .optional()
+      .describe('Discovery command printing the targets as JSON.'),
+  },
+  'one of {targets: [...]}, {file: path} or {discover: {run: [...]}}',
+)
+  .superRefine((value, ctx) => {
+    const present = (['targets', 'file', 'discover'] as const).filter((k) => value[k] !== undefined);
+    if (present.length === 0) {
+      if (hasOwnUnknownKeys(ctx)) return;
+      ctx.addIssue({
+        code: 'custom',
+        message: explain('needs a source of targets', 'exactly one of targets, file or discover'),
+      });
+    } else if (present.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [present[1]!],
+        message: explain(
+          `use one source of targets, not both ${present[0]} and ${present[1]}`,
+          'exactly one of targets, file or discover',
+        ),
+      });
+    }
+  })
+  .meta({
+    id: 'Inventory',
+    description: 'Where the targets come from: exactly one of targets, file or discover.',
+    oneOf: [{ required: ['targets'] }, { required: ['file'] }, { required: ['discover'] }],
+  });
+
+// ---------------------------------------------------------------------------
+// Tiers and strategy
+
+const Strategy = strict({
+  canary: withDefault(CanarySize, 'Canary size (default "auto": seed 000 table; 0 = no canary).', DEFAULT_CANARY),
+  waves: withDefault(
+    WaveSize,
+    'Targets per wave (default "auto": seed 000 table; "20%" is seed 001\'s batch).',
+    DEFAULT_WAVES,
+  ),
+  maxUnavailable: withDefault(
+    UnavailableSize,
+    `Most targets of the tier out of service at once; also the concurrency within a wave (default ${DEFAULT_MAX_UNAVAILABLE}).`,
+    DEFAULT_MAX_UNAVAILABLE,
+  ),
+  observe: withDefault(
+    Duration,
+    `Observation window after the canary and after each wave (default ${DEFAULT_OBSERVE}, seed 000; number = seconds).`,
+    DEFAULT_OBSERVE,
+  ),
+  observeInterval: withDefault(
+    PositiveDuration,
+    `How often health is re-checked during the observation window (default ${DEFAULT_OBSERVE_INTERVAL}).`,
+    DEFAULT_OBSERVE_INTERVAL,
+  ),
+  circuitBreaker: strict({
+    maxConsecutiveFailures: withDefault(
+      countSchema(1, 'must be a whole number of failures ≥ 1'),
+      `Failed targets in a row that trip the breaker and pause the rollout (default ${DEFAULT_MAX_CONSECUTIVE_FAILURES}, seed 001).`,
+      DEFAULT_MAX_CONSECUTIVE_FAILURES,
+    ),
+  })
+    .optional()
+    .describe('Circuit breaker on consecutive failed targets.'),
+  failureTolerance: withDefault(
+    z
+      .string(e('must be a percent like "10%"', '"N%" with 0 ≤ N ≤ 100'))
+      .regex(regex(PERCENT_OR_ZERO_PATTERN), e('must be a percent like "10%"', '"N%" with 0 ≤ N ≤ 100')),
+    `Percent of a wave's targets that may fail without failing the wave (default "${DEFAULT_FAILURE_TOLERANCE}").`,
+    DEFAULT_FAILURE_TOLERANCE,
+  ),
+  quorum: withDefault(
+    z.boolean(e('must be true or false', 'true or false')),
+    'Quorum tier: never more than floor((n-1)/2) members down at once, the leader last (default false, seed 000).',
+    false,
+  ),
+  leaderLabel: withDefault(
+    z.string(e('must be a label key', 'a string')).min(1, e('must be a label key', 'a non-empty string')),
+    `Label key whose value "true" marks the quorum leader (default "${DEFAULT_LEADER_LABEL}").`,
+    DEFAULT_LEADER_LABEL,
+  ),
+  expectedTargetDuration: withDefault(
+    PositiveDuration,
+    `Planning estimate of one target's drain-to-undrain time, for the plan's duration (default ${DEFAULT_EXPECTED_TARGET_DURATION}).`,
+    DEFAULT_EXPECTED_TARGET_DURATION,
+  ),
+}).meta({ id: 'Strategy', description: 'How a tier is rolled: canary, waves, limits, observation window, breaker.' });
+
+const Tier = strict({
+  name: Name.describe('Tier name, unique in the spec (DNS-label-like).'),
+  select: Labels.optional().describe(
+    'Label selector: a target is in the tier when every pair matches. Omitted = every target.',
+  ),
+  strategy: Strategy.optional(),
+}).meta({ id: 'Tier' });
+
+// ---------------------------------------------------------------------------
+// Steps
+
+const StatusCode = z
+  .number(e('must be an HTTP status code', 'a whole number from 100 to 599'))
+  .int(e('must be an HTTP status code', 'a whole number from 100 to 599'))
+  .min(100, e('must be an HTTP status code', 'a whole number from 100 to 599'))
+  .max(599, e('must be an HTTP status code', 'a whole number from 100 to 599'));
+
+const JsonPath = z
+  .string(e('must be a dotted path', 'a field path like "version" or "build.version"'))
+  .regex(regex(JSON_PATH_PATTERN), e('must be a dotted path', 'a field path like "version" or "build.version"'));
+
+function httpSchema(context: TemplateContext) {
+  return strict({
+    method: withDefault(
+      z.enum(HTTP_METHODS, e('must be an HTTP method', HTTP_METHODS.join(', '))),
+      `HTTP method (default ${DEFAULT_HTTP_METHOD}).`,
+      DEFAULT_HTTP_METHOD,
+    ),
+    url: templated(context)
+      .regex(/^https?:\/\//, e('must be an http:// or https:// URL', 'a URL like "http://{{target.address}}/healthz"'))
+      .describe('URL; templated values other than the address are percent-encoded.'),
+    headers: z
+      .record(
+        z.string().regex(regex(HEADER_NAME_PATTERN), e('must be an HTTP header name', 'letters, digits and -')),
+        templatedScalar(context),
+      )
+      .optional()
+      .describe('Request headers (templated).'),
+    body: templated(context).optional().describe('Request body (templated text).'),
+    expect: withDefault(
+      z.union(
+        [
+          StatusCode,
+          z
+            .array(StatusCode, e('must be a list of status codes', 'status codes'))
+            .min(1, e('must list a status code', 'one or more status codes')),
+        ],
+        e('must be a status code or a list of them', 'a status code like 200 or a list like [200, 204]'),
+      ),
+      'Accepted status code(s) (default: any of 200-206).',
+      [...DEFAULT_HTTP_EXPECT],
+    ),
+    json: JsonPath.optional().describe('For the version step: dotted path of the JSON field holding the version.'),
+  });
+}
+
+function stepSchema(id: string, context: TemplateContext) {
+  return strict(
+    {
+      run: Argv(context).optional().describe('argv command, run without a shell; templated.'),
+      env: z
+        .record(
+          z
+            .string()
+            .regex(
+              regex(ENV_NAME_PATTERN),
+              e('must be an environment variable name', 'letters, digits and _, not starting with a digit'),
+            ),
+          templatedScalar(context),
+        )
+        .optional()
+        .describe('Extra environment variables for a run step (templated).'),
+      cwd: templated(context).optional().describe('Working directory of a run step, relative to the spec file.'),
+      json: JsonPath.optional().describe(
+        'Version step: dotted path of the JSON field in stdout holding the version (default: the trimmed stdout).',
+      ),
+      http: httpSchema(context).optional().describe('HTTP request.'),
+      timeout: PositiveDuration.optional().describe(
+        'Time allowed for one attempt; for verify, the whole polling budget. Number = seconds.',
+      ),
+      retries: countSchema(0, 'must be a whole number of retries ≥ 0')
+        .optional()
+        .describe('Extra attempts after a failure.'),
+      interval: PositiveDuration.optional().describe(
+        'Delay between attempts; for verify, the polling interval. Number = seconds.',
+      ),
+    },
+    'a step: {run: [program, args...]} or {http: {url: ...}}',
+  )
+    .superRefine((value, ctx) => {
+      const hasRun = value.run !== undefined;
+      const hasHttp = value.http !== undefined;
+      if (hasRun && hasHttp) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['http'],
+          message: explain('a step is either a command or an HTTP request, not both', 'exactly one of run or http'),
+        });
+      } else if (!hasRun && !hasHttp) {
+        if (hasOwnUnknownKeys(ctx)) return;
+        ctx.addIssue({
+          code: 'custom',
+          message: explain('needs run (a command) or http (a request)', 'exactly one of run or http'),
+        });
+      } else if (hasHttp) {
+        for (const key of ['env', 'cwd', 'json'] as const) {
+          if (value[key] === undefined) continue;
+          const hint =
+            key === 'json'
+              ? 'put json under http'
+              : key === 'env'
+                ? 'use http.headers'
+                : 'cwd applies to commands only';
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: explain(
+              `applies to run steps only (${hint})`,
+              'run with env, cwd, json; or http with its own fields',
+            ),
+          });
+        }
+      }
+    })
+    .meta({
+      id,
+      description:
+        context === 'hook'
+          ? 'A hook: an argv command (run) or an HTTP request (http); runs once per rollout, so no {{target.*}}.'
+          : 'A step on one target: an argv command (run) or an HTTP request (http), templated with {{target.*}} and {{version}}.',
+      oneOf: [
+        { required: ['run'] },
+        { required: ['http'], not: { anyOf: [{ required: ['env'] }, { required: ['cwd'] }, { required: ['json'] }] } },
+      ],
+    });
+}
+
+const Step = stepSchema('Step', 'step');
+const HookStep = stepSchema('HookStep', 'hook');
+
+function stepDescription(name: StepDefaultsName, what: string): string {
+  const d = STEP_DEFAULTS[name];
+  return `${what} Defaults: timeout ${d.timeout}, retries ${d.retries}, interval ${d.interval}.`;
+}
+
+const Steps = strict({
+  version: Step.describe(stepDescription('version', 'Reads the version a target runs (stdout, or the json field).')),
+  drain: Step.optional().describe(stepDescription('drain', 'Takes the target out of service before the upgrade.')),
+  upgrade: Step.describe(stepDescription('upgrade', 'Upgrades the target to {{version}}.')),
+  verify: Step.describe(
+    stepDescription('verify', 'Health check, polled every interval until it passes within timeout.'),
+  ),
+  undrain: Step.optional().describe(stepDescription('undrain', 'Puts the target back in service.')),
+}).meta({ id: 'Steps', description: 'Per-target steps, run in order drain, upgrade, verify, undrain.' });
+
+const Hooks = strict({
+  before: HookStep.optional().describe(
+    stepDescription('hook', 'Runs once before the first target is touched (backup, migrations).'),
+  ),
+  after: HookStep.optional().describe(stepDescription('hook', 'Runs once after the last wave is healthy.')),
+});
+
+// ---------------------------------------------------------------------------
+// Analysis
+
+const NoData = z.enum(['pause', 'fail', 'pass'], e('must be pause, fail or pass', 'pause, fail or pass'));
+const ProviderSettings = z.record(
+  z.string(),
+  z.unknown(),
+  e('must be a map of provider settings', 'a map like {address: "${PROM_URL}"}'),
+);
+
+const Provider = z
+  .strictObject(
+    Object.fromEntries(
+      KNOWN_PROVIDER_TYPES.map((type) => [
+        type,
+        ProviderSettings.optional().describe(`Settings of the ${type} provider.`),
+      ]),
+    ) as Record<KnownProviderType, z.ZodOptional<typeof ProviderSettings>>,
+    {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys'
+          ? explain('unknown metric provider type', `one of ${KNOWN_PROVIDER_TYPES.join(', ')}`)
+          : undefined,
+    },
+  )
+  .superRefine((value, ctx) => {
+    const types = KNOWN_PROVIDER_TYPES.filter((t) => value[t] !== undefined);
+    if (types.length === 0) {
+      if (hasOwnUnknownKeys(ctx)) return;
+      ctx.addIssue({
+        code: 'custom',
+        message: explain(
+          'needs a provider type',
+          `one key among ${KNOWN_PROVIDER_TYPES.join(', ')}, like {prometheus: {address: "..."}}`,
+        ),
+      });
+    } else if (types.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [types[1]!],
+        message: explain(`use one provider, not both ${types[0]} and ${types[1]}`, 'exactly one provider type'),
+      });
+    }
+  })
+  .meta({
+    id: 'Provider',
+    description: `Metric provider: one key naming its type (${KNOWN_PROVIDER_TYPES.join(', ')}) whose value holds its settings.`,
+    minProperties: 1,
+    maxProperties: 1,
+  });
+
+const Metric = strict({
+  name: z
+    .string(e('must be a metric name', 'a string'))
+    .regex(
+      regex(METRIC_NAME_PATTERN),
+      e('must be a metric name', 'letters, digits, "-", "_" and ".", up to 128 characters'),
+    )
+    .describe('Metric name, unique in the analysis.'),
+  query: templated('query')
+    .min(1, e('must not be empty', 'a query'))
+    .describe('Provider query; {{targets}}, {{targets.regex}}, {{baseline}} and {{window}} are filled in.'),
+  threshold: z
+    .string(e('must be a threshold like "< 0.01"', 'an operator (< <= > >= == !=) and a number, quoted'))
+    .regex(
+      regex(THRESHOLD_PATTERN),
+      e('must be a threshold like "< 0.01"', 'an operator (< <= > >= == !=) and a number'),
+    )
+    .optional()
+    .describe('Absolute threshold the value must satisfy: "< 0.01", "<= 30", ">= 0.99". Quote it in YAML.'),
+  baseline: strict({
+    cohort: z
+      .enum(
+        ['stable', 'before'],
+        e(
+          'must be stable or before',
+          'stable (targets still on the old version) or before (the same targets before the upgrade)',
+        ),
+      )
+      .describe(
+        'stable: same query over targets still on the old version; before: the same targets before the upgrade.',
+      ),
+  })
+    .optional()
+    .describe('What relative comparisons compare against.'),
+  maxIncrease: z
+    .string(e('must be a percent like "10%"', '"N%" with N > 0'))
+    .regex(regex(INCREASE_PATTERN), e('must be a percent like "10%"', '"N%" with N > 0'))
+    .optional()
+    .describe('Most allowed increase over the baseline, percent ("10%"). Needs baseline.'),
+  statistical: strict({
+    passScore: withDefault(
+      z
+        .number(e('must be a score', 'a number from 0 to 100'))
+        .min(0, e('must be a score', 'a number from 0 to 100'))
+        .max(100, e('must be a score', 'a number from 0 to 100')),
+      `Score (percent) at or above which the metric passes (default ${DEFAULT_PASS_SCORE}).`,
+      DEFAULT_PASS_SCORE,
+    ),
+    marginalScore: withDefault(
+      z
+        .number(e('must be a score', 'a number from 0 to 100'))
+        .min(0, e('must be a score', 'a number from 0 to 100'))
+        .max(100, e('must be a score', 'a number from 0 to 100')),
+      `Score (percent) at or above which the metric is inconclusive instead of failed (default ${DEFAULT_MARGINAL_SCORE}).`,
+      DEFAULT_MARGINAL_SCORE,
+    ),
+  })
+    .optional()
+    .describe('Statistical comparison (Mann-Whitney U) of canary versus baseline. Needs baseline.'),
+  severity: withDefault(
+    z.enum(
+      ['warning', 'critical'],
+      e('must be warning or critical', 'warning (pause) or critical (stop and roll back)'),
+    ),
+    `What a failure does: warning pauses for a decision, critical stops and rolls back (default ${DEFAULT_SEVERITY}, seed 000).`,
+    DEFAULT_SEVERITY,
+  ),
+  noData: NoData.optional().describe('What no data means for this metric (default: analysis.noData).'),
+  interval: withDefault(
+    PositiveDuration,
+    `Time between measurements (default ${DEFAULT_METRIC_INTERVAL}).`,
+    DEFAULT_METRIC_INTERVAL,
+  ),
+  count: withDefault(
+    countSchema(1, 'must be a whole number of measurements ≥ 1'),
+    `Measurements per analysis (default ${DEFAULT_METRIC_COUNT}).`,
+    DEFAULT_METRIC_COUNT,
+  ),
+  failureLimit: withDefault(
+    countSchema(0, 'must be a whole number ≥ 0'),
+    `Failed measurements tolerated before the metric fails (default ${DEFAULT_FAILURE_LIMIT}).`,
+    DEFAULT_FAILURE_LIMIT,
+  ),
+  inconclusiveLimit: withDefault(
+    countSchema(0, 'must be a whole number ≥ 0'),
+    `Inconclusive measurements tolerated before the metric is inconclusive (default ${DEFAULT_INCONCLUSIVE_LIMIT}).`,
+    DEFAULT_INCONCLUSIVE_LIMIT,
+  ),
+})
+  .superRefine((value, ctx) => {
+    if (
+      value.threshold === undefined &&
+      value.maxIncrease === undefined &&
+      value.statistical === undefined &&
+      !hasOwnUnknownKeys(ctx)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        message: explain('needs a pass condition', 'threshold, maxIncrease or statistical'),
+      });
+    }
+    for (const key of ['maxIncrease', 'statistical'] as const) {
+      if (value[key] !== undefined && value.baseline === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: explain(
+            'compares against a baseline, but none is set',
+            'baseline: {cohort: stable} or {cohort: before}',
+          ),
+        });
+      }
+    }
+  })
+  .meta({
+    id: 'Metric',
+    anyOf: [{ required: ['threshold'] }, { required: ['maxIncrease'] }, { required: ['statistical'] }],
+    dependentRequired: { maxIncrease: ['baseline'], statistical: ['baseline'] },
+  });
+
+const Analysis = strict({
+  provider: Provider,
+  noData: withDefault(
+    NoData,
+    `What a metric with no data means: pause (inconclusive, wait for a decision), fail, or pass (default ${DEFAULT_NO_DATA}).`,
+    DEFAULT_NO_DATA,
+  ),
+  metrics: z
+    .array(Metric, e('must be a list of metrics', 'a list of {name, query, ...}'))
+    .min(1, e('must list at least one metric', 'one or more metrics')),
+}).meta({ id: 'Analysis', description: 'Metric analysis run after the canary and after each wave.' });
+
+// ---------------------------------------------------------------------------
+// Gates, version policy, rollback
+
+const EnvironmentName = z
+  .string(e('must be a GitHub environment name', 'a string'))
+  .regex(regex(TRIMMED_PATTERN), e('must be a GitHub environment name', 'a name up to 255 characters, no spaces at either end'));
+
+const Gates = strict({
+  canary: EnvironmentName.optional().describe('GitHub environment that approves starting the canary.'),
+  promote: EnvironmentName.optional().describe(
+    'GitHub environment that approves promotion from the canary to the waves.',
+  ),
+}).meta({
+  id: 'Gates',
+  description: 'Approval gates: GitHub environment names (answered on the command line outside Actions).',
+});
+
+const VersionPolicy = strict({
+  allowDowngrade: withDefault(
+    z.boolean(e('must be true or false', 'true or false')),
+    'Allow moving to a lower version outside a rollback (default false).',
+    false,
+  ),
+  maxSkew: countSchema(0, 'must be a whole number ≥ 0')
+    .optional()
+    .describe('Most minor versions one rollout may move (same major). Omitted = no limit.'),
+  stepThrough: z
+    .array(Semver, e('must be a list of versions', 'a list like ["1.25.0"]'))
+    .optional()
+    .describe('Versions a rollout must pass through, ascending, all below version (default none).'),
+}).meta({ id: 'VersionPolicy' });
+
+const Rollback = strict({
+  waves: withDefault(
+    sizeSchema('RollbackSize', 1, true, 'Rollback batch size: a count ≥ 1, a percent like "50%", or "auto".'),
+    `Rollback batch size (default "${DEFAULT_ROLLBACK_WAVES}").`,
+    DEFAULT_ROLLBACK_WAVES,
+  ),
+  maxUnavailable: UnavailableSize.optional().describe('Rollback concurrency (default: the batch size).'),
+}).meta({ id: 'Rollback' });
+
+// ---------------------------------------------------------------------------
+// The spec
+
+/**
+ * Zod schema of a written spec (`rollouts/<name>.yaml`). Accepts exactly what
+ * `schema/rollout.schema.json` accepts (that file is generated from it).
+ */
+export const WrittenRolloutSpecSchema = strict({
+  apiVersion: z
+    .literal(SPEC_API_VERSION, e(`must be "${SPEC_API_VERSION}"`, `"${SPEC_API_VERSION}"`))
+    .describe('Spec format version.'),
+  kind: z.literal(SPEC_KIND, e(`must be "${SPEC_KIND}"`, `"${SPEC_KIND}"`)),
+  name: Name.describe('Rollout name (DNS-label-like); names the state file and the concurrency group.'),
+  component: z
+    .string(e('must be a component name', 'a string'))
+    .min(1, e('must not be empty', 'a component name'))
+    .describe('What is upgraded ({{component}} in steps).'),
+  version: Semver.describe(
+    'Desired version; a pull request that changes it proposes an upgrade ({{version}} in steps).',
+  ),
+  inventory: Inventory,
+  tiers: z
+    .array(Tier, e('must be a list of tiers', 'a list of {name, select, strategy}'))
+    .min(1, e('must list at least one tier', 'one or more tiers, or leave tiers out'))
+    .optional()
+    .describe(
+      `Tiers in dependency order, leaf to core; a tier finishes before the next starts. Omitted = one tier "${DEFAULT_TIER_NAME}" with every target.`,
+    ),
+  steps: Steps,
+  hooks: Hooks.optional().describe('Commands or requests run once per rollout.'),
+  analysis: Analysis.optional(),
+  gates: Gates.optional(),
+  versionPolicy: VersionPolicy.optional().describe('Downgrade, skew and step-through rules (seeds 000, 003).'),
+  rollback: Rollback.optional().describe('How rollbacks are batched.'),
+}).meta({
+  title: 'Fleetgate rollout spec',
+  description:
+    'A Fleetgate rollout spec (rollouts/<name>.yaml): what to upgrade, to which version, in which order and how safely.',
+});
+
+/** A spec as written (before defaults). */
+export type WrittenRolloutSpec = z.input<typeof WrittenRolloutSpecSchema>;
+/** A step as written. */
+export type WrittenStep = z.input<typeof Step>;
+/** A strategy as written. */
+export type WrittenStrategy = z.input<typeof Strategy>;
+/** A metric as written. */
+export type WrittenMetric = z.input<typeof Metric>;
