@@ -64,7 +64,12 @@ export async function loadInventory(source: InventorySource, opts: LoadInventory
   }
 }
 
-function specIssue(opts: LoadInventoryOptions, path: string, message: string, extra: { expected?: string; got?: string } = {}): Issue {
+function specIssue(
+  opts: LoadInventoryOptions,
+  path: string,
+  message: string,
+  extra: { expected?: string; got?: string } = {},
+): Issue {
   return { file: opts.file, line: 0, col: 0, path, message, ...extra, severity: 'error' };
 }
 
@@ -88,7 +93,10 @@ async function loadInventoryFile(path: string, opts: LoadInventoryOptions): Prom
   try {
     text = await readFile(resolve(opts.baseDir, path), 'utf8');
   } catch (error) {
-    return { targets: [], issues: [specIssue(opts, 'inventory.file', `cannot read inventory file ${shown}: ${errorText(error)}`)] };
+    return {
+      targets: [],
+      issues: [specIssue(opts, 'inventory.file', `cannot read inventory file ${shown}: ${errorText(error)}`)],
+    };
   }
   const format = extname(path).toLowerCase() === '.json' ? 'json' : 'yaml';
   const parsed = parseInventoryText(text, format);
@@ -100,7 +108,8 @@ async function loadInventoryFile(path: string, opts: LoadInventoryOptions): Prom
     message: p.message,
     severity: p.severity,
   }));
-  if (parsed.value === undefined && parseIssues.some((i) => i.severity === 'error')) return { targets: [], issues: parseIssues };
+  if (parsed.value === undefined && parseIssues.some((i) => i.severity === 'error'))
+    return { targets: [], issues: parseIssues };
   const result = validateTargets(parsed.value, { file: shown, locate: parsed.locate });
   return { targets: result.targets, issues: [...parseIssues, ...result.issues] };
 }
@@ -146,28 +155,54 @@ function tail(text: string): string {
 function describeFailure(error: ExecFileException, run: readonly string[], timeoutMs: number, stderr: string): string {
   const err = tail(stderr);
   const withStderr = (text: string): string => (err === '' ? text : `${text}; stderr: ${err}`);
-  if (error.code === 'ENOENT') return `cannot start: ${run[0]} not found (cwd is the spec's folder; use a path or a command on PATH)`;
+  if (error.code === 'ENOENT')
+    return `cannot start: ${run[0]} not found (cwd is the spec's folder; use a path or a command on PATH)`;
   if (error.code === 'EACCES') return `cannot start: ${run[0]} is not executable`;
-  if (error.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return `printed more than ${DISCOVER_MAX_BUFFER / 1024 / 1024} MiB and was stopped`;
+  if (error.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER')
+    return `printed more than ${DISCOVER_MAX_BUFFER / 1024 / 1024} MiB and was stopped`;
   if (error.killed) return withStderr(`timed out after ${timeoutMs} ms and was killed`);
   if (typeof error.code === 'number') return withStderr(`exited with code ${error.code}`);
   if (error.signal) return withStderr(`was killed by signal ${error.signal}`);
   return withStderr(`failed: ${error.message}`);
 }
 
-async function discoverInventory(run: readonly string[], timeoutMs: number, opts: LoadInventoryOptions): Promise<LoadedInventory> {
+async function discoverInventory(
+  run: readonly string[],
+  timeoutMs: number,
+  opts: LoadInventoryOptions,
+): Promise<LoadedInventory> {
   if (run.length === 0 || run[0] === '') {
-    return { targets: [], issues: [specIssue(opts, 'inventory.discover.run', 'discovery command is empty', { expected: 'an argv list like [./inventory.sh, --json]' })] };
+    return {
+      targets: [],
+      issues: [
+        specIssue(opts, 'inventory.discover.run', 'discovery command is empty', {
+          expected: 'an argv list like [./inventory.sh, --json]',
+        }),
+      ],
+    };
   }
   const cmd = formatCommand(run);
   const { error, stdout, stderr } = await runCommand(run, opts.baseDir, timeoutMs);
   if (error) {
-    return { targets: [], issues: [specIssue(opts, 'inventory.discover', `discovery command \`${cmd}\` ${describeFailure(error, run, timeoutMs, stderr)}`)] };
+    return {
+      targets: [],
+      issues: [
+        specIssue(
+          opts,
+          'inventory.discover',
+          `discovery command \`${cmd}\` ${describeFailure(error, run, timeoutMs, stderr)}`,
+        ),
+      ],
+    };
   }
   if (stdout.trim() === '') {
     return {
       targets: [],
-      issues: [specIssue(opts, 'inventory.discover', `discovery command \`${cmd}\` printed nothing`, { expected: 'JSON: a list of targets or {"targets": [...]}' })],
+      issues: [
+        specIssue(opts, 'inventory.discover', `discovery command \`${cmd}\` printed nothing`, {
+          expected: 'JSON: a list of targets or {"targets": [...]}',
+        }),
+      ],
     };
   }
   const parsed = parseInventoryText(stdout, 'json');
@@ -178,10 +213,15 @@ async function discoverInventory(run: readonly string[], timeoutMs: number, opts
     return {
       targets: [],
       issues: [
-        specIssue(opts, 'inventory.discover', `discovery command \`${cmd}\` printed ${firstError.message}${where(firstError.position)}`, {
-          expected: 'JSON: a list of targets or {"targets": [...]}',
-          got: JSON.stringify(head.length < stdout.trim().length ? `${head}…` : head),
-        }),
+        specIssue(
+          opts,
+          'inventory.discover',
+          `discovery command \`${cmd}\` printed ${firstError.message}${where(firstError.position)}`,
+          {
+            expected: 'JSON: a list of targets or {"targets": [...]}',
+            got: JSON.stringify(head.length < stdout.trim().length ? `${head}…` : head),
+          },
+        ),
       ],
     };
   }

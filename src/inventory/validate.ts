@@ -83,8 +83,16 @@ export function parseInventoryText(text: string, format: 'yaml' | 'json'): Parse
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const yamlProblems = [
-    ...doc.errors.map((e) => ({ position: lineCounter.linePos(e.pos[0]), message: e.message.split('\n')[0]!, severity: 'error' as const })),
-    ...doc.warnings.map((w) => ({ position: lineCounter.linePos(w.pos[0]), message: w.message.split('\n')[0]!, severity: 'warning' as const })),
+    ...doc.errors.map((e) => ({
+      position: lineCounter.linePos(e.pos[0]),
+      message: e.message.split('\n')[0]!,
+      severity: 'error' as const,
+    })),
+    ...doc.warnings.map((w) => ({
+      position: lineCounter.linePos(w.pos[0]),
+      message: w.message.split('\n')[0]!,
+      severity: 'warning' as const,
+    })),
   ].map((p) => ({ ...p, position: { line: p.position.line, col: p.position.col } }));
   const locate = doc.errors.length === 0 ? locateIn(doc, lineCounter) : NO_POSITION;
 
@@ -96,8 +104,13 @@ export function parseInventoryText(text: string, format: 'yaml' | 'json'): Parse
       return { value: duplicates.length > 0 ? undefined : value, locate, problems: duplicates };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      const position = jsonErrorPosition(message, source) ?? yamlProblems.find((p) => p.severity === 'error')?.position ?? { line: 0, col: 0 };
-      return { value: undefined, locate: NO_POSITION, problems: [{ position, message: `invalid JSON: ${message}`, severity: 'error' }] };
+      const position = jsonErrorPosition(message, source) ??
+        yamlProblems.find((p) => p.severity === 'error')?.position ?? { line: 0, col: 0 };
+      return {
+        value: undefined,
+        locate: NO_POSITION,
+        problems: [{ position, message: `invalid JSON: ${message}`, severity: 'error' }],
+      };
     }
   }
   if (doc.errors.length > 0) return { value: undefined, locate, problems: yamlProblems };
@@ -134,8 +147,12 @@ export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return value.trim() === '' ? `${JSON.stringify(value)} (empty)` : JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
+  if (typeof value === 'string')
+    return value.trim() === ''
+      ? `${JSON.stringify(value)} (empty)`
+      : JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return `${typeof value} ${String(value)}`;
   return typeof value;
 }
 
@@ -156,12 +173,20 @@ const SHAPE = 'a list of targets or a mapping {targets: [...]}';
  * repeated `id` (reported on the later one). Warnings: unknown fields (ignored).
  * Entries with an error are left out of `targets`; the others keep document order.
  */
-export function validateTargets(value: unknown, options: ValidateTargetsOptions): { targets: Target[]; issues: Issue[] } {
+export function validateTargets(
+  value: unknown,
+  options: ValidateTargetsOptions,
+): { targets: Target[]; issues: Issue[] } {
   const issues: Issue[] = [];
   const targets: Target[] = [];
   const prefix = options.pathPrefix ?? '';
   let errorCount = 0;
-  const add = (path: DocPath, severity: Issue['severity'], message: string, extra: { expected?: string; got?: string } = {}): void => {
+  const add = (
+    path: DocPath,
+    severity: Issue['severity'],
+    message: string,
+    extra: { expected?: string; got?: string } = {},
+  ): void => {
     const position = options.locate(path);
     if (severity === 'error') errorCount++;
     issues.push({
@@ -186,12 +211,23 @@ export function validateTargets(value: unknown, options: ValidateTargetsOptions)
     base = [];
   } else if (isMapping(value)) {
     if (!Object.hasOwn(value, 'targets')) {
-      add([], 'error', 'inventory has no targets', { expected: SHAPE, got: `a mapping with ${Object.keys(value).map((k) => JSON.stringify(k)).join(', ') || 'no keys'}` });
+      add([], 'error', 'inventory has no targets', {
+        expected: SHAPE,
+        got: `a mapping with ${
+          Object.keys(value)
+            .map((k) => JSON.stringify(k))
+            .join(', ') || 'no keys'
+        }`,
+      });
       return { targets, issues };
     }
-    for (const key of Object.keys(value)) if (key !== 'targets') add([key], 'warning', `unknown field ${JSON.stringify(key)} is ignored`);
+    for (const key of Object.keys(value))
+      if (key !== 'targets') add([key], 'warning', `unknown field ${JSON.stringify(key)} is ignored`);
     if (!Array.isArray(value.targets)) {
-      add(['targets'], 'error', 'targets must be a list', { expected: 'a list of targets', got: describeValue(value.targets) });
+      add(['targets'], 'error', 'targets must be a list', {
+        expected: 'a list of targets',
+        got: describeValue(value.targets),
+      });
       return { targets, issues };
     }
     list = value.targets;
@@ -205,7 +241,10 @@ export function validateTargets(value: unknown, options: ValidateTargetsOptions)
   list.forEach((entry, i) => {
     const at = [...base, i];
     if (!isMapping(entry)) {
-      add(at, 'error', 'a target must be a mapping with id, address and labels', { expected: 'a mapping', got: describeValue(entry) });
+      add(at, 'error', 'a target must be a mapping with id, address and labels', {
+        expected: 'a mapping',
+        got: describeValue(entry),
+      });
       return;
     }
     const before = errorCount;
@@ -216,7 +255,10 @@ export function validateTargets(value: unknown, options: ValidateTargetsOptions)
       }
       const v = entry[field];
       if (typeof v !== 'string' || v.trim() === '') {
-        add([...at, field], 'error', `${field} must be a non-empty string`, { expected: 'a non-empty string', got: describeValue(v) });
+        add([...at, field], 'error', `${field} must be a non-empty string`, {
+          expected: 'a non-empty string',
+          got: describeValue(v),
+        });
         return undefined;
       }
       return v;
@@ -228,14 +270,21 @@ export function validateTargets(value: unknown, options: ValidateTargetsOptions)
     const rawLabels = entry.labels;
     if (rawLabels !== undefined && rawLabels !== null) {
       if (!isMapping(rawLabels)) {
-        add([...at, 'labels'], 'error', 'labels must be a mapping of label to string', { expected: 'a mapping', got: describeValue(rawLabels) });
+        add([...at, 'labels'], 'error', 'labels must be a mapping of label to string', {
+          expected: 'a mapping',
+          got: describeValue(rawLabels),
+        });
       } else {
         for (const [key, v] of Object.entries(rawLabels)) {
           let str: string | undefined;
           if (typeof v === 'string') str = v;
-          else if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean' || typeof v === 'bigint') str = String(v);
+          else if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean' || typeof v === 'bigint')
+            str = String(v);
           if (str === undefined) {
-            add([...at, 'labels', key], 'error', 'label value must be a string', { expected: 'a string (numbers and booleans are converted)', got: describeValue(v) });
+            add([...at, 'labels', key], 'error', 'label value must be a string', {
+              expected: 'a string (numbers and booleans are converted)',
+              got: describeValue(v),
+            });
             continue;
           }
           Object.defineProperty(labels, key, { value: str, enumerable: true, writable: true, configurable: true });
@@ -244,7 +293,11 @@ export function validateTargets(value: unknown, options: ValidateTargetsOptions)
     }
     for (const key of Object.keys(entry)) {
       if (!TARGET_FIELDS.has(key)) {
-        add([...at, key], 'warning', `unknown field ${JSON.stringify(key)} is ignored (a target has id, address and labels; put other data under labels)`);
+        add(
+          [...at, key],
+          'warning',
+          `unknown field ${JSON.stringify(key)} is ignored (a target has id, address and labels; put other data under labels)`,
+        );
       }
     }
 
@@ -253,7 +306,9 @@ export function validateTargets(value: unknown, options: ValidateTargetsOptions)
       if (first) {
         const pos = options.locate(first);
         const where = pos.line > 0 ? `line ${pos.line}` : formatDocPath(first, prefix);
-        add([...at, 'id'], 'error', `duplicate target id ${JSON.stringify(id)} (first at ${where})`, { expected: 'a unique id' });
+        add([...at, 'id'], 'error', `duplicate target id ${JSON.stringify(id)} (first at ${where})`, {
+          expected: 'a unique id',
+        });
       } else {
         firstSeen.set(id, at);
       }

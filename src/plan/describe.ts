@@ -21,7 +21,10 @@ export function formatDurationMs(ms: number): string {
   if (value < 1000) return `${Math.round(value)}ms`;
   const seconds = Math.round(value / 1000);
   if (seconds < 3600) {
-    const parts = [Math.floor(seconds / 60) > 0 ? `${Math.floor(seconds / 60)}m` : '', seconds % 60 > 0 ? `${seconds % 60}s` : ''];
+    const parts = [
+      Math.floor(seconds / 60) > 0 ? `${Math.floor(seconds / 60)}m` : '',
+      seconds % 60 > 0 ? `${seconds % 60}s` : '',
+    ];
     return parts.filter(Boolean).join(' ');
   }
   const minutes = Math.round(value / 60_000);

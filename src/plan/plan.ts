@@ -83,7 +83,9 @@ function planOrdinaryTier(tier: TierSpec, members: readonly Target[]): { planned
     observeMs: s.observeMs,
   });
   if (canarySize > 0) waves.push(make(`${tier.name}/canary`, 'canary', ids.slice(0, canarySize)));
-  chunk(ids.slice(canarySize), waveSize).forEach((targets, i) => waves.push(make(`${tier.name}/${i + 1}`, 'wave', targets)));
+  chunk(ids.slice(canarySize), waveSize).forEach((targets, i) =>
+    waves.push(make(`${tier.name}/${i + 1}`, 'wave', targets)),
+  );
   return {
     planned: { name: tier.name, targets: ids, quorum: false, canarySize, waveSize, maxUnavailable },
     waves,
@@ -127,7 +129,9 @@ function planQuorumTier(
     observeMs: s.observeMs,
   });
   if (canarySize > 0) waves.push(make(`${tier.name}/canary`, 'canary', followers.slice(0, canarySize)));
-  chunk(followers.slice(canarySize), waveSize).forEach((targets, i) => waves.push(make(`${tier.name}/${i + 1}`, 'wave', targets)));
+  chunk(followers.slice(canarySize), waveSize).forEach((targets, i) =>
+    waves.push(make(`${tier.name}/${i + 1}`, 'wave', targets)),
+  );
   if (leader !== undefined) waves.push(make(`${tier.name}/leader`, 'leader', [leader]));
 
   const planned: PlannedTier = {
@@ -230,7 +234,8 @@ export function planRollout(spec: RolloutSpec, targets: readonly Target[]): Roll
         maxUnavailable: w.maxUnavailable,
         observeMs: w.observeMs,
       });
-      estimatedDurationMs += Math.ceil(w.targets.length / w.maxUnavailable) * tier.strategy.expectedTargetMs + w.observeMs;
+      estimatedDurationMs +=
+        Math.ceil(w.targets.length / w.maxUnavailable) * tier.strategy.expectedTargetMs + w.observeMs;
     }
   });
 

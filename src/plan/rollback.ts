@@ -64,7 +64,9 @@ export function planRollback(
   const auto = autoSizes(n).wave;
   const batchSize = Math.max(1, resolveSize(spec.rollback.waves, n, auto));
   const rollbackMaxUnavailable =
-    spec.rollback.maxUnavailable === undefined ? undefined : Math.max(1, resolveSize(spec.rollback.maxUnavailable, n, auto));
+    spec.rollback.maxUnavailable === undefined
+      ? undefined
+      : Math.max(1, resolveSize(spec.rollback.maxUnavailable, n, auto));
 
   const tierOf = new Map<string, PlannedTier>();
   for (const tier of plan.tiers) for (const id of tier.targets) if (!tierOf.has(id)) tierOf.set(id, tier);
@@ -93,7 +95,8 @@ export function planRollback(
   for (const id of ids) {
     const group = groupOf(id);
     const isLeader = group.leader === id;
-    const fits = current !== undefined && current.group.tier === group.tier && current.targets.length < group.cap && !isLeader;
+    const fits =
+      current !== undefined && current.group.tier === group.tier && current.targets.length < group.cap && !isLeader;
     if (!fits) {
       close();
       current = { group, targets: [] };

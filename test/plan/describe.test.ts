@@ -39,7 +39,9 @@ describe('describePlan', () => {
   );
   const targets = [
     ...fleet('edge', 20, { role: 'edge' }),
-    ...fleet('ctl', 5, { role: 'quorum' }).map((t) => (t.id === 'ctl-3' ? { ...t, labels: { ...t.labels, leader: 'true' } } : t)),
+    ...fleet('ctl', 5, { role: 'quorum' }).map((t) =>
+      t.id === 'ctl-3' ? { ...t, labels: { ...t.labels, leader: 'true' } } : t,
+    ),
     { id: 'lab-1', address: 'lab-1:80', labels: {} },
   ];
 
@@ -83,6 +85,8 @@ describe('describePlan', () => {
   });
 
   it('says "no canary" for a tier planned without one', () => {
-    expect(describePlan(planRollout(spec([tier('edge', {}, { canary: size(0) })]), fleet('e', 3)))).toContain('3 targets, no canary, waves of 3');
+    expect(describePlan(planRollout(spec([tier('edge', {}, { canary: size(0) })]), fleet('e', 3)))).toContain(
+      '3 targets, no canary, waves of 3',
+    );
   });
 });

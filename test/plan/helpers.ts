@@ -35,7 +35,16 @@ export function tier(name: string, select: Record<string, string>, overrides: Pa
 
 /** A complete normalized spec with the given tiers (inline inventory left empty; the planner takes targets separately). */
 export function spec(tiers: TierSpec[], overrides: Partial<RolloutSpec> = {}): RolloutSpec {
-  const http = { kind: 'http' as const, method: 'GET', url: 'http://{{target.address}}/', headers: {}, expect: [200], timeoutMs: 1000, retries: 0, intervalMs: 100 };
+  const http = {
+    kind: 'http' as const,
+    method: 'GET',
+    url: 'http://{{target.address}}/',
+    headers: {},
+    expect: [200],
+    timeoutMs: 1000,
+    retries: 0,
+    intervalMs: 100,
+  };
   return {
     apiVersion: 'fleetgate/v1alpha1',
     kind: 'Rollout',
@@ -56,7 +65,11 @@ export function spec(tiers: TierSpec[], overrides: Partial<RolloutSpec> = {}): R
 
 /** `count` targets `<prefix>-1` … `<prefix>-<count>` with the given labels. */
 export function fleet(prefix: string, count: number, labels: Record<string, string> = {}): Target[] {
-  return Array.from({ length: count }, (_, i) => ({ id: `${prefix}-${i + 1}`, address: `${prefix}-${i + 1}.test:8080`, labels: { ...labels } }));
+  return Array.from({ length: count }, (_, i) => ({
+    id: `${prefix}-${i + 1}`,
+    address: `${prefix}-${i + 1}.test:8080`,
+    labels: { ...labels },
+  }));
 }
 
 /** Deterministic shuffle (seeded LCG) for order-independence checks. */

@@ -4,7 +4,13 @@ import { compareNatural } from '../../src/plan/natural-sort.js';
 
 describe('compareNatural', () => {
   it('sorts digit runs as numbers', () => {
-    expect(['edge-10', 'edge-2', 'edge-1', 'edge-100', 'db-3'].sort(compareNatural)).toEqual(['db-3', 'edge-1', 'edge-2', 'edge-10', 'edge-100']);
+    expect(['edge-10', 'edge-2', 'edge-1', 'edge-100', 'db-3'].sort(compareNatural)).toEqual([
+      'db-3',
+      'edge-1',
+      'edge-2',
+      'edge-10',
+      'edge-100',
+    ]);
     expect(['r2-n10', 'r2-n9', 'r10-n1'].sort(compareNatural)).toEqual(['r2-n9', 'r2-n10', 'r10-n1']);
   });
 

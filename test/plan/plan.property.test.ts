@@ -42,7 +42,10 @@ const targetLabelsArb = fc.record(
   {
     role: fc.constantFrom(...ROLES),
     zone: fc.constantFrom('a', 'b'),
-    leader: fc.oneof({ weight: 20, arbitrary: fc.constant('false') }, { weight: 1, arbitrary: fc.constantFrom('true', 'TRUE', 'True') }),
+    leader: fc.oneof(
+      { weight: 20, arbitrary: fc.constant('false') },
+      { weight: 1, arbitrary: fc.constantFrom('true', 'TRUE', 'True') },
+    ),
   },
   { requiredKeys: ['role', 'zone'] },
 );
@@ -50,7 +53,9 @@ const targetLabelsArb = fc.record(
 /** Fleets of 0..1500 targets; small fleets (where quorum edge cases live) are as likely as large ones. */
 const fleetArb: fc.Arbitrary<Target[]> = fc
   .oneof(fc.array(targetLabelsArb, { maxLength: 12 }), fc.array(targetLabelsArb, { maxLength: 1500, size: 'max' }))
-  .map((labels) => labels.map((l, i) => ({ id: `t-${i + 1}`, address: `10.0.${Math.floor(i / 250)}.${i % 250}:80`, labels: l })));
+  .map((labels) =>
+    labels.map((l, i) => ({ id: `t-${i + 1}`, address: `10.0.${Math.floor(i / 250)}.${i % 250}:80`, labels: l })),
+  );
 
 const RUNS = { numRuns: 150 };
 
@@ -77,7 +82,9 @@ describe('planRollout properties', () => {
           else expect(waveTier.get(t.id)).toBe(s.tiers[i]!.name);
         }
         expect(planned.length).toBe(targets.filter((t) => expectedTier(s, t) >= 0).length);
-        plan.tiers.forEach((pt, i) => expect(pt.targets.length).toBe(targets.filter((t) => expectedTier(s, t) === i).length));
+        plan.tiers.forEach((pt, i) =>
+          expect(pt.targets.length).toBe(targets.filter((t) => expectedTier(s, t) === i).length),
+        );
       }),
       RUNS,
     );
@@ -100,7 +107,11 @@ describe('planRollout properties', () => {
             return `${name}/${i + 1 - (waves[0]!.kind === 'canary' ? 1 : 0)}`;
           });
           expect(waves.map((w) => w.id)).toEqual(expectedIds);
-          expect(waves.every((w) => w.targets.length > 0 && w.observeMs === s.tiers[order.indexOf(name)]!.strategy.observeMs)).toBe(true);
+          expect(
+            waves.every(
+              (w) => w.targets.length > 0 && w.observeMs === s.tiers[order.indexOf(name)]!.strategy.observeMs,
+            ),
+          ).toBe(true);
         }
       }),
       RUNS,
@@ -150,7 +161,9 @@ describe('planRollout properties', () => {
             expect(w.targets.length).toBeLessThanOrEqual(limit);
             expect(w.maxUnavailable).toBeLessThanOrEqual(limit);
           }
-          const labelled = targets.filter((x) => pt.targets.includes(x.id) && x.labels.leader?.toLowerCase() === 'true');
+          const labelled = targets.filter(
+            (x) => pt.targets.includes(x.id) && x.labels.leader?.toLowerCase() === 'true',
+          );
           if (labelled.length === 0) {
             expect(pt.leader).toBeUndefined();
             expect(waves.some((w) => w.kind === 'leader')).toBe(false);
@@ -160,7 +173,8 @@ describe('planRollout properties', () => {
             expect(labelled.map((x) => x.id)).toContain(pt.leader);
             expect(waves.slice(0, -1).flatMap((w) => w.targets)).not.toContain(pt.leader);
           }
-          if (n >= 1 && n <= 2) expect(plan.warnings.some((m) => m.includes(`quorum tier "${t.name}" has ${n} member`))).toBe(true);
+          if (n >= 1 && n <= 2)
+            expect(plan.warnings.some((m) => m.includes(`quorum tier "${t.name}" has ${n} member`))).toBe(true);
         });
       }),
       RUNS,
@@ -223,7 +237,11 @@ describe('planRollout properties', () => {
       fc.property(specArb, fleetArb, (s, targets) => {
         const plan = planRollout(s, targets);
         const byName = new Map(s.tiers.map((t) => [t.name, t.strategy]));
-        const sum = plan.waves.reduce((acc, w) => acc + Math.ceil(w.targets.length / w.maxUnavailable) * byName.get(w.tier)!.expectedTargetMs + w.observeMs, 0);
+        const sum = plan.waves.reduce(
+          (acc, w) =>
+            acc + Math.ceil(w.targets.length / w.maxUnavailable) * byName.get(w.tier)!.expectedTargetMs + w.observeMs,
+          0,
+        );
         expect(plan.estimatedDurationMs).toBe(sum);
       }),
       RUNS,
@@ -234,26 +252,36 @@ describe('planRollout properties', () => {
 describe('planRollback properties', () => {
   it('rolls back each given target once, in the given order, a quorum within floor((n-1)/2), the leader alone', () => {
     fc.assert(
-      fc.property(specArb, fleetArb, sizeArb(1, 200), fc.option(sizeArb(1, 50), { nil: undefined }), fc.integer(), (s0, targets, waves, mu, seed) => {
-        const s = { ...s0, rollback: { waves, maxUnavailable: mu } };
-        const plan = planRollout(s, targets);
-        const touched = shuffled(plan.waves.flatMap((w) => w.targets), seed).slice(0, Math.abs(seed) % (targets.length + 1));
-        const batches = planRollback(s, plan, touched);
-        expect(batches.flatMap((b) => b.targets)).toEqual(touched);
-        batches.forEach((b, i) => {
-          expect(b.id).toBe(`rollback/${i + 1}`);
-          expect(b.targets.length).toBeGreaterThan(0);
-          expect(b.maxUnavailable).toBeGreaterThanOrEqual(1);
-          expect(b.maxUnavailable).toBeLessThanOrEqual(b.targets.length);
-          const tiers = new Set(b.targets.map((id) => plan.tiers.find((t) => t.targets.includes(id))?.name));
-          expect(tiers.size).toBe(1);
-          const pt = plan.tiers.find((t) => t.targets.includes(b.targets[0]!))!;
-          if (pt.quorum) {
-            expect(b.targets.length).toBeLessThanOrEqual(quorumSafeSize(pt.targets.length));
-            if (pt.leader !== undefined && b.targets.includes(pt.leader)) expect(b.targets).toEqual([pt.leader]);
-          }
-        });
-      }),
+      fc.property(
+        specArb,
+        fleetArb,
+        sizeArb(1, 200),
+        fc.option(sizeArb(1, 50), { nil: undefined }),
+        fc.integer(),
+        (s0, targets, waves, mu, seed) => {
+          const s = { ...s0, rollback: { waves, maxUnavailable: mu } };
+          const plan = planRollout(s, targets);
+          const touched = shuffled(
+            plan.waves.flatMap((w) => w.targets),
+            seed,
+          ).slice(0, Math.abs(seed) % (targets.length + 1));
+          const batches = planRollback(s, plan, touched);
+          expect(batches.flatMap((b) => b.targets)).toEqual(touched);
+          batches.forEach((b, i) => {
+            expect(b.id).toBe(`rollback/${i + 1}`);
+            expect(b.targets.length).toBeGreaterThan(0);
+            expect(b.maxUnavailable).toBeGreaterThanOrEqual(1);
+            expect(b.maxUnavailable).toBeLessThanOrEqual(b.targets.length);
+            const tiers = new Set(b.targets.map((id) => plan.tiers.find((t) => t.targets.includes(id))?.name));
+            expect(tiers.size).toBe(1);
+            const pt = plan.tiers.find((t) => t.targets.includes(b.targets[0]!))!;
+            if (pt.quorum) {
+              expect(b.targets.length).toBeLessThanOrEqual(quorumSafeSize(pt.targets.length));
+              if (pt.leader !== undefined && b.targets.includes(pt.leader)) expect(b.targets).toEqual([pt.leader]);
+            }
+          });
+        },
+      ),
       { numRuns: 100 },
     );
   });

@@ -15,7 +15,16 @@ describe('planRollout: ordinary tiers', () => {
     expect(plan.waves[0]!.targets).toEqual(['edge-1']);
     expect(plan.waves[1]!.targets).toEqual(['edge-2', 'edge-3', 'edge-4', 'edge-5', 'edge-6']);
     expect(plan.waves[4]!.targets).toEqual(['edge-17', 'edge-18', 'edge-19', 'edge-20']);
-    expect(plan.tiers).toEqual([{ name: 'edge', targets: fleet('edge', 20).map((t) => t.id), quorum: false, canarySize: 1, waveSize: 5, maxUnavailable: 1 }]);
+    expect(plan.tiers).toEqual([
+      {
+        name: 'edge',
+        targets: fleet('edge', 20).map((t) => t.id),
+        quorum: false,
+        canarySize: 1,
+        waveSize: 5,
+        maxUnavailable: 1,
+      },
+    ]);
     expect(plan.warnings).toEqual([]);
     expect(plan).toMatchObject({ rollout: 'test', component: 'agent', version: '1.2.0' });
   });
@@ -42,7 +51,10 @@ describe('planRollout: ordinary tiers', () => {
   });
 
   it('maxUnavailable caps each wave at min(tier maxUnavailable, wave size)', () => {
-    const plan = planRollout(spec([tier('edge', {}, { canary: size(2), waves: size(10), maxUnavailable: size('10%') })]), fleet('edge', 47));
+    const plan = planRollout(
+      spec([tier('edge', {}, { canary: size(2), waves: size(10), maxUnavailable: size('10%') })]),
+      fleet('edge', 47),
+    );
     // 10% of 47 → ceil(4.7) = 5
     expect(plan.tiers[0]!.maxUnavailable).toBe(5);
     expect(plan.waves.map((w) => [w.targets.length, w.maxUnavailable])).toEqual([
@@ -77,8 +89,16 @@ describe('planRollout: ordinary tiers', () => {
 });
 
 describe('planRollout: tiers', () => {
-  const tiers = [tier('agents', { role: 'agent' }), tier('schedulers', { role: 'scheduler' }), tier('api', { role: 'api' })];
-  const targets = [...fleet('api', 2, { role: 'api' }), ...fleet('sched', 2, { role: 'scheduler' }), ...fleet('node', 3, { role: 'agent' })];
+  const tiers = [
+    tier('agents', { role: 'agent' }),
+    tier('schedulers', { role: 'scheduler' }),
+    tier('api', { role: 'api' }),
+  ];
+  const targets = [
+    ...fleet('api', 2, { role: 'api' }),
+    ...fleet('sched', 2, { role: 'scheduler' }),
+    ...fleet('node', 3, { role: 'agent' }),
+  ];
 
   it('keeps the spec order of tiers (leaf to core, seed 000), each tier finishing before the next', () => {
     const plan = planRollout(spec(tiers), shuffled(targets, 7));
@@ -115,7 +135,10 @@ describe('planRollout: tiers', () => {
   });
 
   it('warns about an empty tier, which gets no waves', () => {
-    const plan = planRollout(spec([tier('edge', { role: 'edge' }), tier('ghost', { role: 'ghost' })]), fleet('e', 2, { role: 'edge' }));
+    const plan = planRollout(
+      spec([tier('edge', { role: 'edge' }), tier('ghost', { role: 'ghost' })]),
+      fleet('e', 2, { role: 'edge' }),
+    );
     expect(plan.warnings).toEqual([PlanWarnings.EmptyTier('ghost')]);
     expect(plan.tiers[1]).toMatchObject({ name: 'ghost', targets: [], canarySize: 0, waveSize: 0, maxUnavailable: 1 });
     expect(plan.waves.every((w) => w.tier === 'edge')).toBe(true);
@@ -145,7 +168,9 @@ describe('planRollout: tiers', () => {
 
 describe('planRollout: quorum tiers (seed 000 quorum procedure)', () => {
   const quorum = (n: number, leaderIndex: number | undefined, labelValue = 'true') =>
-    fleet('q', n, { role: 'quorum' }).map((t, i) => (i === leaderIndex ? { ...t, labels: { ...t.labels, leader: labelValue } } : t));
+    fleet('q', n, { role: 'quorum' }).map((t, i) =>
+      i === leaderIndex ? { ...t, labels: { ...t.labels, leader: labelValue } } : t,
+    );
   const quorumTier = (overrides = {}) => tier('control', { role: 'quorum' }, { quorum: true, ...overrides });
 
   it('3 members: follower A, follower B, then the leader — never more than 1 down', () => {
@@ -169,7 +194,10 @@ describe('planRollout: quorum tiers (seed 000 quorum procedure)', () => {
   });
 
   it('caps written sizes and maxUnavailable at floor((n-1)/2)', () => {
-    const plan = planRollout(spec([quorumTier({ canary: size(3), waves: size(10), maxUnavailable: size(9) })]), quorum(5, 4));
+    const plan = planRollout(
+      spec([quorumTier({ canary: size(3), waves: size(10), maxUnavailable: size(9) })]),
+      quorum(5, 4),
+    );
     expect(plan.waves.map((w) => [w.targets.length, w.maxUnavailable])).toEqual([
       [2, 2],
       [2, 2],
@@ -188,7 +216,9 @@ describe('planRollout: quorum tiers (seed 000 quorum procedure)', () => {
   });
 
   it('finds the leader label in any letter case and honours leaderLabel', () => {
-    const targets = fleet('q', 3, { role: 'quorum' }).map((t, i) => (i === 1 ? { ...t, labels: { ...t.labels, 'raft-leader': 'TRUE' } } : t));
+    const targets = fleet('q', 3, { role: 'quorum' }).map((t, i) =>
+      i === 1 ? { ...t, labels: { ...t.labels, 'raft-leader': 'TRUE' } } : t,
+    );
     const plan = planRollout(spec([quorumTier({ leaderLabel: 'raft-leader' })]), targets);
     expect(plan.waves.at(-1)).toMatchObject({ id: 'control/leader', targets: ['q-2'] });
   });
@@ -238,7 +268,10 @@ describe('planRollout: estimated duration', () => {
 
   it('uses each tier’s own expected target time', () => {
     const plan = planRollout(
-      spec([tier('a', { r: 'a' }, { canary: size(0), waves: size(4), expectedTargetMs: 1000, observeMs: 0 }), tier('b', { r: 'b' }, { canary: size(0), waves: size(4), expectedTargetMs: 10, observeMs: 5 })]),
+      spec([
+        tier('a', { r: 'a' }, { canary: size(0), waves: size(4), expectedTargetMs: 1000, observeMs: 0 }),
+        tier('b', { r: 'b' }, { canary: size(0), waves: size(4), expectedTargetMs: 10, observeMs: 5 }),
+      ]),
       [...fleet('a', 4, { r: 'a' }), ...fleet('b', 4, { r: 'b' })],
     );
     expect(plan.estimatedDurationMs).toBe(4 * 1000 + 0 + (4 * 10 + 5));

@@ -36,7 +36,9 @@ describe('planRollback', () => {
     const s = spec([tier('edge', { role: 'edge' }), tier('control', { role: 'q' }, { quorum: true })], {
       rollback: { waves: size('100%') },
     });
-    const quorum = fleet('q', 5, { role: 'q' }).map((t) => (t.id === 'q-3' ? { ...t, labels: { ...t.labels, leader: 'true' } } : t));
+    const quorum = fleet('q', 5, { role: 'q' }).map((t) =>
+      t.id === 'q-3' ? { ...t, labels: { ...t.labels, leader: 'true' } } : t,
+    );
     const plan = planRollout(s, [...fleet('e', 4, { role: 'edge' }), ...quorum]);
     // newest wave first: leader, followers, then the edge tier
     const order = [...plan.waves].reverse().flatMap((w) => w.targets);
