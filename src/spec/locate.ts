@@ -84,7 +84,10 @@ export function isMergeKey(key: unknown): boolean {
 /** Text of a map key as the JS value would have it. */
 export function keyText(key: unknown): string {
   if (isScalar(key)) return typeof key.value === 'symbol' ? (key.value.description ?? '') : String(key.value);
-  return key === null || key === undefined ? '' : String(key as object);
+  if (key === null || key === undefined) return '';
+  return typeof key === 'string' || typeof key === 'number' || typeof key === 'boolean'
+    ? String(key)
+    : describeValue(key);
 }
 
 function findInMap(map: YAMLMap, segment: string, doc: Document, depth: number): Hop | undefined {
@@ -208,8 +211,10 @@ export function gotAt(source: YamlSource, data: unknown, path: readonly PathSegm
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   try {
-    return JSON.stringify(value) ?? String(value);
+    const json = JSON.stringify(value) as string | undefined;
+    if (json !== undefined) return json;
   } catch {
-    return String(value);
+    // cycles, BigInt: fall through
   }
+  return Object.prototype.toString.call(value);
 }

@@ -4,6 +4,7 @@
  * every problem they find (no early exit). Pure: data in, problems out.
  */
 import semver from 'semver';
+import { DEFAULT_MARGINAL_SCORE, DEFAULT_PASS_SCORE } from './defaults.js';
 import { formatDuration } from './duration.js';
 import type { PathSegment } from './locate.js';
 import { labelPlaceholders } from './placeholders.js';
@@ -224,14 +225,29 @@ function checkAnalysis(written: WrittenRolloutSpec, out: SpecProblem[]): void {
       });
     }
     const stat = metric.statistical;
-    if (stat?.passScore !== undefined && stat.marginalScore !== undefined && stat.marginalScore > stat.passScore) {
-      out.push({
-        path: ['analysis', 'metrics', i, 'statistical', 'marginalScore'],
-        message: `must not be above passScore (${stat.passScore})`,
-        expected: `a score ≤ ${stat.passScore}`,
-        showGot: true,
-        severity: 'error',
-      });
+    if (stat !== undefined) {
+      const pass = stat.passScore ?? DEFAULT_PASS_SCORE;
+      const marginal = stat.marginalScore ?? DEFAULT_MARGINAL_SCORE;
+      if (marginal > pass) {
+        const base: PathSegment[] = ['analysis', 'metrics', i, 'statistical'];
+        out.push(
+          stat.marginalScore !== undefined
+            ? {
+                path: [...base, 'marginalScore'],
+                message: `must not be above passScore (${pass}${stat.passScore === undefined ? ', the default' : ''})`,
+                expected: `a score ≤ ${pass}`,
+                showGot: true,
+                severity: 'error',
+              }
+            : {
+                path: [...base, 'passScore'],
+                message: `is below the default marginalScore ${marginal}: set marginalScore too`,
+                expected: `a score ≥ ${marginal}, or marginalScore ≤ ${pass}`,
+                showGot: true,
+                severity: 'error',
+              },
+        );
+      }
     }
     if (metric.baseline !== undefined && metric.maxIncrease === undefined && metric.statistical === undefined) {
       out.push({
@@ -314,7 +330,7 @@ function checkTimings(spec: RolloutSpec, written: WrittenRolloutSpec, out: SpecP
  * - `leaderLabel` without `quorum: true` (warning);
  * - `versionPolicy.stepThrough` is ascending, below `version`, and does not
  *   list `version` itself (seed 003: version skipping through a path);
- * - statistical `marginalScore` ≤ `passScore`; a baseline nothing uses (warning);
+ * - statistical `marginalScore` ≤ `passScore` (defaults 75 and 95 included); a baseline nothing uses (warning);
  * - verify interval not shorter than its timeout, observe interval longer than
  *   the observation window (warnings).
  *

@@ -621,10 +621,10 @@ const Metric = strict({
     .optional()
     .describe('What relative comparisons compare against.'),
   maxIncrease: z
-    .string(e('must be a percent like "10%"', '"N%" with N > 0'))
-    .regex(regex(INCREASE_PATTERN), e('must be a percent like "10%"', '"N%" with N > 0'))
+    .string(e('must be a percent like "10%"', '"N%" with N ≥ 0 ("0%" = no increase)'))
+    .regex(regex(INCREASE_PATTERN), e('must be a percent like "10%"', '"N%" with N ≥ 0 ("0%" = no increase)'))
     .optional()
-    .describe('Most allowed increase over the baseline, percent ("10%"). Needs baseline.'),
+    .describe('Most allowed increase over the baseline, percent ("10%"; "0%" = no increase at all). Needs baseline.'),
   statistical: strict({
     passScore: withDefault(
       z
@@ -723,7 +723,10 @@ const Analysis = strict({
 
 const EnvironmentName = z
   .string(e('must be a GitHub environment name', 'a string'))
-  .regex(regex(TRIMMED_PATTERN), e('must be a GitHub environment name', 'a name up to 255 characters, no spaces at either end'));
+  .regex(
+    regex(TRIMMED_PATTERN),
+    e('must be a GitHub environment name', 'a name up to 255 characters, no spaces at either end'),
+  );
 
 const Gates = strict({
   canary: EnvironmentName.optional().describe('GitHub environment that approves starting the canary.'),

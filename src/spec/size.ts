@@ -14,8 +14,8 @@ export const PERCENT_PATTERN = String.raw`^(?:100(?:\.0+)?|[1-9]\d?(?:\.\d+)?|0?
 /** Percent in [0, 100]: `"0%"`, `"2.5%"`, `"100%"` (failure tolerance). Regex source, no flags. */
 export const PERCENT_OR_ZERO_PATTERN = String.raw`^(?:100(?:\.0+)?|[1-9]?\d(?:\.\d+)?)%$`;
 
-/** Percent above 0 with no upper bound: `"10%"`, `"250%"` (a relative increase). Regex source, no flags. */
-export const INCREASE_PATTERN = String.raw`^(?:[1-9]\d*(?:\.\d+)?|0?\.(?=\d*[1-9])\d+)%$`;
+/** Percent ≥ 0 with no upper bound: `"0%"` (no increase at all, seed 000), `"10%"`, `"250%"` (a relative increase). Regex source, no flags. */
+export const INCREASE_PATTERN = String.raw`^\d+(?:\.\d+)?%$`;
 
 /** How a percent may be bounded, for {@link parsePercent}. */
 export type PercentRange = 'size' | 'tolerance' | 'increase';
@@ -29,12 +29,12 @@ const PERCENT_RES: Record<PercentRange, RegExp> = {
 const RANGE_TEXT: Record<PercentRange, string> = {
   size: 'a percent above 0 and at most 100, like "20%"',
   tolerance: 'a percent from 0 to 100, like "10%"',
-  increase: 'a percent above 0, like "10%"',
+  increase: 'a percent ≥ 0, like "10%" ("0%" = no increase)',
 };
 
 /**
  * Parses `"20%"` into the percent number `20`.
- * @param range - `size`: 0 < p ≤ 100 (default); `tolerance`: 0 ≤ p ≤ 100; `increase`: p > 0.
+ * @param range - `size`: 0 < p ≤ 100 (default); `tolerance`: 0 ≤ p ≤ 100; `increase`: p ≥ 0.
  * @throws ConfigurationError when the text is not a percent in that range.
  */
 export function parsePercent(text: string, range: PercentRange = 'size'): number {
