@@ -88,7 +88,7 @@ export function normalizeStrategy(strategy: WrittenStrategy | undefined): Strate
   return {
     canary: parseSize(s.canary ?? DEFAULT_CANARY, { minCount: 0 }),
     waves: parseSize(s.waves ?? DEFAULT_WAVES),
-    maxUnavailable: parseSize(s.maxUnavailable ?? DEFAULT_MAX_UNAVAILABLE, { allowAuto: false }),
+    maxUnavailable: parseSize(s.maxUnavailable ?? DEFAULT_MAX_UNAVAILABLE),
     observeMs: parseDuration(s.observe ?? DEFAULT_OBSERVE),
     observeIntervalMs: parseDuration(s.observeInterval ?? DEFAULT_OBSERVE_INTERVAL),
     circuitBreaker: {
@@ -241,7 +241,7 @@ export function normalizeSpec(written: WrittenRolloutSpec, file: string): Rollou
       waves:
         written.rollback?.waves === undefined ? { ...DEFAULT_ROLLBACK_WAVES_SIZE } : parseSize(written.rollback.waves),
       ...(written.rollback?.maxUnavailable !== undefined
-        ? { maxUnavailable: parseSize(written.rollback.maxUnavailable, { allowAuto: false }) }
+        ? { maxUnavailable: parseSize(written.rollback.maxUnavailable) }
         : {}),
     },
     file,

@@ -26,6 +26,11 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
+/** A quorum leader label's value: `"true"` in any letter case (as the planner reads it). */
+export function isLeaderValue(value: string | undefined): boolean {
+  return value?.toLowerCase() === 'true';
+}
+
 /** True when every `key: value` of the selector is a label of the target (an empty selector matches everything). */
 export function matchesSelector(target: Target, select: Record<string, string>): boolean {
   return Object.entries(select).every(
@@ -150,7 +155,7 @@ function checkMembership(
     if (!tier.strategy.quorum) return;
     const label = tier.strategy.leaderLabel;
     const leaders = targets.flatMap((target, i) =>
-      membership[i]!.includes(t) && target.labels[label] === 'true' ? [i] : [],
+      membership[i]!.includes(t) && isLeaderValue(target.labels[label]) ? [i] : [],
     );
     for (const i of leaders.slice(1)) {
       out.push({

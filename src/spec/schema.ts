@@ -200,8 +200,8 @@ const WaveSize = sizeSchema(
 const UnavailableSize = sizeSchema(
   'UnavailableSize',
   1,
-  false,
-  'Most targets out of service at once: a count ≥ 1 or a percent of the tier like "10%" (rounded down, at least 1).',
+  true,
+  'Most targets out of service at once: a count ≥ 1, a percent of the tier like "10%" (at least 1), or "auto" (a whole wave at once; in a quorum tier floor((n-1)/2)).',
 );
 
 const LabelValue = z.union(

@@ -4,10 +4,11 @@
  * `<case>.expected.txt`; a valid fixture may carry the warnings it expects.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatIssue } from '../../src/spec/issue.js';
 import { parseSpec, readSpecFile } from '../../src/spec/parse.js';
-import { fixtureFiles, repoPath, rolloutSpecFiles } from './spec-files.js';
+import { fixtureFiles, repoPath, rolloutSpecFiles, ROOT } from './spec-files.js';
 
 function expectedLines(yamlPath: string): string[] | undefined {
   const path = yamlPath.replace(/\.yaml$/, '.expected.txt');
@@ -74,5 +75,17 @@ describe('rollout specs under rollouts/', () => {
     const result = await readSpecFile(file);
     expect(result.ok ? [] : result.errors.map(formatIssue), name).toEqual([]);
     expect(result.warnings.map(formatIssue)).toEqual([]);
+  });
+});
+
+describe('docs/spec.md', () => {
+  const text = readFileSync(join(ROOT, 'docs/spec.md'), 'utf8');
+  const specs = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)]
+    .map((m) => m[1]!)
+    .filter((block) => /^kind: Rollout/m.test(block));
+  it('has an annotated spec', () => expect(specs.length).toBeGreaterThanOrEqual(1));
+  it.each(specs.map((s, i) => [i, s]))('spec block %d is valid and warning-free', (_i, block) => {
+    const result = parseSpec(block, 'docs/spec.md');
+    expect([...(result.ok ? [] : result.errors), ...result.warnings].map(formatIssue)).toEqual([]);
   });
 });

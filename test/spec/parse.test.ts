@@ -140,6 +140,26 @@ analysis:
   });
 });
 
+describe('parseSpec: sizes', () => {
+  it('accepts auto for maxUnavailable (a whole wave; floor((n-1)/2) in a quorum tier)', () => {
+    const result = parseSpec(
+      `${MINIMAL}tiers: [{name: q, strategy: {quorum: true, maxUnavailable: auto}}]\nrollback: {maxUnavailable: auto}\n`,
+      'r.yaml',
+    );
+    if (!result.ok) throw new Error(lines(result).join('\n'));
+    expect(result.spec.tiers[0]?.strategy.maxUnavailable).toEqual({ kind: 'auto' });
+    expect(result.spec.rollback).toEqual({ waves: { kind: 'percent', value: 50 }, maxUnavailable: { kind: 'auto' } });
+  });
+
+  it('refuses counts below the minimum: waves ≥ 1, canary ≥ 0', () => {
+    const result = parseSpec(`${MINIMAL}tiers: [{name: a, strategy: {waves: 0, canary: -1}}]\n`, 'r.yaml');
+    expect(errorsOf(result).map((i) => `${i.path}: ${i.message} (${i.expected ?? ''}, ${i.got ?? ''})`)).toEqual([
+      'tiers[0].strategy.waves: must be a count or a percent like "20%" (count ≥ 1, "N%" or "auto", 0)',
+      'tiers[0].strategy.canary: must be a count or a percent like "20%" (count ≥ 0, "N%" or "auto", -1)',
+    ]);
+  });
+});
+
 describe('parseSpec: locations', () => {
   it('points a missing key at its parent key', () => {
     const result = parseSpec(MINIMAL.replace('  upgrade: {run: [agent-update, "{{version}}"]}\n', ''), 'r.yaml');

@@ -113,6 +113,18 @@ describe('checkSpecRules', () => {
     ]);
   });
 
+  it('reads the leader label in any letter case, as the planner does', () => {
+    const targets = [
+      { id: 'q1', address: 'h1', labels: { leader: 'TRUE' } },
+      { id: 'q2', address: 'h2', labels: { leader: 'True' } },
+    ];
+    expect(at(problems(given({ inventory: { targets }, tiers: [{ name: 'q', strategy: { quorum: true } }] })))).toEqual(
+      [
+        'error inventory.targets.1.labels.leader: second leader in quorum tier "q": target "q1" already has leader: "true"',
+      ],
+    );
+  });
+
   it('accepts one leader under a custom leaderLabel, and warns when leaderLabel is set without quorum', () => {
     const targets: { id: string; address: string; labels: Record<string, string> }[] = [
       { id: 'q1', address: 'h1', labels: { 'raft-leader': 'true' } },
