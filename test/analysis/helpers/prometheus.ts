@@ -1,0 +1,198 @@
+/**
+ * Starts a real Prometheus (Debian package `prometheus`) on 127.0.0.1 for the
+ * analysis tests: its own temporary config and `--storage.tsdb.path`, a free
+ * port, a 1 s scrape interval, scraping the given local agents. Never the
+ * system service.
+ *
+ * Locating the binary goes through `scripts/prometheus.sh`: on a developer
+ * machine without it, `locatePrometheus()` returns `undefined` after a LOUD
+ * message and the tests skip; with `CI` set it installs the package (CI runs
+ * as root) and a missing binary fails the run.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { request } from 'undici';
+
+const SCRIPT = resolve(import.meta.dirname, '../../../scripts/prometheus.sh');
+
+let located: { path: string | undefined } | undefined;
+
+/**
+ * The Prometheus binary, or `undefined` (after a loud message) when it is missing
+ * on a developer machine.
+ *
+ * @throws Error in CI (`CI` set) when it is missing and cannot be installed.
+ */
+export function locatePrometheus(): string | undefined {
+  if (located) return located.path;
+  const check = spawnSync('bash', [SCRIPT, '--check'], { encoding: 'utf8' });
+  let path = check.status === 0 ? check.stdout.trim() : undefined;
+  if (path === undefined && process.env.CI) {
+    const install = spawnSync('bash', [SCRIPT], { encoding: 'utf8', timeout: 600_000 });
+    path = install.status === 0 ? install.stdout.trim() : undefined;
+    if (path === undefined)
+      throw new Error(
+        `Prometheus is required in CI and scripts/prometheus.sh could not provide it:\n${install.stderr}`,
+      );
+  }
+  if (path === undefined) {
+    process.stderr.write(
+      `\n${'!'.repeat(78)}\n!! SKIPPING the Prometheus analysis tests: prometheus is not installed.\n!! ${check.stderr.trim().split('\n').join('\n!! ')}\n${'!'.repeat(78)}\n\n`,
+    );
+  }
+  located = { path };
+  return path;
+}
+
+/** A free TCP port on 127.0.0.1 (the kernel picks one; a small race with other processes remains). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** A Prometheus started by {@link startPrometheus}. */
+export interface TestPrometheus {
+  /** `http://127.0.0.1:PORT`. */
+  url: string;
+  /** Stops the process (SIGTERM, SIGKILL after 5 s) and removes its data. Idempotent. */
+  stop(): Promise<void>;
+  /** Whether the process is still running. */
+  running(): boolean;
+}
+
+async function getJson(url: string): Promise<unknown> {
+  const res = await request(url, { headersTimeout: 2000, bodyTimeout: 2000 });
+  const text = await res.body.text();
+  if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+  return JSON.parse(text) as unknown;
+}
+
+async function waitFor(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+  describe: () => string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // Not ready yet.
+    }
+    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms; ${describe()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Starts Prometheus scraping `targets` (`host:port`) every second, waits until
+ * it is ready and every target is up, then resolves.
+ *
+ * @throws Error when it does not start or the targets are not up within 20 s (the process is stopped first).
+ */
+export async function startPrometheus(binary: string, targets: readonly string[]): Promise<TestPrometheus> {
+  const dir = await mkdtemp(join(tmpdir(), 'fleetgate-prometheus-'));
+  const port = await freePort();
+  const config = [
+    'global:',
+    '  scrape_interval: 1s',
+    '  scrape_timeout: 1s',
+    '  evaluation_interval: 1s',
+    'scrape_configs:',
+    '  - job_name: fleet',
+    '    static_configs:',
+    `      - targets: [${targets.map((t) => JSON.stringify(t)).join(', ')}]`,
+    '',
+  ].join('\n');
+  await writeFile(join(dir, 'prometheus.yml'), config);
+  let log = '';
+  const child: ChildProcess = spawn(
+    binary,
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    log = (log + chunk).slice(-4000);
+  });
+  let exited = false;
+  const exit = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));
+  const onParentExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', onParentExit);
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      process.off('exit', onParentExit);
+      if (!exited) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exit;
+        clearTimeout(timer);
+      }
+      await rm(dir, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(
+      'prometheus did not become ready',
+      20_000,
+      async () => !exited && (await request(`${url}/-/ready`)).statusCode === 200,
+      () => log,
+    );
+    await waitFor(
+      'prometheus targets were not all up',
+      20_000,
+      async () => {
+        const body = (await getJson(`${url}/api/v1/targets`)) as { data: { activeTargets: Array<{ health: string }> } };
+        const active = body.data.activeTargets;
+        return active.length === targets.length && active.every((t) => t.health === 'up');
+      },
+      () => log,
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, stop, running: () => !exited };
+}
+
+/**
+ * Waits until Prometheus holds at least `samples` scraped samples of
+ * `fleet_agent_build_info` for each address (so `rate()` over the next window has data).
+ */
+export async function waitForSamples(prom: TestPrometheus, addresses: readonly string[], samples = 2): Promise<void> {
+  const regex = addresses.map((a) => a.replace(/[.]/g, '\\\\.')).join('|');
+  const query = `count_over_time(fleet_agent_build_info{instance=~"${regex}"}[1m])`;
+  await waitFor(
+    `prometheus did not scrape ${samples} samples of every target`,
+    20_000,
+    async () => {
+      const body = (await getJson(`${prom.url}/api/v1/query?query=${encodeURIComponent(query)}`)) as {
+        data: { result: Array<{ value: [number, string] }> };
+      };
+      const result = body.data.result;
+      return result.length >= addresses.length && result.every((r) => Number(r.value[1]) >= samples);
+    },
+    () => 'no samples',
+  );
+}
