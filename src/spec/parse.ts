@@ -32,14 +32,12 @@ export const MAX_ALIAS_COUNT = 100;
 export type ParseResult =
   { ok: true; spec: RolloutSpec; warnings: Issue[] } | { ok: false; errors: Issue[]; warnings: Issue[] };
 
+/** Plainer words for some of the `yaml` package's error codes; the others keep the package's message. */
 const YAML_MESSAGES: Partial<Record<string, string>> = {
   TAB_AS_INDENT: 'tabs are not allowed as indentation in YAML; indent with spaces',
   MULTIPLE_DOCS: 'the file holds more than one YAML document (a line with ---); a spec file holds one',
-  BAD_INDENT: 'bad indentation',
   BLOCK_AS_IMPLICIT_KEY: 'a nested block cannot be a map key; check the indentation',
   MULTILINE_IMPLICIT_KEY: 'a map key must be on one line; check the indentation or a missing ":"',
-  MISSING_CHAR: 'missing character',
-  UNEXPECTED_TOKEN: 'unexpected text',
 };
 
 function issue(file: string, line: number, col: number, problem: Omit<SpecProblem, 'path'> & { path: string }): Issue {
@@ -49,7 +47,7 @@ function issue(file: string, line: number, col: number, problem: Omit<SpecProble
   return out;
 }
 
-/** Path to the map key that starts at `offset` (for duplicate keys), or `[]`. */
+/** Path to the map key that starts at `offset` (for duplicate keys), or `undefined`. */
 function pathOfKeyAt(node: unknown, offset: number, path: PathSegment[] = []): PathSegment[] | undefined {
   if (isMap(node)) {
     for (const pair of node.items) {
@@ -78,15 +76,8 @@ function yamlIssue(file: string, source: YamlSource, error: YAMLError, severity:
       severity,
     });
   }
-  const known = YAML_MESSAGES[error.code];
   const detail = error.message.split('\n')[0] ?? '';
-  const message =
-    known === undefined ||
-    known === YAML_MESSAGES.BAD_INDENT ||
-    known === YAML_MESSAGES.MISSING_CHAR ||
-    known === YAML_MESSAGES.UNEXPECTED_TOKEN
-      ? `YAML: ${detail.charAt(0).toLowerCase()}${detail.slice(1)}`
-      : `YAML: ${known}`;
+  const message = `YAML: ${YAML_MESSAGES[error.code] ?? `${detail.charAt(0).toLowerCase()}${detail.slice(1)}`}`;
   return issue(file, line, col, { path: '', message, severity });
 }
 

@@ -10,7 +10,7 @@ import type { PathSegment } from './locate.js';
 import { labelPlaceholders } from './placeholders.js';
 import type { SpecProblem } from './problem.js';
 import type { WrittenRolloutSpec, WrittenStep } from './schema.js';
-import type { RolloutSpec, Target, TierSpec } from './types.js';
+import type { RolloutSpec, StepSpec, Target, TierSpec } from './types.js';
 
 /** Individual "target is in no tier" warnings before they are summed up in one. */
 export const MAX_TARGET_WARNINGS = 10;
@@ -301,7 +301,47 @@ function checkLabelPlaceholders(written: WrittenRolloutSpec, targets: readonly T
   }
 }
 
+/** Longest wait a Node.js timer supports (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** Every duration the engine waits on with a timer, with its path. */
+function timedDurations(spec: RolloutSpec, written: WrittenRolloutSpec): { path: PathSegment[]; ms: number }[] {
+  const found: { path: PathSegment[]; ms: number }[] = [];
+  if (spec.inventory.kind === 'discover')
+    found.push({ path: ['inventory', 'discover', 'timeout'], ms: spec.inventory.timeoutMs });
+  spec.tiers.forEach((tier, i) => {
+    found.push({ path: tierPath(written, i, 'strategy', 'observe'), ms: tier.strategy.observeMs });
+    found.push({ path: tierPath(written, i, 'strategy', 'observeInterval'), ms: tier.strategy.observeIntervalMs });
+  });
+  const steps: [PathSegment[], StepSpec | undefined][] = [
+    ...(['version', 'drain', 'upgrade', 'verify', 'undrain'] as const).map(
+      (n): [PathSegment[], StepSpec | undefined] => [['steps', n], spec.steps[n]],
+    ),
+    [['hooks', 'before'], spec.hooks.before],
+    [['hooks', 'after'], spec.hooks.after],
+  ];
+  for (const [path, step] of steps) {
+    if (step === undefined) continue;
+    found.push({ path: [...path, 'timeout'], ms: step.timeoutMs });
+    found.push({ path: [...path, 'interval'], ms: step.intervalMs });
+  }
+  spec.analysis?.metrics.forEach((metric, i) =>
+    found.push({ path: ['analysis', 'metrics', i, 'interval'], ms: metric.intervalMs }),
+  );
+  return found;
+}
+
 function checkTimings(spec: RolloutSpec, written: WrittenRolloutSpec, out: SpecProblem[]): void {
+  for (const { path, ms } of timedDurations(spec, written)) {
+    if (ms <= MAX_TIMER_MS) continue;
+    out.push({
+      path,
+      message: `is longer than a timer can wait (${formatDuration(MAX_TIMER_MS)})`,
+      expected: `a duration up to 24d`,
+      showGot: true,
+      severity: 'error',
+    });
+  }
   const verify = spec.steps.verify;
   if (verify.intervalMs >= verify.timeoutMs) {
     out.push({
@@ -336,6 +376,8 @@ function checkTimings(spec: RolloutSpec, written: WrittenRolloutSpec, out: SpecP
  * - `versionPolicy.stepThrough` is ascending, below `version`, and does not
  *   list `version` itself (seed 003: version skipping through a path);
  * - statistical `marginalScore` ≤ `passScore` (defaults 75 and 95 included); a baseline nothing uses (warning);
+ * - every duration waited on by a timer (timeouts, intervals, observation
+ *   windows) is at most {@link MAX_TIMER_MS} (about 24.8 days);
  * - verify interval not shorter than its timeout, observe interval longer than
  *   the observation window (warnings).
  *

@@ -168,39 +168,38 @@ function countSchema(min: number, message: string) {
   return z.number(e(message, expected)).int(e(message, expected)).min(min, e(message, expected));
 }
 
-function sizeSchema(id: string, min: 0 | 1, auto: boolean, description: string) {
-  const forms = `count ≥ ${min}, "N%"${auto ? ' or "auto"' : ''}`;
+function sizeSchema(id: string, min: 0 | 1, description: string) {
+  const forms = `count ≥ ${min}, "N%" or "auto"`;
   const err = e('must be a count or a percent like "20%"', forms);
   const percentError = (issue: { input?: unknown }) =>
     typeof issue.input === 'string' && /^\s*[-+]?[\d.]+\s*%\s*$/.test(issue.input)
       ? explain('must be a percent above 0 and at most 100', forms)
       : err.error;
-  const options: z.ZodType[] = [
-    z.number(err).int(err).min(min, err),
-    z.string(err).regex(regex(PERCENT_PATTERN), { error: percentError }),
-  ];
-  if (auto) options.push(z.literal('auto', err));
   return z
-    .union(options as [z.ZodNumber, z.ZodString] | [z.ZodNumber, z.ZodString, z.ZodLiteral<'auto'>], err)
+    .union(
+      [
+        z.number(err).int(err).min(min, err),
+        z.string(err).regex(regex(PERCENT_PATTERN), { error: percentError }),
+        z.literal('auto', err),
+      ],
+      err,
+    )
     .meta({ id, description });
 }
 
 const CanarySize = sizeSchema(
   'CanarySize',
   0,
-  true,
   'Canary size: a count (0 = no canary), a percent of the tier like "2%" (at least one target), or "auto" (1 under 50 targets, 2 up to 500, 5 above: seed 000).',
 );
 const WaveSize = sizeSchema(
   'WaveSize',
   1,
-  true,
   'Targets per wave: a count ≥ 1, a percent of the tier like "20%", or "auto" (5 under 50 targets, 25 up to 500, 50 above: seed 000).',
 );
 const UnavailableSize = sizeSchema(
   'UnavailableSize',
   1,
-  true,
   'Most targets out of service at once: a count ≥ 1, a percent of the tier like "10%" (at least 1), or "auto" (a whole wave at once; in a quorum tier floor((n-1)/2)).',
 );
 
@@ -234,7 +233,10 @@ function templated(context: TemplateContext) {
 }
 
 function templatedScalar(context: TemplateContext) {
-  return z.union([templated(context), z.number(), z.boolean()]);
+  return z.union(
+    [templated(context), z.number(), z.boolean()],
+    e('must be text', 'a string (numbers and true/false are read as text)'),
+  );
 }
 
 const Argv = (context: TemplateContext) =>
@@ -755,7 +757,7 @@ const VersionPolicy = strict({
 
 const Rollback = strict({
   waves: withDefault(
-    sizeSchema('RollbackSize', 1, true, 'Rollback batch size: a count ≥ 1, a percent like "50%", or "auto".'),
+    sizeSchema('RollbackSize', 1, 'Rollback batch size: a count ≥ 1, a percent like "50%", or "auto".'),
     `Rollback batch size (default "${DEFAULT_ROLLBACK_WAVES}").`,
     DEFAULT_ROLLBACK_WAVES,
   ),

@@ -214,6 +214,16 @@ describe('checkSpecRules', () => {
     ]);
   });
 
+  it('refuses durations longer than a Node.js timer can wait', () => {
+    const list = problems(
+      given({
+        steps: { version: { run: ['v'] }, upgrade: { run: ['u'], timeout: '30d' }, verify: { run: ['c'] } },
+        tiers: [{ name: 'all', strategy: { observe: '24d' } }],
+      }),
+    );
+    expect(at(list)).toEqual(['error steps.upgrade.timeout: is longer than a timer can wait (24d20h31m23s647ms)']);
+  });
+
   it('warns when verify gets a single try or the observe interval exceeds the window', () => {
     const list = problems(
       given({
