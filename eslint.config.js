@@ -8,7 +8,10 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     linterOptions: { reportUnusedDisableDirectives: true },
     rules: {
@@ -22,7 +25,18 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['node:*', 'undici', '@actions/*', '@octokit/*', '../engine/*', '../state/*', '../cli/*', '../github/*'] },
+        {
+          patterns: [
+            'node:*',
+            'undici',
+            '@actions/*',
+            '@octokit/*',
+            '../engine/*',
+            '../state/*',
+            '../cli/*',
+            '../github/*',
+          ],
+        },
       ],
     },
   },

@@ -33,7 +33,10 @@ export interface LoadedRollout {
  */
 export async function loadRollout(specPath: string): Promise<LoadedRollout> {
   const spec = await loadSpec(specPath);
-  const { targets, issues } = await loadInventory(spec.inventory, { baseDir: dirname(resolve(specPath)), file: specPath });
+  const { targets, issues } = await loadInventory(spec.inventory, {
+    baseDir: dirname(resolve(specPath)),
+    file: specPath,
+  });
   const errors = issues.filter((i) => i.severity === 'error');
   if (errors.length > 0) throw new InventoryError(errors);
   const plan = planRollout(spec, targets);

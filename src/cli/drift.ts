@@ -47,7 +47,11 @@ export async function detectDrift(loaded: LoadedRollout, state: RolloutState | u
     const workers = Array.from({ length: Math.min(16, queue.length) }, async () => {
       for (let t = queue.shift(); t; t = queue.shift()) {
         const expected = expectedVersion(state, t.id) ?? loaded.spec.version;
-        const r = await runner.run(loaded.spec.steps.version, { target: t, version: expected, rollout: { name: loaded.spec.name }, component: loaded.spec.component }, { extractVersion: true });
+        const r = await runner.run(
+          loaded.spec.steps.version,
+          { target: t, version: expected, rollout: { name: loaded.spec.name }, component: loaded.spec.component },
+          { extractVersion: true },
+        );
         if (!r.ok) drifted.push({ target: t.id, expected, message: r.message });
         else if (r.version !== expected) drifted.push({ target: t.id, expected, reported: r.version });
       }
@@ -64,7 +68,9 @@ export function formatDrift(report: DriftReport): string {
   if (report.drifted.length === 0) return `${report.rollout}: no drift (${report.checked} targets checked)`;
   const lines = [`${report.rollout}: ${report.drifted.length} of ${report.checked} targets drifted`];
   for (const d of report.drifted) {
-    lines.push(`  ${d.target}: expected ${d.expected ?? '?'}, ${d.reported !== undefined ? `reports ${d.reported}` : `unreachable: ${d.message}`}`);
+    lines.push(
+      `  ${d.target}: expected ${d.expected ?? '?'}, ${d.reported !== undefined ? `reports ${d.reported}` : `unreachable: ${d.message}`}`,
+    );
   }
   return lines.join('\n');
 }

@@ -1,7 +1,12 @@
 /** `fleetgate fleet`: runs an embedded local fleet in the foreground for trying Fleetgate by hand. */
 import { startLocalFleet } from '../fleet/local-fleet.js';
 
-export async function runLocalFleetCommand(opts: { count: number; version: string; inventory: string; idPrefix: string }): Promise<void> {
+export async function runLocalFleetCommand(opts: {
+  count: number;
+  version: string;
+  inventory: string;
+  idPrefix: string;
+}): Promise<void> {
   const fleet = await startLocalFleet({ count: opts.count, version: opts.version, idPrefix: opts.idPrefix });
   await fleet.writeInventory(opts.inventory);
   process.stdout.write(

@@ -77,7 +77,7 @@ function sinkFor(flags: RunFlags): { sink: EventSink; close(): void } {
   const file = flags.events;
   return {
     sink: combineSinks(reporter.sink, (e) => appendFileSync(file, `${JSON.stringify(e)}\n`)),
-    close: reporter.close,
+    close: () => reporter.close(),
   };
 }
 
@@ -181,7 +181,11 @@ export function buildProgram(): Command {
       .command('resume')
       .description('answer a paused rollout: continue, roll back the touched targets, or abort')
       .argument('<spec>', 'rollout spec file')
-      .addOption(new Option('--decision <decision>', 'what to do').choices(['continue', 'rollback', 'abort']).makeOptionMandatory())
+      .addOption(
+        new Option('--decision <decision>', 'what to do')
+          .choices(['continue', 'rollback', 'abort'])
+          .makeOptionMandatory(),
+      )
       .option('--reason <text>', 'why (recorded in state)'),
   ).action(async (spec: string, flags: RunFlags & { decision: 'continue' | 'rollback' | 'abort'; reason?: string }) => {
     process.exitCode = await withEngine(spec, flags, (e) => e.resume(flags.decision, flags.reason));
@@ -206,7 +210,8 @@ export function buildProgram(): Command {
     .action(async (spec: string, flags: { json?: boolean }) => {
       const loaded = await loadRollout(spec);
       const state = await readState(loaded.statePath);
-      if (flags.json) process.stdout.write(`${JSON.stringify(state ?? { phase: 'Pending', name: loaded.spec.name }, null, 2)}\n`);
+      if (flags.json)
+        process.stdout.write(`${JSON.stringify(state ?? { phase: 'Pending', name: loaded.spec.name }, null, 2)}\n`);
       else process.stdout.write(`${formatStatus(loaded, state)}\n`);
       process.exitCode = state?.phase === 'Paused' ? ExitCode.Paused : ExitCode.Ok;
     });
@@ -232,7 +237,12 @@ export function buildProgram(): Command {
     .option('--inventory <file>', 'write the inventory here (YAML or JSON)', 'fleet-inventory.yaml')
     .option('--id-prefix <prefix>', 'target id prefix', 'agent-')
     .action(async (flags: { count: string; version: string; inventory: string; idPrefix: string }) => {
-      await runLocalFleetCommand({ count: Number(flags.count), version: flags.version, inventory: flags.inventory, idPrefix: flags.idPrefix });
+      await runLocalFleetCommand({
+        count: Number(flags.count),
+        version: flags.version,
+        inventory: flags.inventory,
+        idPrefix: flags.idPrefix,
+      });
     });
 
   return program;

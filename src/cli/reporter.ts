@@ -40,7 +40,9 @@ function describe(e: RolloutEvent): string | undefined {
     case 'target_rolled_back':
       return `  ${pc.cyan('↶')} ${t} back on ${String(e.version)}`;
     case 'target_health_check':
-      return e.healthy === false && e.during === 'observe' ? `  ${pc.yellow('!')} ${t} unhealthy during observation` : undefined;
+      return e.healthy === false && e.during === 'observe'
+        ? `  ${pc.yellow('!')} ${t} unhealthy during observation`
+        : undefined;
     case 'wave_observing':
       return Number(e.observeMs) > 0 ? `  observing ${String(e.wave)} until ${String(e.until)}` : undefined;
     case 'wave_completed':
@@ -58,7 +60,9 @@ function describe(e: RolloutEvent): string | undefined {
     case 'rollout_rolled_back':
       return pc.cyan(pc.bold(`↶ rolled back to ${String(e.version)}`));
     case 'rollout_completed':
-      return pc.green(pc.bold(`✔ ${e.rollout} ${e.message ? String(e.message) : `healthy at ${String(e.version)}`}`));
+      return pc.green(
+        pc.bold(`✔ ${e.rollout} ${typeof e.message === 'string' ? e.message : `healthy at ${String(e.version)}`}`),
+      );
     case 'rollout_degraded':
       return pc.red(pc.bold(`✖ ${e.rollout} degraded (${String(e.reason)})`));
     case 'state_committed':
@@ -94,8 +98,10 @@ export function createReporter(opts: ReporterOptions): { sink: EventSink; close(
       if (e.target) {
         if (e.event === 'target_started') inFlight.set(e.target, 'probing version');
         else if (e.event === 'target_step') inFlight.set(e.target, `${String(e.step)} done`);
-        else if (e.event === 'target_health_check' && e.during !== 'observe') inFlight.set(e.target, `health check #${String(e.probe)} ${e.healthy ? 'ok' : 'not yet healthy'}`);
-        else if (['target_completed', 'target_failed', 'target_skipped', 'target_rolled_back'].includes(e.event)) inFlight.delete(e.target);
+        else if (e.event === 'target_health_check' && e.during !== 'observe')
+          inFlight.set(e.target, `health check #${String(e.probe)} ${e.healthy ? 'ok' : 'not yet healthy'}`);
+        else if (['target_completed', 'target_failed', 'target_skipped', 'target_rolled_back'].includes(e.event))
+          inFlight.delete(e.target);
       }
       const line = describe(e);
       if (line !== undefined) logUpdate.persist(line);

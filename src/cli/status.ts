@@ -15,10 +15,13 @@ function phaseColor(phase: string): string {
 /** Renders phase, condition, versions, waves, failed targets, breaker trips, decisions, approvals and history. */
 export function formatStatus(loaded: LoadedRollout, state: RolloutState | undefined): string {
   const { spec } = loaded;
-  if (!state) return `${spec.name}: no state yet (${loaded.statePath} does not exist): run \`fleetgate run ${loaded.specPath}\``;
+  if (!state)
+    return `${spec.name}: no state yet (${loaded.statePath} does not exist): run \`fleetgate run ${loaded.specPath}\``;
   const lines: string[] = [];
   lines.push(`${pc.bold(spec.name)} (${spec.component})  phase ${phaseColor(state.phase)}  revision ${state.revision}`);
-  lines.push(`  versions: ${state.fromVersion ?? '?'} → ${state.toVersion ?? '?'}   last known good: ${state.lastKnownGood ?? 'none'}   spec wants: ${spec.version}`);
+  lines.push(
+    `  versions: ${state.fromVersion ?? '?'} → ${state.toVersion ?? '?'}   last known good: ${state.lastKnownGood ?? 'none'}   spec wants: ${spec.version}`,
+  );
   if (state.condition) lines.push(`  ${state.condition.reason}: ${state.condition.message}`);
   if (state.currentWave) lines.push(`  current wave: ${state.currentWave}`);
   if (state.waves.length > 0) {
@@ -32,16 +35,22 @@ export function formatStatus(loaded: LoadedRollout, state: RolloutState | undefi
   if (notable.length > 0) {
     lines.push(pc.bold('  targets needing attention:'));
     for (const [id, t] of notable.slice(0, 50)) {
-      lines.push(`    ${id}: ${phaseColor(t.phase)}${t.step ? ` at ${t.step}` : ''} (runs ${t.version ?? '?'}, was ${t.from ?? '?'})${t.message ? ` — ${t.message}` : ''}`);
+      lines.push(
+        `    ${id}: ${phaseColor(t.phase)}${t.step ? ` at ${t.step}` : ''} (runs ${t.version ?? '?'}, was ${t.from ?? '?'})${t.message ? ` — ${t.message}` : ''}`,
+      );
     }
     if (notable.length > 50) lines.push(`    … ${notable.length - 50} more`);
   }
   for (const trip of state.breaker.trips) lines.push(`  breaker tripped ${trip.at} at ${trip.wave}: ${trip.reason}`);
-  for (const d of state.decisions) lines.push(`  decision ${d.decision} by ${d.by} at ${d.at}${d.wave ? ` (${d.wave})` : ''}${d.reason ? `: ${d.reason}` : ''}`);
+  for (const d of state.decisions)
+    lines.push(
+      `  decision ${d.decision} by ${d.by} at ${d.at}${d.wave ? ` (${d.wave})` : ''}${d.reason ? `: ${d.reason}` : ''}`,
+    );
   for (const a of state.approvals) lines.push(`  gate ${a.gate} approved by ${a.by} at ${a.at}`);
   if (state.history.length > 0) {
     lines.push(pc.bold('  history:'));
-    for (const h of state.history.slice(0, 10)) lines.push(`    ${h.from ?? '?'} → ${h.to}: ${h.phase}${h.reason ? ` (${h.reason})` : ''} ${h.finishedAt ?? ''}`);
+    for (const h of state.history.slice(0, 10))
+      lines.push(`    ${h.from ?? '?'} → ${h.to}: ${h.phase}${h.reason ? ` (${h.reason})` : ''} ${h.finishedAt ?? ''}`);
   }
   return lines.join('\n');
 }

@@ -30,7 +30,13 @@ function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, GIT_AUTHOR_NAME: 'Demo', GIT_AUTHOR_EMAIL: 'demo@localhost', GIT_COMMITTER_NAME: 'Demo', GIT_COMMITTER_EMAIL: 'demo@localhost' },
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 'Demo',
+      GIT_AUTHOR_EMAIL: 'demo@localhost',
+      GIT_COMMITTER_NAME: 'Demo',
+      GIT_COMMITTER_EMAIL: 'demo@localhost',
+    },
   });
 }
 
@@ -38,18 +44,27 @@ function git(cwd: string, ...args: string[]): string {
 function fleetgate(cwd: string, ...args: string[]): Promise<number> {
   process.stdout.write(`\n$ fleetgate ${args.join(' ')}\n`);
   return new Promise((resolveCode, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd, stdio: 'inherit', env: { ...process.env, CI: process.env.CI ?? '1' } });
+    const child = spawn(process.execPath, [cli, ...args], {
+      cwd,
+      stdio: 'inherit',
+      env: { ...process.env, CI: process.env.CI ?? '1' },
+    });
     child.on('error', reject);
     child.on('exit', (code) => resolveCode(code ?? 1));
   });
 }
 
 async function expectVersions(fleet: LocalFleet, version: string): Promise<void> {
-  const reports = await Promise.all(fleet.targets.map(async (t) => ({ id: t.id, ...(await readAgentVersion(t.address)) })));
+  const reports = await Promise.all(
+    fleet.targets.map(async (t) => ({ ...(await readAgentVersion(t.address)), id: t.id })),
+  );
   const wrong = reports.filter((r) => r.version !== version);
-  if (wrong.length > 0) throw new Error(`expected every agent on ${version}; ${wrong.map((w) => `${w.id}=${w.version}`).join(', ')}`);
+  if (wrong.length > 0)
+    throw new Error(`expected every agent on ${version}; ${wrong.map((w) => `${w.id}=${w.version}`).join(', ')}`);
   const upgrades = reports.reduce((n, r) => n + r.upgrades, 0);
-  process.stdout.write(`✔ all ${reports.length} agents report ${version} on /version (${upgrades} upgrades in total)\n`);
+  process.stdout.write(
+    `✔ all ${reports.length} agents report ${version} on /version (${upgrades} upgrades in total)\n`,
+  );
 }
 
 function expectCode(what: string, got: number, want: number): void {
@@ -64,7 +79,8 @@ async function main(): Promise<void> {
     count: 20,
     version: '1.0.0',
     idPrefix: 'agent-',
-    labels: (i) => (i < 17 ? { role: 'edge', zone: `z${(i % 3) + 1}` } : { role: 'control', leader: i === 19 ? 'true' : 'false' }),
+    labels: (i): Record<string, string> =>
+      i < 17 ? { role: 'edge', zone: `z${(i % 3) + 1}` } : { role: 'control', leader: i === 19 ? 'true' : 'false' },
   });
   const stop = async () => {
     await fleet.stop();
@@ -100,7 +116,19 @@ async function main(): Promise<void> {
     expectCode('status while paused', await fleetgate(work, 'status', spec), 3);
 
     banner('Decision: roll back the touched targets to 1.1.0');
-    expectCode('resume --decision rollback', await fleetgate(work, 'resume', spec, '--decision', 'rollback', '--reason', 'demo drill: 1.2.0-broken fails health checks'), 4);
+    expectCode(
+      'resume --decision rollback',
+      await fleetgate(
+        work,
+        'resume',
+        spec,
+        '--decision',
+        'rollback',
+        '--reason',
+        'demo drill: 1.2.0-broken fails health checks',
+      ),
+      4,
+    );
     await expectVersions(fleet, '1.1.0');
 
     banner('Drift check: every target against the state');
@@ -112,7 +140,9 @@ async function main(): Promise<void> {
     banner('Final state file: rollouts/demo.state.yaml');
     process.stdout.write(readFileSync(join(work, 'rollouts', 'demo.state.yaml'), 'utf8'));
 
-    banner(`Demo finished in ${((Date.now() - started) / 1000).toFixed(1)} s${keep ? `; repository kept at ${work}` : ''}`);
+    banner(
+      `Demo finished in ${((Date.now() - started) / 1000).toFixed(1)} s${keep ? `; repository kept at ${work}` : ''}`,
+    );
   } finally {
     await stop();
   }

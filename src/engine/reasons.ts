@@ -30,6 +30,5 @@ export const Messages = {
     `observation window after ${wave}: ${targets.join(', ')} turned unhealthy`,
   gatePending: (gate: string) =>
     `waiting for approval of gate "${gate}": approve on a terminal, re-run with --yes, or approve the GitHub environment`,
-  decide: (name: string) =>
-    `decide with: fleetgate resume rollouts/${name}.yaml --decision continue|rollback|abort`,
+  decide: (name: string) => `decide with: fleetgate resume rollouts/${name}.yaml --decision continue|rollback|abort`,
 } as const;

@@ -8,7 +8,13 @@
 import type { RolloutPlan, PlannedWave } from '../plan/types.js';
 import type { RolloutSpec, StepSpec, Target } from '../spec/types.js';
 import { createEmptyState } from '../state/store.js';
-import { HISTORY_LIMIT, type Decision, type RolloutPhase, type RolloutState, type TargetState } from '../state/types.js';
+import {
+  HISTORY_LIMIT,
+  type Decision,
+  type RolloutPhase,
+  type RolloutState,
+  type TargetState,
+} from '../state/types.js';
 import { InvalidPhaseError, RolloutPausedError } from '../errors.js';
 import type { Clock } from './clock.js';
 import type { EventSink, RolloutEvent, RolloutEventName } from './events.js';
@@ -19,7 +25,10 @@ import type { TemplateVars } from './template.js';
 import { assertVersionAllowed, prevailingVersion } from './version-policy.js';
 
 /** Answers an approval gate: a CLI prompt, `--yes`, or (in GitHub) an environment that was already approved. */
-export type GateApprover = (gate: string, context: { rollout: string; wave: string }) => Promise<{ approved: boolean; by: string }>;
+export type GateApprover = (
+  gate: string,
+  context: { rollout: string; wave: string },
+) => Promise<{ approved: boolean; by: string }>;
 
 /** A batch of a rollback: target ids and how many at once. */
 export interface RollbackBatch {
@@ -65,7 +74,12 @@ export interface RunOptions {
 type TargetOutcome = 'Succeeded' | 'Failed' | 'Skipped' | 'NotStarted';
 
 /** Runs `worker` over `items` with at most `limit` at once, stopping to start new ones once `stop()` says so. */
-async function pool<T>(items: T[], limit: number, stop: () => boolean, worker: (item: T) => Promise<void>): Promise<void> {
+async function pool<T>(
+  items: T[],
+  limit: number,
+  stop: () => boolean,
+  worker: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const runners = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
     while (next < items.length && !stop()) {
@@ -167,7 +181,10 @@ export class RolloutEngine {
       );
     }
     if (!inFlight) {
-      if (state.toVersion === desired && (state.phase === 'Healthy' || (state.phase === 'RolledBack' && state.isRollback))) {
+      if (
+        state.toVersion === desired &&
+        (state.phase === 'Healthy' || (state.phase === 'RolledBack' && state.isRollback))
+      ) {
         this.emit('rollout_completed', { version: desired, message: `already ${state.phase} at ${desired}` });
         return { outcome: 'Healthy', state, reason: Reasons.AlreadyAtVersion, message: `already at ${desired}` };
       }
@@ -197,9 +214,14 @@ export class RolloutEngine {
     this.emit('decision_recorded', { decision, by: this.d.actor, reason, wave: state.currentWave });
     if (decision === 'abort') {
       state.phase = 'Degraded';
-      this.setCondition(Reasons.Aborted, `aborted by ${this.d.actor} at ${state.currentWave ?? 'start'}${reason ? `: ${reason}` : ''}; ${this.touchedSummary()}`);
+      this.setCondition(
+        Reasons.Aborted,
+        `aborted by ${this.d.actor} at ${state.currentWave ?? 'start'}${reason ? `: ${reason}` : ''}; ${this.touchedSummary()}`,
+      );
       this.pushHistory();
-      await this.persistAndCommit(`fleetgate: ${this.d.spec.name} aborted at ${state.currentWave ?? 'start'} (${this.versions()})`);
+      await this.persistAndCommit(
+        `fleetgate: ${this.d.spec.name} aborted at ${state.currentWave ?? 'start'} (${this.versions()})`,
+      );
       this.emit('rollout_degraded', { reason: Reasons.Aborted, message: state.condition!.message });
       return { outcome: 'Degraded', state, reason: Reasons.Aborted, message: state.condition!.message };
     }
@@ -212,7 +234,9 @@ export class RolloutEngine {
     state.breaker.consecutiveFailures = 0;
     state.phase = 'Progressing';
     this.setCondition(Reasons.DecisionContinue, `continued by ${this.d.actor}${reason ? `: ${reason}` : ''}`);
-    await this.persistAndCommit(`fleetgate: ${this.d.spec.name} continue at ${state.currentWave ?? 'start'} (${this.versions()})`);
+    await this.persistAndCommit(
+      `fleetgate: ${this.d.spec.name} continue at ${state.currentWave ?? 'start'} (${this.versions()})`,
+    );
     return this.proceed();
   }
 
@@ -230,12 +254,18 @@ export class RolloutEngine {
         `rollout ${this.d.spec.name} has no last known good version yet: pass --to <version>`,
       );
     }
-    assertVersionAllowed({ current: state.toVersion, desired: to, policy: this.d.spec.versionPolicy, isRollback: true });
+    assertVersionAllowed({
+      current: state.toVersion,
+      desired: to,
+      policy: this.d.spec.versionPolicy,
+      isRollback: true,
+    });
     const previous = state.toVersion;
     if (state.phase === 'Progressing' || state.phase === 'Paused') {
       state.decisions.push({ at: this.now(), decision: 'rollback', by: this.d.actor, reason, wave: state.currentWave });
+      // The interrupted rollout ends here; finished ones are in history already.
+      this.pushHistory();
     }
-    this.pushHistory();
     const fresh = createEmptyState(this.d.spec.name);
     Object.assign(state, {
       ...fresh,
@@ -250,7 +280,10 @@ export class RolloutEngine {
       rolledBackFrom: previous !== to ? previous : undefined,
       startedAt: this.now(),
     });
-    this.setCondition(Reasons.RollbackRequested, `rollback to ${to} requested by ${this.d.actor}${reason ? `: ${reason}` : ''}`);
+    this.setCondition(
+      Reasons.RollbackRequested,
+      `rollback to ${to} requested by ${this.d.actor}${reason ? `: ${reason}` : ''}`,
+    );
     // Every target, newest wave first.
     const order = [...this.d.plan.waves].reverse().flatMap((w) => w.targets);
     for (const id of order) state.targets[id] = { phase: 'Pending', from: to };
@@ -301,7 +334,6 @@ export class RolloutEngine {
     const skew = new Set(reported);
     this.emit('preflight_completed', { targets: probes.size, versions: [...skew], current, desired });
 
-    if (s.toVersion) this.pushHistory();
     const fresh = createEmptyState(this.d.spec.name);
     Object.assign(s, {
       ...fresh,
@@ -326,13 +358,18 @@ export class RolloutEngine {
   private async preflight(): Promise<Map<string, { version?: string; message: string }>> {
     const out = new Map<string, { version?: string; message: string }>();
     const ids = this.d.plan.waves.flatMap((w) => w.targets);
-    await pool(ids, this.d.preflightConcurrency ?? 16, () => false, async (id) => {
-      const r = await this.d.runner.run(this.d.spec.steps.version, this.vars(this.target(id), this.d.spec.version), {
-        extractVersion: true,
-        signal: this.d.signal,
-      });
-      out.set(id, { version: r.ok ? r.version : undefined, message: r.message });
-    });
+    await pool(
+      ids,
+      this.d.preflightConcurrency ?? 16,
+      () => false,
+      async (id) => {
+        const r = await this.d.runner.run(this.d.spec.steps.version, this.vars(this.target(id), this.d.spec.version), {
+          extractVersion: true,
+          signal: this.d.signal,
+        });
+        out.set(id, { version: r.ok ? r.version : undefined, message: r.message });
+      },
+    );
     return new Map(ids.map((id) => [id, out.get(id)!]));
   }
 
@@ -354,7 +391,8 @@ export class RolloutEngine {
     const g = this.d.spec.gates;
     if (wave.index === 0 && g.canary) return g.canary;
     const firstPromoted = this.d.plan.waves.find((w) => w.index > 0 && w.kind !== 'canary');
-    if (g.promote && firstPromoted?.id === wave.id && this.d.plan.waves.some((w) => w.kind === 'canary')) return g.promote;
+    if (g.promote && firstPromoted?.id === wave.id && this.d.plan.waves.some((w) => w.kind === 'canary'))
+      return g.promote;
     return undefined;
   }
 
@@ -362,7 +400,9 @@ export class RolloutEngine {
     this.state.phase = 'Paused';
     this.setCondition(reason, message);
     Object.assign(this.state.condition!, extra);
-    await this.persistAndCommit(`fleetgate: ${this.d.spec.name} paused at ${this.state.currentWave} (${this.versions()}): ${reason}`);
+    await this.persistAndCommit(
+      `fleetgate: ${this.d.spec.name} paused at ${this.state.currentWave} (${this.versions()}): ${reason}`,
+    );
     this.emit('rollout_paused', { reason, message, wave: this.state.currentWave, ...extra });
     return { outcome: 'Paused', state: this.state, reason, message };
   }
@@ -394,7 +434,13 @@ export class RolloutEngine {
         const firstTime = ws.phase === 'Pending';
         ws.phase = 'Progressing';
         ws.startedAt ??= this.now();
-        if (firstTime) this.emit('wave_started', { wave: wave.id, index: wave.index, targets: wave.targets.length, maxUnavailable: wave.maxUnavailable });
+        if (firstTime)
+          this.emit('wave_started', {
+            wave: wave.id,
+            index: wave.index,
+            targets: wave.targets.length,
+            maxUnavailable: wave.maxUnavailable,
+          });
         await this.persist();
         const tripped = await this.applyWave(wave, desired);
         if (this.d.signal?.aborted) return this.interrupted();
@@ -428,7 +474,9 @@ export class RolloutEngine {
         if (turned.length > 0) {
           ws.phase = 'Failed';
           this.emit('wave_failed', { wave: wave.id, failed: turned });
-          return this.pause(Reasons.ObservationFailed, Messages.observationFailed(wave.id, turned), { failedTargets: turned });
+          return this.pause(Reasons.ObservationFailed, Messages.observationFailed(wave.id, turned), {
+            failedTargets: turned,
+          });
         }
       }
       ws.phase = 'Completed';
@@ -454,9 +502,14 @@ export class RolloutEngine {
     s.currentWave = undefined;
     if (failed.length > 0) {
       s.phase = 'Degraded';
-      this.setCondition(Reasons.CompletedWithFailures, `every wave ran, but ${failed.length} target(s) failed: ${failed.join(', ')}`);
+      this.setCondition(
+        Reasons.CompletedWithFailures,
+        `every wave ran, but ${failed.length} target(s) failed: ${failed.join(', ')}`,
+      );
       this.pushHistory();
-      await this.persistAndCommit(`fleetgate: ${this.d.spec.name} degraded (${this.versions()}): ${failed.length} failed`);
+      await this.persistAndCommit(
+        `fleetgate: ${this.d.spec.name} degraded (${this.versions()}): ${failed.length} failed`,
+      );
       this.emit('rollout_degraded', { reason: Reasons.CompletedWithFailures, failed });
       return { outcome: 'Degraded', state: s, reason: Reasons.CompletedWithFailures, message: s.condition!.message };
     }
@@ -471,9 +524,17 @@ export class RolloutEngine {
   }
 
   private async interrupted(): Promise<RunResult> {
-    this.setCondition(Reasons.Interrupted, `interrupted at ${this.state.currentWave}; run \`fleetgate run\` again to continue`);
+    this.setCondition(
+      Reasons.Interrupted,
+      `interrupted at ${this.state.currentWave}; run \`fleetgate run\` again to continue`,
+    );
     await this.persist();
-    return { outcome: 'Paused', state: this.state, reason: Reasons.Interrupted, message: this.state.condition!.message };
+    return {
+      outcome: 'Paused',
+      state: this.state,
+      reason: Reasons.Interrupted,
+      message: this.state.condition!.message,
+    };
   }
 
   /** Applies a wave's pending targets; returns true when the circuit breaker tripped. */
@@ -562,7 +623,14 @@ export class RolloutEngine {
       steps.verify,
       vars,
       this.d.clock,
-      (r, n) => this.emit('target_health_check', { wave: wave.id, target: id, healthy: r.ok, probe: n, message: r.ok ? undefined : r.message }),
+      (r, n) =>
+        this.emit('target_health_check', {
+          wave: wave.id,
+          target: id,
+          healthy: r.ok,
+          probe: n,
+          message: r.ok ? undefined : r.message,
+        }),
       this.d.signal,
     );
     if (!health.ok) return this.fail(wave, id, ts, `health check failed: ${health.message}`);
@@ -602,19 +670,30 @@ export class RolloutEngine {
     const ids = wave.targets.filter((id) => s.targets[id]?.phase === 'Succeeded');
     const turned: string[] = [];
     const verify = this.d.spec.steps.verify;
-    const probeStep = { ...verify, retries: 0, timeoutMs: Math.min(verify.timeoutMs, 10_000) } as StepSpec;
+    const probeStep = { ...verify, retries: 0, timeoutMs: Math.min(verify.timeoutMs, 10_000) };
     const check = async () => {
-      await pool(ids, 16, () => false, async (id) => {
-        if (turned.includes(id)) return;
-        const r = await this.d.runner.run(probeStep, this.vars(this.target(id), desired), { signal: this.d.signal });
-        this.emit('target_health_check', { wave: wave.id, target: id, healthy: r.ok, during: 'observe', message: r.ok ? undefined : r.message });
-        if (!r.ok) {
-          turned.push(id);
-          const ts = s.targets[id]!;
-          ts.step = 'observe';
-          this.fail(wave, id, ts, `unhealthy during the observation window: ${r.message}`);
-        }
-      });
+      await pool(
+        ids,
+        16,
+        () => false,
+        async (id) => {
+          if (turned.includes(id)) return;
+          const r = await this.d.runner.run(probeStep, this.vars(this.target(id), desired), { signal: this.d.signal });
+          this.emit('target_health_check', {
+            wave: wave.id,
+            target: id,
+            healthy: r.ok,
+            during: 'observe',
+            message: r.ok ? undefined : r.message,
+          });
+          if (!r.ok) {
+            turned.push(id);
+            const ts = s.targets[id]!;
+            ts.step = 'observe';
+            this.fail(wave, id, ts, `unhealthy during the observation window: ${r.message}`);
+          }
+        },
+      );
     };
     while (!this.d.signal?.aborted) {
       const left = untilMs - this.d.clock.now().getTime();
@@ -643,7 +722,8 @@ export class RolloutEngine {
       for (const id of w.targets) {
         const t = s.targets[id];
         if (!t) continue;
-        const touched = t.phase === 'Succeeded' || t.phase === 'Failed' || t.phase === 'InProgress' || t.phase === 'RollbackFailed';
+        const touched =
+          t.phase === 'Succeeded' || t.phase === 'Failed' || t.phase === 'InProgress' || t.phase === 'RollbackFailed';
         const pendingRollback = t.step === 'rollback' && t.phase !== 'RolledBack';
         if (touched || pendingRollback) order.push(id);
       }
@@ -661,35 +741,49 @@ export class RolloutEngine {
     const batches = this.d.planRollback(order);
     for (const batch of batches) {
       s.currentWave = batch.id;
-      await pool(batch.targets, batch.maxUnavailable, () => this.d.signal?.aborted ?? false, async (id) => {
-        const ts = (s.targets[id] ??= { phase: 'Pending' });
-        if (ts.phase === 'RolledBack') return;
-        const version = to ?? ts.from ?? s.fromVersion;
-        if (!version) {
-          ts.phase = 'RollbackFailed';
-          ts.message = 'no previous version recorded for this target';
-          return;
-        }
-        await this.rollbackTarget(batch.id, id, ts, version);
-      });
+      await pool(
+        batch.targets,
+        batch.maxUnavailable,
+        () => this.d.signal?.aborted ?? false,
+        async (id) => {
+          const ts = (s.targets[id] ??= { phase: 'Pending' });
+          if (ts.phase === 'RolledBack') return;
+          const version = to ?? ts.from ?? s.fromVersion;
+          if (!version) {
+            ts.phase = 'RollbackFailed';
+            ts.message = 'no previous version recorded for this target';
+            return;
+          }
+          await this.rollbackTarget(batch.id, id, ts, version);
+        },
+      );
       if (this.d.signal?.aborted) return this.interrupted();
-      await this.persistAndCommit(`fleetgate: ${this.d.spec.name} ${batch.id}/${batches.length} done (→ ${to ?? s.fromVersion})`);
+      await this.persistAndCommit(
+        `fleetgate: ${this.d.spec.name} ${batch.id}/${batches.length} done (→ ${to ?? s.fromVersion})`,
+      );
     }
     const failed = order.filter((id) => s.targets[id]?.phase === 'RollbackFailed');
     s.currentWave = undefined;
-    this.pushHistory();
     if (failed.length > 0) {
       s.phase = 'Degraded';
-      this.setCondition(Reasons.RollbackFailed, `rollback failed on ${failed.length} target(s): ${failed.join(', ')}; see each target's message`);
+      this.setCondition(
+        Reasons.RollbackFailed,
+        `rollback failed on ${failed.length} target(s): ${failed.join(', ')}; see each target's message`,
+      );
+      this.pushHistory();
       await this.persistAndCommit(`fleetgate: ${this.d.spec.name} rollback failed on ${failed.length} target(s)`);
       this.emit('rollout_degraded', { reason: Reasons.RollbackFailed, failed });
       return { outcome: 'Degraded', state: s, reason: Reasons.RollbackFailed, message: s.condition!.message };
     }
     s.phase = 'RolledBack';
     const version = to ?? s.fromVersion;
-    this.setCondition(Reasons.RolledBack, `rolled back ${order.length} target(s) to ${version}${s.rolledBackFrom ? ` from ${s.rolledBackFrom}` : ''}`);
+    this.setCondition(
+      Reasons.RolledBack,
+      `rolled back ${order.length} target(s) to ${version}${s.rolledBackFrom ? ` from ${s.rolledBackFrom}` : ''}`,
+    );
     // A rollback to an explicit version verified every target healthy on it.
     if (to) s.lastKnownGood = to;
+    this.pushHistory();
     await this.persistAndCommit(`fleetgate: ${this.d.spec.name} rolled back to ${version}`);
     this.emit('rollout_rolled_back', { version, targets: order.length });
     return { outcome: 'RolledBack', state: s, reason: Reasons.RolledBack, message: s.condition!.message };
@@ -724,12 +818,14 @@ export class RolloutEngine {
       steps.verify,
       vars,
       this.d.clock,
-      (r, n) => this.emit('target_health_check', { wave: batch, target: id, healthy: r.ok, probe: n, during: 'rollback' }),
+      (r, n) =>
+        this.emit('target_health_check', { wave: batch, target: id, healthy: r.ok, probe: n, during: 'rollback' }),
       this.d.signal,
     );
     if (!health.ok) return failWith(`not healthy on ${version} after rollback: ${health.message}`);
     const after = await this.d.runner.run(steps.version, vars, { extractVersion: true, signal: this.d.signal });
-    if (!after.ok || after.version !== version) return failWith(`reports ${after.version ?? '?'} after rollback, expected ${version}`);
+    if (!after.ok || after.version !== version)
+      return failWith(`reports ${after.version ?? '?'} after rollback, expected ${version}`);
     if (steps.undrain) {
       const r = await this.d.runner.run(steps.undrain, vars, { signal: this.d.signal });
       if (!r.ok) return failWith(`undrain failed: ${r.message}`);

@@ -28,7 +28,11 @@ export interface StepResult {
 
 /** Executes steps; the engine only sees this interface, so tests may count or slow calls. */
 export interface StepRunner {
-  run(step: StepSpec, vars: TemplateVars, opts?: { signal?: AbortSignal; extractVersion?: boolean }): Promise<StepResult>;
+  run(
+    step: StepSpec,
+    vars: TemplateVars,
+    opts?: { signal?: AbortSignal; extractVersion?: boolean },
+  ): Promise<StepResult>;
 }
 
 export interface StepRunnerOptions {
@@ -96,14 +100,20 @@ export function createStepRunner(opts: StepRunnerOptions): StepRunner & { close(
         version = text.trim();
       }
       if (version === undefined || version === '') {
-        return { ok: false, status: res.statusCode, message: `no version in response (field ${step.json ?? '<body>'}): ${clip(text)}` };
+        return {
+          ok: false,
+          status: res.statusCode,
+          message: `no version in response (field ${step.json ?? '<body>'}): ${clip(text)}`,
+        };
       }
     }
     return {
       ok,
       status: res.statusCode,
       version,
-      message: ok ? `${step.method} ${url} → ${res.statusCode}` : `${step.method} ${url} → ${res.statusCode} (expected ${step.expect.join('|')}): ${clip(text)}`,
+      message: ok
+        ? `${step.method} ${url} → ${res.statusCode}`
+        : `${step.method} ${url} → ${res.statusCode} (expected ${step.expect.join('|')}): ${clip(text)}`,
     };
   }
 
@@ -132,7 +142,11 @@ export function createStepRunner(opts: StepRunnerOptions): StepRunner & { close(
         (error, stdout, stderr) => {
           if (error) {
             const code = typeof error.code === 'number' ? error.code : null;
-            const why = error.killed ? `timed out after ${step.timeoutMs} ms` : code !== null ? `exit ${code}` : error.message;
+            const why = error.killed
+              ? `timed out after ${step.timeoutMs} ms`
+              : code !== null
+                ? `exit ${code}`
+                : error.message;
             resolve({ ok: false, exitCode: code, message: `${argv.join(' ')}: ${why}: ${clip(stderr || stdout)}` });
             return;
           }
@@ -204,14 +218,18 @@ export async function pollUntilHealthy(
   let probes = 0;
   for (;;) {
     const left = deadline - clock.now().getTime();
-    const probeStep = { ...step, retries: 0, timeoutMs: Math.max(1, Math.min(left, 10_000)) } as StepSpec;
+    const probeStep = { ...step, retries: 0, timeoutMs: Math.max(1, Math.min(left, 10_000)) };
     const result = await runner.run(probeStep, vars, { signal });
     probes++;
     onProbe(result, probes);
     if (result.ok) return { ...result, probes };
     const remaining = deadline - clock.now().getTime();
     if (remaining <= 0 || signal?.aborted) {
-      return { ...result, probes, message: `not healthy after ${step.timeoutMs} ms (${probes} probes): ${result.message}` };
+      return {
+        ...result,
+        probes,
+        message: `not healthy after ${step.timeoutMs} ms (${probes} probes): ${result.message}`,
+      };
     }
     await clock.sleep(Math.min(step.intervalMs, remaining), signal);
   }

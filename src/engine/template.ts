@@ -56,7 +56,8 @@ export function hostOf(address: string): string {
 export function renderTemplate(template: string, vars: TemplateVars, encode: 'none' | 'url' = 'none'): string {
   return template.replace(PLACEHOLDER, (_m, name: string) => {
     const value = resolvePlaceholder(name, vars);
-    if (value === undefined) throw new Error(`template placeholder {{${name}}} has no value for target ${vars.target.id}`);
+    if (value === undefined)
+      throw new Error(`template placeholder {{${name}}} has no value for target ${vars.target.id}`);
     if (encode === 'url' && name !== 'target.address' && name !== 'target.host') return encodeURIComponent(value);
     return value;
   });

@@ -64,7 +64,10 @@ export function prevailingVersion(versions: Iterable<string>): string | undefine
   let best: string | undefined;
   let bestCount = 0;
   for (const [v, c] of counts) {
-    if (c > bestCount || (c === bestCount && best !== undefined && semver.valid(v) && semver.valid(best) && semver.gt(v, best))) {
+    if (
+      c > bestCount ||
+      (c === bestCount && best !== undefined && semver.valid(v) && semver.valid(best) && semver.gt(v, best))
+    ) {
       best = v;
       bestCount = c;
     }

@@ -10,7 +10,7 @@ import { StateWriteError } from '../errors.js';
 function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile('git', args, { cwd, env: env ?? process.env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(Object.assign(error, { stderr }));
+      if (error) reject(Object.assign(error as Error, { stderr }));
       else resolve({ stdout, stderr });
     });
   });
@@ -73,7 +73,9 @@ export function createGitCommitter(repoRoot: string): StateCommitter {
         return sha.trim();
       } catch (error) {
         const stderr = (error as { stderr?: string }).stderr?.trim();
-        throw new StateWriteError(`git refused to commit ${rel}: ${stderr || (error as Error).message}`, { cause: error });
+        throw new StateWriteError(`git refused to commit ${rel}: ${stderr || (error as Error).message}`, {
+          cause: error,
+        });
       }
     },
   };

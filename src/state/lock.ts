@@ -44,7 +44,10 @@ export function staleReason(info: LockInfo, now: Date, host = hostname()): strin
  * @param ttlMs - lease length (ms); a crashed holder on another host blocks at most this long.
  * @throws RolloutLockedError naming the holder when another live run has it.
  */
-export async function acquireLock(path: string, opts: { owner: string; ttlMs?: number; now?: () => Date }): Promise<HeldLock> {
+export async function acquireLock(
+  path: string,
+  opts: { owner: string; ttlMs?: number; now?: () => Date },
+): Promise<HeldLock> {
   const ttlMs = opts.ttlMs ?? 60_000;
   const now = opts.now ?? (() => new Date());
   await mkdir(dirname(path), { recursive: true });

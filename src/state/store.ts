@@ -86,7 +86,8 @@ export function parseState(text: string, file: string): RolloutState {
   } catch (error) {
     throw new StateWriteError(`${file}: state file is not valid: ${(error as Error).message}`);
   }
-  if (raw === null || typeof raw !== 'object') throw new StateWriteError(`${file}: state file is empty or not a mapping`);
+  if (raw === null || typeof raw !== 'object')
+    throw new StateWriteError(`${file}: state file is empty or not a mapping`);
   if (raw.apiVersion !== STATE_API_VERSION || raw.kind !== STATE_KIND) {
     throw new StateWriteError(
       `${file}: unknown state format (expected apiVersion ${STATE_API_VERSION}, kind ${STATE_KIND}, got ${String(raw.apiVersion)}, ${String(raw.kind)})`,
@@ -102,7 +103,7 @@ export function parseState(text: string, file: string): RolloutState {
     breaker: { ...empty.breaker, ...(raw.breaker ?? {}) },
     targets: raw.targets ?? {},
     waves: raw.waves ?? [],
-  } as RolloutState;
+  };
 }
 
 /** Reads the state file; `undefined` when it does not exist yet. */
@@ -131,7 +132,10 @@ export async function readRevision(path: string): Promise<number> {
     throw new StateWriteError(`cannot read state file ${path}: ${(error as Error).message}`, { cause: error });
   }
   const m = /^revision: (\d+)$/m.exec(text);
-  if (!m) throw new StateWriteError(`${path}: state file has no top-level revision; it was edited by hand or is not a state file`);
+  if (!m)
+    throw new StateWriteError(
+      `${path}: state file has no top-level revision; it was edited by hand or is not a state file`,
+    );
   return Number(m[1]);
 }
 
@@ -141,7 +145,12 @@ export async function readRevision(path: string): Promise<number> {
  * @returns the state as written (new revision and `updatedAt`).
  * @throws StateConflictError when another writer got there first; StateWriteError when the disk refuses.
  */
-export async function writeState(path: string, state: RolloutState, expectedRevision: number, now: Date): Promise<RolloutState> {
+export async function writeState(
+  path: string,
+  state: RolloutState,
+  expectedRevision: number,
+  now: Date,
+): Promise<RolloutState> {
   const actual = await readRevision(path);
   if (actual !== expectedRevision) {
     throw new StateConflictError(

@@ -21,7 +21,12 @@ async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
 
 describe('crash and concurrency', () => {
   it('continues after kill -9 in the middle of a wave, upgrading every target exactly once', async () => {
-    repo = await RolloutRepo.create({ count: 6, version: '1.0.0', upgradeMs: 300, spec: { version: '1.1.0', canary: 1, waves: 5, maxUnavailable: 1 } });
+    repo = await RolloutRepo.create({
+      count: 6,
+      version: '1.0.0',
+      upgradeMs: 300,
+      spec: { version: '1.1.0', canary: 1, waves: 5, maxUnavailable: 1 },
+    });
     const r = repo;
     const first = r.start('run', r.specPath);
     await waitFor(() => {
@@ -52,7 +57,12 @@ describe('crash and concurrency', () => {
   });
 
   it('lets exactly one of two concurrent runs proceed', async () => {
-    repo = await RolloutRepo.create({ count: 4, version: '1.0.0', upgradeMs: 300, spec: { version: '1.1.0', canary: 1, waves: 3, maxUnavailable: 1 } });
+    repo = await RolloutRepo.create({
+      count: 4,
+      version: '1.0.0',
+      upgradeMs: 300,
+      spec: { version: '1.1.0', canary: 1, waves: 3, maxUnavailable: 1 },
+    });
     const r = repo;
     const first = r.start('run', r.specPath);
     await waitFor(() => r.hasState(), 10_000);

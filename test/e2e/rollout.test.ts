@@ -17,7 +17,11 @@ function allOn(versions: Map<string, { version: string }>, v: string): boolean {
 
 describe('fleetgate run', () => {
   it('rolls a fleet from 1.0.0 to 1.1.0 wave by wave, committing state after every wave', async () => {
-    repo = await RolloutRepo.create({ count: 8, version: '1.0.0', spec: { version: '1.1.0', canary: 1, waves: 3, observe: '200ms' } });
+    repo = await RolloutRepo.create({
+      count: 8,
+      version: '1.0.0',
+      spec: { version: '1.1.0', canary: 1, waves: 3, observe: '200ms' },
+    });
     const r = await repo.cli('run', repo.specPath);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -35,7 +39,9 @@ describe('fleetgate run', () => {
       ['all/2', 'Completed'],
       ['all/3', 'Completed'],
     ]);
-    expect(Object.values(state.targets).every((t) => t.phase === 'Succeeded' && t.from === '1.0.0' && t.version === '1.1.0')).toBe(true);
+    expect(
+      Object.values(state.targets).every((t) => t.phase === 'Succeeded' && t.from === '1.0.0' && t.version === '1.1.0'),
+    ).toBe(true);
 
     const log = repo.git('log', '--format=%s', '--', 'rollouts/svc.state.yaml');
     expect(log).toMatch(/fleetgate: svc wave 1\/4 \(all\/canary\) healthy \(1\.0\.0 → 1\.1\.0\)/);
@@ -58,7 +64,15 @@ describe('fleetgate run', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { event: string });
     const names = new Set(events.map((e) => e.event));
-    for (const n of ['rollout_started', 'wave_started', 'target_started', 'target_health_check', 'target_completed', 'wave_completed', 'rollout_completed']) {
+    for (const n of [
+      'rollout_started',
+      'wave_started',
+      'target_started',
+      'target_health_check',
+      'target_completed',
+      'wave_completed',
+      'rollout_completed',
+    ]) {
       expect(names).toContain(n);
     }
   });
@@ -198,7 +212,9 @@ describe('fleetgate rollback', () => {
     const s = repo.state();
     expect(s.phase).toBe('RolledBack');
     expect(s.isRollback).toBe(true);
-    expect(s.history[0]).toMatchObject({ from: '1.1.0', to: '1.2.0', phase: 'Healthy' });
+    expect(s.history[0]).toMatchObject({ from: '1.2.0', to: '1.1.0', phase: 'RolledBack' });
+    expect(s.history[1]).toMatchObject({ from: '1.1.0', to: '1.2.0', phase: 'Healthy' });
+    expect(s.lastKnownGood).toBe('1.1.0');
     const drift = await repo.cli('drift', repo.specPath);
     expect(drift.code).toBe(0);
   });

@@ -31,7 +31,12 @@ afterAll(() => {
   server.close();
 });
 
-const vars = () => ({ target: { id: 't1', address, labels: { note: "'; rm -rf / #" } }, version: '2.0.0', rollout: { name: 'r' }, component: 'c' });
+const vars = () => ({
+  target: { id: 't1', address, labels: { note: "'; rm -rf / #" } },
+  version: '2.0.0',
+  rollout: { name: 'r' },
+  component: 'c',
+});
 const http = (over: Partial<HttpStep>): HttpStep => ({
   kind: 'http',
   method: 'GET',
@@ -43,7 +48,15 @@ const http = (over: Partial<HttpStep>): HttpStep => ({
   intervalMs: 10,
   ...over,
 });
-const cmd = (run: string[], over: Partial<CommandStep> = {}): CommandStep => ({ kind: 'run', run, env: {}, timeoutMs: 5000, retries: 0, intervalMs: 10, ...over });
+const cmd = (run: string[], over: Partial<CommandStep> = {}): CommandStep => ({
+  kind: 'run',
+  run,
+  env: {},
+  timeoutMs: 5000,
+  retries: 0,
+  intervalMs: 10,
+  ...over,
+});
 
 describe('step runner', () => {
   const runner = createStepRunner({ clock: systemClock, baseDir: process.cwd() });
@@ -75,9 +88,17 @@ describe('step runner', () => {
 
   it('runs argv commands with templated args and env, never through a shell', async () => {
     const r = await runner.run(
-      cmd([process.execPath, '-e', 'process.stdout.write(process.argv[1] + "|" + process.env.NOTE + "|" + process.env.FLEETGATE_VERSION)', '{{target.labels.note}}'], {
-        env: { NOTE: '{{target.id}} $(whoami)' },
-      }),
+      cmd(
+        [
+          process.execPath,
+          '-e',
+          'process.stdout.write(process.argv[1] + "|" + process.env.NOTE + "|" + process.env.FLEETGATE_VERSION)',
+          '{{target.labels.note}}',
+        ],
+        {
+          env: { NOTE: '{{target.id}} $(whoami)' },
+        },
+      ),
       vars(),
       { extractVersion: true },
     );
@@ -89,7 +110,10 @@ describe('step runner', () => {
     const fail = await runner.run(cmd([process.execPath, '-e', 'console.error("nope"); process.exit(3)']), vars());
     expect(fail).toMatchObject({ ok: false, exitCode: 3 });
     expect(fail.message).toMatch(/exit 3: nope/);
-    const slow = await runner.run(cmd([process.execPath, '-e', 'setTimeout(() => {}, 10000)'], { timeoutMs: 200 }), vars());
+    const slow = await runner.run(
+      cmd([process.execPath, '-e', 'setTimeout(() => {}, 10000)'], { timeoutMs: 200 }),
+      vars(),
+    );
     expect(slow.ok).toBe(false);
     expect(slow.message).toMatch(/timed out after 200 ms/);
   });
@@ -97,8 +121,12 @@ describe('step runner', () => {
   it('polls a verify step until healthy', async () => {
     healthyAfter = 3;
     const probes: boolean[] = [];
-    const r = await pollUntilHealthy(runner, http({ url: 'http://{{target.address}}/healthz', timeoutMs: 5000, intervalMs: 20 }), vars(), systemClock, (p) =>
-      probes.push(p.ok),
+    const r = await pollUntilHealthy(
+      runner,
+      http({ url: 'http://{{target.address}}/healthz', timeoutMs: 5000, intervalMs: 20 }),
+      vars(),
+      systemClock,
+      (p) => probes.push(p.ok),
     );
     expect(r.ok).toBe(true);
     expect(probes).toEqual([false, false, false, true]);
@@ -106,7 +134,13 @@ describe('step runner', () => {
 
   it('gives up polling when the budget is spent', async () => {
     healthyAfter = 1_000_000;
-    const r = await pollUntilHealthy(runner, http({ url: 'http://{{target.address}}/healthz', timeoutMs: 150, intervalMs: 20 }), vars(), systemClock, () => {});
+    const r = await pollUntilHealthy(
+      runner,
+      http({ url: 'http://{{target.address}}/healthz', timeoutMs: 150, intervalMs: 20 }),
+      vars(),
+      systemClock,
+      () => {},
+    );
     expect(r.ok).toBe(false);
     expect(r.message).toMatch(/not healthy after 150 ms/);
   });

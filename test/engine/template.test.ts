@@ -10,16 +10,19 @@ const vars = {
 
 describe('templates', () => {
   it('fills target, version and rollout fields', () => {
-    expect(renderTemplate('{{target.id}}@{{target.address}} {{version}} {{rollout.name}} {{component}} {{target.labels.zone}}', vars)).toBe(
-      'edge-1@127.0.0.1:8080 1.2.0+build.5 edge nginx a b',
-    );
+    expect(
+      renderTemplate(
+        '{{target.id}}@{{target.address}} {{version}} {{rollout.name}} {{component}} {{target.labels.zone}}',
+        vars,
+      ),
+    ).toBe('edge-1@127.0.0.1:8080 1.2.0+build.5 edge nginx a b');
     expect(renderTemplate('{{ target.host }}', vars)).toBe('127.0.0.1');
   });
 
   it('percent-encodes values in URLs except the address, so data stays data', () => {
-    expect(renderTemplate('http://{{target.address}}/upgrade?version={{version}}&z={{target.labels.evil}}', vars, 'url')).toBe(
-      'http://127.0.0.1:8080/upgrade?version=1.2.0%2Bbuild.5&z=%24(rm%20-rf%20%2F)%3B%20..%2F..%2Fx',
-    );
+    expect(
+      renderTemplate('http://{{target.address}}/upgrade?version={{version}}&z={{target.labels.evil}}', vars, 'url'),
+    ).toBe('http://127.0.0.1:8080/upgrade?version=1.2.0%2Bbuild.5&z=%24(rm%20-rf%20%2F)%3B%20..%2F..%2Fx');
   });
 
   it('refuses an unknown placeholder or a missing label', () => {

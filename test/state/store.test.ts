@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StateConflictError, StateWriteError } from '../../src/errors.js';
-import { createEmptyState, parseState, readState, serializeState, statePathFor, writeState } from '../../src/state/store.js';
+import {
+  createEmptyState,
+  parseState,
+  readState,
+  serializeState,
+  statePathFor,
+  writeState,
+} from '../../src/state/store.js';
 
 const now = new Date('2026-11-23T12:00:00Z');
 
@@ -15,7 +22,10 @@ describe('state store', () => {
 
   it('round-trips state with a header and one line per target', () => {
     const s = createEmptyState('edge');
-    s.targets = { 'edge-1': { phase: 'Succeeded', from: '1.0.0', version: '1.1.0' }, 'edge-2': { phase: 'Pending', from: '1.0.0' } };
+    s.targets = {
+      'edge-1': { phase: 'Succeeded', from: '1.0.0', version: '1.1.0' },
+      'edge-2': { phase: 'Pending', from: '1.0.0' },
+    };
     s.waves = [{ id: 'edge/canary', phase: 'Completed', targets: ['edge-1', 'edge-2'] }];
     const text = serializeState(s);
     expect(text.startsWith('# Written by Fleetgate. Do not edit')).toBe(true);
@@ -36,23 +46,39 @@ describe('state store', () => {
     expect(second.revision).toBe(2);
   });
 
-  it('rejects a state file that is not state, with the file name and no stack', async () => {
-    expect(() => parseState('apiVersion: v9\nkind: Other\nname: x\nrevision: 1\n', 'f.yaml')).toThrow(/f.yaml: unknown state format/);
+  it('rejects a state file that is not state, with the file name and no stack', () => {
+    expect(() => parseState('apiVersion: v9\nkind: Other\nname: x\nrevision: 1\n', 'f.yaml')).toThrow(
+      /f.yaml: unknown state format/,
+    );
     expect(() => parseState('a: [1,\n', 'f.yaml')).toThrow(StateWriteError);
     expect(() => parseState('a: &x [1]\nb: *x\n', 'f.yaml')).toThrow(StateWriteError);
   });
 
   it('reports a read-only folder as a StateWriteError', async () => {
-    if (process.getuid?.() === 0) return; // root ignores permissions
+    // Root ignores permissions; a file where the folder should be fails for everyone.
+    const blocker = join(await mkdtemp(join(tmpdir(), 'fg-state-ro-')), 'file');
+    await writeFile(blocker, 'x');
+    await expect(writeState(join(blocker, 's.yaml'), createEmptyState('x'), 0, now)).rejects.toBeInstanceOf(
+      StateWriteError,
+    );
+    if (process.getuid?.() === 0) return;
     const dir = await mkdtemp(join(tmpdir(), 'fg-state-ro-'));
     await chmod(dir, 0o500);
-    await expect(writeState(join(dir, 's.yaml'), createEmptyState('x'), 0, now)).rejects.toBeInstanceOf(StateWriteError);
+    await expect(writeState(join(dir, 's.yaml'), createEmptyState('x'), 0, now)).rejects.toBeInstanceOf(
+      StateWriteError,
+    );
   });
 
   it('stays under 2 MB for 10,000 targets', async () => {
     const s = createEmptyState('big');
     for (let i = 0; i < 10_000; i++) {
-      s.targets[`target-${i}`] = { phase: 'Succeeded', from: '1.0.0', version: '1.1.0', startedAt: now.toISOString(), finishedAt: now.toISOString() };
+      s.targets[`target-${i}`] = {
+        phase: 'Succeeded',
+        from: '1.0.0',
+        version: '1.1.0',
+        startedAt: now.toISOString(),
+        finishedAt: now.toISOString(),
+      };
     }
     const text = serializeState(s);
     expect(Buffer.byteLength(text)).toBeLessThan(2_000_000);
