@@ -66,12 +66,23 @@ export interface EngineSession {
  */
 export async function openEngine(
   loaded: LoadedRollout,
-  opts: { emit: EventSink; gates: GateApprover; commit?: boolean; signal?: AbortSignal; clock?: Clock },
+  opts: {
+    emit: EventSink;
+    gates: GateApprover;
+    commit?: boolean;
+    signal?: AbortSignal;
+    clock?: Clock;
+    /** Take the rollout's lock (default true; read-only commands pass false). */
+    lock?: boolean;
+  },
 ): Promise<EngineSession> {
   const clock = opts.clock ?? systemClock;
   const { spec, plan } = loaded;
   const lockPath = join(dirname(resolve(loaded.specPath)), '.fleetgate', `${spec.name}.lock`);
-  const lock: HeldLock = await acquireLock(lockPath, { owner: `fleetgate ${currentActor()}`, ttlMs: 60_000 });
+  const lock: HeldLock =
+    opts.lock === false
+      ? { path: lockPath, release: () => Promise.resolve() }
+      : await acquireLock(lockPath, { owner: `fleetgate ${currentActor()}`, ttlMs: 60_000 });
   const runner = createStepRunner({ clock, baseDir: dirname(resolve(loaded.specPath)) });
   try {
     const store = await createLocalStatePort({ path: loaded.statePath, clock, commit: opts.commit });

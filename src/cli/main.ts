@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { createInterface } from 'node:readline/promises';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import {
   ConfigurationError,
   InternalError,
@@ -16,18 +16,18 @@ import {
   StateWriteError,
 } from '../errors.js';
 import { combineSinks, type EventSink } from '../engine/events.js';
-import type { GateApprover, RunResult } from '../engine/rollout.js';
+import type { GateApprover, RunOptions, RunResult } from '../engine/rollout.js';
 import { describePlan } from '../plan/plan.js';
 import { formatIssue } from '../spec/issue.js';
 import { readSpecFile, SpecValidationError } from '../spec/index.js';
 import { readState } from '../state/store.js';
-import { currentActor, loadRollout, openEngine } from './context.js';
+import { currentActor, loadRollout, openEngine, type LoadedRollout } from './context.js';
 import { createReporter } from './reporter.js';
-import { formatStatus } from './status.js';
+import { formatPreflight, formatStatus } from './status.js';
 import { detectDrift, formatDrift } from './drift.js';
 import { runLocalFleetCommand } from './fleet-command.js';
 
-export const ExitCode = { Ok: 0, Error: 1, Usage: 2, Paused: 3, RolledBack: 4, Drift: 5 } as const;
+export const ExitCode = { Ok: 0, Error: 1, Usage: 2, Paused: 3, RolledBack: 4, Drift: 5, Progressing: 6 } as const;
 
 const ISSUES_URL = 'https://github.com/fleetgate/fleetgate/issues/new';
 
@@ -43,15 +43,18 @@ function outcomeCode(result: RunResult): number {
       return ExitCode.Paused;
     case 'RolledBack':
       return ExitCode.RolledBack;
+    case 'Progressing':
+      return ExitCode.Progressing;
     default:
       return ExitCode.Error;
   }
 }
 
-function gateApprover(yes: boolean): GateApprover {
+function gateApprover(yes: boolean, approved: string[] = []): GateApprover {
   return async (gate, ctx) => {
     const by = currentActor();
     if (yes) return { approved: true, by: `${by} (--yes)` };
+    if (approved.includes(gate)) return { approved: true, by: `${by} (--approve ${gate})` };
     if (!process.stdin.isTTY || !process.stdout.isTTY) return { approved: false, by };
     const rl = createInterface({ input: process.stdin, output: process.stdout });
     try {
@@ -65,6 +68,10 @@ function gateApprover(yes: boolean): GateApprover {
 
 interface RunFlags {
   yes?: boolean;
+  approve?: string[];
+  maxWaves?: string;
+  deferObservation?: boolean;
+  resultFile?: string;
   json?: boolean;
   events?: string;
   commit?: boolean;
@@ -95,13 +102,15 @@ async function withEngine(
   process.once('SIGTERM', stop);
   const session = await openEngine(loaded, {
     emit: out.sink,
-    gates: gateApprover(Boolean(flags.yes)),
+    gates: gateApprover(Boolean(flags.yes), flags.approve),
     commit: flags.commit,
     signal: controller.signal,
   });
   try {
     const result = await act(session.engine);
     out.close();
+    if (flags.resultFile)
+      writeFileSync(flags.resultFile, `${JSON.stringify(summarizeResult(result, session.loaded), null, 2)}\n`);
     if (!flags.json && result.message && result.outcome !== 'Healthy') process.stderr.write(`${result.message}\n`);
     return outcomeCode(result);
   } finally {
@@ -110,6 +119,42 @@ async function withEngine(
     process.off('SIGTERM', stop);
     await session.close();
   }
+}
+
+function runOptions(flags: RunFlags): RunOptions {
+  let maxWaves: number | undefined;
+  if (flags.maxWaves !== undefined) {
+    maxWaves = Number(flags.maxWaves);
+    if (!Number.isInteger(maxWaves) || maxWaves < 0) {
+      throw new CommanderError(
+        ExitCode.Usage,
+        'fleetgate.maxWaves',
+        `--max-waves must be a whole number ≥ 0 (got ${flags.maxWaves})`,
+      );
+    }
+  }
+  return { maxWaves, deferObservation: flags.deferObservation };
+}
+
+/** The outcome of a run as written by `--result-file` (read by the composite actions). */
+export function summarizeResult(result: RunResult, loaded: LoadedRollout) {
+  const s = result.state;
+  const done = new Set(s.waves.filter((w) => w.phase === 'Completed').map((w) => w.id));
+  const current = s.waves.find((w) => w.id === s.currentWave);
+  return {
+    rollout: loaded.spec.name,
+    outcome: result.outcome,
+    phase: s.phase,
+    reason: result.reason,
+    message: result.message,
+    revision: s.revision,
+    fromVersion: s.fromVersion,
+    toVersion: s.toVersion,
+    lastKnownGood: s.lastKnownGood,
+    currentWave: s.currentWave,
+    observeUntil: current?.phase === 'Observing' ? current.observeUntil : undefined,
+    remainingWaves: loaded.plan.waves.filter((w) => !done.has(w.id)).map((w) => w.id),
+  };
 }
 
 export function buildProgram(): Command {
@@ -161,7 +206,14 @@ export function buildProgram(): Command {
 
   const runFlags = (cmd: Command) =>
     cmd
-      .option('-y, --yes', 'approve gates without asking')
+      .option('-y, --yes', 'approve every gate without asking')
+      .option('--approve <gate...>', 'approve these gates only (e.g. the GitHub environment this job waited on)')
+      .option('--max-waves <n>', 'complete at most n waves, then stop with exit 6 (one job per wave)')
+      .option(
+        '--defer-observation',
+        'do not wait observation windows out: stop with exit 6; a later run evaluates them',
+      )
+      .option('--result-file <file>', 'write the outcome as JSON (for actions and scripts)')
       .option('--json', 'print events as JSON lines')
       .option('--events <file>', 'append events as JSON lines to a file')
       .option('--no-commit', 'write the state file but do not commit it with git');
@@ -173,7 +225,9 @@ export function buildProgram(): Command {
       .argument('<spec>', 'rollout spec file')
       .option('--retry-rolled-back', 'roll out a version that was rolled back before'),
   ).action(async (spec: string, flags: RunFlags) => {
-    process.exitCode = await withEngine(spec, flags, (e) => e.run({ retryRolledBack: flags.retryRolledBack }));
+    process.exitCode = await withEngine(spec, flags, (e) =>
+      e.run({ retryRolledBack: flags.retryRolledBack, ...runOptions(flags) }),
+    );
   });
 
   runFlags(
@@ -188,7 +242,7 @@ export function buildProgram(): Command {
       )
       .option('--reason <text>', 'why (recorded in state)'),
   ).action(async (spec: string, flags: RunFlags & { decision: 'continue' | 'rollback' | 'abort'; reason?: string }) => {
-    process.exitCode = await withEngine(spec, flags, (e) => e.resume(flags.decision, flags.reason));
+    process.exitCode = await withEngine(spec, flags, (e) => e.resume(flags.decision, flags.reason, runOptions(flags)));
   });
 
   runFlags(
@@ -201,6 +255,24 @@ export function buildProgram(): Command {
   ).action(async (spec: string, flags: RunFlags & { to?: string; reason?: string }) => {
     process.exitCode = await withEngine(spec, flags, (e) => e.rollbackTo(flags.to, flags.reason));
   });
+
+  program
+    .command('preflight')
+    .description('read-only checks before a rollout: every target answers, version policy, version skew')
+    .argument('<spec>', 'rollout spec file')
+    .option('--json', 'print the report as JSON')
+    .action(async (spec: string, flags: { json?: boolean }) => {
+      const loaded = await loadRollout(spec);
+      const session = await openEngine(loaded, { emit: () => undefined, gates: gateApprover(false), lock: false });
+      try {
+        const report = await session.engine.preflightReport();
+        if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        else process.stdout.write(`${formatPreflight(report)}\n`);
+        process.exitCode = report.ok ? ExitCode.Ok : ExitCode.Error;
+      } finally {
+        await session.close();
+      }
+    });
 
   program
     .command('status')

@@ -1,6 +1,7 @@
 /** Text rendering of a rollout's state for `fleetgate status`. */
 import Table from 'cli-table3';
 import pc from 'picocolors';
+import type { PreflightReport } from '../engine/rollout.js';
 import type { RolloutState } from '../state/types.js';
 import type { LoadedRollout } from './context.js';
 
@@ -52,5 +53,23 @@ export function formatStatus(loaded: LoadedRollout, state: RolloutState | undefi
     for (const h of state.history.slice(0, 10))
       lines.push(`    ${h.from ?? '?'} → ${h.to}: ${h.phase}${h.reason ? ` (${h.reason})` : ''} ${h.finishedAt ?? ''}`);
   }
+  return lines.join('\n');
+}
+
+/** Renders a preflight report: reachability, version skew, policy verdict. */
+export function formatPreflight(r: PreflightReport): string {
+  const lines = [`${pc.bold(r.rollout)} preflight: ${r.ok ? pc.green('ok') : pc.red('not ready')}`];
+  lines.push(
+    `  ${r.current ?? '?'} → ${r.desired}   last known good: ${r.lastKnownGood ?? 'none'}   phase: ${r.phase}`,
+  );
+  const skew = Object.entries(r.versions)
+    .map(([v, n]) => `${v} ×${n}`)
+    .join(', ');
+  lines.push(
+    `  ${r.targets} targets; versions reported: ${skew || 'none'}${Object.keys(r.versions).length > 1 ? pc.yellow(' (version skew)') : ''}`,
+  );
+  if (!r.policy.ok) lines.push(pc.red(`  version policy (${r.policy.reason}): ${r.policy.message}`));
+  for (const u of r.unreachable.slice(0, 20)) lines.push(pc.red(`  ${u.id} did not answer: ${u.message}`));
+  if (r.unreachable.length > 20) lines.push(pc.red(`  … ${r.unreachable.length - 20} more unreachable`));
   return lines.join('\n');
 }

@@ -18,6 +18,10 @@ export const Reasons = {
   RollbackFailed: 'RollbackFailed',
   RollbackRequested: 'RollbackRequested',
   Interrupted: 'Interrupted',
+  WaveBoundary: 'WaveBoundary',
+  ObservationWindowOpen: 'ObservationWindowOpen',
+  AnalysisFailed: 'AnalysisFailed',
+  AnalysisInconclusive: 'AnalysisInconclusive',
 } as const;
 export type Reason = (typeof Reasons)[keyof typeof Reasons];
 

@@ -15,7 +15,7 @@ import {
   type RolloutState,
   type TargetState,
 } from '../state/types.js';
-import { InvalidPhaseError, RolloutPausedError } from '../errors.js';
+import { InvalidPhaseError, RolloutPausedError, VersionPolicyError } from '../errors.js';
 import type { Clock } from './clock.js';
 import type { EventSink, RolloutEvent, RolloutEventName } from './events.js';
 import { Messages, Reasons, type Reason } from './reasons.js';
@@ -56,8 +56,12 @@ export interface EngineDeps {
   preflightConcurrency?: number;
 }
 
-/** How a run ended; the CLI maps it to an exit code (0, 3, 4, 1). */
-export type RunOutcome = 'Healthy' | 'Paused' | 'RolledBack' | 'Degraded';
+/**
+ * How a run ended; the CLI maps it to an exit code (0, 3, 4, 1, 6).
+ * `Progressing`: stopped at a wave boundary (`maxWaves`) or with an observation window
+ * still open (`deferObservation`); a later run continues.
+ */
+export type RunOutcome = 'Healthy' | 'Paused' | 'RolledBack' | 'Degraded' | 'Progressing';
 
 export interface RunResult {
   outcome: RunOutcome;
@@ -66,9 +70,35 @@ export interface RunResult {
   message?: string;
 }
 
+/** What `preflightReport` found. */
+export interface PreflightReport {
+  rollout: string;
+  desired: string;
+  /** Version the fleet is taken to run now (last known good, or what most targets report). */
+  current?: string;
+  lastKnownGood?: string;
+  phase: RolloutPhase;
+  targets: number;
+  /** Version → number of targets reporting it (version skew: more than one key). */
+  versions: Record<string, number>;
+  unreachable: { id: string; message: string }[];
+  policy: { ok: true } | { ok: false; reason: string; message: string };
+  ok: boolean;
+}
+
 export interface RunOptions {
   /** Roll out a version that was rolled back before (refused otherwise). */
   retryRolledBack?: boolean;
+  /**
+   * Complete at most this many waves in this run, then stop (`Progressing`). 0 only
+   * finishes a wave whose observation window is being evaluated. One GitHub job per wave uses 1.
+   */
+  maxWaves?: number;
+  /**
+   * Do not wait an observation window out: record its end and stop (`Progressing`); a later
+   * run (after an environment wait timer) evaluates the elapsed window. Keeps runners from sleeping.
+   */
+  deferObservation?: boolean;
 }
 
 type TargetOutcome = 'Succeeded' | 'Failed' | 'Skipped' | 'NotStarted';
@@ -195,7 +225,7 @@ export class RolloutEngine {
       }
       await this.start(desired);
     }
-    return this.proceed();
+    return this.proceed(opts);
   }
 
   /**
@@ -204,7 +234,7 @@ export class RolloutEngine {
    * target to the version it ran before (newest wave first), `abort` stops where it is (seed 001).
    * @throws InvalidPhaseError when the rollout is not paused
    */
-  async resume(decision: Decision, reason?: string): Promise<RunResult> {
+  async resume(decision: Decision, reason?: string, opts: RunOptions = {}): Promise<RunResult> {
     const state = await this.load();
     const decidable: RolloutPhase[] = ['Paused', 'Progressing', 'Degraded'];
     if (!decidable.includes(state.phase) || (state.phase === 'Degraded' && decision === 'abort')) {
@@ -237,7 +267,7 @@ export class RolloutEngine {
     await this.persistAndCommit(
       `fleetgate: ${this.d.spec.name} continue at ${state.currentWave ?? 'start'} (${this.versions()})`,
     );
-    return this.proceed();
+    return this.proceed(opts);
   }
 
   /**
@@ -313,6 +343,46 @@ export class RolloutEngine {
       reason: s.condition?.reason,
     });
     s.history.length = Math.min(s.history.length, HISTORY_LIMIT);
+  }
+
+  /**
+   * Read-only preflight for `fleetgate preflight` and pull-request checks: every target's
+   * `version` step, the version policy verdict and the version skew seen. Touches nothing.
+   */
+  async preflightReport(): Promise<PreflightReport> {
+    const state = (await this.d.store.read()) ?? createEmptyState(this.d.spec.name);
+    const probes = await this.preflight();
+    const unreachable = [...probes]
+      .filter(([, p]) => p.version === undefined)
+      .map(([id, p]) => ({ id, message: p.message }));
+    const versions: Record<string, number> = {};
+    for (const p of probes.values()) if (p.version !== undefined) versions[p.version] = (versions[p.version] ?? 0) + 1;
+    const current =
+      state.phase === 'Healthy' ? state.toVersion : (state.lastKnownGood ?? prevailingVersion(Object.keys(versions)));
+    let policy: PreflightReport['policy'] = { ok: true };
+    try {
+      assertVersionAllowed({
+        current,
+        desired: this.d.spec.version,
+        policy: this.d.spec.versionPolicy,
+        isRollback: false,
+      });
+    } catch (error) {
+      if (!(error instanceof VersionPolicyError)) throw error;
+      policy = { ok: false, reason: error.reason, message: error.message };
+    }
+    return {
+      rollout: this.d.spec.name,
+      desired: this.d.spec.version,
+      current,
+      lastKnownGood: state.lastKnownGood,
+      phase: state.phase,
+      targets: probes.size,
+      versions,
+      unreachable,
+      policy,
+      ok: unreachable.length === 0 && policy.ok,
+    };
   }
 
   /** Preflight (read-only: probes versions) and the start of a new rollout. */
@@ -408,9 +478,10 @@ export class RolloutEngine {
   }
 
   /** Runs the remaining waves. */
-  private async proceed(): Promise<RunResult> {
+  private async proceed(opts: RunOptions): Promise<RunResult> {
     const s = this.state;
     const desired = s.toVersion!;
+    let completedThisRun = 0;
     for (const wave of this.d.plan.waves) {
       let ws = s.waves.find((w) => w.id === wave.id);
       if (!ws) {
@@ -419,6 +490,11 @@ export class RolloutEngine {
       }
       if (ws.phase === 'Completed') continue;
       s.currentWave = wave.id;
+      if (ws.phase === 'Pending' && opts.maxWaves !== undefined && completedThisRun >= opts.maxWaves) {
+        await this.persist();
+        const message = `stopped before ${wave.id} after ${completedThisRun} wave(s) (max waves per run); run again to continue`;
+        return { outcome: 'Progressing', state: s, reason: Reasons.WaveBoundary, message };
+      }
 
       const gate = this.gateFor(wave);
       if (gate && !s.approvals.some((a) => a.gate === gate)) {
@@ -469,6 +545,13 @@ export class RolloutEngine {
       }
       if (ws.phase === 'Observing') {
         this.emit('wave_observing', { wave: wave.id, until: ws.observeUntil, observeMs: wave.observeMs });
+        if (opts.deferObservation && Date.parse(ws.observeUntil!) > this.d.clock.now().getTime()) {
+          await this.persistAndCommit(
+            `fleetgate: ${this.d.spec.name} ${this.waveLabel(wave)} observing until ${ws.observeUntil}`,
+          );
+          const message = `${wave.id} is in its observation window until ${ws.observeUntil}; run again after it to evaluate it`;
+          return { outcome: 'Progressing', state: s, reason: Reasons.ObservationWindowOpen, message };
+        }
         const turned = await this.observe(wave, desired, Date.parse(ws.observeUntil!));
         if (this.d.signal?.aborted) return this.interrupted();
         if (turned.length > 0) {
@@ -481,6 +564,7 @@ export class RolloutEngine {
       }
       ws.phase = 'Completed';
       ws.finishedAt = this.now();
+      completedThisRun++;
       this.emit('wave_completed', { wave: wave.id, index: wave.index, succeeded: ws.succeeded, failed: ws.failed });
       await this.persistAndCommit(
         `fleetgate: ${this.d.spec.name} ${this.waveLabel(wave)} healthy (${this.versions()})`,
@@ -695,13 +779,17 @@ export class RolloutEngine {
         },
       );
     };
+    let checks = 0;
     while (!this.d.signal?.aborted) {
       const left = untilMs - this.d.clock.now().getTime();
       if (left <= 0) break;
       await this.d.clock.sleep(Math.min(interval, left), this.d.signal);
       await check();
+      checks++;
       if (turned.length > 0) break;
     }
+    // A window that elapsed while no run was watching (deferred observation) gets one check at its end.
+    if (checks === 0 && wave.observeMs > 0 && !this.d.signal?.aborted) await check();
     if (turned.length > 0) await this.persist();
     return turned;
   }
