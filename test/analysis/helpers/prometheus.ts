@@ -178,11 +178,19 @@ export async function startPrometheus(binary: string, targets: readonly string[]
 
 /**
  * Waits until Prometheus holds at least `samples` scraped samples of
- * `fleet_agent_build_info` for each address (so `rate()` over the next window has data).
+ * `fleet_agent_build_info` for each address, on `version` when given (an upgrade
+ * starts new series), so `rate()` over the next window has data.
  */
-export async function waitForSamples(prom: TestPrometheus, addresses: readonly string[], samples = 2): Promise<void> {
+export async function waitForSamples(
+  prom: TestPrometheus,
+  addresses: readonly string[],
+  samples = 2,
+  version?: string,
+): Promise<void> {
   const regex = addresses.map((a) => a.replace(/[.]/g, '\\\\.')).join('|');
-  const query = `count_over_time(fleet_agent_build_info{instance=~"${regex}"}[1m])`;
+  const versionMatcher = version !== undefined ? `,version=${JSON.stringify(version)}` : '';
+  const query = `min by (instance) (count_over_time(fleet_agent_build_info{instance=~"${regex}"${versionMatcher}}[1m]))`;
+  let last = 'no answer';
   await waitFor(
     `prometheus did not scrape ${samples} samples of every target`,
     20_000,
@@ -190,9 +198,10 @@ export async function waitForSamples(prom: TestPrometheus, addresses: readonly s
       const body = (await getJson(`${prom.url}/api/v1/query?query=${encodeURIComponent(query)}`)) as {
         data: { result: Array<{ value: [number, string] }> };
       };
+      last = JSON.stringify(body.data.result);
       const result = body.data.result;
       return result.length >= addresses.length && result.every((r) => Number(r.value[1]) >= samples);
     },
-    () => 'no samples',
+    () => `${query} → ${last}`,
   );
 }
