@@ -167,6 +167,14 @@ async function main(): Promise<void> {
     '',
     `Canary / baseline error ratio: good ${spread(ratios.good)}, 2× errors ${spread(ratios.bad)}.`,
     '',
+    "Reading: a relative limit must sit above the window's noise. With about a hundred errors per",
+    'cohort per window the canary/baseline ratio of a good version spreads by ±30% or more, so a',
+    '10% limit fails good canaries; a limit halfway to the regression you want to catch (50% for 2×)',
+    'separates them. The Mann-Whitney test needs no limit but per-target samples (3+ targets per',
+    'cohort); its nominal false-positive rate is its 2.5% significance level (the normal approximation',
+    'with 3 vs 9 samples may run somewhat above it). Longer windows or more',
+    'traffic shrink the noise as 1/√errors (docs/analysis.md#accuracy).',
+    '',
   ].join('\n');
   process.stdout.write(`${section}\n`);
   if (values.write) await writeSection(section);

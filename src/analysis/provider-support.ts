@@ -258,6 +258,24 @@ export async function sendWithRetries(req: HttpRequest, policy: RetryPolicy): Pr
   return last;
 }
 
+/**
+ * A URL fit for messages, state and logs: user and password removed, and the
+ * query string dropped (it may carry tokens): `https://u:p@host/api?q=1` → `https://host/api`.
+ * Text that is not a URL is returned as it is.
+ */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    u.search = '';
+    u.hash = '';
+    return u.toString().replace(/\/$/, url.endsWith('/') ? '/' : '');
+  } catch {
+    return url;
+  }
+}
+
 /** `" after 3 attempts"` when more than one attempt was made, else `""`. */
 export function attemptsSuffix(attempts: number): string {
   return attempts > 1 ? ` after ${attempts} attempts` : '';

@@ -86,3 +86,42 @@ describe('rollouts/examples/analysis-seed000.yaml', () => {
     expect(createProvider(analysis!.provider, deps).type).toBe('prometheus');
   });
 });
+
+describe('redactUrl', () => {
+  it('drops credentials, query and fragment from URLs shown in messages and state', async () => {
+    const { redactUrl } = await import('../../src/analysis/provider-support.js');
+    expect(redactUrl('https://user:pw@prom.example.net/api/v1?token=x#f')).toBe('https://prom.example.net/api/v1');
+    expect(redactUrl('http://127.0.0.1:9090')).toBe('http://127.0.0.1:9090');
+    expect(redactUrl('http://127.0.0.1:9090/')).toBe('http://127.0.0.1:9090/');
+    expect(redactUrl('not a url')).toBe('not a url');
+  });
+
+  it('a refused Prometheus with credentials in its address never shows them', async () => {
+    const masked: string[] = [];
+    const p = createProvider(
+      { type: 'prometheus', config: { address: 'http://admin:hunter2@127.0.0.1:1', retries: 0 } },
+      { ...deps, mask: (s) => void masked.push(s) },
+    );
+    const r = await p.measure({
+      metric: {
+        name: 'm',
+        query: 'up',
+        severity: 'warning',
+        noData: 'pause',
+        intervalMs: 1,
+        count: 1,
+        failureLimit: 0,
+        inconclusiveLimit: 0,
+      },
+      query: 'up',
+      cohort: { name: 'canary', targets: [] },
+      window: { startMs: 0, endMs: 1 },
+    });
+    expect(masked).toContain('hunter2');
+    expect(r).toEqual({
+      ok: false,
+      phase: 'Error',
+      message: 'prometheus at http://127.0.0.1:1: connection refused (ECONNREFUSED)',
+    });
+  });
+});

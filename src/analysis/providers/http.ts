@@ -19,6 +19,7 @@ import {
   configInteger,
   configString,
   expandEnv,
+  redactUrl,
   sendWithRetries,
   type RetryPolicy,
 } from '../provider-support.js';
@@ -131,7 +132,7 @@ export class HttpMetricProvider implements MetricProvider {
       },
       this.settings.policy,
     );
-    const where = target.url.split('?')[0];
+    const where = redactUrl(target.url);
     if (!outcome.ok)
       return {
         ok: false,

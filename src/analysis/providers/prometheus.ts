@@ -23,6 +23,7 @@ import {
   configInteger,
   configString,
   expandEnv,
+  redactUrl,
   secretFromEnv,
   sendWithRetries,
   type RetryPolicy,
@@ -266,14 +267,14 @@ export class PrometheusProvider implements MetricProvider {
       return {
         ok: false,
         phase: 'Error',
-        message: `prometheus at ${this.settings.address}: ${outcome.message}${attemptsSuffix(outcome.attempts)}`,
+        message: `prometheus at ${redactUrl(this.settings.address)}: ${outcome.message}${attemptsSuffix(outcome.attempts)}`,
       };
     }
     const decoded = decodeApiResponse(outcome.status, outcome.body, path === '/api/v1/query' ? 'instant' : 'range');
     if (!decoded.ok && decoded.phase === 'Error') {
       return {
         ...decoded,
-        message: `prometheus at ${this.settings.address}: ${decoded.message}${attemptsSuffix(outcome.attempts)}`,
+        message: `prometheus at ${redactUrl(this.settings.address)}: ${decoded.message}${attemptsSuffix(outcome.attempts)}`,
       };
     }
     return decoded;

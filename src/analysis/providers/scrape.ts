@@ -7,7 +7,8 @@
  *
  * It keeps the last few scrapes of each target with their times; a window is
  * measured from the scrape nearest its start and the one nearest its end,
- * each within a tolerance of 10% of the window (250 ms to 5 s). It cannot
+ * each within a tolerance of about 10% of the window (250 ms to 5 s, see
+ * `scrapeTolerance`). It cannot
  * look back: a window whose end passed more than the tolerance ago can only
  * be measured if a scrape was taken then (Prometheus can; this cannot).
  */
@@ -19,6 +20,7 @@ import {
   configHeaders,
   configInteger,
   configString,
+  redactUrl,
   sendWithRetries,
   type RetryPolicy,
 } from '../provider-support.js';
@@ -96,9 +98,14 @@ export function parseScrapeSettings(config: Record<string, unknown>, deps: Provi
 /** One scrape of one target: the parsed page, or why there is none. */
 type Scrape = { atMs: number; exposition: Exposition } | { atMs: number; error: string };
 
-/** Tolerance (ms) between a window bound and the scrape that stands for it: 10% of the window, 250 ms to 5 s. */
+/**
+ * Tolerance (ms) between a window bound and the scrape that stands for it:
+ * 10% of the window, but at least a third of it up to 1 s (short windows on a
+ * busy machine), never below 250 ms nor above 5 s.
+ */
 export function scrapeTolerance(window: AnalysisWindow): number {
-  return Math.min(5000, Math.max(250, 0.1 * (window.endMs - window.startMs)));
+  const length = Math.max(0, window.endMs - window.startMs);
+  return Math.min(5000, Math.max(250, 0.1 * length, Math.min(1000, length / 3)));
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -130,21 +137,23 @@ export class ScrapeProvider implements MetricProvider {
 
   private async scrapeOne(target: Target, signal?: AbortSignal): Promise<Scrape> {
     const url = `${this.settings.scheme}://${target.address}${this.settings.path}`;
+    // Stamped when the request is sent: the agent reads its counters then, not when the answer arrives.
+    const atMs = this.now();
     const outcome = await sendWithRetries(
       { url, method: 'GET', headers: { accept: 'text/plain', ...this.settings.headers }, ...(signal && { signal }) },
       this.settings.policy,
     );
-    const atMs = this.now();
+    const shown = redactUrl(url);
     let scrape: Scrape;
     if (!outcome.ok)
-      scrape = { atMs, error: `${target.id} (${url}): ${outcome.message}${attemptsSuffix(outcome.attempts)}` };
+      scrape = { atMs, error: `${target.id} (${shown}): ${outcome.message}${attemptsSuffix(outcome.attempts)}` };
     else if (outcome.status !== 200)
-      scrape = { atMs, error: `${target.id} (${url}): HTTP ${outcome.status}${attemptsSuffix(outcome.attempts)}` };
+      scrape = { atMs, error: `${target.id} (${shown}): HTTP ${outcome.status}${attemptsSuffix(outcome.attempts)}` };
     else {
       try {
         scrape = { atMs, exposition: parseExposition(outcome.body) };
       } catch (err) {
-        scrape = { atMs, error: `${target.id} (${url}): ${err instanceof Error ? err.message : String(err)}` };
+        scrape = { atMs, error: `${target.id} (${shown}): ${err instanceof Error ? err.message : String(err)}` };
       }
     }
     if (!(signal?.aborted ?? false)) {
