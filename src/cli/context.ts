@@ -9,8 +9,11 @@ import { InventoryError } from '../errors.js';
 import { systemClock, type Clock } from '../engine/clock.js';
 import type { EventSink } from '../engine/events.js';
 import { RolloutEngine, type GateApprover, type RollbackBatch } from '../engine/rollout.js';
+import type { StatePort } from '../engine/state-port.js';
 import { createStepRunner } from '../engine/steps.js';
 import { loadInventory } from '../inventory/load.js';
+import { createProvider } from '../analysis/providers/index.js';
+import { registerSecret } from '../util/secrets.js';
 import { planRollback, planRollout } from '../plan/plan.js';
 import type { RolloutPlan } from '../plan/types.js';
 import { loadSpec } from '../spec/index.js';
@@ -74,6 +77,8 @@ export async function openEngine(
     clock?: Clock;
     /** Take the rollout's lock (default true; read-only commands pass false). */
     lock?: boolean;
+    /** State port to use instead of the local file (e.g. the GitHub contents API backend). */
+    store?: StatePort;
   },
 ): Promise<EngineSession> {
   const clock = opts.clock ?? systemClock;
@@ -85,8 +90,16 @@ export async function openEngine(
       : await acquireLock(lockPath, { owner: `fleetgate ${currentActor()}`, ttlMs: 60_000 });
   const runner = createStepRunner({ clock, baseDir: dirname(resolve(loaded.specPath)) });
   try {
-    const store = await createLocalStatePort({ path: loaded.statePath, clock, commit: opts.commit });
+    const store = opts.store ?? (await createLocalStatePort({ path: loaded.statePath, clock, commit: opts.commit }));
+    const provider = spec.analysis
+      ? createProvider(spec.analysis.provider, {
+          env: process.env,
+          mask: registerSecret,
+          now: () => clock.now().getTime(),
+        })
+      : undefined;
     const engine = new RolloutEngine({
+      analysis: provider ? { provider } : undefined,
       spec,
       targets: loaded.targets,
       plan,

@@ -23,9 +23,14 @@ import { readSpecFile, SpecValidationError } from '../spec/index.js';
 import { readState } from '../state/store.js';
 import { currentActor, loadRollout, openEngine, type LoadedRollout } from './context.js';
 import { createReporter } from './reporter.js';
+import { redactSecrets } from '../util/secrets.js';
 import { formatPreflight, formatStatus } from './status.js';
 import { detectDrift, formatDrift } from './drift.js';
 import { runLocalFleetCommand } from './fleet-command.js';
+import { emitIssueAnnotations } from '../github/annotations.js';
+import { addStateBackendOptions, createStateBackend, readStateWithBackend } from '../github/backend.js';
+import { registerGitHubCommands } from '../github/commands.js';
+import { GitHubApiError, NotAuthorizedError } from '../github/errors.js';
 
 export const ExitCode = { Ok: 0, Error: 1, Usage: 2, Paused: 3, RolledBack: 4, Drift: 5, Progressing: 6 } as const;
 
@@ -76,6 +81,8 @@ interface RunFlags {
   events?: string;
   commit?: boolean;
   retryRolledBack?: boolean;
+  stateBackend?: string;
+  stateBranch?: string;
 }
 
 function sinkFor(flags: RunFlags): { sink: EventSink; close(): void } {
@@ -83,7 +90,7 @@ function sinkFor(flags: RunFlags): { sink: EventSink; close(): void } {
   if (!flags.events) return reporter;
   const file = flags.events;
   return {
-    sink: combineSinks(reporter.sink, (e) => appendFileSync(file, `${JSON.stringify(e)}\n`)),
+    sink: combineSinks(reporter.sink, (e) => appendFileSync(file, `${redactSecrets(JSON.stringify(e))}\n`)),
     close: () => reporter.close(),
   };
 }
@@ -105,6 +112,7 @@ async function withEngine(
     gates: gateApprover(Boolean(flags.yes), flags.approve),
     commit: flags.commit,
     signal: controller.signal,
+    store: await createStateBackend(loaded.statePath, flags),
   });
   try {
     const result = await act(session.engine);
@@ -169,13 +177,17 @@ export function buildProgram(): Command {
     .description('validate specs; report every problem with file:line:col')
     .argument('<specs...>', 'rollout spec files (rollouts/<name>.yaml)')
     .option('--json', 'print the issues as JSON')
-    .action(async (specs: string[], flags: { json?: boolean }) => {
+    .addOption(
+      new Option('--format <format>', 'also emit GitHub annotations (file, line, column)').choices(['text', 'github']),
+    )
+    .action(async (specs: string[], flags: { json?: boolean; format?: string }) => {
       let failed = false;
       const all = [];
       for (const file of specs) {
         const result = await readSpecFile(file);
         const issues = result.ok ? result.warnings : [...result.errors, ...result.warnings];
         all.push(...issues);
+        if (flags.format === 'github') emitIssueAnnotations(issues);
         if (!result.ok) failed = true;
         if (!flags.json) {
           for (const i of issues) process.stdout.write(`${formatIssue(i)}\n`);
@@ -186,26 +198,27 @@ export function buildProgram(): Command {
       process.exitCode = failed ? ExitCode.Error : ExitCode.Ok;
     });
 
-  program
-    .command('plan')
-    .description('show the waves a rollout would run (pure: touches no target)')
-    .argument('<spec>', 'rollout spec file')
-    .option('--json', 'print the plan as JSON')
-    .action(async (spec: string, flags: { json?: boolean }) => {
-      const loaded = await loadRollout(spec);
-      const state = await readState(loaded.statePath);
-      if (flags.json) {
-        process.stdout.write(
-          `${JSON.stringify({ ...loaded.plan, from: state?.toVersion, lastKnownGood: state?.lastKnownGood, phase: state?.phase ?? 'Pending' }, null, 2)}\n`,
-        );
-      } else {
-        process.stdout.write(`${describePlan(loaded.plan)}\n`);
-        if (state?.lastKnownGood) process.stdout.write(`Rollback would restore: ${state.lastKnownGood}\n`);
-      }
-    });
+  addStateBackendOptions(
+    program
+      .command('plan')
+      .description('show the waves a rollout would run (pure: touches no target)')
+      .argument('<spec>', 'rollout spec file')
+      .option('--json', 'print the plan as JSON'),
+  ).action(async (spec: string, flags: { json?: boolean; stateBackend?: string; stateBranch?: string }) => {
+    const loaded = await loadRollout(spec);
+    const state = await readStateWithBackend(loaded.statePath, flags);
+    if (flags.json) {
+      process.stdout.write(
+        `${JSON.stringify({ ...loaded.plan, from: state?.toVersion, lastKnownGood: state?.lastKnownGood, phase: state?.phase ?? 'Pending' }, null, 2)}\n`,
+      );
+    } else {
+      process.stdout.write(`${describePlan(loaded.plan)}\n`);
+      if (state?.lastKnownGood) process.stdout.write(`Rollback would restore: ${state.lastKnownGood}\n`);
+    }
+  });
 
   const runFlags = (cmd: Command) =>
-    cmd
+    addStateBackendOptions(cmd)
       .option('-y, --yes', 'approve every gate without asking')
       .option('--approve <gate...>', 'approve these gates only (e.g. the GitHub environment this job waited on)')
       .option('--max-waves <n>', 'complete at most n waves, then stop with exit 6 (one job per wave)')
@@ -256,37 +269,44 @@ export function buildProgram(): Command {
     process.exitCode = await withEngine(spec, flags, (e) => e.rollbackTo(flags.to, flags.reason));
   });
 
-  program
-    .command('preflight')
-    .description('read-only checks before a rollout: every target answers, version policy, version skew')
-    .argument('<spec>', 'rollout spec file')
-    .option('--json', 'print the report as JSON')
-    .action(async (spec: string, flags: { json?: boolean }) => {
-      const loaded = await loadRollout(spec);
-      const session = await openEngine(loaded, { emit: () => undefined, gates: gateApprover(false), lock: false });
-      try {
-        const report = await session.engine.preflightReport();
-        if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-        else process.stdout.write(`${formatPreflight(report)}\n`);
-        process.exitCode = report.ok ? ExitCode.Ok : ExitCode.Error;
-      } finally {
-        await session.close();
-      }
+  addStateBackendOptions(
+    program
+      .command('preflight')
+      .description('read-only checks before a rollout: every target answers, version policy, version skew')
+      .argument('<spec>', 'rollout spec file')
+      .option('--json', 'print the report as JSON'),
+  ).action(async (spec: string, flags: { json?: boolean; stateBackend?: string; stateBranch?: string }) => {
+    const loaded = await loadRollout(spec);
+    const session = await openEngine(loaded, {
+      emit: () => undefined,
+      gates: gateApprover(false),
+      lock: false,
+      store: await createStateBackend(loaded.statePath, flags),
     });
+    try {
+      const report = await session.engine.preflightReport();
+      if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else process.stdout.write(`${formatPreflight(report)}\n`);
+      process.exitCode = report.ok ? ExitCode.Ok : ExitCode.Error;
+    } finally {
+      await session.close();
+    }
+  });
 
-  program
-    .command('status')
-    .description('show phase, waves, targets, decisions and history from the state file')
-    .argument('<spec>', 'rollout spec file')
-    .option('--json', 'print the state as JSON')
-    .action(async (spec: string, flags: { json?: boolean }) => {
-      const loaded = await loadRollout(spec);
-      const state = await readState(loaded.statePath);
-      if (flags.json)
-        process.stdout.write(`${JSON.stringify(state ?? { phase: 'Pending', name: loaded.spec.name }, null, 2)}\n`);
-      else process.stdout.write(`${formatStatus(loaded, state)}\n`);
-      process.exitCode = state?.phase === 'Paused' ? ExitCode.Paused : ExitCode.Ok;
-    });
+  addStateBackendOptions(
+    program
+      .command('status')
+      .description('show phase, waves, targets, decisions and history from the state file')
+      .argument('<spec>', 'rollout spec file')
+      .option('--json', 'print the state as JSON'),
+  ).action(async (spec: string, flags: { json?: boolean; stateBackend?: string; stateBranch?: string }) => {
+    const loaded = await loadRollout(spec);
+    const state = await readStateWithBackend(loaded.statePath, flags);
+    if (flags.json)
+      process.stdout.write(`${JSON.stringify(state ?? { phase: 'Pending', name: loaded.spec.name }, null, 2)}\n`);
+    else process.stdout.write(`${formatStatus(loaded, state)}\n`);
+    process.exitCode = state?.phase === 'Paused' ? ExitCode.Paused : ExitCode.Ok;
+  });
 
   program
     .command('drift')
@@ -317,6 +337,8 @@ export function buildProgram(): Command {
       });
     });
 
+  registerGitHubCommands(program);
+
   return program;
 }
 
@@ -339,7 +361,9 @@ export function reportError(error: unknown): number {
     error instanceof InvalidPhaseError ||
     error instanceof RolloutLockedError ||
     error instanceof StateConflictError ||
-    error instanceof StateWriteError
+    error instanceof StateWriteError ||
+    error instanceof GitHubApiError ||
+    error instanceof NotAuthorizedError
   ) {
     process.stderr.write(`fleetgate: ${error.message}\n`);
     return ExitCode.Error;

@@ -5,6 +5,7 @@
 import logUpdate from 'log-update';
 import pc from 'picocolors';
 import type { EventSink, RolloutEvent } from '../engine/events.js';
+import { redactSecrets } from '../util/secrets.js';
 
 export interface ReporterOptions {
   /** JSON lines on stdout instead of text. */
@@ -45,6 +46,14 @@ function describe(e: RolloutEvent): string | undefined {
         : undefined;
     case 'wave_observing':
       return Number(e.observeMs) > 0 ? `  observing ${String(e.wave)} until ${String(e.until)}` : undefined;
+    case 'analysis_completed':
+      return e.verdict === 'pass'
+        ? pc.green(`  ✔ analysis of ${String(e.wave)}: pass (${String(e.measurements)} measurements)`)
+        : pc.red(
+            `  ✖ analysis of ${String(e.wave)}: ${String(e.verdict)}${typeof e.severity === 'string' ? ` (${e.severity})` : ''}: ${String(e.message)}`,
+          );
+    case 'analysis_warning':
+      return pc.yellow(`  ! analysis: ${String(e.message)}`);
     case 'wave_completed':
       return pc.green(`  ✔ ${String(e.wave)} healthy (${String(e.succeeded)} ok, ${String(e.failed)} failed)`);
     case 'wave_failed':
@@ -74,7 +83,8 @@ function describe(e: RolloutEvent): string | undefined {
 
 /** Creates the event sink for the CLI. Call `close()` before printing the final summary. */
 export function createReporter(opts: ReporterOptions): { sink: EventSink; close(): void } {
-  const write = opts.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const out = opts.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const write = (line: string) => out(redactSecrets(line));
   if (opts.json) return { sink: (e) => write(JSON.stringify(e)), close: () => undefined };
   if (!opts.live) {
     return {
@@ -104,7 +114,7 @@ export function createReporter(opts: ReporterOptions): { sink: EventSink; close(
           inFlight.delete(e.target);
       }
       const line = describe(e);
-      if (line !== undefined) logUpdate.persist(line);
+      if (line !== undefined) logUpdate.persist(redactSecrets(line));
       render();
     },
     close: () => logUpdate.done(),

@@ -1,6 +1,7 @@
 /** Text rendering of a rollout's state for `fleetgate status`. */
 import Table from 'cli-table3';
 import pc from 'picocolors';
+import { formatMeasurements } from '../analysis/analyze.js';
 import type { PreflightReport } from '../engine/rollout.js';
 import type { RolloutState } from '../state/types.js';
 import type { LoadedRollout } from './context.js';
@@ -41,6 +42,11 @@ export function formatStatus(loaded: LoadedRollout, state: RolloutState | undefi
       );
     }
     if (notable.length > 50) lines.push(`    … ${notable.length - 50} more`);
+  }
+  for (const w of state.waves) {
+    if (!w.analysis) continue;
+    lines.push(pc.bold(`  analysis of ${w.id}: ${w.analysis.verdict}`) + ` — ${w.analysis.message}`);
+    lines.push(formatMeasurements(w.analysis.measurements));
   }
   for (const trip of state.breaker.trips) lines.push(`  breaker tripped ${trip.at} at ${trip.wave}: ${trip.reason}`);
   for (const d of state.decisions)

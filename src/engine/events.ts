@@ -18,6 +18,8 @@ export type RolloutEventName =
   | 'target_completed'
   | 'target_failed'
   | 'wave_observing'
+  | 'analysis_warning'
+  | 'analysis_completed'
   | 'wave_completed'
   | 'wave_failed'
   | 'circuit_breaker_tripped'

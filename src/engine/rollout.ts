@@ -16,6 +16,9 @@ import {
   type TargetState,
 } from '../state/types.js';
 import { InvalidPhaseError, RolloutPausedError, VersionPolicyError } from '../errors.js';
+import { analyzeWindow, beginAnalysisWindow } from '../analysis/analyze.js';
+import type { AnalysisAssessment } from '../analysis/extra-types.js';
+import type { Cohort, MetricProvider } from '../analysis/types.js';
 import type { Clock } from './clock.js';
 import type { EventSink, RolloutEvent, RolloutEventName } from './events.js';
 import { Messages, Reasons, type Reason } from './reasons.js';
@@ -52,6 +55,8 @@ export interface EngineDeps {
   actor: string;
   /** Aborting stops starting new targets; in-flight steps are cancelled. */
   signal?: AbortSignal;
+  /** Metric provider for the spec's `analysis` (absent: health checks only). */
+  analysis?: { provider: MetricProvider };
   /** Concurrency of the read-only preflight version probes (default 16). */
   preflightConcurrency?: number;
 }
@@ -542,6 +547,7 @@ export class RolloutEngine {
         ws.phase = 'Observing';
         ws.observeUntil = new Date(this.d.clock.now().getTime() + wave.observeMs).toISOString();
         await this.persist();
+        await this.beginAnalysis(wave, desired, Date.parse(ws.observeUntil));
       }
       if (ws.phase === 'Observing') {
         this.emit('wave_observing', { wave: wave.id, until: ws.observeUntil, observeMs: wave.observeMs });
@@ -552,7 +558,15 @@ export class RolloutEngine {
           const message = `${wave.id} is in its observation window until ${ws.observeUntil}; run again after it to evaluate it`;
           return { outcome: 'Progressing', state: s, reason: Reasons.ObservationWindowOpen, message };
         }
-        const turned = await this.observe(wave, desired, Date.parse(ws.observeUntil!));
+        const accepted = s.decisions.some((d) => d.decision === 'continue' && d.wave === wave.id && ws.analysis);
+        const until = Date.parse(ws.observeUntil!);
+        const analysisAbort = new AbortController();
+        const [turned, analysis] = await Promise.all([
+          this.observe(wave, desired, until).finally(() => {
+            if (this.d.signal?.aborted) analysisAbort.abort();
+          }),
+          accepted ? Promise.resolve(undefined) : this.analyze(wave, desired, until, analysisAbort.signal),
+        ]);
         if (this.d.signal?.aborted) return this.interrupted();
         if (turned.length > 0) {
           ws.phase = 'Failed';
@@ -560,6 +574,27 @@ export class RolloutEngine {
           return this.pause(Reasons.ObservationFailed, Messages.observationFailed(wave.id, turned), {
             failedTargets: turned,
           });
+        }
+        if (analysis) {
+          ws.analysis = { verdict: analysis.verdict, message: analysis.message, measurements: analysis.measurements };
+          this.emit('analysis_completed', {
+            wave: wave.id,
+            verdict: analysis.verdict,
+            severity: analysis.severity,
+            message: analysis.message,
+            measurements: analysis.measurements.length,
+          });
+          if (analysis.verdict === 'fail' && analysis.severity === 'critical') {
+            this.setCondition(Reasons.AnalysisFailed, `critical metric failed at ${wave.id}: ${analysis.message}`);
+            return this.rollbackTouched(
+              `critical metric failed at ${wave.id}: ${analysis.message}`,
+              Reasons.AnalysisFailed,
+            );
+          }
+          if (analysis.verdict !== 'pass') {
+            const reason = analysis.verdict === 'fail' ? Reasons.AnalysisFailed : Reasons.AnalysisInconclusive;
+            return this.pause(reason, `analysis of ${wave.id}: ${analysis.message}`);
+          }
         }
       }
       ws.phase = 'Completed';
@@ -744,6 +779,58 @@ export class RolloutEngine {
     return already ? 'Skipped' : 'Succeeded';
   }
 
+  /** Canary cohort (the wave's upgraded targets) and baseline (its tier's targets not yet touched). */
+  private cohorts(wave: PlannedWave): { cohort: Cohort; baseline?: Cohort } {
+    const s = this.state;
+    const cohort: Cohort = {
+      name: 'canary',
+      targets: wave.targets.filter((id) => s.targets[id]?.phase === 'Succeeded').map((id) => this.target(id)),
+    };
+    const tier = this.d.plan.tiers.find((t) => t.name === wave.tier);
+    const stable = (tier?.targets ?? []).filter((id) => (s.targets[id]?.phase ?? 'Pending') === 'Pending');
+    return {
+      cohort,
+      baseline: stable.length > 0 ? { name: 'baseline', targets: stable.map((id) => this.target(id)) } : undefined,
+    };
+  }
+
+  /** Opens the analysis window (providers that sample both ends take their first sample). */
+  private async beginAnalysis(wave: PlannedWave, _desired: string, untilMs: number): Promise<void> {
+    const analysis = this.d.analysis;
+    if (!analysis || wave.observeMs <= 0) return;
+    const problem = await beginAnalysisWindow(analysis.provider, {
+      ...this.cohorts(wave),
+      window: { startMs: untilMs - wave.observeMs, endMs: untilMs },
+    });
+    if (problem) this.emit('analysis_warning', { wave: wave.id, message: problem });
+  }
+
+  /**
+   * Measures the wave's metrics over its observation window `[untilMs - observe, untilMs]`
+   * (waiting while it is open; at once when it already elapsed).
+   * @returns undefined when the spec has no analysis or the window is empty.
+   */
+  private async analyze(
+    wave: PlannedWave,
+    _desired: string,
+    untilMs: number,
+    signal: AbortSignal,
+  ): Promise<AnalysisAssessment | undefined> {
+    const analysis = this.d.analysis;
+    if (!analysis || !this.d.spec.analysis || wave.observeMs <= 0) return undefined;
+    const { cohort, baseline } = this.cohorts(wave);
+    if (cohort.targets.length === 0) return undefined;
+    const window = { startMs: untilMs - wave.observeMs, endMs: untilMs };
+    return analyzeWindow(this.d.spec.analysis, analysis.provider, {
+      cohort,
+      baseline,
+      window,
+      now: () => this.d.clock.now().getTime(),
+      sleep: (ms) => this.d.clock.sleep(ms, signal),
+      signal: this.d.signal ? AbortSignal.any([this.d.signal, signal]) : signal,
+    });
+  }
+
   /**
    * Keeps checking the wave's upgraded targets until `untilMs` (epoch ms).
    * @returns ids that turned unhealthy (marked Failed).
@@ -797,12 +884,12 @@ export class RolloutEngine {
   // ---------------------------------------------------------------- rollback
 
   /** Rolls back every target this rollout touched, newest wave first, to the version each ran before. */
-  private async rollbackTouched(reason: string): Promise<RunResult> {
+  private async rollbackTouched(reason: string, code: Reason = Reasons.RollbackRequested): Promise<RunResult> {
     const s = this.state;
     if (s.phase !== 'RollingBack') {
       s.phase = 'RollingBack';
       s.rolledBackFrom = s.toVersion;
-      this.setCondition(Reasons.RollbackRequested, `rolling back ${s.toVersion} (${reason}), by ${this.d.actor}`);
+      this.setCondition(code, `rolling back ${s.toVersion} (${reason}), by ${this.d.actor}`);
       await this.persistAndCommit(`fleetgate: ${this.d.spec.name} rollback of ${s.toVersion} started`);
     }
     const order: string[] = [];
@@ -825,6 +912,7 @@ export class RolloutEngine {
    */
   private async applyRollback(order: string[], to: string | undefined): Promise<RunResult> {
     const s = this.state;
+    const why = s.condition?.message;
     this.emit('rollback_started', { targets: order.length, to: to ?? s.fromVersion });
     const batches = this.d.planRollback(order);
     for (const batch of batches) {
@@ -867,7 +955,7 @@ export class RolloutEngine {
     const version = to ?? s.fromVersion;
     this.setCondition(
       Reasons.RolledBack,
-      `rolled back ${order.length} target(s) to ${version}${s.rolledBackFrom ? ` from ${s.rolledBackFrom}` : ''}`,
+      `rolled back ${order.length} target(s) to ${version}${s.rolledBackFrom ? ` from ${s.rolledBackFrom}` : ''}${why ? `; ${why}` : ''}`,
     );
     // A rollback to an explicit version verified every target healthy on it.
     if (to) s.lastKnownGood = to;

@@ -2,6 +2,7 @@
  * The state file (`rollouts/<name>.state.yaml`): observed progress, written
  * only by Fleetgate. Times are ISO-8601 strings (UTC); durations in ms.
  */
+import type { Measurement } from '../analysis/types.js';
 
 export const STATE_API_VERSION = 'fleetgate/v1alpha1';
 export const STATE_KIND = 'RolloutState';
@@ -59,6 +60,8 @@ export interface WaveState {
   succeeded?: number;
   failed?: number;
   message?: string;
+  /** Metric analysis of the observation window: verdict and every measurement (metric, query, cohort, window, value, baseline, threshold, phase, message). */
+  analysis?: { verdict: 'pass' | 'fail' | 'inconclusive'; message: string; measurements: Measurement[] };
 }
 
 export interface BreakerTrip {
