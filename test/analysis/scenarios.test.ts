@@ -72,6 +72,8 @@ describe('analysis scenarios on a real local fleet', () => {
   let baseline: Cohort;
   let scrape: MetricProvider;
   let prometheus: MetricProvider | undefined;
+  /** When Prometheus began scraping: a `before` window must not start earlier. */
+  let promStartedAt = 0;
 
   beforeAll(async () => {
     fleet = await startLocalFleet({
@@ -85,6 +87,7 @@ describe('analysis scenarios on a real local fleet', () => {
     baseline = { name: 'baseline', targets: fleet.targets.slice(2) };
     scrape = createProvider(SCRAPE_SPEC.provider, deps);
     if (binary !== undefined) {
+      promStartedAt = Date.now();
       prom = await startPrometheus(
         binary,
         fleet.targets.map((t) => t.address),
@@ -157,6 +160,8 @@ describe('analysis scenarios on a real local fleet', () => {
   });
 
   it('given twice the latency (1.1.0-slow), the warning latency metric fails (pause), errors pass', async () => {
+    // Run alone (-t), this test still needs a before window Prometheus has scraped.
+    if (prom) await sleep(promStartedAt + WINDOW_MS + 2000 - Date.now());
     const r = await analyseCanaryOn('1.1.0-slow');
     for (const result of both(r)) {
       expect(result.verdict, result.message).toBe('fail');
@@ -183,6 +188,34 @@ describe('analysis scenarios on a real local fleet', () => {
       });
       expect(later.verdict, later.message).toBe('fail');
       expect(later.message).toMatch(/^latency-vs-before = [\d.]+ \(before [\d.]+\) violates "no increase > 50%"/);
+
+      // The same elapsed window judged statistically: per-interval p99 samples from a range query (1 s step, 2 s rate).
+      const statProvider = createProvider({ type: 'prometheus', config: { address: prom.url, step: '1s' } }, deps);
+      const stat: AnalysisSpec = {
+        provider: { type: 'prometheus', config: {} },
+        noData: 'pause',
+        metrics: [
+          metric({
+            name: 'latency-mann-whitney',
+            query:
+              'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{instance=~"{{targets.regex}}"}[2s])))',
+            baseline: { cohort: 'stable' },
+            statistical: { passScore: 95, marginalScore: 75 },
+          }),
+        ],
+      };
+      const judged = await analyzeWindow(stat, statProvider, {
+        cohort: canary,
+        baseline,
+        window: r.window,
+        now: () => Date.now(),
+        sleep,
+      });
+      expect(judged.verdict, judged.message).toBe('fail');
+      expect(judged.metrics[0]?.score).toBe(0);
+      expect(judged.message).toMatch(
+        /violates "mann-whitney" \(p = [^,]+, canary higher in (9\d|100)% of pairs, \d+ vs \d+ samples\)/,
+      );
     }
   });
 
