@@ -7,7 +7,9 @@
  * 4. Drill: the spec moves to 1.2.0-broken, whose targets never turn healthy; the circuit
  *    breaker trips after 2 consecutive failures and `fleetgate resume --decision rollback`
  *    returns the touched targets to 1.1.0.
- * 5. Checks every agent's `/version`, prints status, the git log and the state file, stops every process.
+ * 5. Drill: 1.3.0-errors10 passes its health checks but serves 10× the 5xx share; the
+ *    canary's error-rate analysis (scrape provider, critical) rolls it back automatically.
+ * 6. Checks every agent's `/version`, prints status, the git log and the state file, stops every process.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -130,6 +132,17 @@ async function main(): Promise<void> {
       4,
     );
     await expectVersions(fleet, '1.1.0');
+
+    banner('Drill: propose 1.3.0-errors10, healthy but serving 10× the 5xx share');
+    writeFileSync(specFile, readFileSync(specFile, 'utf8').replace(/^version: .*$/m, 'version: 1.3.0-errors10'));
+    git(work, 'commit', '--quiet', '-am', 'demo: propose 1.3.0-errors10');
+    expectCode(
+      'metric drill (critical error-rate → automatic rollback)',
+      await fleetgate(work, 'run', spec, '--yes'),
+      4,
+    );
+    await expectVersions(fleet, '1.1.0');
+    expectCode('status after the metric-driven rollback', await fleetgate(work, 'status', spec), 0);
 
     banner('Drift check: every target against the state');
     expectCode('drift', await fleetgate(work, 'drift', spec), 0);

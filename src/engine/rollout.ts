@@ -577,6 +577,7 @@ export class RolloutEngine {
         }
         if (analysis) {
           ws.analysis = { verdict: analysis.verdict, message: analysis.message, measurements: analysis.measurements };
+          if (analysis.verdict !== 'pass') ws.phase = 'Failed';
           this.emit('analysis_completed', {
             wave: wave.id,
             verdict: analysis.verdict,
@@ -940,6 +941,9 @@ export class RolloutEngine {
     }
     const failed = order.filter((id) => s.targets[id]?.phase === 'RollbackFailed');
     s.currentWave = undefined;
+    for (const w of s.waves) {
+      if (w.targets.some((id) => s.targets[id]?.phase === 'RolledBack')) w.phase = 'RolledBack';
+    }
     if (failed.length > 0) {
       s.phase = 'Degraded';
       this.setCondition(

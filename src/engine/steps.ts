@@ -203,7 +203,8 @@ export function createStepRunner(opts: StepRunnerOptions): StepRunner & { close(
 
 /**
  * Polls a `verify` step until it succeeds or its `timeoutMs` budget is spent.
- * Each probe gets min(budget left, 10 s) and no retries of its own.
+ * Each probe gets the budget left (at least 1 s, at most 10 s) and no retries of its own,
+ * so the last probe still gets a real answer.
  * @param onProbe - called after every probe (health-check events).
  */
 export async function pollUntilHealthy(
@@ -218,7 +219,7 @@ export async function pollUntilHealthy(
   let probes = 0;
   for (;;) {
     const left = deadline - clock.now().getTime();
-    const probeStep = { ...step, retries: 0, timeoutMs: Math.max(1, Math.min(left, 10_000)) };
+    const probeStep = { ...step, retries: 0, timeoutMs: Math.min(10_000, Math.max(left, 1_000)) };
     const result = await runner.run(probeStep, vars, { signal });
     probes++;
     onProbe(result, probes);
