@@ -196,9 +196,12 @@ export class OpenApiChecker {
     const op = this.operation(m);
     let response = op.responses[String(status)];
     if (!response) {
-      // GitHub answers 404 (and 401/403) for any missing or forbidden resource, documented or not.
-      if ([401, 403, 404].includes(status)) return [];
-      return [`${op.operationId} does not document status ${status}`];
+      // GitHub answers client errors (bad credentials, forbidden, missing resource, invalid field)
+      // on any endpoint, documented or not, always with the basic error shape.
+      if (![400, 401, 403, 404, 422].includes(status)) return [`${op.operationId} does not document status ${status}`];
+      if (body === undefined) return [];
+      const v = this.validator('res:basic-error', { $ref: 'gh#/components/schemas/basic-error' });
+      return v(body) ? [] : [`response ${status} is not a basic error`];
     }
     if (response.$ref) response = this.doc.components.responses[response.$ref.replace('#/components/responses/', '')]!;
     const content = response.content ?? {};
