@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+step "prometheus (for the analysis tests)"
+# Installs Debian's package when running as root (CI); elsewhere locates it or says loudly why
+# the Prometheus tests will be skipped.
+bash scripts/prometheus.sh || echo "prometheus not available: the tests that need it are skipped (never in CI)" >&2
+
 step "build"
 node scripts/build.mjs
 

@@ -16,6 +16,7 @@
  * stable}`, the same template is rendered with the baseline cohort as
  * `{{targets}}`.
  */
+import { QUERY_PLACEHOLDERS } from '../spec/placeholders.js';
 import { ConfigurationError } from '../errors.js';
 import type { Target } from '../spec/types.js';
 
@@ -30,19 +31,7 @@ export interface QueryContext {
 }
 
 /** Placeholder names a query may use, for messages and docs. */
-export const QUERY_TEMPLATE_NAMES = [
-  'targets',
-  'targets.ids',
-  'targets.addresses',
-  'targets.regex',
-  'targets.idsRegex',
-  'baseline',
-  'baseline.ids',
-  'baseline.addresses',
-  'baseline.regex',
-  'baseline.idsRegex',
-  'window',
-] as const;
+export const QUERY_TEMPLATE_NAMES = QUERY_PLACEHOLDERS;
 
 const PLACEHOLDER = /\{\{\s*([a-zA-Z0-9_.-]+)\s*\}\}/g;
 

@@ -23,14 +23,29 @@ export const STEP_PLACEHOLDERS = [
 export const HOOK_PLACEHOLDERS = ['version', 'rollout.name', 'component'] as const;
 
 /** Placeholders of metric queries (`analysis.metrics[].query`), filled by the analysis. */
-export const QUERY_PLACEHOLDERS = ['targets', 'targets.regex', 'baseline', 'window'] as const;
+export const QUERY_PLACEHOLDERS = [
+  'targets',
+  'targets.ids',
+  'targets.addresses',
+  'targets.regex',
+  'targets.idsRegex',
+  'baseline',
+  'baseline.ids',
+  'baseline.addresses',
+  'baseline.regex',
+  'baseline.idsRegex',
+  'window',
+] as const;
 
 const LABEL_KEY = String.raw`[A-Za-z0-9_.-]+`;
 
 const KNOWN_SOURCE: Record<TemplateContext, string> = {
   step: String.raw`target\.(?:id|address|host)|target\.labels\.${LABEL_KEY}|version|rollout\.name|component`,
   hook: String.raw`version|rollout\.name|component`,
-  query: String.raw`targets\.regex|targets|baseline|window`,
+  query: [...QUERY_PLACEHOLDERS]
+    .sort((a, b) => b.length - a.length)
+    .map((n) => n.replace(/\./g, '\\.'))
+    .join('|'),
 };
 
 const KNOWN_RE: Record<TemplateContext, RegExp> = {
