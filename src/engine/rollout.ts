@@ -18,7 +18,7 @@ import {
 import { InvalidPhaseError, RolloutPausedError, VersionPolicyError } from '../errors.js';
 import { analyzeWindow, beginAnalysisWindow } from '../analysis/analyze.js';
 import type { AnalysisAssessment } from '../analysis/extra-types.js';
-import type { Cohort, MetricProvider } from '../analysis/types.js';
+import type { AnalysisWindow, Cohort, MetricProvider } from '../analysis/types.js';
 import type { Clock } from './clock.js';
 import type { EventSink, RolloutEvent, RolloutEventName } from './events.js';
 import { Messages, Reasons, type Reason } from './reasons.js';
@@ -795,6 +795,24 @@ export class RolloutEngine {
     };
   }
 
+  /**
+   * The window `baseline: {cohort: before}` compares with: the previous wave's observation
+   * window in the same tier (this wave's targets were in its baseline, and `scrape` kept those
+   * samples), else the window of the same length ending when this wave started.
+   */
+  private beforeWindow(wave: PlannedWave): AnalysisWindow | undefined {
+    const previous = this.d.plan.waves.filter((w) => w.tier === wave.tier && w.index < wave.index).at(-1);
+    const prevState = previous && this.state.waves.find((w) => w.id === previous.id);
+    if (previous && prevState?.observeUntil && previous.observeMs > 0) {
+      const end = Date.parse(prevState.observeUntil);
+      return { startMs: end - previous.observeMs, endMs: end };
+    }
+    const started = this.state.waves.find((w) => w.id === wave.id)?.startedAt;
+    if (!started) return undefined;
+    const start = Date.parse(started);
+    return { startMs: start - wave.observeMs, endMs: start };
+  }
+
   /** Opens the analysis window (providers that sample both ends take their first sample). */
   private async beginAnalysis(wave: PlannedWave, _desired: string, untilMs: number): Promise<void> {
     const analysis = this.d.analysis;
@@ -826,6 +844,7 @@ export class RolloutEngine {
       cohort,
       baseline,
       window,
+      before: this.beforeWindow(wave),
       now: () => this.d.clock.now().getTime(),
       sleep: (ms) => this.d.clock.sleep(ms, signal),
       signal: this.d.signal ? AbortSignal.any([this.d.signal, signal]) : signal,
