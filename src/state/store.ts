@@ -6,8 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Document, isMap, isSeq, parseDocument, visit } from 'yaml';
+import { Document, isMap, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import { StateConflictError, StateWriteError } from '../errors.js';
+import { redactSecrets } from '../util/secrets.js';
 import { STATE_API_VERSION, STATE_KIND, type RolloutState } from './types.js';
 
 /** First lines of every state file. */
@@ -43,8 +44,45 @@ export function createEmptyState(name: string): RolloutState {
 /**
  * Serializes state for a person reading a diff and for size at 10,000 targets:
  * one flow-style line per target and per wave's target list.
+ *
+ * The `targets` section and the waves' target lists are written line by line
+ * (`formatTargetLine`, `formatFlowSeq`): through the `yaml` library they took
+ * ~0.35 s at 10,000 targets, on every state write. A target whose values are not
+ * all plain words, whole numbers or booleans is written by `yaml` itself, so the
+ * text is byte for byte what `serializeStateWithYaml` writes (property-tested).
  */
 export function serializeState(state: RolloutState): string {
+  if (state.targets === null || typeof state.targets !== 'object' || !Array.isArray(state.waves)) {
+    return serializeStateWithYaml(state);
+  }
+  const nonce = randomBytes(6).toString('hex');
+  const targetsToken = `fgtok-${nonce}-targets`;
+  const waveLists = new Map<string, string>();
+  const waves = state.waves.map((w, i) => {
+    const line = Array.isArray(w?.targets) ? formatFlowSeq(w.targets) : undefined;
+    if (line === undefined) return w;
+    const token = `fgtok-${nonce}-wave${i}`;
+    waveLists.set(token, line);
+    return { ...w, targets: token as never };
+  });
+  const entries = Object.entries(state.targets);
+  const block =
+    entries.length === 0
+      ? 'targets: {}'
+      : `targets:\n${entries.map(([id, t]) => formatTargetLine(id, t) ?? formatTargetWithYaml(id, t)).join('\n')}`;
+  const text = serializeStateWithYaml({ ...state, waves, targets: targetsToken as never });
+  const out = text
+    .replace(`\ntargets: ${targetsToken}\n`, () => `\n${block}\n`)
+    .replace(/^( +targets: )(fgtok-[0-9a-f]+-wave\d+)$/gm, (m, lead: string, token: string) => {
+      const line = waveLists.get(token);
+      return line === undefined ? m : `${lead}${line}`;
+    });
+  // A token that did not land where expected (cannot happen with a RolloutState): let yaml do it all.
+  return out.includes(`fgtok-${nonce}`) ? serializeStateWithYaml(state) : out;
+}
+
+/** The serializer as the `yaml` library alone writes it (the reference the fast path must match). */
+export function serializeStateWithYaml(state: RolloutState): string {
   const doc = new Document(state);
   doc.commentBefore = STATE_HEADER;
   const targets = doc.get('targets', true);
@@ -67,43 +105,490 @@ export function serializeState(state: RolloutState): string {
       },
     });
   }
-  return doc.toString({ lineWidth: 0 });
+  return redactSecrets(doc.toString({ lineWidth: 0 }));
+}
+
+// ------------------------------------------------------------ line-wise fast path
+
+/** A word YAML writes plain and reads back as the same string in a flow collection. */
+const PLAIN_WORD = /^[A-Za-z0-9_/][A-Za-z0-9_./+@:-]*$/;
+/** Plain scalars the YAML 1.2 core schema reads as something else than a string (null, bool, numbers). */
+const NOT_A_STRING =
+  /^(?:~|[Nn]ull|NULL|[Tt]rue|TRUE|[Ff]alse|FALSE|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?[0-9]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/;
+/** Whole numbers handled line-wise (what `attempts` and counts look like). */
+const WHOLE_NUMBER = /^(?:0|[1-9][0-9]{0,14})$/;
+/** Characters a quoted scalar may not hold for the fast reader (controls, surrogates, BOM): yaml decides those. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSAFE_CHAR = /[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufeff]/;
+
+function isPlainWord(text: string): boolean {
+  return PLAIN_WORD.test(text) && !text.endsWith(':') && !NOT_A_STRING.test(text);
+}
+
+/** A scalar as `yaml` writes it inside a flow collection, when that is knowable without `yaml`. */
+function formatSimpleScalar(value: unknown): string | undefined {
+  if (typeof value === 'string') return isPlainWord(value) ? value : undefined;
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number' && Number.isSafeInteger(value) && !Object.is(value, -0)) {
+    const text = String(value);
+    return WHOLE_NUMBER.test(text) ? text : undefined;
+  }
+  return undefined;
+}
+
+/** `[ a, b ]` or `[]` for a list of plain words; `undefined` otherwise. */
+function formatFlowSeq(items: unknown[]): string | undefined {
+  if (items.length === 0) return '[]';
+  const parts: string[] = [];
+  for (const item of items) {
+    const text = typeof item === 'string' ? formatSimpleScalar(item) : undefined;
+    if (text === undefined) return undefined;
+    parts.push(text);
+  }
+  return `[ ${parts.join(', ')} ]`;
+}
+
+/** `  id: { phase: Succeeded, … }` when every key and value is simple; `undefined` otherwise. */
+function formatTargetLine(id: string, target: unknown): string | undefined {
+  if (!isPlainWord(id) || target === null || typeof target !== 'object' || Array.isArray(target)) return undefined;
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(target)) {
+    if (value === undefined) continue;
+    const text = formatSimpleScalar(value);
+    if (text === undefined || !isPlainWord(key)) return undefined;
+    parts.push(`${key}: ${text}`);
+  }
+  return parts.length === 0 ? `  ${id}: {}` : `  ${id}: { ${parts.join(', ')} }`;
+}
+
+/** One target's line(s) written by `yaml`, indented as in the full document. */
+function formatTargetWithYaml(id: string, target: unknown): string {
+  // Written inside a `targets:` map, as in the whole document (yaml quotes some keys only at the top level).
+  const doc = new Document({ targets: { [id]: target } });
+  const pair = (doc.get('targets', true) as { items?: { value?: unknown }[] } | undefined)?.items?.[0];
+  if (isMap(pair?.value)) pair.value.flow = true;
+  return doc
+    .toString({ lineWidth: 0 })
+    .replace(/^targets:\n/, '')
+    .replace(/\n$/, '');
 }
 
 /**
- * Parses state text. Unknown `apiVersion`/`kind` or a malformed document throws.
- * @throws StateWriteError (never a YAML stack trace) with the file and the problem.
+ * Reads one scalar of the fast grammar at `s[i]`: a plain word, a whole number, a
+ * boolean, a double-quoted string with JSON's escapes only, or a single-quoted string.
+ * @returns the value and the index after it, or `undefined` (not in the fast grammar).
+ */
+function readSimpleScalar(s: string, i: number, stop: string): { value: unknown; next: number } | undefined {
+  const c = s[i];
+  if (c === '"') {
+    let j = i + 1;
+    for (; j < s.length; j++) {
+      const d = s[j]!;
+      if (d === '"') break;
+      if (d === '\\') {
+        if (!'"\\/bfnrt'.includes(s[j + 1] ?? 'x')) return undefined;
+        j++;
+      }
+    }
+    if (j >= s.length) return undefined;
+    const body = s.slice(i, j + 1);
+    if (UNSAFE_CHAR.test(body)) return undefined;
+    return { value: JSON.parse(body) as string, next: j + 1 };
+  }
+  if (c === "'") {
+    let j = i + 1;
+    for (;;) {
+      j = s.indexOf("'", j);
+      if (j < 0) return undefined;
+      if (s[j + 1] !== "'") break;
+      j += 2;
+    }
+    const body = s.slice(i + 1, j);
+    if (UNSAFE_CHAR.test(body)) return undefined;
+    return { value: body.replaceAll("''", "'"), next: j + 1 };
+  }
+  let end = s.indexOf(stop, i);
+  if (end < 0) end = s.length;
+  const word = s.slice(i, end);
+  if (word === 'true' || word === 'false') return { value: word === 'true', next: end };
+  if (WHOLE_NUMBER.test(word)) return { value: Number(word), next: end };
+  return isPlainWord(word) ? { value: word, next: end } : undefined;
+}
+
+/** Reads `{ k: v, … }` / `{}` (the whole of `s`); `undefined` when it is not in the fast grammar. */
+function readFlowMap(s: string): Record<string, unknown> | undefined {
+  if (s === '{}') return {};
+  if (!s.startsWith('{ ') || !s.endsWith(' }')) return undefined;
+  const body = s.slice(2, -2);
+  const out: Record<string, unknown> = {};
+  let i = 0;
+  for (;;) {
+    const colon = body.indexOf(': ', i);
+    if (colon < 0) return undefined;
+    const key = body.slice(i, colon);
+    if (!isPlainWord(key) || key === '__proto__' || Object.hasOwn(out, key)) return undefined;
+    const v = readSimpleScalar(body, colon + 2, ', ');
+    if (v === undefined) return undefined;
+    out[key] = v.value;
+    if (v.next === body.length) return out;
+    if (!body.startsWith(', ', v.next)) return undefined;
+    i = v.next + 2;
+  }
+}
+
+/** Reads `[ a, b ]` / `[]` (the whole of `s`); `undefined` when it is not in the fast grammar. */
+function readFlowSeq(s: string): unknown[] | undefined {
+  if (s === '[]') return [];
+  if (!s.startsWith('[ ') || !s.endsWith(' ]')) return undefined;
+  const body = s.slice(2, -2);
+  const out: unknown[] = [];
+  let i = 0;
+  for (;;) {
+    const v = readSimpleScalar(body, i, ', ');
+    if (v === undefined || typeof v.value !== 'string') return undefined;
+    out.push(v.value);
+    if (v.next === body.length) return out;
+    if (!body.startsWith(', ', v.next)) return undefined;
+    i = v.next + 2;
+  }
+}
+
+/** Reads a target entry line `  id: { … }`; `undefined` when it is not in the fast grammar. */
+function readTargetLine(line: string): [string, Record<string, unknown>] | undefined {
+  if (!line.startsWith('  ') || line[2] === ' ') return undefined;
+  const key = readSimpleScalar(line, 2, ': ');
+  if (key === undefined || typeof key.value !== 'string' || key.value === '__proto__') return undefined;
+  if (!line.startsWith(': ', key.next)) return undefined;
+  const value = readFlowMap(line.slice(key.next + 2));
+  return value === undefined ? undefined : [key.value, value];
+}
+
+/**
+ * Reads the state text without handing its bulk to `yaml`: the `targets:` block
+ * (one flow mapping per line) and the waves' `targets: [ … ]` lines are read
+ * line-wise and replaced by unique tokens; `yaml` reads the rest (small) and the
+ * tokens must come back exactly where the replaced values were.
+ * @returns the plain data, or `undefined` when anything is outside the fast grammar
+ *   or `yaml` reports a problem: the caller then reads the whole text with `yaml`.
+ */
+function readStateLineWise(text: string): unknown {
+  if (text.includes('\r')) return undefined;
+  const lines = text.split('\n');
+  const nonce = randomBytes(6).toString('hex');
+  const targetsToken = `fgtok-${nonce}-targets`;
+  const waveTokens = new Map<string, unknown[]>();
+  let targets: Record<string, unknown> | undefined;
+  let section = '';
+  const kept: string[] = [];
+  for (let n = 0; n < lines.length; n++) {
+    const line = lines[n]!;
+    if (line !== '' && line[0] !== ' ' && line[0] !== '#') section = line;
+    if ((line === 'targets:' || line === 'targets: {}') && targets === undefined) {
+      targets = {};
+      let m = n + 1;
+      for (; m < lines.length && lines[m]!.startsWith(' '); m++) {
+        const entry = readTargetLine(lines[m]!);
+        if (entry === undefined || Object.hasOwn(targets, entry[0])) return undefined;
+        targets[entry[0]] = entry[1];
+      }
+      if (line === 'targets: {}' && m > n + 1) return undefined;
+      kept.push(`targets: ${targetsToken}`);
+      n = m - 1;
+      continue;
+    }
+    if (section === 'waves:' && line.startsWith('    targets: ')) {
+      const list = readFlowSeq(line.slice('    targets: '.length));
+      if (list !== undefined) {
+        const token = `fgtok-${nonce}-wave${waveTokens.size}`;
+        waveTokens.set(token, list);
+        kept.push(`    targets: ${token}`);
+        continue;
+      }
+    }
+    kept.push(line);
+  }
+  if (targets === undefined && waveTokens.size === 0) return undefined;
+  const doc = parseDocument(kept.join('\n'));
+  if (doc.errors.length > 0 || doc.warnings.length > 0) return undefined;
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 0 });
+  } catch {
+    return undefined;
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  const data = raw as Record<string, unknown>;
+  if (targets !== undefined) {
+    if (data.targets !== targetsToken) return undefined;
+    data.targets = targets;
+  }
+  if (waveTokens.size > 0) {
+    if (!Array.isArray(data.waves)) return undefined;
+    let found = 0;
+    for (const wave of data.waves as unknown[]) {
+      const w = wave as Record<string, unknown> | null;
+      if (w === null || typeof w !== 'object' || typeof w.targets !== 'string') continue;
+      const list = waveTokens.get(w.targets);
+      if (list === undefined) continue;
+      w.targets = list;
+      found++;
+    }
+    if (found !== waveTokens.size) return undefined;
+  }
+  return data;
+}
+
+/**
+ * Parses state text: line-wise for the bulk when it is in the writer's own layout
+ * (`readStateLineWise`), else with `yaml`; then checks every field the engine
+ * reads (unknown extra fields are kept, for newer writers).
+ * @throws StateWriteError (never a YAML stack trace) naming the file, the line and
+ *   column, the field and what was expected.
  */
 export function parseState(text: string, file: string): RolloutState {
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    throw new StateWriteError(`${file}: state file is not valid YAML: ${e.message}`);
-  }
-  let raw: Partial<RolloutState> | null;
+  return parseStateUsing(text, file, true);
+}
+
+/** `parseState` reading the whole text with `yaml` (the reference the line-wise reader must match). */
+export function parseStateWithYaml(text: string, file: string): RolloutState {
+  return parseStateUsing(text, file, false);
+}
+
+function parseStateUsing(text: string, file: string, lineWise: boolean): RolloutState {
+  let raw: Record<string, unknown>;
   try {
-    raw = doc.toJS({ maxAliasCount: 0 }) as Partial<RolloutState> | null;
+    raw = ((lineWise ? readStateLineWise(text) : undefined) ?? readStateWithYaml(text, file)) as Record<
+      string,
+      unknown
+    >;
   } catch (error) {
-    throw new StateWriteError(`${file}: state file is not valid: ${(error as Error).message}`);
+    if (error instanceof StateWriteError) throw error;
+    throw new StateWriteError(`${file}:1:1: state file cannot be read: ${(error as Error).message}`);
   }
-  if (raw === null || typeof raw !== 'object')
-    throw new StateWriteError(`${file}: state file is empty or not a mapping`);
   if (raw.apiVersion !== STATE_API_VERSION || raw.kind !== STATE_KIND) {
+    const { line, col } = locateInState(text, [raw.apiVersion !== STATE_API_VERSION ? 'apiVersion' : 'kind']);
     throw new StateWriteError(
-      `${file}: unknown state format (expected apiVersion ${STATE_API_VERSION}, kind ${STATE_KIND}, got ${String(raw.apiVersion)}, ${String(raw.kind)})`,
+      `${file}: unknown state format (expected apiVersion ${STATE_API_VERSION}, kind ${STATE_KIND}, got ${describeValue(raw.apiVersion)}, ${describeValue(raw.kind)}) at ${file}:${line}:${col}`,
     );
   }
-  if (typeof raw.revision !== 'number' || typeof raw.name !== 'string') {
-    throw new StateWriteError(`${file}: state file lacks revision or name`);
+  const problems: StateProblem[] = [];
+  checkStateShape(raw, [], problems);
+  if (problems.length > 0) {
+    const first = problems[0]!;
+    const { line, col } = locateInState(text, first.path);
+    const extra = problems.length - 1;
+    const more =
+      extra === 0
+        ? ''
+        : problems.length >= MAX_PROBLEMS
+          ? ' (and more problems)'
+          : ` (and ${extra} more problem${extra === 1 ? '' : 's'})`;
+    throw new StateWriteError(
+      `${file}:${line}:${col}: ${formatStatePath(first.path)}: ${first.message}${more}; the state file was edited by hand or is damaged`,
+    );
   }
-  const empty = createEmptyState(raw.name);
+  const state = raw as unknown as Partial<RolloutState> & { name: string };
+  const empty = createEmptyState(state.name);
   return {
     ...empty,
-    ...raw,
-    breaker: { ...empty.breaker, ...(raw.breaker ?? {}) },
-    targets: raw.targets ?? {},
-    waves: raw.waves ?? [],
+    ...state,
+    breaker: { ...empty.breaker, ...(state.breaker ?? {}) },
+    targets: state.targets ?? {},
+    waves: state.waves ?? [],
+    decisions: state.decisions ?? [],
+    approvals: state.approvals ?? [],
+    history: state.history ?? [],
   };
+}
+
+/** Reads the whole text with `yaml` (the reference reader; also the one that locates problems). */
+function readStateWithYaml(text: string, file: string): Record<string, unknown> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const at = (offset: number) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return `${file}:${line}:${col}`;
+  };
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    throw new StateWriteError(`${at(e.pos[0])}: state file is not valid YAML: ${e.message.split('\n')[0]}`);
+  }
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 0 });
+  } catch (error) {
+    let offset = 0;
+    visit(doc, {
+      Alias(_k, alias) {
+        offset = alias.range?.[0] ?? 0;
+        return visit.BREAK;
+      },
+    });
+    throw new StateWriteError(
+      `${at(offset)}: state file is not valid: ${(error as Error).message} (a state file has no anchors or aliases)`,
+    );
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new StateWriteError(
+      `${at((doc.contents as { range?: number[] } | null)?.range?.[0] ?? 0)}: state file is empty or not a mapping (got ${describeValue(raw)})`,
+    );
+  }
+  return raw as Record<string, unknown>;
+}
+
+// ------------------------------------------------------------------ shape check
+
+type StatePath = (string | number)[];
+interface StateProblem {
+  path: StatePath;
+  message: string;
+}
+type Rule = (value: unknown, path: StatePath, out: StateProblem[]) => void;
+
+/** Problems collected before giving up (a damaged 10,000-target file need not list 10,000). */
+const MAX_PROBLEMS = 20;
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = typeof value === 'function' ? 'a function' : (JSON.stringify(value) ?? typeof value);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function want(test: (value: unknown) => boolean, expected: string): Rule {
+  return (value, path, out) => {
+    if (!test(value)) out.push({ path, message: `must be ${expected} (got ${describeValue(value)})` });
+  };
+}
+
+const text: Rule = want((v) => typeof v === 'string', 'a string');
+const wholeNumber: Rule = want((v) => Number.isSafeInteger(v) && (v as number) >= 0, 'a whole number ≥ 0');
+const flag: Rule = want((v) => typeof v === 'boolean', 'true or false');
+const oneOf = (values: readonly string[]): Rule =>
+  want((v) => typeof v === 'string' && values.includes(v), `one of ${values.join(', ')}`);
+
+function listOf(item: Rule): Rule {
+  return (value, path, out) => {
+    if (!Array.isArray(value)) {
+      out.push({ path, message: `must be a list (got ${describeValue(value)})` });
+      return;
+    }
+    for (let i = 0; i < value.length && out.length < MAX_PROBLEMS; i++) item(value[i], [...path, i], out);
+  };
+}
+
+function mapOf(item: Rule): Rule {
+  return (value, path, out) => {
+    if (!isRecord(value)) {
+      out.push({ path, message: `must be a mapping (got ${describeValue(value)})` });
+      return;
+    }
+    for (const key in value) {
+      if (out.length >= MAX_PROBLEMS) return;
+      item(value[key], [...path, key], out);
+    }
+  };
+}
+
+/** A mapping with these fields; others are kept (a newer writer's). A `null` optional field counts as absent. */
+function fields(required: Record<string, Rule>, optional: Record<string, Rule> = {}): Rule {
+  return (value, path, out) => {
+    if (!isRecord(value)) {
+      out.push({ path, message: `must be a mapping (got ${describeValue(value)})` });
+      return;
+    }
+    for (const key in required) {
+      if (value[key] === undefined || value[key] === null) out.push({ path: [...path, key], message: 'is missing' });
+      else required[key]!(value[key], [...path, key], out);
+    }
+    for (const key in optional) {
+      if (value[key] === null) delete value[key];
+      else if (value[key] !== undefined) optional[key]!(value[key], [...path, key], out);
+    }
+  };
+}
+
+const ROLLOUT_PHASES = ['Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded', 'RollingBack', 'RolledBack'];
+const WAVE_PHASES = ['Pending', 'Progressing', 'Observing', 'Completed', 'Failed', 'RolledBack'];
+const TARGET_PHASES = ['Pending', 'InProgress', 'Succeeded', 'Failed', 'RolledBack', 'RollbackFailed'];
+
+const checkTarget = fields(
+  { phase: oneOf(TARGET_PHASES) },
+  {
+    step: text,
+    from: text,
+    version: text,
+    skipped: flag,
+    attempts: wholeNumber,
+    startedAt: text,
+    finishedAt: text,
+    message: text,
+  },
+);
+
+const checkStateShape: Rule = fields(
+  { name: text, revision: wholeNumber, phase: oneOf(ROLLOUT_PHASES) },
+  {
+    condition: fields({ reason: text, message: text }, { at: text }),
+    fromVersion: text,
+    toVersion: text,
+    isRollback: flag,
+    rolledBackFrom: text,
+    lastKnownGood: text,
+    startedAt: text,
+    updatedAt: text,
+    currentWave: text,
+    waves: listOf(
+      fields(
+        { id: text, phase: oneOf(WAVE_PHASES), targets: listOf(text) },
+        {
+          startedAt: text,
+          finishedAt: text,
+          observeUntil: text,
+          succeeded: wholeNumber,
+          failed: wholeNumber,
+          message: text,
+        },
+      ),
+    ),
+    targets: mapOf(checkTarget),
+    breaker: fields(
+      { consecutiveFailures: wholeNumber },
+      { trips: listOf(fields({ wave: text, failedTargets: listOf(text), reason: text }, { at: text })) },
+    ),
+    decisions: listOf(
+      fields({ decision: oneOf(['continue', 'rollback', 'abort']), by: text }, { at: text, reason: text, wave: text }),
+    ),
+    approvals: listOf(fields({ gate: text, by: text }, { at: text })),
+    history: listOf(
+      fields(
+        { to: text, phase: oneOf(ROLLOUT_PHASES) },
+        { from: text, startedAt: text, finishedAt: text, reason: text },
+      ),
+    ),
+  },
+);
+
+/** `targets.t-1.phase`, `waves[0].targets[3]`. */
+function formatStatePath(path: StatePath): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
+  return out === '' ? '(document)' : out;
+}
+
+/** Line and column (1-based) of the node at `path`, or of its nearest existing parent. */
+function locateInState(text: string, path: StatePath): { line: number; col: number } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  for (let n = path.length; n > 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true) as { range?: number[] } | undefined;
+    if (node && typeof node === 'object' && node.range) return lineCounter.linePos(node.range[0]!);
+  }
+  const range = (doc.contents as { range?: number[] } | null)?.range;
+  return range ? lineCounter.linePos(range[0]!) : { line: 1, col: 1 };
 }
 
 /** Reads the state file; `undefined` when it does not exist yet. */

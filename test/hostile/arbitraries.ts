@@ -1,0 +1,152 @@
+/**
+ * fast-check arbitraries shared by the hostile-input tests: strings that matter
+ * to YAML, shells and URLs, and whole rollout states built from them.
+ */
+import fc from 'fast-check';
+import type { RolloutState, TargetState, WaveState } from '../../src/state/types.js';
+
+export const STATE_FILE = 'rollouts/svc.state.yaml';
+
+/**
+ * Runs of a fuzzing property: `base` × `FLEETGATE_FUZZ_SCALE` (default 1; the
+ * defaults add up to 10,000 malformed documents per parser).
+ */
+export function fuzzRuns(base: number): number {
+  const scale = Number(process.env.FLEETGATE_FUZZ_SCALE ?? '1');
+  return Math.max(1, Math.round(base * (Number.isFinite(scale) && scale > 0 ? scale : 1)));
+}
+
+/** Time allowed to a fuzzing test (ms), scaled like its runs. */
+export const FUZZ_TIMEOUT_MS = fuzzRuns(120_000);
+
+/** Strings that YAML, a shell, a URL or a template might read as more than data. */
+export const TRICKY_STRINGS = [
+  '',
+  ' ',
+  'true',
+  'False',
+  'null',
+  '~',
+  '1',
+  '007',
+  '0x1F',
+  '1e9',
+  '.inf',
+  '-',
+  '- x',
+  '? x',
+  'a: b',
+  'a:',
+  'a,b',
+  '[x]',
+  '{x}',
+  '#x',
+  'x #y',
+  ' lead',
+  'trail ',
+  "it's",
+  'say "hi"',
+  'back\\slash',
+  'tab\there',
+  'new\nline',
+  'cr\rhere',
+  'nul\u0000byte',
+  'bell\u0007',
+  'del\u007f',
+  'c1\u0085',
+  'bom\ufeff',
+  'ls\u2028',
+  'é',
+  '😀',
+  '&anchor',
+  '*alias',
+  '!!str',
+  '!tag x',
+  '|',
+  '>',
+  '%YAML',
+  '@at',
+  '`tick`',
+  '---',
+  '...',
+  '$(touch /tmp/pwned)',
+  '`id`',
+  '; rm -rf /',
+  '| cat /etc/passwd',
+  '${{ secrets.TOKEN }}',
+  '{{version}}',
+  '../../etc/passwd',
+  '%2e%2e%2f',
+  '__proto__',
+  'constructor',
+  'fgtok-0123456789ab-targets',
+];
+
+/** Plain words the state writer emits most of the time. */
+const word = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}(?:[./:][a-z0-9]{1,4}){0,2}$/);
+
+/** Any string worth putting in a state file: plain words, versions, times, tricky and random text. */
+export const anyText = fc.oneof(
+  { weight: 4, arbitrary: word },
+  { weight: 2, arbitrary: fc.constantFrom('1.0.0', '1.1.0-rc.1', '2026-11-23T12:00:00.000Z', 'all/canary') },
+  { weight: 2, arbitrary: fc.constantFrom(...TRICKY_STRINGS) },
+  { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 20 }) },
+);
+
+const targetId = fc
+  .oneof({ weight: 5, arbitrary: word }, { weight: 1, arbitrary: anyText })
+  .filter((id) => id !== '__proto__');
+
+const targetState: fc.Arbitrary<TargetState> = fc
+  .record(
+    {
+      phase: fc.constantFrom('Pending', 'InProgress', 'Succeeded', 'Failed', 'RolledBack', 'RollbackFailed'),
+      step: fc.constantFrom('probe', 'drain', 'upgrade', 'verify', 'undrain', 'observe', 'rollback'),
+      from: anyText,
+      version: anyText,
+      skipped: fc.boolean(),
+      attempts: fc.oneof(fc.nat({ max: 5 }), fc.maxSafeNat()),
+      startedAt: anyText,
+      finishedAt: anyText,
+      message: anyText,
+      extra: fc.oneof(fc.record({ value: fc.double(), list: fc.array(fc.nat(), { maxLength: 2 }) }), fc.constant(null)),
+    },
+    { requiredKeys: ['phase'] },
+  )
+  .map((t) => t as TargetState);
+
+/** Valid rollout states (shape-wise) full of strings that matter to YAML. */
+export const stateArbitrary: fc.Arbitrary<RolloutState> = fc
+  .record({
+    name: word,
+    revision: fc.nat(),
+    phase: fc.constantFrom('Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded', 'RollingBack', 'RolledBack'),
+    toVersion: fc.option(anyText, { nil: undefined }),
+    currentWave: fc.option(anyText, { nil: undefined }),
+    condition: fc.option(fc.record({ reason: word, message: anyText, at: anyText }), { nil: undefined }),
+    targets: fc.dictionary(targetId, targetState, { maxKeys: 8 }),
+    waveCount: fc.nat({ max: 3 }),
+    waveIds: fc.array(fc.oneof(word, anyText), { maxLength: 4 }),
+  })
+  .map(({ targets, waveCount, waveIds, ...rest }) => {
+    const ids = Object.keys(targets);
+    const waves: WaveState[] = Array.from({ length: waveCount }, (_, i) => ({
+      id: `w/${i}`,
+      phase: 'Completed' as const,
+      targets: i === 0 ? waveIds : ids.filter((_, k) => k % waveCount === i),
+      succeeded: i,
+    }));
+    const state: RolloutState = {
+      apiVersion: 'fleetgate/v1alpha1',
+      kind: 'RolloutState',
+      ...rest,
+      waves,
+      targets,
+      breaker: { consecutiveFailures: 0, trips: [] },
+      decisions: [],
+      approvals: [],
+      history: [],
+    };
+    for (const key of Object.keys(state) as (keyof RolloutState)[]) if (state[key] === undefined) delete state[key];
+    return state;
+  });

@@ -1,0 +1,345 @@
+/**
+ * Hostile and malformed state files. The state parser reads the bulk of the
+ * file line-wise (fast path) and everything else with `yaml`; these properties
+ * hold it to the `yaml`-only reference on generated states and on thousands of
+ * damaged documents, and require a located, stack-free error for every document
+ * it refuses.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { StateWriteError } from '../../src/errors.js';
+import {
+  createEmptyState,
+  parseState,
+  parseStateWithYaml,
+  serializeState,
+  serializeStateWithYaml,
+} from '../../src/state/store.js';
+import type { RolloutState, TargetState, WaveState } from '../../src/state/types.js';
+import { FUZZ_TIMEOUT_MS, fuzzRuns, stateArbitrary, STATE_FILE } from './arbitraries.js';
+
+/** What a refused state file must look like: a StateWriteError naming the file, a line and a column, no stack. */
+function expectLocatedError(error: unknown): void {
+  expect(error).toBeInstanceOf(StateWriteError);
+  const message = (error as Error).message;
+  expect(message).toMatch(new RegExp(`${STATE_FILE.replace('.', '\\.')}:\\d+:\\d+`));
+  expect(message).not.toMatch(/\n\s+at /);
+  expect(message).not.toMatch(/node_modules|\.ts:\d+/);
+  expect(message.length).toBeLessThan(600);
+}
+
+/** Parses with both readers; they must agree on the value or both refuse. */
+function parseBoth(text: string): RolloutState | undefined {
+  let fast: RolloutState | undefined;
+  let fastError: unknown;
+  try {
+    fast = parseState(text, STATE_FILE);
+  } catch (error) {
+    fastError = error;
+  }
+  let reference: RolloutState | undefined;
+  let referenceError: unknown;
+  try {
+    reference = parseStateWithYaml(text, STATE_FILE);
+  } catch (error) {
+    referenceError = error;
+  }
+  if (referenceError !== undefined) {
+    expectLocatedError(referenceError);
+    expectLocatedError(fastError);
+    return undefined;
+  }
+  expect(fastError).toBeUndefined();
+  expect(fast).toEqual(reference);
+  return fast;
+}
+
+/** Drops `undefined` fields the way YAML does (and keeps every number, unlike JSON). */
+function plain<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v: unknown) => (v === undefined ? null : plain(v))) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = plain(v);
+  return out as T;
+}
+
+function bigState(): RolloutState {
+  const s = createEmptyState('big');
+  s.phase = 'Progressing';
+  const ids: string[] = [];
+  for (let i = 0; i < 300; i++) {
+    const id = `target-${i}`;
+    ids.push(id);
+    const t: TargetState = { phase: 'Succeeded', from: '1.0.0', version: '1.1.0', attempts: 1 };
+    if (i % 7 === 0)
+      Object.assign(t, { phase: 'Failed', step: 'verify', message: `health check failed: 503 "x" #${i}` });
+    s.targets[id] = t;
+  }
+  s.waves = [0, 1, 2].map((w): WaveState => ({
+    id: `all/${w}`,
+    phase: 'Completed',
+    targets: ids.slice(w * 100, w * 100 + 100),
+  }));
+  return s;
+}
+
+describe('state file: line-wise reader and writer agree with yaml', () => {
+  it(
+    'writes byte for byte what yaml writes and reads back what was written',
+    () => {
+      fc.assert(
+        fc.property(stateArbitrary, (state) => {
+          const text = serializeState(state);
+          expect(text).toBe(serializeStateWithYaml(state));
+          const back = parseBoth(text);
+          expect(back).toEqual(plain(state));
+        }),
+        { numRuns: fuzzRuns(1500) },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
+
+  it('reads hand-reformatted but valid state the same as yaml (CRLF, comments, quoting, flow layout)', () => {
+    const text = serializeState(bigState());
+    const variants = [
+      text.replace(/\n/g, '\r\n'),
+      text.replace('targets:\n  target-0:', 'targets:\n  # a comment\n  target-0:'),
+      text.replace('target-5: {', '"target-5": {'),
+      text.replace('  target-3: { phase: Succeeded', "  'target-3': { phase: 'Succeeded'"),
+      text.replace(/targets: \[ target-0, /, 'targets: [target-0, '),
+      text.replace('target-1: { phase: Succeeded', 'target-1: {phase: Succeeded'),
+      `${text}\n`,
+    ];
+    for (const v of variants) {
+      expect(v).not.toBe(text);
+      expect(parseBoth(v)).toEqual(plain(bigState()));
+    }
+  });
+});
+
+/** Characters that matter to YAML and to the line-wise reader. */
+const nasty = fc.constantFrom(
+  ' ',
+  '  ',
+  '\t',
+  '\n',
+  '\r',
+  ':',
+  ': ',
+  ',',
+  ', ',
+  '{',
+  '}',
+  '[',
+  ']',
+  '"',
+  "'",
+  '\\',
+  '#',
+  '&a ',
+  '*a',
+  '!!str ',
+  '|',
+  '>',
+  '-',
+  '- ',
+  '?',
+  '%',
+  '@',
+  '`',
+  '~',
+  'null',
+  'true',
+  '1e9',
+  '0x1f',
+  '.inf',
+  '__proto__',
+  '\u0000',
+  '\ufeff',
+  'é',
+  '😀',
+  '\u2028',
+  '---',
+  '...',
+  'targets:',
+  'waves:',
+  '    targets: [ x ]',
+  'revision: 9',
+);
+
+const mutation = fc.oneof(
+  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: nasty }),
+  fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 12 }) }),
+  fc.record({ kind: fc.constant('duplicate-line' as const), at: fc.nat() }),
+  fc.record({ kind: fc.constant('drop-line' as const), at: fc.nat() }),
+  fc.record({ kind: fc.constant('indent' as const), at: fc.nat(), by: fc.integer({ min: -2, max: 3 }) }),
+  fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
+);
+type Mutation = typeof mutation extends fc.Arbitrary<infer M> ? M : never;
+
+function mutate(text: string, m: Mutation): string {
+  const lines = text.split('\n');
+  const line = (at: number) => at % lines.length;
+  switch (m.kind) {
+    case 'insert': {
+      const at = m.at % (text.length + 1);
+      return text.slice(0, at) + m.text + text.slice(at);
+    }
+    case 'delete': {
+      const at = m.at % (text.length + 1);
+      return text.slice(0, at) + text.slice(at + m.length);
+    }
+    case 'duplicate-line':
+      lines.splice(line(m.at), 0, lines[line(m.at)]!);
+      return lines.join('\n');
+    case 'drop-line':
+      lines.splice(line(m.at), 1);
+      return lines.join('\n');
+    case 'indent': {
+      const n = line(m.at);
+      lines[n] = m.by >= 0 ? ' '.repeat(m.by) + lines[n]! : lines[n]!.slice(-m.by);
+      return lines.join('\n');
+    }
+    case 'truncate':
+      return text.slice(0, m.at % (text.length + 1));
+  }
+}
+
+describe('state file: malformed documents', () => {
+  it(
+    'damaged state files: the same answer as yaml, or a located error without a stack (fuzzed)',
+    () => {
+      fc.assert(
+        fc.property(stateArbitrary, fc.array(mutation, { minLength: 1, maxLength: 4 }), (state, mutations) => {
+          let text = serializeState(state);
+          for (const m of mutations) text = mutate(text, m);
+          parseBoth(text);
+        }),
+        { numRuns: fuzzRuns(4000) },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
+
+  it(
+    'documents of the wrong shape are refused with the field, the line and the column (fuzzed)',
+    () => {
+      const wrong = fc.oneof(
+        fc.constant(null),
+        fc.boolean(),
+        fc.integer({ min: -5, max: 5 }),
+        fc.string({ maxLength: 8 }),
+        fc.array(fc.integer(), { maxLength: 3 }),
+        fc.dictionary(fc.string({ maxLength: 4 }), fc.integer(), { maxKeys: 2 }),
+      );
+      const paths: (string | number)[][] = [
+        ['name'],
+        ['revision'],
+        ['phase'],
+        ['waves'],
+        ['waves', 0],
+        ['waves', 0, 'targets'],
+        ['waves', 0, 'phase'],
+        ['waves', 0, 'targets', 1],
+        ['targets'],
+        ['targets', 't-1'],
+        ['targets', 't-1', 'phase'],
+        ['targets', 't-2', 'attempts'],
+        ['targets', 't-2', 'skipped'],
+        ['breaker'],
+        ['breaker', 'consecutiveFailures'],
+        ['breaker', 'trips'],
+        ['decisions'],
+        ['approvals'],
+        ['history'],
+        ['condition'],
+        ['toVersion'],
+        ['currentWave'],
+      ];
+      fc.assert(
+        fc.property(fc.constantFrom(...paths), wrong, (path, value) => {
+          const s = plain({
+            ...createEmptyState('svc'),
+            waves: [{ id: 'w/1', phase: 'Completed', targets: ['t-1', 't-2'] }],
+            targets: { 't-1': { phase: 'Succeeded' }, 't-2': { phase: 'Failed', attempts: 2, skipped: false } },
+          }) as unknown as Record<string, unknown>;
+          let parent: Record<string | number, unknown> = s;
+          for (const part of path.slice(0, -1)) parent = parent[part] as Record<string | number, unknown>;
+          parent[path.at(-1)!] = value;
+          const text = serializeStateWithYaml(s as unknown as RolloutState);
+          let result: RolloutState | undefined;
+          try {
+            result = parseState(text, STATE_FILE);
+          } catch (error) {
+            expectLocatedError(error);
+            return;
+          }
+          // Accepted only when the value is valid there (or an optional field was emptied).
+          expect(result).toEqual(parseStateWithYaml(text, STATE_FILE));
+        }),
+        { numRuns: fuzzRuns(3000) },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
+
+  it(
+    'arbitrary text is refused with a location, never a crash (fuzzed)',
+    () => {
+      fc.assert(
+        fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => {
+          parseBoth(text);
+        }),
+        { numRuns: fuzzRuns(3000) },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
+
+  it('refuses aliases, alias bombs, duplicate keys and deep nesting with a location', () => {
+    const head = 'apiVersion: fleetgate/v1alpha1\nkind: RolloutState\nname: x\nrevision: 1\nphase: Pending\n';
+    const bomb = [
+      'a: &a ["x","x","x","x","x","x","x","x","x"]',
+      ...Array.from(
+        { length: 8 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`,
+      ),
+    ].join('\n');
+    const cases: Array<[string, RegExp]> = [
+      [`${head}${bomb}\n`, /state\.yaml:\d+:\d+: state file is not valid.*aliases/],
+      [`${head}targets:\n  a: &x { phase: Pending }\n  b: *x\n`, /state\.yaml:8:6: state file is not valid/],
+      [`${head}revision: 2\n`, /state\.yaml:6:1: state file is not valid YAML: .*[Uu]nique/],
+      [`${head}targets:\n  a: { phase: Pending }\n  a: { phase: Failed }\n`, /state\.yaml:8:3: .*[Uu]nique/],
+      [`${head}x: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, /state\.yaml:\d+:\d+: /],
+      [`${head}targets:\n  t: { phase: Sideways }\n`, /state\.yaml:7:15: targets\.t\.phase: must be one of Pending/],
+      ['', /state\.yaml:1:1: state file is empty or not a mapping/],
+      ['- a\n- b\n', /state\.yaml:1:1: state file is empty or not a mapping/],
+      ['apiVersion: v9\nkind: Other\n', /state\.yaml: unknown state format .* at \S*state\.yaml:1:13/],
+    ];
+    for (const [text, pattern] of cases) {
+      let error: unknown;
+      try {
+        parseState(text, STATE_FILE);
+      } catch (e) {
+        error = e;
+      }
+      expectLocatedError(error);
+      expect((error as Error).message).toMatch(pattern);
+    }
+  });
+
+  it('reads a big state (10,000 targets)  and refuses one damaged line in it with its line number', () => {
+    const s = createEmptyState('huge');
+    for (let i = 0; i < 10_000; i++) s.targets[`t-${i}`] = { phase: 'Succeeded', from: '1.0.0', version: '1.1.0' };
+    const text = serializeState(s);
+    expect(Object.keys(parseState(text, STATE_FILE).targets)).toHaveLength(10_000);
+    const lines = text.split('\n');
+    const n = lines.findIndex((l) => l.startsWith('  t-2345:'));
+    lines[n] = lines[n]!.replace('Succeeded', 'Succeded');
+    expect(() => parseState(lines.join('\n'), STATE_FILE)).toThrow(
+      new RegExp(`state\\.yaml:${n + 1}:\\d+: targets\\.t-2345\\.phase: must be one of`),
+    );
+  });
+});
