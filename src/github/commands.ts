@@ -516,6 +516,7 @@ export function registerGitHubCommands(program: Command): void {
           outcome === 'Progressing' && (result?.reason === 'ObservationWindowOpen' || Boolean(observeUntil)),
         'remaining-waves': result?.remainingWaves ?? [],
         'last-known-good': state?.lastKnownGood ?? '',
+        'analysis-verdict': [...(state?.waves ?? [])].reverse().find((w) => w.analysis)?.analysis?.verdict ?? '',
         'exit-code': exitCode,
       });
       process.exitCode = failingCodes(flags.failOn).has(exitCode) ? EXIT.error : EXIT.ok;

@@ -298,28 +298,17 @@ export function renderRunSummary(s: RunSummaryInput): string {
 }
 
 /**
- * Metric measurements, when the state carries them (waves' `analysis` records, written by the
- * engine once metric analysis runs in it): each metric's value against its threshold and baseline.
+ * Metric analysis of each observed wave (the engine's `waves[].analysis`): verdict,
+ * and each measurement's value against its threshold and baseline.
  */
 export function renderAnalysis(state: RolloutState | undefined): string | undefined {
   const rows: string[] = [];
   for (const w of state?.waves ?? []) {
-    const analysis = (w as WaveState & { analysis?: unknown }).analysis as
-      | {
-          verdict?: string;
-          metrics?: {
-            name?: string;
-            value?: unknown;
-            threshold?: unknown;
-            baseline?: unknown;
-            phase?: string;
-            verdict?: string;
-          }[];
-        }
-      | undefined;
-    for (const m of analysis?.metrics ?? []) {
+    if (!w.analysis) continue;
+    rows.push(`| ${code(w.id)} | **${w.analysis.verdict}** | | | | ${escapeMarkdown(w.analysis.message)} |`);
+    for (const m of w.analysis.measurements) {
       rows.push(
-        `| ${code(w.id)} | ${escapeMarkdown(String(m.name ?? '?'))} | ${escapeMarkdown(text(m.value))} | ${escapeMarkdown(text(m.threshold))} | ${escapeMarkdown(text(m.baseline))} | ${escapeMarkdown(String(m.verdict ?? m.phase ?? analysis?.verdict ?? ''))} |`,
+        `| | ${escapeMarkdown(m.metric)} | ${text(m.value)} | ${escapeMarkdown(m.threshold)} | ${text(m.baselineValue)} | ${m.phase}${m.message ? `: ${escapeMarkdown(m.message)}` : ''} |`,
       );
     }
   }
