@@ -7,13 +7,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readAgentVersion } from '../../src/fleet/client.js';
-import { startLocalFleet, type LocalFleet } from '../../src/fleet/local-fleet.js';
+import { startLocalFleet, type LocalFleet, type LocalFleetOptions } from '../../src/fleet/local-fleet.js';
 import { parseState } from '../../src/state/store.js';
 import type { RolloutState } from '../../src/state/types.js';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
 
-if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`node scripts/build.mjs\` (npm test does) before the end-to-end tests`);
+if (!existsSync(CLI))
+  throw new Error(`${CLI} is missing: run \`node scripts/build.mjs\` (npm test does) before the end-to-end tests`);
 
 export interface CliResult {
   code: number;
@@ -82,8 +83,21 @@ export class RolloutRepo {
   }
 
   /** Given: a fleet of `count` agents on `version` and a git repository holding the spec. */
-  static async create(opts: { count: number; version: string; upgradeMs?: number; spec: SpecOptions }): Promise<RolloutRepo> {
-    const fleet = await startLocalFleet({ count: opts.count, version: opts.version, idPrefix: 't-', upgradeMs: opts.upgradeMs ?? 20 });
+  static async create(opts: {
+    count: number;
+    version: string;
+    upgradeMs?: number;
+    spec: SpecOptions;
+    /** Extra launcher settings (traffic, error rate, seed). */
+    fleet?: Partial<LocalFleetOptions>;
+  }): Promise<RolloutRepo> {
+    const fleet = await startLocalFleet({
+      count: opts.count,
+      version: opts.version,
+      idPrefix: 't-',
+      upgradeMs: opts.upgradeMs ?? 20,
+      ...opts.fleet,
+    });
     const repo = new RolloutRepo(fleet, opts.spec.name ?? 'svc');
     mkdirSync(join(repo.dir, 'rollouts'));
     await fleet.writeInventory(join(repo.dir, 'inventory.yaml'));
@@ -99,7 +113,13 @@ export class RolloutRepo {
     return execFileSync('git', args, {
       cwd: this.dir,
       encoding: 'utf8',
-      env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: 't',
+        GIT_AUTHOR_EMAIL: 't@t',
+        GIT_COMMITTER_NAME: 't',
+        GIT_COMMITTER_EMAIL: 't@t',
+      },
     });
   }
 
@@ -115,12 +135,17 @@ export class RolloutRepo {
 
   /** Starts the CLI without waiting. */
   start(...args: string[]): ChildProcess & { result: Promise<CliResult> } {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: this.dir, env: { ...process.env, CI: '1', NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: this.dir,
+      env: { ...process.env, CI: '1', NO_COLOR: '1' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const result = new Promise<CliResult>((res) => child.on('exit', (code, signal) => res({ code: code ?? (signal ? 128 : 1), stdout, stderr })));
+    const result = new Promise<CliResult>((res) =>
+      child.on('exit', (code, signal) => res({ code: code ?? (signal ? 128 : 1), stdout, stderr })),
+    );
     return Object.assign(child, { result });
   }
 
