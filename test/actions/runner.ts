@@ -43,8 +43,8 @@ export interface ActionMetadata {
 }
 
 /** Reads `actions/<name>/action.yml`. */
-export function readAction(name: string): ActionMetadata {
-  return parse(readFileSync(join(ACTIONS_DIR, name, 'action.yml'), 'utf8')) as ActionMetadata;
+export function readAction(name: string, dir = ACTIONS_DIR): ActionMetadata {
+  return parse(readFileSync(join(dir, name, 'action.yml'), 'utf8')) as ActionMetadata;
 }
 
 /** Parses a `GITHUB_OUTPUT` / `GITHUB_ENV` file: `k=v` lines and `k<<DELIM` heredocs. */
@@ -109,6 +109,8 @@ export interface RunActionOptions {
   /** `github.token` (the default of `github-token` inputs). */
   token?: string;
   timeoutMs?: number;
+  /** Folder holding `<name>/action.yml` (default: the repository's `actions/`). */
+  actionsDir?: string;
 }
 
 function runBash(script: string, env: NodeJS.ProcessEnv, cwd: string, timeoutMs: number) {
@@ -132,7 +134,7 @@ function runBash(script: string, env: NodeJS.ProcessEnv, cwd: string, timeoutMs:
 
 /** Runs `actions/<name>` as the runner would run `uses: ./actions/<name>` in a job. */
 export async function runAction(name: string, opts: RunActionOptions): Promise<ActionRun> {
-  const action = readAction(name);
+  const action = readAction(name, opts.actionsDir);
   if (action.runs.using !== 'composite') throw new Error(`${name} is not a composite action`);
   const temp = mkdtempSync(join(tmpdir(), 'fleetgate-runner-'));
   const eventPath = join(temp, 'event.json');
@@ -141,7 +143,7 @@ export async function runAction(name: string, opts: RunActionOptions): Promise<A
   const pathFile = join(temp, 'path');
   writeFileSync(envFile, '');
   writeFileSync(pathFile, '');
-  const actionPath = join(ACTIONS_DIR, name);
+  const actionPath = join(opts.actionsDir ?? ACTIONS_DIR, name);
   const github = {
     token: opts.token ?? opts.env?.GITHUB_TOKEN ?? '',
     action_path: actionPath,
