@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readAgentVersion } from '../fleet/client.js';
+import { demoFleetLabels } from '../fleet/demo-labels.js';
 import { startLocalFleet, type LocalFleet } from '../fleet/local-fleet.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -81,8 +82,7 @@ async function main(): Promise<void> {
     count: 20,
     version: '1.0.0',
     idPrefix: 'agent-',
-    labels: (i): Record<string, string> =>
-      i < 17 ? { role: 'edge', zone: `z${(i % 3) + 1}` } : { role: 'control', leader: i === 19 ? 'true' : 'false' },
+    labels: (i) => demoFleetLabels(i, 20),
   });
   const stop = async () => {
     await fleet.stop();
