@@ -37,7 +37,10 @@ export interface WorkflowRunPlan {
   promoteEnvironment: string;
   /** Environment whose wait timer holds observation windows (`''`: none). */
   observeEnvironment: string;
-  /** True when the analysis after the canary must wait on `observeEnvironment`. */
+  /**
+   * True when the analysis job after the canary must wait on `observeEnvironment`: the
+   * canary's window (or, in a continuation run, the window left open by the last run) is long.
+   */
   canaryWait: boolean;
   /** The waves after the first, still to run, that this run's matrix holds (in order). */
   waves: MatrixWave[];
@@ -128,6 +131,9 @@ export function planWorkflowRun(
       ? spec.gates.promote
       : '';
   const remaining = plan.waves.slice(1).filter((w) => !done.has(w.id));
+  // A wave left in its observation window by an earlier run: the first analysis job evaluates it.
+  const observingId = current && !canaryWave ? state?.waves.find((w) => w.phase === 'Observing')?.id : undefined;
+  const observing = plan.waves.find((w) => w.id === observingId);
   // Without a wait-timer environment, long windows cannot be waited for in this run: one wave per run.
   const perRun = shortWindows || observeEnvironment ? cap : 1;
   const chosen = remaining.slice(0, canaryWave && !shortWindows && !observeEnvironment ? 0 : perRun);
@@ -142,7 +148,7 @@ export function planWorkflowRun(
     canaryWave,
     canaryEnvironment,
     promoteEnvironment,
-    canaryWait: observeEnvironment !== '' && first.observeMs >= SHORT_WINDOW_MS,
+    canaryWait: observeEnvironment !== '' && (observing?.observeMs ?? first.observeMs) >= SHORT_WINDOW_MS,
     waves,
     moreWaves: remaining.length > waves.length,
   };
