@@ -46,7 +46,9 @@ describe('actionlint', () => {
   });
 
   it.each(files.map((f) => [f.path, f] as const))('reports nothing on %s', (_path, file) => {
-    expect(() => parse(file.text, { prettyErrors: true })).not.toThrow();
+    expect(() => {
+      parse(file.text, { prettyErrors: true });
+    }).not.toThrow();
     const source = file.kind === 'workflow' ? file.text : synthesize(file.text);
     const findings = lint(source, file.path).map((e) => `${e.file}:${e.line}:${e.column} ${e.kind}: ${e.message}`);
     expect(findings).toEqual([]);
