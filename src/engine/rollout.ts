@@ -707,6 +707,67 @@ export class RolloutEngine {
   }
 
   /**
+   * Moves one target to `version`: drain → upgrade (when `change`) → verify, polled until
+   * healthy → version re-probed → undrain. `record(step)` runs before each step (the engine
+   * writes the step to state there). Shared by upgrades and rollbacks.
+   * @returns `undefined` when the target runs `version`, healthy and undrained; else why not.
+   */
+  private async moveTarget(
+    waveId: string,
+    id: string,
+    version: string,
+    opts: { change: boolean; record: (step: string) => Promise<void>; during?: 'rollback' },
+  ): Promise<string | undefined> {
+    const steps = this.d.spec.steps;
+    const ts = this.state.targets[id]!;
+    const vars = this.vars(this.target(id), version);
+    const signal = this.d.signal;
+    const run = async (name: 'drain' | 'upgrade' | 'undrain', step: StepSpec): Promise<string | undefined> => {
+      await opts.record(name);
+      const r = await this.d.runner.run(step, vars, { signal });
+      this.emit('target_step', {
+        wave: waveId,
+        target: id,
+        step: name,
+        ok: r.ok,
+        durationMs: r.durationMs,
+        during: opts.during,
+      });
+      return r.ok ? undefined : `${name} to ${version} failed: ${r.message}`;
+    };
+    if (opts.change) {
+      for (const name of ['drain', 'upgrade'] as const) {
+        const step = steps[name];
+        const why = step ? await run(name, step) : undefined;
+        if (why !== undefined) return why;
+      }
+    }
+    await opts.record('verify');
+    const health = await pollUntilHealthy(
+      this.d.runner,
+      steps.verify,
+      vars,
+      this.d.clock,
+      (r, n) =>
+        this.emit('target_health_check', {
+          wave: waveId,
+          target: id,
+          healthy: r.ok,
+          probe: n,
+          during: opts.during,
+          message: r.ok ? undefined : r.message,
+        }),
+      signal,
+    );
+    if (!health.ok) return `health check failed on ${version}: ${health.message}`;
+    const after = await this.d.runner.run(steps.version, vars, { extractVersion: true, signal });
+    if (!after.ok) return `version step failed after moving to ${version}: ${after.message}`;
+    ts.version = after.version;
+    if (after.version !== version) return `reports ${after.version} after moving to ${version}, expected ${version}`;
+    return steps.undrain ? run('undrain', steps.undrain) : undefined;
+  }
+
+  /**
    * drain → upgrade → verify → undrain for one target, each step recorded
    * before it runs. A target already on `desired` is not upgraded again.
    */
@@ -727,45 +788,11 @@ export class RolloutEngine {
     ts.from ??= probe.version;
     ts.version = probe.version;
     const already = probe.version === desired;
-    if (!already) {
-      for (const name of ['drain', 'upgrade'] as const) {
-        const step = steps[name];
-        if (!step) continue;
-        await this.step(ts, name);
-        const r = await this.d.runner.run(step, vars, { signal: this.d.signal });
-        this.emit('target_step', { wave: wave.id, target: id, step: name, ok: r.ok, durationMs: r.durationMs });
-        if (!r.ok) return this.fail(wave, id, ts, `${name} failed: ${r.message}`);
-      }
-    }
-    await this.step(ts, 'verify');
-    const health = await pollUntilHealthy(
-      this.d.runner,
-      steps.verify,
-      vars,
-      this.d.clock,
-      (r, n) =>
-        this.emit('target_health_check', {
-          wave: wave.id,
-          target: id,
-          healthy: r.ok,
-          probe: n,
-          message: r.ok ? undefined : r.message,
-        }),
-      this.d.signal,
-    );
-    if (!health.ok) return this.fail(wave, id, ts, `health check failed: ${health.message}`);
-    const after = await this.d.runner.run(steps.version, vars, { extractVersion: true, signal: this.d.signal });
-    if (!after.ok) return this.fail(wave, id, ts, `version step failed after upgrade: ${after.message}`);
-    ts.version = after.version;
-    if (after.version !== desired) {
-      return this.fail(wave, id, ts, `reports ${after.version} after the upgrade, expected ${desired}`);
-    }
-    if (steps.undrain) {
-      await this.step(ts, 'undrain');
-      const r = await this.d.runner.run(steps.undrain, vars, { signal: this.d.signal });
-      this.emit('target_step', { wave: wave.id, target: id, step: 'undrain', ok: r.ok, durationMs: r.durationMs });
-      if (!r.ok) return this.fail(wave, id, ts, `undrain failed: ${r.message}`);
-    }
+    const why = await this.moveTarget(wave.id, id, desired, {
+      change: !already,
+      record: (step) => this.step(ts, step),
+    });
+    if (why !== undefined) return this.fail(wave, id, ts, why);
     ts.phase = 'Succeeded';
     ts.step = undefined;
     ts.finishedAt = this.now();
@@ -1004,31 +1031,12 @@ export class RolloutEngine {
     };
     const probe = await this.d.runner.run(steps.version, vars, { extractVersion: true, signal: this.d.signal });
     if (!probe.ok) return failWith(`version step failed: ${probe.message}`);
-    if (probe.version !== version) {
-      for (const name of ['drain', 'upgrade'] as const) {
-        const step = steps[name];
-        if (!step) continue;
-        const r = await this.d.runner.run(step, vars, { signal: this.d.signal });
-        if (!r.ok) return failWith(`${name} to ${version} failed: ${r.message}`);
-      }
-    }
-    const health = await pollUntilHealthy(
-      this.d.runner,
-      steps.verify,
-      vars,
-      this.d.clock,
-      (r, n) =>
-        this.emit('target_health_check', { wave: batch, target: id, healthy: r.ok, probe: n, during: 'rollback' }),
-      this.d.signal,
-    );
-    if (!health.ok) return failWith(`not healthy on ${version} after rollback: ${health.message}`);
-    const after = await this.d.runner.run(steps.version, vars, { extractVersion: true, signal: this.d.signal });
-    if (!after.ok || after.version !== version)
-      return failWith(`reports ${after.version ?? '?'} after rollback, expected ${version}`);
-    if (steps.undrain) {
-      const r = await this.d.runner.run(steps.undrain, vars, { signal: this.d.signal });
-      if (!r.ok) return failWith(`undrain failed: ${r.message}`);
-    }
+    const why = await this.moveTarget(batch, id, version, {
+      change: probe.version !== version,
+      record: () => Promise.resolve(),
+      during: 'rollback',
+    });
+    if (why !== undefined) return failWith(why);
     ts.phase = 'RolledBack';
     ts.version = version;
     ts.step = undefined;
