@@ -4,7 +4,8 @@
  * the engine stops on.
  */
 import { execFile } from 'node:child_process';
-import { dirname, relative } from 'node:path';
+import { readdir, readFile, readlink, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { StateWriteError } from '../errors.js';
 
 function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
@@ -60,23 +61,116 @@ export function createGitCommitter(repoRoot: string): StateCommitter {
         };
     return identity;
   }
+  let gitDir: string | undefined;
+  async function commonGitDir(e: NodeJS.ProcessEnv): Promise<string> {
+    if (gitDir) return gitDir;
+    const { stdout } = await git(repoRoot, ['rev-parse', '--git-common-dir'], e);
+    const dir = stdout.trim();
+    gitDir = isAbsolute(dir) ? dir : resolve(repoRoot, dir);
+    return gitDir;
+  }
+  async function commitOnce(rel: string, message: string): Promise<string | undefined> {
+    const e = await env();
+    await git(repoRoot, ['add', '--', rel], e);
+    const { stdout } = await git(repoRoot, ['status', '--porcelain', '--', rel], e);
+    if (stdout.trim() === '') return undefined;
+    await git(repoRoot, ['commit', '--quiet', '--no-verify', '-m', message, '--only', '--', rel], e);
+    const { stdout: sha } = await git(repoRoot, ['rev-parse', 'HEAD'], e);
+    return sha.trim();
+  }
   return {
     async commit(file, message) {
       const rel = relative(repoRoot, file);
-      try {
-        const e = await env();
-        await git(repoRoot, ['add', '--', rel], e);
-        const { stdout } = await git(repoRoot, ['status', '--porcelain', '--', rel], e);
-        if (stdout.trim() === '') return undefined;
-        await git(repoRoot, ['commit', '--quiet', '--no-verify', '-m', message, '--only', '--', rel], e);
-        const { stdout: sha } = await git(repoRoot, ['rev-parse', 'HEAD'], e);
-        return sha.trim();
-      } catch (error) {
-        const stderr = (error as { stderr?: string }).stderr?.trim();
-        throw new StateWriteError(`git refused to commit ${rel}: ${stderr || (error as Error).message}`, {
-          cause: error,
-        });
+      const removed: string[] = [];
+      const deadline = Date.now() + LOCK_WAIT_MS;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const note =
+            removed.length === 0
+              ? ''
+              : `\n\nRemoved ${removed.map((l) => relative(repoRoot, l)).join(', ')}: left by a git process that was killed (no process had it open).`;
+          return await commitOnce(rel, `${message}${note}`);
+        } catch (error) {
+          const stderr = (error as { stderr?: string }).stderr?.trim() ?? '';
+          const lock = LOCK_EXISTS.exec(stderr)?.[1];
+          let why = '';
+          if (lock !== undefined) {
+            const verdict = await lockVerdict(lock, await commonGitDir(await env()).catch(() => undefined));
+            if (verdict.stale && removed.length < 3) {
+              // Move it aside first, so two cleaners cannot both remove a fresh lock.
+              const aside = `${lock}.stale.${process.pid}`;
+              const moved = await rename(lock, aside).then(
+                () => true,
+                () => false,
+              );
+              if (moved) {
+                await unlink(aside).catch(() => undefined);
+                removed.push(lock);
+              }
+              continue;
+            }
+            why = ` (${verdict.why})`;
+            if (Date.now() < deadline) {
+              await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 1000)));
+              continue;
+            }
+          }
+          throw new StateWriteError(`git refused to commit ${rel}: ${stderr || (error as Error).message}${why}`, {
+            cause: error,
+          });
+        }
       }
     },
   };
+}
+
+/** How long a commit waits for another git process's lock before giving up (ms). */
+const LOCK_WAIT_MS = 5_000;
+/** A lock file younger than this is never taken for stale (ms): git holds them for milliseconds. */
+const STALE_LOCK_AGE_MS = 2_000;
+/** `fatal: Unable to create '/repo/.git/index.lock': File exists.` (and the same for ref locks). */
+const LOCK_EXISTS = /Unable to create '([^']+\.lock)': File exists/;
+
+/**
+ * Whether a git lock file is stale: left by a git process that was killed (a
+ * `kill -9` of a job kills git mid-commit). Stale only when it is inside this
+ * repository's git folder, is older than {@link STALE_LOCK_AGE_MS}, no process
+ * on this host has it open and no `git` process works in this repository
+ * (Linux `/proc`). Anywhere else, or when `/proc` cannot tell, it is live: git
+ * does not remove such locks by itself either, and removing a live one corrupts
+ * the index.
+ */
+async function lockVerdict(lock: string, gitDir: string | undefined): Promise<{ stale: boolean; why: string }> {
+  const held = (reason: string) => ({ stale: false, why: `${lock} exists: ${reason}` });
+  if (gitDir === undefined || !resolve(lock).startsWith(`${gitDir}${sep}`))
+    return held("not in this repository's git folder");
+  let age: number;
+  try {
+    age = Date.now() - (await stat(lock)).mtimeMs;
+  } catch {
+    return { stale: true, why: 'gone' };
+  }
+  if (age < STALE_LOCK_AGE_MS) return held('another git process is working in this repository');
+  let pids: string[];
+  try {
+    pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name));
+  } catch {
+    return held(`cannot tell whether a git process still holds it; if none runs, remove it`);
+  }
+  const repo = dirname(gitDir);
+  for (const pid of pids) {
+    if (Number(pid) === process.pid) continue;
+    const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
+    if (comm.trim() === 'git') {
+      const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
+      if (cwd === repo || cwd.startsWith(`${repo}${sep}`) || cwd.startsWith(`${gitDir}${sep}`) || cwd === gitDir)
+        return held(`git process ${pid} is working in this repository`);
+    }
+    const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+    for (const fd of fds) {
+      if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')) === resolve(lock))
+        return held(`process ${pid} has it open`);
+    }
+  }
+  return { stale: true, why: `no process has it open, ${Math.round(age / 1000)} s old` };
 }

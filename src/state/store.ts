@@ -9,6 +9,7 @@ import {
   fsync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   readSync,
   renameSync,
@@ -17,6 +18,7 @@ import {
 } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Document, isMap, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import { StateConflictError, StateWriteError } from '../errors.js';
@@ -90,7 +92,8 @@ export function serializeState(state: RolloutState): string {
       return line === undefined ? m : `${lead}${line}`;
     });
   // A token that did not land where expected (cannot happen with a RolloutState): let yaml do it all.
-  return out.includes(`fgtok-${nonce}`) ? serializeStateWithYaml(state) : out;
+  // Secrets are redacted from everything written (the yaml path redacts its own text).
+  return out.includes(`fgtok-${nonce}`) ? serializeStateWithYaml(state) : redactSecrets(out);
 }
 
 /** The serializer as the `yaml` library alone writes it (the reference the fast path must match). */
@@ -666,6 +669,43 @@ function readRevisionNow(path: string): number {
 
 const fsyncFd = promisify(fsync);
 
+/** State paths whose leftover temporary files this process has looked for. */
+const swept = new Set<string>();
+
+/**
+ * Removes temporary files next to `path` left by writers on this host that were
+ * killed mid-write (`kill -9` between open and rename): their process is gone.
+ * Once per process and path, best effort. Files of other hosts are left alone.
+ */
+function removeDeadWritersFiles(path: string): void {
+  const prefix = `.${basename(path)}.${hostname()}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const pid = Number(/^(\d+)\.[0-9a-f]+\.tmp$/.exec(name.slice(prefix.length))?.[1]);
+    if (!Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
+    try {
+      unlinkSync(join(dirname(path), name));
+    } catch {
+      // another writer removed it first
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Writes `state` with `revision` = `expectedRevision + 1`, after checking the
  * file on disk still carries `expectedRevision` (0 = must not exist yet).
@@ -694,7 +734,10 @@ export async function writeState(
   }
   const next: RolloutState = { ...state, revision: expectedRevision + 1, updatedAt: now.toISOString() };
   const text = serializeState(next);
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(
+    dirname(path),
+    `.${basename(path)}.${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
   let fd: number | undefined;
   try {
     try {
@@ -709,6 +752,10 @@ export async function writeState(
     closeSync(fd);
     fd = undefined;
     renameSync(tmp, path);
+    if (!swept.has(path)) {
+      swept.add(path);
+      removeDeadWritersFiles(path);
+    }
   } catch (error) {
     if (fd !== undefined) {
       try {
