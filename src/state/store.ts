@@ -724,14 +724,14 @@ export async function writeState(
   expectedRevision: number,
   now: Date,
 ): Promise<RolloutState> {
-  const actual = readRevisionNow(path);
-  if (actual !== expectedRevision) {
-    throw new StateConflictError(
+  const conflict = (actual: number) =>
+    new StateConflictError(
       `${path} changed under this run (revision ${actual}, expected ${expectedRevision}): another run of rollout "${state.name}" wrote it. Re-run to continue from the newer state.`,
       expectedRevision,
       actual,
     );
-  }
+  const actual = readRevisionNow(path);
+  if (actual !== expectedRevision) throw conflict(actual);
   const next: RolloutState = { ...state, revision: expectedRevision + 1, updatedAt: now.toISOString() };
   const text = serializeState(next);
   const tmp = join(
@@ -751,6 +751,9 @@ export async function writeState(
     await fsyncFd(fd);
     closeSync(fd);
     fd = undefined;
+    // Compare again right before the rename: other processes ran while fsync waited.
+    const still = readRevisionNow(path);
+    if (still !== expectedRevision) throw conflict(still);
     renameSync(tmp, path);
     if (!swept.has(path)) {
       swept.add(path);
@@ -769,6 +772,7 @@ export async function writeState(
     } catch {
       // never created
     }
+    if (error instanceof StateConflictError || error instanceof StateWriteError) throw error;
     throw new StateWriteError(`cannot write state file ${path}: ${(error as Error).message}`, { cause: error });
   }
   return next;
