@@ -87,6 +87,16 @@ export function delta(after: Map<string, AgentStats>, before: Map<string, AgentS
   return (after.get(id)?.requests[path] ?? 0) - (before.get(id)?.requests[path] ?? 0);
 }
 
+/** Requests an agent received since `before`, its own admin endpoints (stats, faults) left out. */
+export function deltaAll(after: Map<string, AgentStats>, before: Map<string, AgentStats>, id: string): number {
+  const count = (m: Map<string, AgentStats>) => {
+    const s = m.get(id);
+    if (!s) return 0;
+    return s.total - (s.requests['/_admin/stats'] ?? 0) - (s.requests['/_admin/fault'] ?? 0);
+  };
+  return count(after) - count(before);
+}
+
 /** What every agent reports, with whether it is drained. */
 export async function agentReports(repo: RolloutRepo) {
   const out = new Map<string, { version: string; upgrades: number; drained: boolean }>();
