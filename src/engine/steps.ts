@@ -22,6 +22,8 @@ export interface StepResult {
   version?: string;
   /** Short description of what happened (first 300 characters of output on failure). */
   message: string;
+  /** True when no attempt was made because the runner was closed (the run is stopping); do not retry. */
+  stopped?: boolean;
   /** Wall time of the last attempt (ms). */
   durationMs: number;
 }
@@ -170,12 +172,17 @@ export function createStepRunner(opts: StepRunnerOptions): StepRunner & { close(
     });
   }
 
+  // Closed when the run ends, also when it fails half-way with targets still in flight: no new attempt
+  // starts after that (an attempt under way finishes), so a failed run does not keep polling to the end
+  // of every health-check budget against a closed connection pool.
+  let closed = false;
   return {
     async run(step, vars, runOpts = {}) {
       const extract = runOpts.extractVersion ?? false;
       let last: StepResult = { ok: false, attempts: 0, message: 'not run', durationMs: 0 };
       for (let attempt = 1; attempt <= step.retries + 1; attempt++) {
         if (runOpts.signal?.aborted) break;
+        if (closed) return { ...last, stopped: true, message: 'not run: the run is stopping' };
         const started = opts.clock.now().getTime();
         try {
           const r =
@@ -197,7 +204,10 @@ export function createStepRunner(opts: StepRunnerOptions): StepRunner & { close(
       }
       return last;
     },
-    close: () => dispatcher.close(),
+    close: () => {
+      closed = true;
+      return dispatcher.close();
+    },
   };
 }
 
@@ -223,7 +233,7 @@ export async function pollUntilHealthy(
     const result = await runner.run(probeStep, vars, { signal });
     probes++;
     onProbe(result, probes);
-    if (result.ok) return { ...result, probes };
+    if (result.ok || result.stopped) return { ...result, probes };
     const remaining = deadline - clock.now().getTime();
     if (remaining <= 0 || signal?.aborted) {
       return {

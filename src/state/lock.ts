@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { RolloutLockedError } from '../errors.js';
+import { RolloutLockedError, StateWriteError } from '../errors.js';
 
 export interface LockInfo {
   pid: number;
@@ -115,7 +115,9 @@ export async function acquireLock(
 ): Promise<HeldLock> {
   const ttlMs = opts.ttlMs ?? 60_000;
   const now = opts.now ?? (() => new Date());
-  await mkdir(dirname(path), { recursive: true });
+  await mkdir(dirname(path), { recursive: true }).catch((error: unknown) => {
+    throw new StateWriteError(`cannot take the rollout's lock ${path}: ${(error as Error).message}`, { cause: error });
+  });
   const info = (): LockInfo => ({
     pid: process.pid,
     host: hostname(),
@@ -124,8 +126,17 @@ export async function acquireLock(
     expiresAt: new Date(now().getTime() + ttlMs).toISOString(),
   });
   const acquiredAt = now().toISOString();
+  /** A full disk or a read-only folder is not another run: say what the disk said. */
+  const disk = (error: unknown) =>
+    new StateWriteError(`cannot take the rollout's lock ${path}: ${(error as Error).message}`, { cause: error });
   for (let attempt = 0; ; attempt++) {
-    if (await createExclusive(path, JSON.stringify(info()))) break;
+    let created: boolean;
+    try {
+      created = await createExclusive(path, JSON.stringify(info()));
+    } catch (error) {
+      throw disk(error);
+    }
+    if (created) break;
     let text: string;
     try {
       text = await readFile(path, 'utf8');
