@@ -8,7 +8,7 @@ import { resolve as resolvePath } from 'node:path';
 import { Agent, request } from 'undici';
 import type { CommandStep, HttpStep, StepSpec } from '../spec/types.js';
 import type { Clock } from './clock.js';
-import { renderTemplate, type TemplateVars } from './template.js';
+import { renderTemplate, resolvePlaceholder, type TemplateVars } from './template.js';
 
 export interface StepResult {
   ok: boolean;
@@ -62,6 +62,66 @@ function clip(text: string): string {
   return t.length > MAX_OUTPUT ? `${t.slice(0, MAX_OUTPUT)}…` : t;
 }
 
+/** `{{name}}` placeholders, as `template.ts` finds them. */
+const PLACEHOLDER = /\{\{\s*([a-zA-Z0-9_.-]+)\s*\}\}/g;
+/** What `{{target.address}}` / `{{target.host}}` may be inside a URL: a host, `host:port` or `[v6]:port`. */
+const URL_AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|[0-9A-Za-z._~-]+)(?::[0-9]{1,5})?$/;
+
+/**
+ * Renders an HTTP step's URL. Values are percent-encoded (`renderTemplate`), and two
+ * kinds of value that would still change where the request goes are refused: an
+ * address that is more than `host[:port]` (a path, `?`, `#`, `@` user info, a
+ * backslash), and a `.` or `..` filling a path segment (URL parsers resolve them
+ * even percent-encoded).
+ * @throws Error naming the placeholder, the target and the value
+ */
+export function renderUrl(template: string, vars: TemplateVars): string {
+  const pathEnd = template.search(/[?#]/);
+  for (const m of template.matchAll(PLACEHOLDER)) {
+    const name = m[1]!;
+    const value = resolvePlaceholder(name, vars);
+    if (value === undefined) continue; // renderTemplate names it
+    if ((name === 'target.address' || name === 'target.host') && !URL_AUTHORITY.test(value)) {
+      throw new Error(
+        `{{${name}}} of target ${vars.target.id} is ${JSON.stringify(value)}, not a host or host:port: refusing to put it in a URL`,
+      );
+    }
+    if ((value === '.' || value === '..') && (pathEnd < 0 || m.index < pathEnd)) {
+      throw new Error(
+        `{{${name}}} of target ${vars.target.id} is "${value}": in a URL path it would move the path; refusing`,
+      );
+    }
+  }
+  return renderTemplate(template, vars, 'url');
+}
+
+/**
+ * Renders an HTTP step's body. When the body is JSON with every placeholder inside
+ * a string (it parses as JSON with the placeholders blanked), values are escaped as
+ * JSON string content, so a quote or a line break in a label stays inside its string
+ * instead of adding fields. Any other body is rendered as written.
+ * @throws Error naming a placeholder without a value
+ */
+export function renderBody(template: string, vars: TemplateVars): string {
+  const blanked = template.replace(PLACEHOLDER, '');
+  let json = false;
+  if (blanked !== template) {
+    try {
+      JSON.parse(blanked);
+      json = true;
+    } catch {
+      json = false;
+    }
+  }
+  if (!json) return renderTemplate(template, vars);
+  return template.replace(PLACEHOLDER, (_m, name: string) => {
+    const value = resolvePlaceholder(name, vars);
+    if (value === undefined)
+      throw new Error(`template placeholder {{${name}}} has no value for target ${vars.target.id}`);
+    return JSON.stringify(value).slice(1, -1);
+  });
+}
+
 /**
  * Creates the real step runner: commands through `execFile` (argv, no shell),
  * HTTP through one shared undici `Agent` (keep-alive).
@@ -74,10 +134,10 @@ export function createStepRunner(opts: StepRunnerOptions): StepRunner & { close(
   });
 
   async function attemptHttp(step: HttpStep, vars: TemplateVars, extract: boolean, signal?: AbortSignal) {
-    const url = renderTemplate(step.url, vars, 'url');
+    const url = renderUrl(step.url, vars);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(step.headers)) headers[k] = renderTemplate(v, vars);
-    const body = step.body === undefined ? undefined : renderTemplate(step.body, vars);
+    const body = step.body === undefined ? undefined : renderBody(step.body, vars);
     const timeout = AbortSignal.timeout(step.timeoutMs);
     const res = await request(url, {
       method: step.method as 'GET',
