@@ -118,8 +118,12 @@ async function withEngine(
     const result = await act(session.engine);
     out.close();
     if (flags.resultFile)
-      writeFileSync(flags.resultFile, `${JSON.stringify(summarizeResult(result, session.loaded), null, 2)}\n`);
-    if (!flags.json && result.message && result.outcome !== 'Healthy') process.stderr.write(`${result.message}\n`);
+      writeFileSync(
+        flags.resultFile,
+        `${redactSecrets(JSON.stringify(summarizeResult(result, session.loaded), null, 2))}\n`,
+      );
+    if (!flags.json && result.message && result.outcome !== 'Healthy')
+      process.stderr.write(`${redactSecrets(result.message)}\n`);
     return outcomeCode(result);
   } finally {
     out.close();
@@ -353,7 +357,7 @@ export function reportError(error: unknown): number {
     return ExitCode.Error;
   }
   if (error instanceof RolloutPausedError) {
-    process.stderr.write(`${error.message}\n`);
+    process.stderr.write(`${redactSecrets(error.message)}\n`);
     return ExitCode.Paused;
   }
   if (
@@ -365,7 +369,7 @@ export function reportError(error: unknown): number {
     error instanceof GitHubApiError ||
     error instanceof NotAuthorizedError
   ) {
-    process.stderr.write(`fleetgate: ${error.message}\n`);
+    process.stderr.write(`fleetgate: ${redactSecrets(error.message)}\n`);
     return ExitCode.Error;
   }
   const internal =
@@ -373,7 +377,7 @@ export function reportError(error: unknown): number {
       ? error
       : new InternalError(error instanceof Error ? error.message : String(error), { cause: error });
   process.stderr.write(
-    `fleetgate: internal error: ${internal.message}\nThis is a bug in Fleetgate; please report it with the output above at ${ISSUES_URL}\n`,
+    `fleetgate: internal error: ${redactSecrets(internal.message)}\nThis is a bug in Fleetgate; please report it with the output above at ${ISSUES_URL}\n`,
   );
   if (process.env.FLEETGATE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
   return ExitCode.Error;

