@@ -127,8 +127,10 @@ async function pool<T>(
 
 export class RolloutEngine {
   private state!: RolloutState;
-  private chain: Promise<void> = Promise.resolve();
-  private dirty = false;
+  /** The last state write started (or failed): later writes follow it. */
+  private lastWrite: Promise<void> = Promise.resolve();
+  /** The write not started yet that every change made from now on will be in. */
+  private nextWrite: Promise<void> | undefined;
   private readonly byId: Map<string, Target>;
 
   constructor(private readonly d: EngineDeps) {
@@ -145,19 +147,25 @@ export class RolloutEngine {
     this.d.emit({ ts: this.now(), event, rollout: this.d.spec.name, ...fields });
   }
 
-  /** Persists the current state (coalescing writes made while one is in flight). */
+  /**
+   * Persists the current state. Resolves once a write that started after this call has
+   * finished. Every call made while a write is in flight shares the one next write (it
+   * starts when the one in flight ends and serializes the state at that moment), so a
+   * wave of many targets costs a few writes per step, not one per target and step.
+   */
   private persist(): Promise<void> {
-    this.dirty = true;
-    const link = this.chain.then(async () => {
-      if (!this.dirty) return;
-      this.dirty = false;
+    if (this.nextWrite) return this.nextWrite;
+    const write = this.lastWrite.then(async () => {
+      // From here on, changes need the write after this one (the state is serialized synchronously below).
+      this.nextWrite = undefined;
       const written = await this.d.store.write(this.state);
       this.state.revision = written.revision;
       this.state.updatedAt = written.updatedAt;
     });
     // A failed write poisons the chain: every later persist fails too, so no target is touched after it.
-    this.chain = link;
-    return link;
+    this.lastWrite = write;
+    this.nextWrite = write;
+    return write;
   }
 
   private async persistAndCommit(message: string): Promise<void> {
