@@ -1,0 +1,159 @@
+/**
+ * A throw-away git repository holding a rollout spec over a local fleet, and the
+ * bundled CLI run against it as a real process — what a user (or a GitHub job)
+ * runs. Used by every benchmark that times `fleetgate run`.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Target } from '../../src/spec/types.js';
+import { stringify } from 'yaml';
+
+export const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
+
+export function assertBuilt(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`node scripts/build.mjs\` first (npm run bench does)`);
+}
+
+export interface BenchSpec {
+  version: string;
+  canary?: number | string;
+  waves: number | string;
+  maxUnavailable: number | string;
+  observe?: string;
+  /** Verify polling interval (default 10ms). */
+  verifyInterval?: string;
+  maxConsecutiveFailures?: number;
+}
+
+/** The spec every timing benchmark rolls out: HTTP steps against the local fleet's agents. */
+export function benchSpecText(name: string, o: BenchSpec): string {
+  return `apiVersion: fleetgate/v1alpha1
+kind: Rollout
+name: ${name}
+component: fleet-agent
+version: ${o.version}
+inventory:
+  file: ../inventory.yaml
+tiers:
+  - name: all
+    strategy:
+      canary: ${o.canary ?? 0}
+      waves: ${JSON.stringify(o.waves)}
+      maxUnavailable: ${JSON.stringify(o.maxUnavailable)}
+      observe: ${o.observe ?? '0s'}
+      circuitBreaker: { maxConsecutiveFailures: ${o.maxConsecutiveFailures ?? 2} }
+steps:
+  version:
+    http: { url: 'http://{{target.address}}/version', json: version }
+    timeout: 5s
+  drain:
+    http: { method: POST, url: 'http://{{target.address}}/drain' }
+    timeout: 5s
+  upgrade:
+    http: { method: POST, url: 'http://{{target.address}}/upgrade?version={{version}}', expect: [200, 202] }
+    timeout: 5s
+  verify:
+    http: { url: 'http://{{target.address}}/healthz', expect: 200 }
+    timeout: 30s
+    interval: ${o.verifyInterval ?? '10ms'}
+  undrain:
+    http: { method: POST, url: 'http://{{target.address}}/undrain' }
+    timeout: 5s
+`;
+}
+
+export interface CliRun {
+  code: number;
+  ms: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class BenchRepo {
+  readonly dir: string;
+  readonly specPath: string;
+
+  constructor(
+    readonly name: string,
+    targets: Target[],
+  ) {
+    this.dir = mkdtempSync(join(tmpdir(), 'fleetgate-bench-'));
+    this.specPath = join('rollouts', `${name}.yaml`);
+    mkdirSync(join(this.dir, 'rollouts'));
+    writeFileSync(
+      join(this.dir, 'inventory.yaml'),
+      stringify({ targets: targets.map((t) => ({ id: t.id, address: t.address, labels: t.labels })) }),
+    );
+    writeFileSync(join(this.dir, '.gitignore'), '.fleetgate/\n');
+    this.git('init', '--quiet', '--initial-branch=main');
+    this.git('add', '.');
+    this.git('commit', '--quiet', '-m', 'initial');
+  }
+
+  git(...args: string[]): string {
+    return execFileSync('git', args, {
+      cwd: this.dir,
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: 'bench',
+        GIT_AUTHOR_EMAIL: 'bench@localhost',
+        GIT_COMMITTER_NAME: 'bench',
+        GIT_COMMITTER_EMAIL: 'bench@localhost',
+      },
+    });
+  }
+
+  /** Writes and commits the spec (as a merged pull request would). */
+  propose(spec: BenchSpec): void {
+    writeFileSync(join(this.dir, this.specPath), benchSpecText(this.name, spec));
+    this.git('add', this.specPath);
+    this.git('commit', '--quiet', '-m', `propose ${spec.version}`);
+  }
+
+  /** Runs the CLI to completion and times it (process start to exit). */
+  cli(...args: string[]): Promise<CliRun> {
+    return new Promise((resolvePromise) => {
+      const start = performance.now();
+      const child = spawn(process.execPath, [CLI, ...args], {
+        cwd: this.dir,
+        env: { ...process.env, CI: '1', NO_COLOR: '1' },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('exit', (code, signal) =>
+        resolvePromise({ code: code ?? (signal ? 128 : 1), ms: performance.now() - start, stdout, stderr }),
+      );
+    });
+  }
+
+  readText(rel: string): string {
+    return readFileSync(join(this.dir, rel), 'utf8');
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Events from a `--events` JSON-lines file. */
+export interface BenchEvent {
+  ts: string;
+  event: string;
+  wave?: string;
+  target?: string;
+  step?: string;
+  durationMs?: number;
+  [key: string]: unknown;
+}
+
+export function readEvents(path: string): BenchEvent[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as BenchEvent);
+}

@@ -1,0 +1,86 @@
+/**
+ * `npm run bench`: every benchmark of issue 5, then bench/RESULTS.md.
+ *
+ *   npm run bench                       # the default recording (a few minutes)
+ *   npm run bench -- --only rolling,state --no-write
+ *
+ * Knobs (environment): FLEETGATE_BENCH_RUNS (repetitions, default 3),
+ * FLEETGATE_BENCH_SIZES (rolling fleet sizes, default 50,500),
+ * FLEETGATE_BENCH_ANSIBLE_MAX (largest fleet Ansible runs at, default 50; 500 takes minutes),
+ * FLEETGATE_BENCH_ANSIBLE_RUNS (default 1), FLEETGATE_BENCH_FANOUT (targets, default 10000),
+ * FLEETGATE_BENCH_FANOUT_CONCURRENCY (default 16,64,256), FLEETGATE_BENCH_PLAN (default 100000),
+ * FLEETGATE_BENCH_STATE (default 10000), FLEETGATE_BENCH_WINDOW_MIN (default 15),
+ * FLEETGATE_BENCH_JOB_OVERHEAD_S (assumed GitHub job set-up, default 20),
+ * FLEETGATE_BENCH_GROWTH_TARGETS (default 25,50,100,200,400), FLEETGATE_BENCH_GROWTH_WAVES (default 1,2,5,10,20),
+ * FLEETGATE_KILL_SAMPLES (kill -9 samples, default 100 here, 8 in `npm test`).
+ */
+import { parseArgs } from 'node:util';
+import { runFanout, fanoutOptionsFromEnv } from './fanout.js';
+import { growthOptionsFromEnv, runGrowth } from './growth.js';
+import { killOptionsFromEnv, runKill } from './kill.js';
+import { assertBuilt } from './lib/rollout-repo.js';
+import { describeMachine, loadAverage, RESULTS_PATH, writeResults, type Section } from './lib/results.js';
+import { formatMs } from './lib/stats.js';
+import { planStateOptionsFromEnv, runPlanState } from './plan-state.js';
+import { rollingOptionsFromEnv, runRolling } from './rolling.js';
+import { runnerTimeOptionsFromEnv, runRunnerTime } from './runner-time.js';
+
+const SUITES = ['rolling', 'fanout', 'state', 'runner', 'growth', 'kill'] as const;
+type Suite = (typeof SUITES)[number];
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+const only = values.only?.split(',').map((s) => s.trim()) ?? [...SUITES];
+for (const s of only) {
+  if (!(SUITES as readonly string[]).includes(s)) {
+    process.stderr.write(`unknown suite ${s}; suites: ${SUITES.join(', ')}\n`);
+    process.exit(2);
+  }
+}
+
+const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+
+assertBuilt();
+const started = Date.now();
+const loadBefore = loadAverage();
+const sections: Section[] = [];
+const suites: Record<Suite, () => Promise<Section>> = {
+  rolling: () => runRolling(rollingOptionsFromEnv(log)),
+  fanout: () => runFanout(fanoutOptionsFromEnv(log)),
+  state: () => runPlanState(planStateOptionsFromEnv(log)),
+  runner: () => runRunnerTime(runnerTimeOptionsFromEnv(log)),
+  growth: () => runGrowth(growthOptionsFromEnv(log)),
+  kill: () => runKill(killOptionsFromEnv(log)),
+};
+for (const name of only as Suite[]) {
+  const t = Date.now();
+  log(`== ${name}`);
+  const section = await suites[name]();
+  sections.push(section);
+  log(`== ${name} done in ${formatMs(Date.now() - t)}`);
+  process.stdout.write(`\n## ${section.title}\n\n${section.body}\n`);
+}
+const loadAfter = loadAverage();
+const knobs = Object.entries(process.env)
+  .filter(([k]) => k.startsWith('FLEETGATE_BENCH_') || k === 'FLEETGATE_KILL_SAMPLES')
+  .map(([k, v]) => `${k}=${v}`)
+  .sort();
+const preamble = [
+  '# Benchmark results',
+  '',
+  'Written by `npm run bench` (bench/run.ts); how to run it and what each figure means: docs/benchmarks.md.',
+  '',
+  `- Recorded: ${new Date(started).toISOString().replace(/\.\d+Z$/, 'Z')}, ${formatMs(Date.now() - started)}${only.length < SUITES.length ? ` (suites: ${only.join(', ')})` : ''}.`,
+  `- Command: \`${knobs.length > 0 ? `${knobs.join(' ')} ` : ''}npm run bench${values.only ? ` -- --only ${values.only}` : ''}\``,
+  `- Machine: ${describeMachine()}.`,
+  `- Load average (1 / 5 / 15 min) before: ${loadBefore}; after: ${loadAfter}. Other work on the machine shows up as load here.`,
+  '',
+].join('\n');
+if (!values['no-write']) {
+  writeResults(preamble, sections);
+  log(`wrote ${RESULTS_PATH.pathname}`);
+}
