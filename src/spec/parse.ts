@@ -5,8 +5,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import {
+  isAlias,
   isCollection,
   isMap,
+  isScalar,
   isSeq,
   LineCounter,
   parseDocument,
@@ -91,6 +93,21 @@ function structuralProblems(file: string, source: YamlSource): Issue[] {
   const at = (node: Node) => source.lineCounter.linePos(node.range?.[0] ?? 0);
   visit(source.doc, {
     Pair(_key, pair) {
+      if (
+        isScalar(pair.key) &&
+        pair.key.type === 'PLAIN' &&
+        pair.key.source === '<<' &&
+        !isMergeSource(pair.value, source.doc)
+      ) {
+        const { line, col } = at(pair.key);
+        out.push(
+          issue(file, line, col, {
+            path: '',
+            message: 'a merge key (<<) must be followed by a map, an alias of a map, or a list of them',
+            severity: 'error',
+          }),
+        );
+      }
       if (isCollection(pair.key)) {
         const { line, col } = at(pair.key);
         out.push(
@@ -122,6 +139,22 @@ function structuralProblems(file: string, source: YamlSource): Issue[] {
     },
   });
   return out;
+}
+
+/** Whether a `<<` merge key's value is something YAML can merge: a map, an alias of one, or a list of those. */
+function isMergeSource(value: unknown, doc: Document): boolean {
+  const one = (v: unknown): boolean => {
+    if (isMap(v)) return true;
+    if (isAlias(v)) {
+      try {
+        return isMap(v.resolve(doc));
+      } catch {
+        return false;
+      }
+    }
+    return false;
+  };
+  return one(value) || (isSeq(value) && value.items.every(one));
 }
 
 function firstAlias(doc: Document): Node | undefined {
