@@ -34,7 +34,7 @@ export interface FanoutOptions {
 export function fanoutOptionsFromEnv(log: (line: string) => void): FanoutOptions {
   return {
     targets: envInt('FLEETGATE_BENCH_FANOUT', 10_000),
-    concurrency: envInts('FLEETGATE_BENCH_FANOUT_CONCURRENCY', [16, 64, 256]),
+    concurrency: envInts('FLEETGATE_BENCH_FANOUT_CONCURRENCY', [64]),
     runs: envInt('FLEETGATE_BENCH_RUNS', 3),
     log,
   };
