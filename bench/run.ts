@@ -46,7 +46,6 @@ const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOStr
 
 assertBuilt();
 const started = Date.now();
-const loadBefore = loadAverage();
 const sections: Section[] = [];
 const suites: Record<Suite, () => Promise<Section>> = {
   rolling: () => runRolling(rollingOptionsFromEnv(log)),
@@ -56,28 +55,32 @@ const suites: Record<Suite, () => Promise<Section>> = {
   growth: () => runGrowth(growthOptionsFromEnv(log)),
   kill: () => runKill(killOptionsFromEnv(log)),
 };
-for (const name of only as Suite[]) {
-  const t = Date.now();
-  log(`== ${name}`);
-  const section = await suites[name]();
-  sections.push(section);
-  log(`== ${name} done in ${formatMs(Date.now() - t)}`);
-  process.stdout.write(`\n## ${section.title}\n\n${section.body}\n`);
-}
-const loadAfter = loadAverage();
 const knobs = Object.entries(process.env)
   .filter(([k]) => k.startsWith('FLEETGATE_BENCH_') || k === 'FLEETGATE_KILL_SAMPLES')
   .map(([k, v]) => `${k}=${v}`)
   .sort();
+const command = `${knobs.length > 0 ? `${knobs.join(' ')} ` : ''}npm run bench${values.only ? ` -- --only ${values.only}` : ''}`;
+const stamp = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+for (const name of only as Suite[]) {
+  const t = Date.now();
+  const loadBefore = loadAverage();
+  log(`== ${name}`);
+  const section = await suites[name]();
+  // Each section says when, how and on how busy a machine it was recorded (sections may come from different runs).
+  section.body = `_Recorded ${stamp(t)} in ${formatMs(Date.now() - t)} by \`${command}\`; load average (1/5/15 min) before ${loadBefore}, after ${loadAverage()}._\n\n${section.body}`;
+  sections.push(section);
+  log(`== ${name} done in ${formatMs(Date.now() - t)}`);
+  process.stdout.write(`\n## ${section.title}\n\n${section.body}\n`);
+}
 const preamble = [
   '# Benchmark results',
   '',
   'Written by `npm run bench` (bench/run.ts); how to run it and what each figure means: docs/benchmarks.md.',
+  'Every section starts with when it was recorded, the command (with the knobs that were set) and the load',
+  'average before and after: other work on this machine shows up there, and in the figures.',
   '',
-  `- Recorded: ${new Date(started).toISOString().replace(/\.\d+Z$/, 'Z')}, ${formatMs(Date.now() - started)}${only.length < SUITES.length ? ` (suites: ${only.join(', ')})` : ''}.`,
-  `- Command: \`${knobs.length > 0 ? `${knobs.join(' ')} ` : ''}npm run bench${values.only ? ` -- --only ${values.only}` : ''}\``,
   `- Machine: ${describeMachine()}.`,
-  `- Load average (1 / 5 / 15 min) before: ${loadBefore}; after: ${loadAfter}. Other work on the machine shows up as load here.`,
+  `- Last run: ${stamp(started)}, ${formatMs(Date.now() - started)}, \`${command}\`.`,
   '',
 ].join('\n');
 if (!values['no-write']) {
