@@ -96,7 +96,7 @@ export async function runKill(o: KillOptions): Promise<Section> {
     '',
     table(['aimed at', ...hits, 'kills'], rows),
     '',
-    `- A kill during \`git commit\` left \`.git/index.lock\` **${s.filter((x) => x.gitLockLeft).length}** times; the re-run found no process`,
+    `- A kill during \`git commit\` left a blocking git lock (index, HEAD or branch) **${s.filter((x) => x.gitLockLeft).length}** times; the re-run found no process`,
     '  holding it, removed it and said so in its commit message (before the fix the re-run failed at its first commit).',
     `- A kill during a state write left a temporary file **${s.filter((x) => x.tmpFileLeft).length}** times; the original file was intact`,
     '  (atomic rename) and the re-run removed the leftover.',

@@ -14,6 +14,7 @@
  * FLEETGATE_BENCH_GROWTH_TARGETS (default 25,50,100,200,400), FLEETGATE_BENCH_GROWTH_WAVES (default 1,2,5,10,20),
  * FLEETGATE_KILL_SAMPLES (kill -9 samples, default 100 here, 8 in `npm test`).
  */
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runFanout, fanoutOptionsFromEnv } from './fanout.js';
 import { growthOptionsFromEnv, runGrowth } from './growth.js';
@@ -45,7 +46,6 @@ for (const s of only) {
 const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 assertBuilt();
-const started = Date.now();
 const sections: Section[] = [];
 const suites: Record<Suite, () => Promise<Section>> = {
   rolling: () => runRolling(rollingOptionsFromEnv(log)),
@@ -61,7 +61,14 @@ const knobs = Object.entries(process.env)
   .sort();
 const command = `${knobs.length > 0 ? `${knobs.join(' ')} ` : ''}npm run bench${values.only ? ` -- --only ${values.only}` : ''}`;
 const stamp = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+/** Waits (at most 2 minutes) for the 1-minute load average to fall under 1.5 — after Ansible's 100 workers, say. */
+async function cooldown(): Promise<void> {
+  const until = Date.now() + 120_000;
+  while (loadavg()[0]! >= 1.5 && Date.now() < until) await new Promise((r) => setTimeout(r, 5_000));
+}
+
 for (const name of only as Suite[]) {
+  await cooldown();
   const t = Date.now();
   const loadBefore = loadAverage();
   log(`== ${name}`);
@@ -80,7 +87,6 @@ const preamble = [
   'average before and after: other work on this machine shows up there, and in the figures.',
   '',
   `- Machine: ${describeMachine()}.`,
-  `- Last run: ${stamp(started)}, ${formatMs(Date.now() - started)}, \`${command}\`.`,
   '',
 ].join('\n');
 if (!values['no-write']) {
