@@ -17,6 +17,10 @@ await build({
   format: 'esm',
   target: 'node20',
   sourcemap: true,
+  // Shared code and lazily imported modules (the GitHub layer: Octokit, @actions/core)
+  // go to dist/chunks/, so a local `fleetgate run` does not parse them at start-up.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   logLevel: 'warning',
   // CommonJS dependencies bundled into ESM still call require() for built-ins.
   banner: {

@@ -4,9 +4,7 @@
  * so everything else takes plain values (and tests pass their own).
  */
 import { readFileSync } from 'node:fs';
-import * as core from '@actions/core';
 import { ConfigurationError } from '../errors.js';
-import { createOctokitScm } from './octokit-scm.js';
 import type { RepoRef, RolloutScm } from './scm.js';
 
 /** The parts of the Actions environment Fleetgate uses. */
@@ -86,13 +84,16 @@ export function readActionsContext(env: NodeJS.ProcessEnv = process.env): Action
  * as a secret so the runner masks it in every log line.
  * @throws ConfigurationError when neither is set
  */
-export function readToken(env: NodeJS.ProcessEnv = process.env): string {
+export async function readToken(env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const token = env.FLEETGATE_GITHUB_TOKEN || env.GITHUB_TOKEN;
   if (!token) {
     throw new ConfigurationError(
       'no GitHub token: pass `github-token` to the action (default `${{ github.token }}`) or set GITHUB_TOKEN',
     );
   }
+  // Loaded on first use: `@actions/core` and Octokit are most of the bundle, and only
+  // GitHub-facing commands need them (a local `fleetgate run` starts without them).
+  const core = await import('@actions/core');
   core.setSecret(token);
   return token;
 }
@@ -101,11 +102,16 @@ export function readToken(env: NodeJS.ProcessEnv = process.env): string {
  * The GitHub port for the repository the run belongs to (`GITHUB_REPOSITORY`, `GITHUB_API_URL`).
  * @throws ConfigurationError outside GitHub Actions (no repository) or without a token
  */
-export function createScmFromEnv(ctx: ActionsContext = readActionsContext(), env = process.env): RolloutScm {
+export async function createScmFromEnv(
+  ctx: ActionsContext = readActionsContext(),
+  env = process.env,
+): Promise<RolloutScm> {
   if (!ctx.repository) {
     throw new ConfigurationError('GITHUB_REPOSITORY is not set (owner/repo): the GitHub state backend runs in Actions');
   }
-  return createOctokitScm({ token: readToken(env), repository: ctx.repository, baseUrl: ctx.apiUrl });
+  const token = await readToken(env);
+  const { createOctokitScm } = await import('./octokit-scm.js');
+  return createOctokitScm({ token, repository: ctx.repository, baseUrl: ctx.apiUrl });
 }
 
 /** `.github/workflows/x.yml` of `owner/repo/.github/workflows/x.yml@refs/heads/main`, or `undefined`. */

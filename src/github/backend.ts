@@ -14,7 +14,6 @@ import { readState } from '../state/store.js';
 import type { RolloutState } from '../state/types.js';
 import { createScmFromEnv, readActionsContext, type ActionsContext } from './actions-env.js';
 import type { RolloutScm } from './scm.js';
-import { createGitHubStatePort } from './state-port.js';
 
 /** The state options as the CLI parsed them. */
 export interface StateBackendFlags {
@@ -88,8 +87,9 @@ export async function createStateBackend(
   if (!usesGitHubBackend(flags)) return undefined;
   const ctx = opts.ctx ?? readActionsContext();
   const target = await resolveStateTarget(statePath, flags, ctx);
+  const { createGitHubStatePort } = await import('./state-port.js');
   return createGitHubStatePort({
-    scm: opts.scm ?? createScmFromEnv(ctx),
+    scm: opts.scm ?? (await createScmFromEnv(ctx)),
     path: target.path,
     localPath: statePath,
     branch: target.branch,

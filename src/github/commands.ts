@@ -17,6 +17,7 @@ import type { RolloutState } from '../state/types.js';
 import { loadRollout, openEngine, type LoadedRollout } from '../cli/context.js';
 import { createScmFromEnv, readActionsContext, workflowFileOf, type ActionsContext } from './actions-env.js';
 import { emitIssueAnnotations } from './annotations.js';
+import { GITHUB_COMMAND_DESCRIPTION } from './command-info.js';
 import { authorizeActor, findEnvironmentApproval, parsePermission } from './approvals.js';
 import {
   addStateBackendOptions,
@@ -167,9 +168,7 @@ async function recordGateReviewer(
 
 /** Registers `fleetgate github <command>` on the CLI program. */
 export function registerGitHubCommands(program: Command): void {
-  const gh = program
-    .command('github')
-    .description('GitHub Actions steps: plan outputs and PR comment, preflight audit, gates, summaries, dispatch');
+  const gh = program.command('github').description(GITHUB_COMMAND_DESCRIPTION);
 
   addStateBackendOptions(
     gh
@@ -200,11 +199,11 @@ export function registerGitHubCommands(program: Command): void {
       let first: ReturnType<typeof planWorkflowRun> | undefined;
       let scm: RolloutScm | undefined;
       const needScm = flags.audit || flags.comment;
-      if (needScm) scm = createScmFromEnv(ctx);
+      if (needScm) scm = await createScmFromEnv(ctx);
       for (const specPath of specs) {
         const parsed = await readSpecFile(specPath);
         if (!parsed.ok) {
-          emitIssueAnnotations([...parsed.errors, ...parsed.warnings]);
+          await emitIssueAnnotations([...parsed.errors, ...parsed.warnings]);
           reports.push({ specPath, issues: [...parsed.errors, ...parsed.warnings] });
           failed = true;
           continue;
@@ -214,7 +213,7 @@ export function registerGitHubCommands(program: Command): void {
           loaded = await loadRollout(specPath);
         } catch (error) {
           const issues = (error as { issues?: PlanReport['issues'] }).issues;
-          if (issues) emitIssueAnnotations(issues);
+          if (issues) await emitIssueAnnotations(issues);
           reports.push({
             specPath,
             issues: issues ?? [
@@ -330,7 +329,7 @@ export function registerGitHubCommands(program: Command): void {
       const loaded = await loadRollout(spec);
       const report = flags.probe ? await preflightOf(loaded, flags) : undefined;
       const needScm = flags.audit || usesGitHubBackend(flags);
-      const scm = needScm ? createScmFromEnv(ctx) : undefined;
+      const scm = needScm ? await createScmFromEnv(ctx) : undefined;
       let audit: GateAudit[] = [];
       if (flags.audit && scm) {
         audit = await auditEnvironments(scm, loaded.spec.gates, {
@@ -391,7 +390,7 @@ export function registerGitHubCommands(program: Command): void {
     .requiredOption('--gate <environment>', 'the environment the job named')
     .action(async (_spec: string, flags: { gate: string }) => {
       const ctx = readActionsContext();
-      const scm = createScmFromEnv(ctx);
+      const scm = await createScmFromEnv(ctx);
       let approve = '';
       let how: string;
       try {
@@ -442,7 +441,8 @@ export function registerGitHubCommands(program: Command): void {
       const loaded = await loadRollout(spec);
       const result = await readResult(flags.resultFile);
       const githubBackend = usesGitHubBackend(flags);
-      const scm = githubBackend || flags.recordGate || flags.deploymentEnvironment ? createScmFromEnv(ctx) : undefined;
+      const scm =
+        githubBackend || flags.recordGate || flags.deploymentEnvironment ? await createScmFromEnv(ctx) : undefined;
       let state: RolloutState | undefined;
       if (flags.recordGate && scm && githubBackend) {
         try {
@@ -532,7 +532,7 @@ export function registerGitHubCommands(program: Command): void {
       const ctx = readActionsContext();
       const user = flags.user || ctx.triggeringActor || '';
       try {
-        const auth = await authorizeActor(createScmFromEnv(ctx), user, {
+        const auth = await authorizeActor(await createScmFromEnv(ctx), user, {
           permission: parsePermission(flags.permission),
           teams: flags.team,
         });
@@ -565,7 +565,7 @@ export function registerGitHubCommands(program: Command): void {
         inputs[pair.slice(0, eq)] = pair.slice(eq + 1);
       }
       if (Object.keys(inputs).length > 25) throw new NotAuthorizedError('workflow_dispatch takes at most 25 inputs');
-      const run = await createScmFromEnv(ctx).dispatchWorkflow({ workflow, ref, inputs });
+      const run = await (await createScmFromEnv(ctx)).dispatchWorkflow({ workflow, ref, inputs });
       process.stdout.write(`dispatched ${workflow} on ${ref}${run.htmlUrl ? `: ${run.htmlUrl}` : ''}\n`);
       writeSummary(
         `Continues in a new run of ${code(workflow)}${run.htmlUrl ? `: [run ${run.runId}](${run.htmlUrl})` : ' (the server did not return the run id)'}.`,
@@ -583,7 +583,7 @@ export function registerGitHubCommands(program: Command): void {
   ).action(async (spec: string, flags: StateBackendFlags & { baseRef: string; message?: string }) => {
     const ctx = readActionsContext();
     const loaded = await loadRollout(spec);
-    const scm = createScmFromEnv(ctx);
+    const scm = await createScmFromEnv(ctx);
     const target = await resolveStateTarget(loaded.statePath, flags, ctx);
     const local = await readState(loaded.statePath);
     if (!local) throw new StateConflictError(`${loaded.statePath} does not exist: nothing to commit`, 0, 0);
