@@ -10,10 +10,16 @@ import { StateWriteError } from '../errors.js';
 
 function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd, env: env ?? process.env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(Object.assign(error as Error, { stderr }));
-      else resolve({ stdout, stderr });
-    });
+    // LC_ALL=C: the messages matched below (lock exists, nothing to commit) are git's English ones.
+    execFile(
+      'git',
+      args,
+      { cwd, env: { ...(env ?? process.env), LC_ALL: 'C' }, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) reject(Object.assign(error as Error, { stdout, stderr }));
+        else resolve({ stdout, stderr });
+      },
+    );
   });
 }
 
@@ -30,10 +36,10 @@ export async function findRepoRoot(path: string): Promise<string | undefined> {
 export interface StateCommitter {
   /**
    * Commits `file` (only that file) with `message`. Does nothing when the file is unchanged.
-   * @returns the new commit id, or `undefined` when there was nothing to commit.
+   * @returns true when a commit was made, false when there was nothing to commit.
    * @throws StateWriteError when git refuses.
    */
-  commit(file: string, message: string): Promise<string | undefined>;
+  commit(file: string, message: string): Promise<boolean>;
 }
 
 /**
@@ -69,14 +75,25 @@ export function createGitCommitter(repoRoot: string): StateCommitter {
     gitDir = isAbsolute(dir) ? dir : resolve(repoRoot, dir);
     return gitDir;
   }
-  async function commitOnce(rel: string, message: string): Promise<string | undefined> {
+  /**
+   * One `git commit --only` of the file (one process: the commit stages it itself).
+   * A file git does not know yet (the rollout's first commit) is added first.
+   * @returns false when the file is unchanged since the last commit
+   */
+  async function commitOnce(rel: string, message: string): Promise<boolean> {
     const e = await env();
+    const commit = () => git(repoRoot, ['commit', '--quiet', '--no-verify', '-m', message, '--only', '--', rel], e);
+    try {
+      await commit();
+      return true;
+    } catch (error) {
+      const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+      if (NOTHING_TO_COMMIT.test(stdout)) return false;
+      if (!UNTRACKED_PATH.test(stderr)) throw error;
+    }
     await git(repoRoot, ['add', '--', rel], e);
-    const { stdout } = await git(repoRoot, ['status', '--porcelain', '--', rel], e);
-    if (stdout.trim() === '') return undefined;
-    await git(repoRoot, ['commit', '--quiet', '--no-verify', '-m', message, '--only', '--', rel], e);
-    const { stdout: sha } = await git(repoRoot, ['rev-parse', 'HEAD'], e);
-    return sha.trim();
+    await commit();
+    return true;
   }
   return {
     async commit(file, message) {
@@ -130,6 +147,10 @@ const LOCK_WAIT_MS = 5_000;
 const STALE_LOCK_AGE_MS = 2_000;
 /** `fatal: Unable to create '/repo/.git/index.lock': File exists.` (and the same for ref locks). */
 const LOCK_EXISTS = /Unable to create '([^']+\.lock)': File exists/;
+/** `git commit` of a file whose content is already committed (on stdout, exit 1). */
+const NOTHING_TO_COMMIT = /nothing to commit|no changes added to commit/;
+/** `git commit --only -- <path>` of a file git does not track yet. */
+const UNTRACKED_PATH = /did not match any file\(s\) known to git/;
 
 /**
  * Whether a git lock file is stale: left by a git process that was killed (a
