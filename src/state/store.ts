@@ -19,6 +19,7 @@ import {
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { hostname } from 'node:os';
+import { serialize as v8Serialize } from 'node:v8';
 import { basename, dirname, join } from 'node:path';
 import { Document, isMap, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import { StateConflictError, StateWriteError } from '../errors.js';
@@ -69,22 +70,20 @@ export function serializeState(state: RolloutState): string {
   if (state.targets === null || typeof state.targets !== 'object' || !Array.isArray(state.waves)) {
     return serializeStateWithYaml(state);
   }
-  const nonce = randomBytes(6).toString('hex');
-  const targetsToken = `fgtok-${nonce}-targets`;
+  const nonce = TOKEN;
+  const targetsToken = `${nonce}-targets`;
   const waveLists = new Map<string, string>();
   const waves = state.waves.map((w, i) => {
-    const line = Array.isArray(w?.targets) ? formatFlowSeq(w.targets) : undefined;
+    const line = Array.isArray(w?.targets) ? cachedFlowSeq(w.targets) : undefined;
     if (line === undefined) return w;
-    const token = `fgtok-${nonce}-wave${i}`;
+    const token = `${nonce}-wave${i}`;
     waveLists.set(token, line);
     return { ...w, targets: token as never };
   });
   const entries = Object.entries(state.targets);
   const block =
-    entries.length === 0
-      ? 'targets: {}'
-      : `targets:\n${entries.map(([id, t]) => formatTargetLine(id, t) ?? formatTargetWithYaml(id, t)).join('\n')}`;
-  const text = serializeStateWithYaml({ ...state, waves, targets: targetsToken as never });
+    entries.length === 0 ? 'targets: {}' : `targets:\n${entries.map(([id, t]) => cachedTargetLine(id, t)).join('\n')}`;
+  const text = headerWithYaml({ ...state, waves, targets: targetsToken as never });
   const out = text
     .replace(`\ntargets: ${targetsToken}\n`, () => `\n${block}\n`)
     .replace(/^( +targets: )(fgtok-[0-9a-f]+-wave\d+)$/gm, (m, lead: string, token: string) => {
@@ -93,7 +92,102 @@ export function serializeState(state: RolloutState): string {
     });
   // A token that did not land where expected (cannot happen with a RolloutState): let yaml do it all.
   // Secrets are redacted from everything written (the yaml path redacts its own text).
-  return out.includes(`fgtok-${nonce}`) ? serializeStateWithYaml(state) : redactSecrets(out);
+  return out.includes(nonce) ? serializeStateWithYaml(state) : redactSecrets(out);
+}
+
+// ------------------------------------------------------------ write-path caches
+//
+// The engine writes the whole state before and after every target step: at 500
+// targets, formatting every line and the rollout's own fields through `yaml` on
+// each write was a fifth of the CPU of a rollout (bench/RESULTS.md, rolling
+// upgrade). Between two writes a few targets change and the rollout's own fields
+// only change `revision` and `updatedAt`, so both are cached. Each cache is keyed
+// on exactly what its text is made of, so a hit writes what a miss would have.
+
+/**
+ * Stands in for the sections written line-wise while `yaml` writes the rest; random per
+ * process, so no value in a state can be mistaken for it.
+ */
+const TOKEN = `fgtok-${randomBytes(6).toString('hex')}`;
+
+/** A target's line, with the fields it was made from. */
+interface CachedLine {
+  id: string;
+  keys: string[];
+  values: unknown[];
+  line: string;
+}
+/** Target lines by target object (the engine changes a target's fields in place). */
+const targetLines = new WeakMap<object, CachedLine>();
+
+/** `formatTargetLine` (else `yaml`), reused while the target's fields and values are the same. */
+function cachedTargetLine(id: string, target: unknown): string {
+  if (target === null || typeof target !== 'object')
+    return formatTargetLine(id, target) ?? formatTargetWithYaml(id, target);
+  const record = target as Record<string, unknown>;
+  const keys = Object.keys(record);
+  const hit = targetLines.get(record);
+  if (hit && hit.id === id && hit.keys.length === keys.length) {
+    let same = true;
+    for (let i = 0; i < keys.length && same; i++)
+      same = hit.keys[i] === keys[i] && Object.is(hit.values[i], record[keys[i]!]);
+    if (same) return hit.line;
+  }
+  const line = formatTargetLine(id, target) ?? formatTargetWithYaml(id, target);
+  const values = keys.map((k) => record[k]);
+  // Only scalar fields are compared by value; a nested object could change unseen.
+  if (values.every((v) => v === null || typeof v !== 'object')) targetLines.set(record, { id, keys, values, line });
+  else targetLines.delete(record);
+  return line;
+}
+
+/** Wave target lists by array, with the ids they were made from. */
+const flowSeqs = new WeakMap<unknown[], { items: unknown[]; line: string | undefined }>();
+
+/** `formatFlowSeq`, reused while the list holds the same ids. */
+function cachedFlowSeq(items: unknown[]): string | undefined {
+  const hit = flowSeqs.get(items);
+  if (hit && hit.items.length === items.length && hit.items.every((v, i) => Object.is(v, items[i]))) return hit.line;
+  const line = formatFlowSeq(items);
+  flowSeqs.set(items, { items: [...items], line });
+  return line;
+}
+
+/** The last header written, keyed by the V8 serialization of its fields (revision and updatedAt as tokens). */
+let lastHeader: { key: Buffer; text: string } | undefined;
+
+/**
+ * The rollout's own fields (targets and wave lists already tokens) as `yaml`
+ * writes them. When nothing but `revision` and `updatedAt` changed since the last
+ * write, the last text is reused with those two values put in.
+ */
+function headerWithYaml(doc: RolloutState): string {
+  const revision = formatSimpleScalar(doc.revision);
+  const updatedAt = doc.updatedAt === undefined ? '' : formatSimpleScalar(doc.updatedAt);
+  if (revision === undefined || updatedAt === undefined) return serializeStateWithYaml(doc);
+  const revToken = `${TOKEN}-revision`;
+  const atToken = `${TOKEN}-updatedAt`;
+  const templated = {
+    ...doc,
+    revision: revToken as never,
+    ...(doc.updatedAt === undefined ? {} : { updatedAt: atToken }),
+  } as RolloutState;
+  let key: Buffer | undefined;
+  try {
+    key = v8Serialize(templated);
+  } catch {
+    key = undefined; // not serializable (cannot happen with a RolloutState): no caching
+  }
+  let text: string;
+  if (key && lastHeader?.key.equals(key)) {
+    text = lastHeader.text;
+  } else {
+    text = serializeStateWithYaml(templated);
+    if (key) lastHeader = { key, text };
+  }
+  return text
+    .replace(`\nrevision: ${revToken}\n`, () => `\nrevision: ${revision}\n`)
+    .replace(`\nupdatedAt: ${atToken}\n`, () => `\nupdatedAt: ${updatedAt}\n`);
 }
 
 /** The serializer as the `yaml` library alone writes it (the reference the fast path must match). */

@@ -100,6 +100,42 @@ describe('state file: line-wise reader and writer agree with yaml', () => {
     FUZZ_TIMEOUT_MS,
   );
 
+  it(
+    'writes what yaml writes when the same state object is changed in place between writes (the write caches)',
+    () => {
+      const edit = fc.record({
+        target: fc.nat(),
+        field: fc.constantFrom('phase', 'step', 'version', 'message', 'attempts', 'skipped'),
+        value: fc.oneof(
+          fc.constantFrom('InProgress', 'Succeeded', 'drain', '1.2.3', 'a: b', 'x\ny', '', 'null', '007'),
+          fc.integer(),
+          fc.boolean(),
+          fc.constant(undefined),
+        ),
+        wavePhase: fc.option(fc.constantFrom('Progressing', 'Observing', 'Completed'), { nil: undefined }),
+        revision: fc.nat(),
+      });
+      fc.assert(
+        fc.property(stateArbitrary, fc.array(edit, { minLength: 1, maxLength: 8 }), (state, edits) => {
+          serializeState(state);
+          const ids = Object.keys(state.targets);
+          for (const e of edits) {
+            if (ids.length > 0) {
+              const t = state.targets[ids[e.target % ids.length]!] as unknown as Record<string, unknown>;
+              t[e.field] = e.value;
+            }
+            if (e.wavePhase && state.waves[0]) state.waves[0].phase = e.wavePhase;
+            state.revision = e.revision;
+            state.updatedAt = new Date(1_700_000_000_000 + e.revision).toISOString();
+            expect(serializeState(state)).toBe(serializeStateWithYaml(state));
+          }
+        }),
+        { numRuns: fuzzRuns(500) },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
+
   it('reads hand-reformatted but valid state the same as yaml (CRLF, comments, quoting, flow layout)', () => {
     const text = serializeState(bigState());
     const variants = [
