@@ -108,6 +108,9 @@ export interface RunOptions {
 
 type TargetOutcome = 'Succeeded' | 'Failed' | 'Skipped' | 'NotStarted';
 
+/** Steps that only read a target: recorded with the next state write, not written ahead (see `step`). */
+const READ_ONLY_STEPS: ReadonlySet<string> = new Set(['probe', 'verify']);
+
 /** Runs `worker` over `items` with at most `limit` at once, stopping to start new ones once `stop()` says so. */
 async function pool<T>(
   items: T[],
@@ -701,9 +704,22 @@ export class RolloutEngine {
     return tripped;
   }
 
+  /**
+   * Records the step a target is in. A step that changes the target (drain, upgrade,
+   * undrain) is written ahead: it is on disk before the step runs, so after a crash the
+   * state says which targets were touched. A read-only step (probe, verify) is written
+   * with the next write, without waiting for it: nothing on the target depends on it,
+   * and a failed write still stops the rollout at the next step that waits.
+   */
   private async step(ts: TargetState, name: string): Promise<void> {
     ts.step = name;
-    await this.persist();
+    if (READ_ONLY_STEPS.has(name)) this.persistSoon();
+    else await this.persist();
+  }
+
+  /** Asks for a write without waiting for it (see {@link step}); its failure surfaces at the next awaited write. */
+  private persistSoon(): void {
+    this.persist().catch(() => undefined);
   }
 
   private fail(wave: PlannedWave, id: string, ts: TargetState, message: string): TargetOutcome {
@@ -805,7 +821,9 @@ export class RolloutEngine {
     ts.step = undefined;
     ts.finishedAt = this.now();
     if (already) ts.skipped = true;
-    await this.persist();
+    // Not waited for: the wave waits for its last write before it is done, and the next
+    // target's write-ahead of its drain carries this one's outcome.
+    this.persistSoon();
     this.emit(already ? 'target_skipped' : 'target_completed', {
       wave: wave.id,
       target: id,
