@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { createInterface } from 'node:readline/promises';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import {
   ConfigurationError,
   InternalError,
@@ -88,10 +88,18 @@ interface RunFlags {
 function sinkFor(flags: RunFlags): { sink: EventSink; close(): void } {
   const reporter = createReporter({ json: Boolean(flags.json), live: isLiveTerminal() });
   if (!flags.events) return reporter;
-  const file = flags.events;
+  // Opened once and written line by line, unbuffered: a rollout of 500 targets emits thousands of
+  // events (an open and a close around each was most of their cost), and a killed run keeps every line.
+  let fd: number | undefined = openSync(flags.events, 'a');
   return {
-    sink: combineSinks(reporter.sink, (e) => appendFileSync(file, `${redactSecrets(JSON.stringify(e))}\n`)),
-    close: () => reporter.close(),
+    sink: combineSinks(reporter.sink, (e) => {
+      if (fd !== undefined) writeSync(fd, `${redactSecrets(JSON.stringify(e))}\n`);
+    }),
+    close: () => {
+      reporter.close();
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
   };
 }
 
