@@ -82,7 +82,27 @@ export function createGitCommitter(repoRoot: string): StateCommitter {
    */
   async function commitOnce(rel: string, message: string): Promise<boolean> {
     const e = await env();
-    const commit = () => git(repoRoot, ['commit', '--quiet', '--no-verify', '-m', message, '--only', '--', rel], e);
+    // No automatic housekeeping (`git maintenance run --auto`, a process per commit): it runs with
+    // the repository's next commit of another kind instead.
+    const commit = () =>
+      git(
+        repoRoot,
+        [
+          '-c',
+          'maintenance.auto=false',
+          '-c',
+          'gc.auto=0',
+          'commit',
+          '--quiet',
+          '--no-verify',
+          '-m',
+          message,
+          '--only',
+          '--',
+          rel,
+        ],
+        e,
+      );
     try {
       await commit();
       return true;
