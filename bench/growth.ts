@@ -144,8 +144,9 @@ export async function runGrowth(o: GrowthOptions): Promise<Section> {
     '',
     'Reading: the floor grows with the number of waves (one restart, 50 ms, per wave) and slowly with the wave size',
     '(more requests at once on a 2-core machine). Fleetgate adds a fixed cost per run (Node start-up, preflight of every',
-    'target, the first and last commit), a cost per wave (a git commit, ~30–50 ms) and a cost per target step (the state',
-    'written before and after every step; writes made while one is in flight are merged, so a wider wave costs little more).',
+    "target, the first and last commit), a cost per wave (a git commit, ~10–15 ms, and the wave's last writes) and a cost per",
+    'target step (the state written ahead of drain, upgrade and undrain; writes asked for while one is in flight are merged, so',
+    'a wider wave costs little more).',
   ].join('\n');
   return { title: 'How cost grows', body };
 }

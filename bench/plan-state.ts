@@ -386,8 +386,8 @@ export async function runPlanState(o: PlanStateOptions): Promise<Section> {
     ...d.otherLines,
     '```',
     '',
-    `That run: ${d.writes} state writes for 2 waves (the state is written before and after every step, writes made while one is`,
-    `in flight are merged), ${formatMs(d.waveMs)} for a wave of ${d.waveTargets} targets whose steps take no time: the engine's own`,
+    `That run: ${d.writes} state writes for 2 waves (the state is written ahead of every drain, upgrade and undrain and after the other steps;`,
+    `writes asked for while one is in flight are merged), ${formatMs(d.waveMs)} for a wave of ${d.waveTargets} targets whose steps take no time: the engine's own`,
     `cost per wave at ${(d.waveTargets * 10).toLocaleString('en')} targets (state file ${formatBytes(d.fileBytes)}).`,
   ].join('\n');
   return { title: 'Planning and state', body };

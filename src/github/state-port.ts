@@ -6,9 +6,9 @@
  * - `read()` fetches the file from the branch (never the job's checkout, which is
  *   the commit the workflow started from, not the newest state) and mirrors it
  *   to the local path so later steps of the job see it.
- * - `write()` is the engine's frequent write (before and after every step of every
- *   target): compare-and-swap on `revision` in memory, plus an atomic write of the
- *   local mirror. No API call.
+ * - `write()` is the engine's frequent write (around the steps of every target):
+ *   compare-and-swap on `revision` in memory, plus an atomic write of the local
+ *   mirror. No API call.
  * - `commit()` (after every wave, pause and finish) sends the file with the blob
  *   sha this job last read or wrote. On 409/422 it re-reads: when the remote only
  *   appended approvals it merges them in and retries; otherwise it throws

@@ -97,7 +97,7 @@ export function serializeState(state: RolloutState): string {
 
 // ------------------------------------------------------------ write-path caches
 //
-// The engine writes the whole state before and after every target step: at 500
+// The engine writes the whole state around the steps of every target: at 500
 // targets, formatting every line and the rollout's own fields through `yaml` on
 // each write was a fifth of the CPU of a rollout (bench/RESULTS.md, rolling
 // upgrade). Between two writes a few targets change and the rollout's own fields
@@ -804,7 +804,7 @@ function processAlive(pid: number): boolean {
  * Writes `state` with `revision` = `expectedRevision + 1`, after checking the
  * file on disk still carries `expectedRevision` (0 = must not exist yet).
  *
- * The engine writes the state before and after every step, so this is on every
+ * The engine writes the state ahead of every drain, upgrade and undrain, so this is on every
  * target's critical path: the metadata calls (open, write to the page cache,
  * close, rename) are made directly, and only `fsync` — the one that waits for the
  * disk — goes through the thread pool (about 10 thread-pool round trips per write
