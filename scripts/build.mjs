@@ -18,9 +18,10 @@ await build({
   target: 'node20',
   sourcemap: true,
   // Shared code and lazily imported modules (the GitHub layer: Octokit, @actions/core)
-  // go to dist/chunks/, so a local `fleetgate run` does not parse them at start-up.
+  // go to chunk files, so a local `fleetgate run` does not parse them at start-up. They
+  // stay in dist/ itself: bundled code finds dist/agent.js next to its own module.
   splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
+  chunkNames: '[name]-[hash]',
   logLevel: 'warning',
   // CommonJS dependencies bundled into ESM still call require() for built-ins.
   banner: {

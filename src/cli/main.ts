@@ -188,6 +188,9 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
   const program = new Command('fleetgate')
     .description('Upgrade a fleet safely from git: canary, waves, circuit breaker, analysis and rollback.')
     .version('0.1.0')
+    // `fleetgate --version` is the CLI's; after a command name, `--version` is that command's
+    // (`fleetgate fleet --version 2.0.0` starts agents on 2.0.0 instead of printing 0.1.0).
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
 

@@ -4,11 +4,12 @@
  * bundled-mode resolution, and no agent outliving a killed parent.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { readAgentVersion } from '../../src/fleet/client.js';
 import { isRunning } from './process-helpers.js';
 
@@ -123,6 +124,29 @@ describe('bundled agent program', () => {
 });
 
 describe('launcher from a bundle', () => {
+  it('the built CLI (dist/cli.js, split into chunks) starts its agents: `fleetgate fleet`', async () => {
+    // The launcher runs inside a chunk of the real bundle, not in cli.js itself: it must still find dist/agent.js.
+    const inventory = join(dir, 'fleet-inventory.yaml');
+    const { child, firstLine, exit } = run(join(root, 'dist', 'cli.js'), [
+      'fleet',
+      '--count',
+      '3',
+      '--version',
+      '2.0.0',
+      '--inventory',
+      inventory,
+    ]);
+    expect(await firstLine).toMatch(/^3 agents on 2\.0\.0 listening on 127\.0\.0\.1; inventory written to /);
+    const { targets } = parseYaml(readFileSync(inventory, 'utf8')) as {
+      targets: Array<{ id: string; address: string }>;
+    };
+    expect(targets).toHaveLength(3);
+    const reports = await Promise.all(targets.map((t) => readAgentVersion(t.address)));
+    expect(reports.map((r) => r.version)).toEqual(['2.0.0', '2.0.0', '2.0.0']);
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+  });
+
   it('runs agent.js next to the bundle, several agents per process', async () => {
     const { firstLine, exit } = run(probeJs, []);
     const out = JSON.parse(await firstLine) as {
