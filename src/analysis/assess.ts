@@ -6,7 +6,8 @@
  *    - `threshold` (absolute): `value <op> number`;
  *    - `maxIncrease` (relative): `(value − baseline) / |baseline| × 100 ≤ N`,
  *      where baseline is the same query over the baseline cohort (`stable`) or
- *      over the same targets before the wave (`before`);
+ *      over the same targets before the wave (`before`); or, with
+ *      `ignoreIncreaseBelow`, `value − baseline` below that absolute amount;
  *    - `statistical`: a one-sided Mann-Whitney U test of the canary's samples
  *      against the baseline's classifies the measurement `high` when
  *      p < {@link STATISTICAL_ALPHA} (Kayenta's 95% two-sided confidence bound),
@@ -165,9 +166,14 @@ export function assessMeasurement(metric: MetricSpec, obs: Observation): Assesse
       baselineValue = cmp.result.value;
       if (metric.maxIncreasePercent !== undefined) {
         const change = relativeChangePercent(value, baselineValue);
+        const floor = metric.ignoreIncreaseBelow;
+        const ignored = change > metric.maxIncreasePercent && floor !== undefined && value - baselineValue < floor;
+        const why = ignored
+          ? `, an increase of ${formatValue(value - baselineValue)}: below ${formatValue(floor)}`
+          : '';
         clauses.push({
-          ok: change <= metric.maxIncreasePercent,
-          text: `"${describeMaxIncrease(metric.maxIncreasePercent)}" (${formatPercentChange(change)}${note})`,
+          ok: change <= metric.maxIncreasePercent || ignored,
+          text: `"${describeMaxIncrease(metric.maxIncreasePercent, floor)}" (${formatPercentChange(change)}${why}${note})`,
         });
       }
       if (metric.statistical) {

@@ -34,8 +34,10 @@ export function formatProbability(p: number): string {
 }
 
 /** The relative threshold as written in messages and state: `no increase > 10%`. */
-export function describeMaxIncrease(percent: number): string {
-  return `no increase > ${percent}%`;
+export function describeMaxIncrease(percent: number, ignoreBelow?: number): string {
+  return ignoreBelow === undefined
+    ? `no increase > ${percent}%`
+    : `no increase > ${percent}% (increases < ${formatValue(ignoreBelow)} ignored)`;
 }
 
 /** The statistical threshold as written in messages and state: `mann-whitney pass ≥ 95 (marginal ≥ 75)`. */
@@ -50,7 +52,8 @@ export function describeStatistical(stat: { passScore: number; marginalScore: nu
 export function describeThreshold(metric: MetricSpec): string {
   const parts: string[] = [];
   if (metric.threshold) parts.push(formatThreshold(metric.threshold));
-  if (metric.maxIncreasePercent !== undefined) parts.push(describeMaxIncrease(metric.maxIncreasePercent));
+  if (metric.maxIncreasePercent !== undefined)
+    parts.push(describeMaxIncrease(metric.maxIncreasePercent, metric.ignoreIncreaseBelow));
   if (metric.statistical) parts.push(describeStatistical(metric.statistical));
   return parts.length > 0 ? parts.join(' and ') : '(no threshold)';
 }

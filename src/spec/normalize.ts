@@ -178,6 +178,7 @@ function normalizeMetric(metric: WrittenMetric, noData: NoDataPolicy): MetricSpe
   };
   if (metric.threshold !== undefined) out.threshold = parseThreshold(metric.threshold);
   if (metric.maxIncrease !== undefined) out.maxIncreasePercent = parsePercent(metric.maxIncrease, 'increase');
+  if (metric.ignoreIncreaseBelow !== undefined) out.ignoreIncreaseBelow = metric.ignoreIncreaseBelow;
   if (metric.baseline !== undefined) out.baseline = { cohort: metric.baseline.cohort };
   if (metric.statistical !== undefined) {
     out.statistical = {

@@ -627,6 +627,13 @@ const Metric = strict({
     .regex(regex(INCREASE_PATTERN), e('must be a percent like "10%"', '"N%" with N ≥ 0 ("0%" = no increase)'))
     .optional()
     .describe('Most allowed increase over the baseline, percent ("10%"; "0%" = no increase at all). Needs baseline.'),
+  ignoreIncreaseBelow: z
+    .number(e('must be a number', "a number ≥ 0 in the metric's own unit (0.001 for an error ratio)"))
+    .min(0, e('must not be negative', "a number ≥ 0 in the metric's own unit"))
+    .optional()
+    .describe(
+      "An increase over the baseline smaller than this (in the metric's own unit) never fails maxIncrease, whatever its percent: over a baseline of 0, one error is +Inf%. Needs maxIncrease.",
+    ),
   statistical: strict({
     passScore: withDefault(
       z
@@ -689,6 +696,13 @@ const Metric = strict({
         message: explain('needs a pass condition', 'threshold, maxIncrease or statistical'),
       });
     }
+    if (value.ignoreIncreaseBelow !== undefined && value.maxIncrease === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ignoreIncreaseBelow'],
+        message: explain('applies to maxIncrease, which is not set', 'maxIncrease: "N%" beside it'),
+      });
+    }
     for (const key of ['maxIncrease', 'statistical'] as const) {
       if (value[key] !== undefined && value.baseline === undefined) {
         ctx.addIssue({
@@ -705,7 +719,7 @@ const Metric = strict({
   .meta({
     id: 'Metric',
     anyOf: [{ required: ['threshold'] }, { required: ['maxIncrease'] }, { required: ['statistical'] }],
-    dependentRequired: { maxIncrease: ['baseline'], statistical: ['baseline'] },
+    dependentRequired: { maxIncrease: ['baseline'], statistical: ['baseline'], ignoreIncreaseBelow: ['maxIncrease'] },
   });
 
 const Analysis = strict({

@@ -140,6 +140,11 @@ export interface MetricSpec {
   threshold?: AbsoluteThreshold;
   /** Relative threshold: most allowed increase over the baseline, percent. */
   maxIncreasePercent?: number;
+  /**
+   * Absolute increase over the baseline (the metric's own unit, e.g. a ratio) below which
+   * `maxIncreasePercent` never fails: a zero or tiny baseline makes any percent meaningless.
+   */
+  ignoreIncreaseBelow?: number;
   baseline?: { cohort: 'stable' | 'before' };
   /** Statistical comparison (Mann-Whitney U) scores, percent. */
   statistical?: { passScore: number; marginalScore: number };

@@ -96,6 +96,31 @@ describe('relative thresholds (no increase > N%)', () => {
     expect(assessMeasurement(m, observation(ok(0.0111), { result: ok(0.01) })).measurement.phase).toBe('Failed');
   });
 
+  it('a zero baseline makes any increase +Inf%; ignoreIncreaseBelow lets a small absolute increase pass', () => {
+    const strict = assessMeasurement(
+      metric({ maxIncreasePercent: 50, baseline: { cohort: 'stable' } }),
+      observation(ok(0.0005), { result: ok(0) }),
+    );
+    expect(strict.measurement.phase).toBe('Failed');
+    expect(strict.measurement.message).toBe('error-rate = 0.0005 (baseline 0) violates "no increase > 50%" (+Inf%)');
+
+    const tolerant = metric({ maxIncreasePercent: 50, ignoreIncreaseBelow: 0.001, baseline: { cohort: 'stable' } });
+    const small = assessMeasurement(tolerant, observation(ok(0.0005), { result: ok(0) }));
+    expect(small.measurement).toMatchObject({
+      phase: 'Successful',
+      threshold: 'no increase > 50% (increases < 0.001 ignored)',
+    });
+    expect(small.measurement.message).toBe(
+      'error-rate = 0.0005 (baseline 0) satisfies "no increase > 50% (increases < 0.001 ignored)" (+Inf%, an increase of 0.0005: below 0.001)',
+    );
+    // At or above the floor, the percent decides again; a tiny increase within the percent passes as before.
+    expect(assessMeasurement(tolerant, observation(ok(0.001), { result: ok(0) })).measurement.phase).toBe('Failed');
+    expect(assessMeasurement(tolerant, observation(ok(0.02), { result: ok(0.01) })).measurement.phase).toBe('Failed');
+    expect(assessMeasurement(tolerant, observation(ok(0.0104), { result: ok(0.01) })).measurement.phase).toBe(
+      'Successful',
+    );
+  });
+
   it('labels a before-comparison "before"', () => {
     const b = metric({ maxIncreasePercent: 5, baseline: { cohort: 'before' } });
     const r = assessMeasurement(b, observation(ok(2), { kind: 'before', result: ok(1) }));

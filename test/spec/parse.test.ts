@@ -282,6 +282,29 @@ describe('parseSpec: analysis', () => {
       expected: `one of ${KNOWN_PROVIDER_TYPES.join(', ')}`,
     });
   });
+
+  it('reads ignoreIncreaseBelow beside maxIncrease, and locates it without one', () => {
+    const metric = (fields: string) =>
+      `${MINIMAL}analysis:\n  provider: {prometheus: {}}\n  metrics:\n    - {name: m, query: q, ${fields}}\n`;
+    const good = parseSpec(
+      metric('baseline: {cohort: stable}, maxIncrease: 50%, ignoreIncreaseBelow: 0.001'),
+      'r.yaml',
+    );
+    if (!good.ok) throw new Error(lines(good).join('\n'));
+    expect(good.spec.analysis?.metrics[0]).toMatchObject({ maxIncreasePercent: 50, ignoreIncreaseBelow: 0.001 });
+
+    expect(lines(parseSpec(metric('threshold: "< 1", ignoreIncreaseBelow: 0.001'), 'r.yaml'))).toEqual([
+      expect.stringMatching(
+        /^r\.yaml:15:\d+ analysis\.metrics\[0\]\.ignoreIncreaseBelow: applies to maxIncrease, which is not set \(expected maxIncrease: "N%" beside it/,
+      ),
+    ]);
+    const inf = metric('baseline: {cohort: stable}, maxIncrease: 50%, ignoreIncreaseBelow: .inf');
+    expect(lines(parseSpec(inf, 'r.yaml'))).toEqual([
+      expect.stringMatching(
+        /^r\.yaml:15:\d+ analysis\.metrics\[0\]\.ignoreIncreaseBelow: must be a number .*got \.inf\)$/,
+      ),
+    ]);
+  });
 });
 
 describe('parseSpec never throws', () => {

@@ -110,6 +110,28 @@ describe('Ajv and zod agree on single mistakes', () => {
       'maxIncrease without baseline',
       { ...base, analysis: { provider: { prometheus: {} }, metrics: [{ name: 'm', query: 'q', maxIncrease: '5%' }] } },
     ],
+    [
+      'ignoreIncreaseBelow without maxIncrease',
+      {
+        ...base,
+        analysis: {
+          provider: { prometheus: {} },
+          metrics: [{ name: 'm', query: 'q', threshold: '< 1', ignoreIncreaseBelow: 0.001 }],
+        },
+      },
+    ],
+    [
+      'a negative ignoreIncreaseBelow',
+      {
+        ...base,
+        analysis: {
+          provider: { prometheus: {} },
+          metrics: [
+            { name: 'm', query: 'q', baseline: { cohort: 'stable' }, maxIncrease: '50%', ignoreIncreaseBelow: -1 },
+          ],
+        },
+      },
+    ],
     ['a zero timeout', { ...base, steps: { ...steps, upgrade: { run: ['a'], timeout: '0s' } } }],
     ['a percent of 0', { ...base, tiers: [{ name: 'a', strategy: { waves: '0%' } }] }],
     ['a v-prefixed version', { ...base, version: 'v1.0.0' }],
