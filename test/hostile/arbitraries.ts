@@ -150,3 +150,57 @@ export const stateArbitrary: fc.Arbitrary<RolloutState> = fc
     for (const key of Object.keys(state) as (keyof RolloutState)[]) if (state[key] === undefined) delete state[key];
     return state;
   });
+
+/**
+ * One edit that damages a text document: insert a `nasty` fragment, delete up to
+ * `maxDelete` characters, duplicate, drop, re-indent or swap lines, or truncate.
+ * Positions are taken modulo the document's size, so any edit applies to any text.
+ */
+export function textMutation(nasty: fc.Arbitrary<string>, maxDelete: number) {
+  return fc.oneof(
+    fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: nasty }),
+    fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: maxDelete }) }),
+    fc.record({ kind: fc.constant('duplicate-line' as const), at: fc.nat() }),
+    fc.record({ kind: fc.constant('drop-line' as const), at: fc.nat() }),
+    fc.record({ kind: fc.constant('indent' as const), at: fc.nat(), by: fc.integer({ min: -2, max: 3 }) }),
+    fc.record({ kind: fc.constant('swap-lines' as const), at: fc.nat(), with: fc.nat() }),
+    fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
+  );
+}
+
+export type TextMutation = ReturnType<typeof textMutation> extends fc.Arbitrary<infer M> ? M : never;
+
+/** Applies one {@link textMutation} to `text`. */
+export function mutateText(text: string, m: TextMutation): string {
+  const lines = text.split('\n');
+  const line = (at: number) => at % lines.length;
+  switch (m.kind) {
+    case 'insert': {
+      const at = m.at % (text.length + 1);
+      return text.slice(0, at) + m.text + text.slice(at);
+    }
+    case 'delete': {
+      const at = m.at % (text.length + 1);
+      return text.slice(0, at) + text.slice(at + m.length);
+    }
+    case 'duplicate-line':
+      lines.splice(line(m.at), 0, lines[line(m.at)]!);
+      return lines.join('\n');
+    case 'drop-line':
+      lines.splice(line(m.at), 1);
+      return lines.join('\n');
+    case 'indent': {
+      const n = line(m.at);
+      lines[n] = m.by >= 0 ? ' '.repeat(m.by) + lines[n]! : lines[n]!.slice(-m.by);
+      return lines.join('\n');
+    }
+    case 'swap-lines': {
+      const a = line(m.at);
+      const b = line(m.with);
+      [lines[a], lines[b]] = [lines[b]!, lines[a]!];
+      return lines.join('\n');
+    }
+    case 'truncate':
+      return text.slice(0, m.at % (text.length + 1));
+  }
+}

@@ -12,7 +12,7 @@ import { parseDocument, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { formatIssue, parseSpec, type Issue, type ParseResult } from '../../src/spec/index.js';
 import { fixtureFiles, rolloutSpecFiles } from '../spec/spec-files.js';
-import { FUZZ_TIMEOUT_MS, fuzzRuns, TRICKY_STRINGS } from './arbitraries.js';
+import { FUZZ_TIMEOUT_MS, fuzzRuns, mutateText, textMutation, TRICKY_STRINGS } from './arbitraries.js';
 
 const FILE = 'rollouts/fuzz.yaml';
 const VALID = [...rolloutSpecFiles(), ...fixtureFiles('valid')].map((f) => readFileSync(f, 'utf8'));
@@ -67,48 +67,7 @@ const nasty = fc.constantFrom(
   '%TAG ! x\n',
 );
 
-const mutation = fc.oneof(
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: nasty }),
-  fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 20 }) }),
-  fc.record({ kind: fc.constant('duplicate-line' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('drop-line' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('indent' as const), at: fc.nat(), by: fc.integer({ min: -2, max: 3 }) }),
-  fc.record({ kind: fc.constant('swap-lines' as const), at: fc.nat(), with: fc.nat() }),
-  fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-);
-type Mutation = typeof mutation extends fc.Arbitrary<infer M> ? M : never;
-
-function mutate(text: string, m: Mutation): string {
-  const lines = text.split('\n');
-  const n = (at: number) => at % lines.length;
-  switch (m.kind) {
-    case 'insert': {
-      const at = m.at % (text.length + 1);
-      return text.slice(0, at) + m.text + text.slice(at);
-    }
-    case 'delete': {
-      const at = m.at % (text.length + 1);
-      return text.slice(0, at) + text.slice(at + m.length);
-    }
-    case 'duplicate-line':
-      lines.splice(n(m.at), 0, lines[n(m.at)]!);
-      return lines.join('\n');
-    case 'drop-line':
-      lines.splice(n(m.at), 1);
-      return lines.join('\n');
-    case 'indent':
-      lines[n(m.at)] = m.by >= 0 ? ' '.repeat(m.by) + lines[n(m.at)]! : lines[n(m.at)]!.slice(-m.by);
-      return lines.join('\n');
-    case 'swap-lines': {
-      const a = n(m.at);
-      const b = n(m.with);
-      [lines[a], lines[b]] = [lines[b]!, lines[a]!];
-      return lines.join('\n');
-    }
-    case 'truncate':
-      return text.slice(0, m.at % (text.length + 1));
-  }
-}
+const mutation = textMutation(nasty, 20);
 
 /** Every path to a value in a plain object, e.g. `['tiers', 0, 'strategy', 'canary']`. */
 function pathsOf(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
@@ -130,7 +89,7 @@ describe('spec parser: malformed documents', () => {
           fc.array(mutation, { minLength: 1, maxLength: 4 }),
           (text, mutations) => {
             let damaged = text;
-            for (const m of mutations) damaged = mutate(damaged, m);
+            for (const m of mutations) damaged = mutateText(damaged, m);
             if (!check(damaged).ok) refused++;
           },
         ),

@@ -16,7 +16,7 @@ import {
   serializeStateWithYaml,
 } from '../../src/state/store.js';
 import type { RolloutState, TargetState, WaveState } from '../../src/state/types.js';
-import { FUZZ_TIMEOUT_MS, fuzzRuns, stateArbitrary, STATE_FILE } from './arbitraries.js';
+import { FUZZ_TIMEOUT_MS, fuzzRuns, mutateText, stateArbitrary, STATE_FILE, textMutation } from './arbitraries.js';
 
 /** What a refused state file must look like: a StateWriteError naming the file, a line and a column, no stack. */
 function expectLocatedError(error: unknown): void {
@@ -204,43 +204,7 @@ const nasty = fc.constantFrom(
   'revision: 9',
 );
 
-const mutation = fc.oneof(
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: nasty }),
-  fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 12 }) }),
-  fc.record({ kind: fc.constant('duplicate-line' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('drop-line' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('indent' as const), at: fc.nat(), by: fc.integer({ min: -2, max: 3 }) }),
-  fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-);
-type Mutation = typeof mutation extends fc.Arbitrary<infer M> ? M : never;
-
-function mutate(text: string, m: Mutation): string {
-  const lines = text.split('\n');
-  const line = (at: number) => at % lines.length;
-  switch (m.kind) {
-    case 'insert': {
-      const at = m.at % (text.length + 1);
-      return text.slice(0, at) + m.text + text.slice(at);
-    }
-    case 'delete': {
-      const at = m.at % (text.length + 1);
-      return text.slice(0, at) + text.slice(at + m.length);
-    }
-    case 'duplicate-line':
-      lines.splice(line(m.at), 0, lines[line(m.at)]!);
-      return lines.join('\n');
-    case 'drop-line':
-      lines.splice(line(m.at), 1);
-      return lines.join('\n');
-    case 'indent': {
-      const n = line(m.at);
-      lines[n] = m.by >= 0 ? ' '.repeat(m.by) + lines[n]! : lines[n]!.slice(-m.by);
-      return lines.join('\n');
-    }
-    case 'truncate':
-      return text.slice(0, m.at % (text.length + 1));
-  }
-}
+const mutation = textMutation(nasty, 12);
 
 describe('state file: malformed documents', () => {
   it(
@@ -249,7 +213,7 @@ describe('state file: malformed documents', () => {
       fc.assert(
         fc.property(stateArbitrary, fc.array(mutation, { minLength: 1, maxLength: 4 }), (state, mutations) => {
           let text = serializeState(state);
-          for (const m of mutations) text = mutate(text, m);
+          for (const m of mutations) text = mutateText(text, m);
           parseBoth(text);
         }),
         { numRuns: fuzzRuns(4000) },
