@@ -136,6 +136,22 @@ async function expectFinishesOnce(r: RolloutRepo): Promise<void> {
   }
 }
 
+/** Waits until every target of the second wave is being verified (restarting after its upgrade). */
+function secondWaveRestarting(r: RolloutRepo): Promise<void> {
+  return waitFor(
+    () => {
+      try {
+        const s = r.state();
+        return WAVE(2).every((id) => s.targets[id]?.phase === 'InProgress' && s.targets[id]?.step === 'verify');
+      } catch {
+        return false;
+      }
+    },
+    20_000,
+    'second wave restarting',
+  );
+}
+
 describe('the state cannot be made durable: the rollout stops before touching more targets and says why', () => {
   it.skipIf(!TMPFS)(
     'disk full in the middle of a wave: no further step starts, the file keeps its last good content',
@@ -145,18 +161,7 @@ describe('the state cannot be made durable: the rollout stops before touching mo
       const before = await agentStats(r);
       const run = r.start('run', r.specPath);
       // Fill the disk while the second wave's targets restart (verify: no state write until each is healthy).
-      await waitFor(
-        () => {
-          try {
-            const s = r.state();
-            return WAVE(2).every((id) => s.targets[id]?.phase === 'InProgress' && s.targets[id]?.step === 'verify');
-          } catch {
-            return false;
-          }
-        },
-        20_000,
-        'second wave restarting',
-      );
+      await secondWaveRestarting(r);
       const filler = fillUp(join(r.dir, 'rollouts'));
       const res = await run.result;
 
@@ -190,18 +195,7 @@ describe('the state cannot be made durable: the rollout stops before touching mo
       const events = join(r.dir, '.fleetgate', 'events.jsonl');
       mkdirSync(join(r.dir, '.fleetgate'), { recursive: true });
       const run = r.start('run', r.specPath, '--events', events);
-      await waitFor(
-        () => {
-          try {
-            const s = r.state();
-            return WAVE(2).every((id) => s.targets[id]?.phase === 'InProgress' && s.targets[id]?.step === 'verify');
-          } catch {
-            return false;
-          }
-        },
-        20_000,
-        'second wave restarting',
-      );
+      await secondWaveRestarting(r);
       // t-4 will answer 500 to its health checks (it would poll for its 10 s verify budget); the others
       // turn healthy and fail on the full disk.
       await setAgentFault(r.fleet.targets.find((t) => t.id === 't-4')!.address, '500');

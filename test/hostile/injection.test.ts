@@ -144,11 +144,10 @@ describe('hostile values in argv steps arrive as single, unchanged arguments', (
 });
 
 describe('hostile values in HTTP steps reach the target as data', () => {
-  function httpSpec(port: number, opts: { header?: boolean; path?: string } = {}): string {
+  function httpSpec(opts: { header?: boolean; path?: string } = {}): string {
     const base = `http://{{target.address}}/v/${opts.path ?? '{{target.id}}'}`;
     const body = `'{"zone": "{{target.labels.zone}}", "id": "{{target.id}}", "version": "{{version}}"}'`;
     const header = opts.header ? ', headers: { x-zone: "{{target.labels.zone}}" }' : '';
-    void port;
     return `apiVersion: fleetgate/v1alpha1
 kind: Rollout
 name: svc
@@ -180,7 +179,7 @@ steps:
   it('query, path and JSON body: every value arrives exactly as it was, in its place', async () => {
     const rec = await startRecordingServer();
     server = rec.server;
-    repo = new HostileRepo(httpSpec(rec.port), { targets: [] });
+    repo = new HostileRepo(httpSpec(), { targets: [] });
     const r = repo;
     const values = payloads(r.dir).filter((v) => v !== '..');
     const targets = values.map((v, i) => ({
@@ -225,7 +224,7 @@ steps:
   it('a header value with a line break is refused by the HTTP client: preflight says so, nothing is touched', async () => {
     const rec = await startRecordingServer();
     server = rec.server;
-    repo = new HostileRepo(httpSpec(rec.port, { header: true }), {
+    repo = new HostileRepo(httpSpec({ header: true }), {
       targets: [
         { id: 'ok', address: `127.0.0.1:${rec.port}`, labels: { zone: 'plain; $(id) ${{ x }}' } },
         { id: 'crlf', address: `127.0.0.1:${rec.port}`, labels: { zone: 'a\r\nx-injected: yes' } },
@@ -252,7 +251,7 @@ steps:
       `127.0.0.1:${rec.port}\\@evil`,
     ];
     for (const address of bad) {
-      repo = new HostileRepo(httpSpec(rec.port), { targets: [{ id: 't-1', address, labels: { zone: 'z' } }] });
+      repo = new HostileRepo(httpSpec(), { targets: [{ id: 't-1', address, labels: { zone: 'z' } }] });
       const run = await repo.cli('run', repo.specPath);
       expect(run.code, address).toBe(1);
       expect(run.stderr).toMatch(
@@ -267,7 +266,7 @@ steps:
   it('a value that is a dot segment (".." or ".") in a URL path is refused: it would move the path', async () => {
     const rec = await startRecordingServer();
     server = rec.server;
-    repo = new HostileRepo(httpSpec(rec.port, { path: '{{target.labels.zone}}' }), {
+    repo = new HostileRepo(httpSpec({ path: '{{target.labels.zone}}' }), {
       targets: [{ id: 't-1', address: `127.0.0.1:${rec.port}`, labels: { zone: '..' } }],
     });
     const run = await repo.cli('run', repo.specPath);
