@@ -5,7 +5,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { findStickyComment, upsertStickyComment } from '../../src/github/comment.js';
 import { PLAN_COMMENT_MARKER } from '../../src/github/markdown.js';
-import { createOctokitScm } from '../../src/github/octokit-scm.js';
 import { FakeGitHub } from './fake-github.js';
 
 let fake: FakeGitHub | undefined;
@@ -14,9 +13,6 @@ afterEach(async () => {
   await fake?.close();
   fake = undefined;
 });
-
-const scmOf = (f: FakeGitHub) =>
-  createOctokitScm({ token: f.opts.token, repository: { owner: 'acme', repo: 'fleet' }, baseUrl: f.url });
 
 describe('sticky comment', () => {
   it('creates, then updates in place, and leaves an unchanged body alone', async () => {
@@ -31,7 +27,7 @@ describe('sticky comment', () => {
         created_at: '',
         updated_at: '',
       });
-    const scm = scmOf(fake);
+    const scm = fake.scm();
     const first = await upsertStickyComment(scm, 7, PLAN_COMMENT_MARKER, `${PLAN_COMMENT_MARKER}\nplan v1`);
     expect(first.action).toBe('created');
     const second = await upsertStickyComment(scm, 7, PLAN_COMMENT_MARKER, `${PLAN_COMMENT_MARKER}\nplan v2`);
@@ -58,7 +54,7 @@ describe('sticky comment', () => {
   it('is refused with a read-only token (a fork pull request)', async () => {
     fake = await FakeGitHub.start({ access: 'read' });
     await expect(
-      upsertStickyComment(scmOf(fake), 7, PLAN_COMMENT_MARKER, `${PLAN_COMMENT_MARKER} x`),
+      upsertStickyComment(fake.scm(), 7, PLAN_COMMENT_MARKER, `${PLAN_COMMENT_MARKER} x`),
     ).rejects.toMatchObject({
       status: 403,
     });
@@ -68,7 +64,7 @@ describe('sticky comment', () => {
 describe('workflow dispatch', () => {
   it('asks for the run details and returns the new run id', async () => {
     fake = await FakeGitHub.start();
-    const run = await scmOf(fake).dispatchWorkflow({
+    const run = await fake.scm().dispatchWorkflow({
       workflow: 'fleetgate-rollout.yml',
       ref: 'main',
       inputs: { spec: 'rollouts/edge.yaml' },
@@ -84,7 +80,7 @@ describe('workflow dispatch', () => {
 
   it('retries without return_run_details on a server that refuses the field', async () => {
     fake = await FakeGitHub.start({ dispatchRunDetails: false });
-    const run = await scmOf(fake).dispatchWorkflow({ workflow: 'x.yml', ref: 'main', inputs: {} });
+    const run = await fake.scm().dispatchWorkflow({ workflow: 'x.yml', ref: 'main', inputs: {} });
     expect(run).toEqual({});
     expect(fake.calls('actions/create-workflow-dispatch').map((r) => r.status)).toEqual([422, 204]);
     expect(fake.dispatches).toHaveLength(1);

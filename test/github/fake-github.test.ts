@@ -3,7 +3,6 @@
  * document, and what a test did not expect, and its compare-and-swap is git's.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createOctokitScm } from '../../src/github/octokit-scm.js';
 import { FakeGitHub } from './fake-github.js';
 
 let fake: FakeGitHub | undefined;
@@ -60,11 +59,7 @@ describe('fake GitHub API', () => {
 
   it('backs the contents API with git: a stale blob sha is a 409, a missing one a 422', async () => {
     fake = await FakeGitHub.start({ files: { 'rollouts/a.state.yaml': 'revision: 1\n' } });
-    const scm = createOctokitScm({
-      token: fake.opts.token,
-      repository: { owner: 'acme', repo: 'fleet' },
-      baseUrl: fake.url,
-    });
+    const scm = fake.scm();
     const first = await scm.readFile('rollouts/a.state.yaml', 'main');
     expect(first?.content).toBe('revision: 1\n');
     const w = await scm.writeFile({
@@ -97,11 +92,7 @@ describe('fake GitHub API', () => {
   it('reads files over 1 MB through the blobs API, as GitHub requires', async () => {
     const big = `${'x'.repeat(100)}\n`.repeat(12_000);
     fake = await FakeGitHub.start({ files: { 'big.txt': big } });
-    const scm = createOctokitScm({
-      token: fake.opts.token,
-      repository: { owner: 'acme', repo: 'fleet' },
-      baseUrl: fake.url,
-    });
+    const scm = fake.scm();
     expect((await scm.readFile('big.txt', 'main'))?.content).toBe(big);
     expect(fake.calls('git/get-blob')).toHaveLength(1);
     fake.assertClean();
@@ -122,11 +113,7 @@ describe('fake GitHub API', () => {
       teams: { 'acme/sre': ['bob'] },
       reviews: { 42: [{ environments: ['prod'], state: 'approved', user: 'alice', comment: 'go' }] },
     });
-    const scm = createOctokitScm({
-      token: fake.opts.token,
-      repository: { owner: 'acme', repo: 'fleet' },
-      baseUrl: fake.url,
-    });
+    const scm = fake.scm();
     expect(await scm.getEnvironment('prod')).toEqual({
       name: 'prod',
       reviewers: [

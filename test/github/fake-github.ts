@@ -10,6 +10,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createOctokitScm } from '../../src/github/octokit-scm.js';
+import type { RolloutScm } from '../../src/github/scm.js';
 import { GitRemote, WriteRefused } from './git-remote.js';
 import { OpenApiChecker, type MatchedOperation } from './openapi.js';
 
@@ -149,6 +151,15 @@ export class FakeGitHub {
 
   get slug(): string {
     return `${this.opts.owner}/${this.opts.repo}`;
+  }
+
+  /** The real Octokit adapter, pointed at this fake with its token and repository. */
+  scm(): RolloutScm {
+    return createOctokitScm({
+      token: this.opts.token,
+      repository: { owner: this.opts.owner, repo: this.opts.repo },
+      baseUrl: this.url,
+    });
   }
 
   /** Environment variables a step would have for this repository. */

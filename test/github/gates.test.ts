@@ -6,7 +6,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { authorizeActor, findEnvironmentApproval, permissionAtLeast } from '../../src/github/approvals.js';
 import { assessEnvironment, auditEnvironments } from '../../src/github/environments.js';
-import { createOctokitScm } from '../../src/github/octokit-scm.js';
 import { FakeGitHub } from './fake-github.js';
 
 let fake: FakeGitHub | undefined;
@@ -15,9 +14,6 @@ afterEach(async () => {
   await fake?.close();
   fake = undefined;
 });
-
-const scmOf = (f: FakeGitHub) =>
-  createOctokitScm({ token: f.opts.token, repository: { owner: 'acme', repo: 'fleet' }, baseUrl: f.url });
 
 describe('environment audit', () => {
   it('reads each gate and warns, naming the consequence, when nobody would approve', async () => {
@@ -29,7 +25,7 @@ describe('environment audit', () => {
       },
     });
     const audit = await auditEnvironments(
-      scmOf(fake),
+      fake.scm(),
       { canary: 'edge-canary', promote: 'edge-production' },
       { observeEnvironment: 'fleetgate-observe', maxObserveMs: 15 * 60_000 },
     );
@@ -71,7 +67,7 @@ describe('fallback approval permission', () => {
       collaborators: { alice: 'maintain', carol: 'write', dave: 'admin' },
       teams: { 'acme/sre': ['carol'] },
     });
-    const scm = scmOf(fake);
+    const scm = fake.scm();
     await expect(authorizeActor(scm, 'alice', { permission: 'maintain' })).resolves.toMatchObject({
       permission: 'maintain',
     });
@@ -108,10 +104,10 @@ describe('fallback approval permission', () => {
         ],
       },
     });
-    expect(await findEnvironmentApproval(scmOf(fake), 7, 'edge-canary')).toMatchObject({
+    expect(await findEnvironmentApproval(fake.scm(), 7, 'edge-canary')).toMatchObject({
       user: 'alice',
       comment: 'dashboards green',
     });
-    expect(await findEnvironmentApproval(scmOf(fake), 7, 'edge-production')).toBeUndefined();
+    expect(await findEnvironmentApproval(fake.scm(), 7, 'edge-production')).toBeUndefined();
   });
 });

@@ -8,7 +8,6 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createOctokitScm } from '../../src/github/octokit-scm.js';
 import { createGitHubStatePort } from '../../src/github/state-port.js';
 import { mergeRemoteState } from '../../src/github/state-merge.js';
 import { createEmptyState, parseState, serializeState } from '../../src/state/store.js';
@@ -40,11 +39,7 @@ function progressing(revision: number): RolloutState {
 
 async function setup(opts: { branch?: string; createFrom?: string; files?: Record<string, string> } = {}) {
   fake = await FakeGitHub.start({ files: opts.files ?? { 'rollouts/edge.yaml': 'spec\n' } });
-  const scm = createOctokitScm({
-    token: fake.opts.token,
-    repository: { owner: 'acme', repo: 'fleet' },
-    baseUrl: fake.url,
-  });
+  const scm = fake.scm();
   const localPath = join(mkdtempSync(join(tmpdir(), 'fleetgate-port-')), PATH);
   const port = createGitHubStatePort({
     scm,
@@ -59,7 +54,7 @@ async function setup(opts: { branch?: string; createFrom?: string; files?: Recor
 
 /** Another writer (a fallback approval, another run) commits straight to the repository. */
 async function writeBehind(f: FakeGitHub, state: RolloutState, branch = 'main') {
-  const scm = createOctokitScm({ token: f.opts.token, repository: { owner: 'acme', repo: 'fleet' }, baseUrl: f.url });
+  const scm = f.scm();
   const current = await scm.readFile(PATH, branch);
   await scm.writeFile({
     path: PATH,
