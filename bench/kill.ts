@@ -5,6 +5,7 @@
  * completes, every agent ends on the version upgraded exactly once and
  * undrained, and no blocking git lock or temporary file is left.
  */
+import type { KillSample } from '../test/faults/kill.test.js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,16 +20,6 @@ export interface KillOptions {
 
 export function killOptionsFromEnv(log: (line: string) => void): KillOptions {
   return { samples: envInt('FLEETGATE_KILL_SAMPLES', 100), log };
-}
-
-interface Sample {
-  strategy: string;
-  hit: string;
-  killedAfterMs: number;
-  tmpFileLeft: boolean;
-  gitLockLeft: boolean;
-  inProgress: string[];
-  rerunMs: number;
 }
 
 export async function runKill(o: KillOptions): Promise<Section> {
@@ -57,7 +48,7 @@ export async function runKill(o: KillOptions): Promise<Section> {
     });
   });
   const elapsed = Date.now() - started;
-  let data: { seed: number; fullMs: number; samples: Sample[] } | undefined;
+  let data: { seed: number; fullMs: number; samples: KillSample[] } | undefined;
   try {
     data = JSON.parse(readFileSync(report, 'utf8')) as typeof data;
   } catch {

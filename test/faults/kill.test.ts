@@ -34,7 +34,7 @@ const REPORT = process.env.FLEETGATE_KILL_REPORT;
 
 /** Where the kill is aimed; what was actually hit is observed separately. */
 const STRATEGIES = ['step', 'wave boundary', 'state write', 'commit', 'random'] as const;
-type Strategy = (typeof STRATEGIES)[number];
+export type Strategy = (typeof STRATEGIES)[number];
 
 /** A small deterministic PRNG (mulberry32), so a failing seed can be replayed. */
 function prng(seed: number): () => number {
@@ -48,7 +48,8 @@ function prng(seed: number): () => number {
   };
 }
 
-interface Sample {
+/** One kill and its re-run, as FLEETGATE_KILL_REPORT records it (bench/kill.ts reads the report). */
+export interface KillSample {
   strategy: Strategy;
   /** What the process was doing when it died, as observed. */
   hit: string;
@@ -117,7 +118,7 @@ describe('kill -9 at random moments', () => {
       expect(clean.code, clean.stderr).toBe(0);
       const fullMs = Date.now() - t0;
 
-      const samples: Sample[] = [];
+      const samples: KillSample[] = [];
       for (let k = 0; k < SAMPLES; k++) {
         const strategy = STRATEGIES[k % STRATEGIES.length]!;
         const version = `2.${k}.0`;
