@@ -50,14 +50,7 @@ async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {
-    if (error instanceof GitHubApiError) throw error;
-    if (isHttpError(error))
-      throw new GitHubApiError(`GitHub API: ${what}: ${error.status} ${errorMessage(error)}`, error.status, {
-        cause: error,
-      });
-    throw new GitHubApiError(`GitHub API: ${what}: ${error instanceof Error ? error.message : String(error)}`, 0, {
-      cause: error,
-    });
+    rethrow(what, error);
   }
 }
 

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { RolloutLockedError, StateWriteError } from '../errors.js';
+import { processAlive } from '../util/process.js';
 
 export interface LockInfo {
   pid: number;
@@ -22,15 +23,6 @@ export interface LockInfo {
 export interface HeldLock {
   readonly path: string;
   release(): Promise<void>;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Why a lock held by someone else may be taken over, or `undefined` when it is live. */

@@ -24,6 +24,7 @@ import { basename, dirname, join } from 'node:path';
 import { Document, isMap, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import { StateConflictError, StateWriteError } from '../errors.js';
 import { redactSecrets } from '../util/secrets.js';
+import { processAlive } from '../util/process.js';
 import { STATE_API_VERSION, STATE_KIND, type RolloutState } from './types.js';
 
 /** First lines of every state file. */
@@ -788,15 +789,6 @@ function removeDeadWritersFiles(path: string): void {
     } catch {
       // another writer removed it first
     }
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
