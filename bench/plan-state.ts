@@ -4,10 +4,10 @@
  * from a real engine run over 10,000 targets (steps answered in memory, the
  * real state file and the real git commits).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gitIn } from '../test/helpers/git.js';
 import { systemClock } from '../src/engine/clock.js';
 import { RolloutEngine } from '../src/engine/rollout.js';
 import type { StepRunner } from '../src/engine/steps.js';
@@ -172,19 +172,7 @@ interface DiffCheck {
 async function waveCommitDiff(n: number): Promise<DiffCheck> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetgate-bench-diff-'));
   try {
-    const git = (...args: string[]) =>
-      execFileSync('git', args, {
-        cwd: dir,
-        encoding: 'utf8',
-        maxBuffer: 64 * 1024 * 1024,
-        env: {
-          ...process.env,
-          GIT_AUTHOR_NAME: 'b',
-          GIT_AUTHOR_EMAIL: 'b@b',
-          GIT_COMMITTER_NAME: 'b',
-          GIT_COMMITTER_EMAIL: 'b@b',
-        },
-      });
+    const git = (...args: string[]) => gitIn(dir, ...args);
     mkdirSync(join(dir, 'rollouts'));
     writeFileSync(join(dir, 'rollouts', 'big.yaml'), '# spec\n');
     git('init', '--quiet', '--initial-branch=main');

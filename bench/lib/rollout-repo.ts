@@ -3,10 +3,11 @@
  * bundled CLI run against it as a real process — what a user (or a GitHub job)
  * runs. Used by every benchmark that times `fleetgate run`.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { gitIn } from '../../test/helpers/git.js';
 import type { Target } from '../../src/spec/types.js';
 import { stringify } from 'yaml';
 
@@ -93,17 +94,7 @@ export class BenchRepo {
   }
 
   git(...args: string[]): string {
-    return execFileSync('git', args, {
-      cwd: this.dir,
-      encoding: 'utf8',
-      env: {
-        ...process.env,
-        GIT_AUTHOR_NAME: 'bench',
-        GIT_AUTHOR_EMAIL: 'bench@localhost',
-        GIT_COMMITTER_NAME: 'bench',
-        GIT_COMMITTER_EMAIL: 'bench@localhost',
-      },
-    });
+    return gitIn(this.dir, ...args);
   }
 
   /** Writes and commits the spec (as a merged pull request would). */

@@ -2,10 +2,11 @@
  * Given/when/then helpers for end-to-end rollouts: a real git repository in a
  * temporary folder, a real local fleet, and the bundled CLI run as a process.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { gitIn } from './git.js';
 import { readAgentVersion } from '../../src/fleet/client.js';
 import { startLocalFleet, type LocalFleet, type LocalFleetOptions } from '../../src/fleet/local-fleet.js';
 import { parseState } from '../../src/state/store.js';
@@ -110,17 +111,7 @@ export class RolloutRepo {
   }
 
   git(...args: string[]): string {
-    return execFileSync('git', args, {
-      cwd: this.dir,
-      encoding: 'utf8',
-      env: {
-        ...process.env,
-        GIT_AUTHOR_NAME: 't',
-        GIT_AUTHOR_EMAIL: 't@t',
-        GIT_COMMITTER_NAME: 't',
-        GIT_COMMITTER_EMAIL: 't@t',
-      },
-    });
+    return gitIn(this.dir, ...args);
   }
 
   writeSpec(o: SpecOptions): void {

@@ -3,11 +3,12 @@
  * and a JSON inventory, the bundled CLI run against it, a command that records
  * the argv and environment it gets, and an HTTP server that records requests.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gitIn } from '../helpers/git.js';
 import { CLI, type CliResult } from '../helpers/rollout-repo.js';
 
 export class HostileRepo {
@@ -28,18 +29,7 @@ export class HostileRepo {
   private readonly env: NodeJS.ProcessEnv;
 
   git(...args: string[]): string {
-    return execFileSync('git', args, {
-      cwd: this.dir,
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-      env: {
-        ...process.env,
-        GIT_AUTHOR_NAME: 't',
-        GIT_AUTHOR_EMAIL: 't@t',
-        GIT_COMMITTER_NAME: 't',
-        GIT_COMMITTER_EMAIL: 't@t',
-      },
-    });
+    return gitIn(this.dir, ...args);
   }
 
   cli(...args: string[]): Promise<CliResult> {
