@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fleetSpecText } from '../../test/helpers/fleet-spec.js';
 import { gitIn } from '../../test/helpers/git.js';
 import type { Target } from '../../src/spec/types.js';
 import { stringify } from 'yaml';
@@ -30,39 +31,17 @@ export interface BenchSpec {
 
 /** The spec every timing benchmark rolls out: HTTP steps against the local fleet's agents. */
 export function benchSpecText(name: string, o: BenchSpec): string {
-  return `apiVersion: fleetgate/v1alpha1
-kind: Rollout
-name: ${name}
-component: fleet-agent
-version: ${o.version}
-inventory:
-  file: ../inventory.yaml
-tiers:
-  - name: all
-    strategy:
-      canary: ${o.canary ?? 0}
-      waves: ${JSON.stringify(o.waves)}
-      maxUnavailable: ${JSON.stringify(o.maxUnavailable)}
-      observe: ${o.observe ?? '0s'}
-      circuitBreaker: { maxConsecutiveFailures: ${o.maxConsecutiveFailures ?? 2} }
-steps:
-  version:
-    http: { url: 'http://{{target.address}}/version', json: version }
-    timeout: 5s
-  drain:
-    http: { method: POST, url: 'http://{{target.address}}/drain' }
-    timeout: 5s
-  upgrade:
-    http: { method: POST, url: 'http://{{target.address}}/upgrade?version={{version}}', expect: [200, 202] }
-    timeout: 5s
-  verify:
-    http: { url: 'http://{{target.address}}/healthz', expect: 200 }
-    timeout: 30s
-    interval: ${o.verifyInterval ?? '10ms'}
-  undrain:
-    http: { method: POST, url: 'http://{{target.address}}/undrain' }
-    timeout: 5s
-`;
+  return fleetSpecText({
+    name,
+    version: o.version,
+    canary: o.canary ?? 0,
+    waves: o.waves,
+    maxUnavailable: o.maxUnavailable,
+    observe: o.observe ?? '0s',
+    maxConsecutiveFailures: o.maxConsecutiveFailures ?? 2,
+    timeouts: { version: '5s', drain: '5s', upgrade: '5s', verify: '30s', undrain: '5s' },
+    verifyInterval: o.verifyInterval ?? '10ms',
+  });
 }
 
 export interface CliRun {

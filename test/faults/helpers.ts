@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readAgentStats, readAgentVersion, type AgentStats } from '../../src/fleet/client.js';
+import { fleetSpecText } from '../helpers/fleet-spec.js';
 import { CLI, type CliResult, type RolloutRepo } from '../helpers/rollout-repo.js';
 
 export interface FaultSpec {
@@ -26,47 +27,19 @@ export interface FaultSpec {
 /** A spec over the local fleet with short, explicit timeouts and retries (documented in docs/spec.md#steps). */
 export function faultSpecText(name: string, o: FaultSpec): string {
   const t = o.stepTimeout ?? '500ms';
-  const retries = o.retries ?? 1;
-  return `apiVersion: fleetgate/v1alpha1
-kind: Rollout
-name: ${name}
-component: fleet-agent
-version: ${o.version}
-inventory:
-  file: ../inventory.yaml
-tiers:
-  - name: all
-    strategy:
-      canary: ${o.canary ?? 0}
-      waves: ${o.waves ?? 3}
-      maxUnavailable: ${o.maxUnavailable ?? 1}
-      observe: 0s
-      circuitBreaker: { maxConsecutiveFailures: ${o.maxConsecutiveFailures ?? 2} }
-      failureTolerance: "${o.failureTolerance ?? '0%'}"
-steps:
-  version:
-    http: { url: 'http://{{target.address}}/version', json: version }
-    timeout: ${t}
-    retries: ${retries}
-    interval: 50ms
-  drain:
-    http: { method: POST, url: 'http://{{target.address}}/drain' }
-    timeout: ${t}
-    retries: ${retries}
-    interval: 50ms
-  upgrade:
-    http: { method: POST, url: 'http://{{target.address}}/upgrade?version={{version}}', expect: [200, 202] }
-    timeout: ${t}
-  verify:
-    http: { url: 'http://{{target.address}}/healthz', expect: 200 }
-    timeout: ${o.verifyTimeout ?? '1s'}
-    interval: 25ms
-  undrain:
-    http: { method: POST, url: 'http://{{target.address}}/undrain' }
-    timeout: ${t}
-    retries: ${retries}
-    interval: 50ms
-`;
+  return fleetSpecText({
+    name,
+    version: o.version,
+    canary: o.canary ?? 0,
+    waves: o.waves ?? 3,
+    maxUnavailable: o.maxUnavailable ?? 1,
+    observe: '0s',
+    maxConsecutiveFailures: o.maxConsecutiveFailures ?? 2,
+    failureTolerance: o.failureTolerance ?? '0%',
+    timeouts: { version: t, drain: t, upgrade: t, verify: o.verifyTimeout ?? '1s', undrain: t },
+    retries: o.retries ?? 1,
+    verifyInterval: '25ms',
+  });
 }
 
 /** Writes `text` as the rollout's spec and commits it (a merged pull request). */

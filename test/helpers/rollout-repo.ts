@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fleetSpecText } from './fleet-spec.js';
 import { gitIn } from './git.js';
 import { readAgentVersion } from '../../src/fleet/client.js';
 import { startLocalFleet, type LocalFleet, type LocalFleetOptions } from '../../src/fleet/local-fleet.js';
@@ -38,38 +39,20 @@ export interface SpecOptions {
 
 /** A spec over the local fleet's HTTP agents, with short timings for tests. */
 export function specText(o: SpecOptions): string {
-  return `apiVersion: fleetgate/v1alpha1
-kind: Rollout
-name: ${o.name ?? 'svc'}
-component: fleet-agent
-version: ${o.version}
-inventory:
-  file: ../inventory.yaml
-tiers:
-  - name: all
-    strategy:
-      canary: ${o.canary ?? 1}
-      waves: ${o.waves ?? 3}
-      maxUnavailable: ${o.maxUnavailable ?? 2}
-      observe: ${o.observe ?? '0s'}
-      observeInterval: 100ms
-      circuitBreaker: { maxConsecutiveFailures: ${o.maxConsecutiveFailures ?? 2} }
-      failureTolerance: "${o.failureTolerance ?? '0%'}"
-steps:
-  version:
-    http: { url: 'http://{{target.address}}/version', json: version }
-    timeout: 2s
-  drain:
-    http: { method: POST, url: 'http://{{target.address}}/drain' }
-  upgrade:
-    http: { method: POST, url: 'http://{{target.address}}/upgrade?version={{version}}', expect: [200, 202] }
-  verify:
-    http: { url: 'http://{{target.address}}/healthz', expect: 200 }
-    timeout: ${o.verifyTimeout ?? '2s'}
-    interval: 50ms
-  undrain:
-    http: { method: POST, url: 'http://{{target.address}}/undrain' }
-${o.extra ?? ''}`;
+  return fleetSpecText({
+    name: o.name,
+    version: o.version,
+    canary: o.canary ?? 1,
+    waves: o.waves ?? 3,
+    maxUnavailable: o.maxUnavailable ?? 2,
+    observe: o.observe ?? '0s',
+    observeInterval: '100ms',
+    maxConsecutiveFailures: o.maxConsecutiveFailures ?? 2,
+    failureTolerance: o.failureTolerance ?? '0%',
+    timeouts: { version: '2s', verify: o.verifyTimeout ?? '2s' },
+    verifyInterval: '50ms',
+    extra: o.extra,
+  });
 }
 
 export class RolloutRepo {
