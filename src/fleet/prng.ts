@@ -22,7 +22,12 @@ export function hashString(text: string): number {
  * every agent of a fleet has its own reproducible stream.
  */
 export function createRandom(seed: number, key: string): Random {
-  let state = (hashString(`${seed}:${key}`) ^ Math.imul(seed | 0, 0x9e3779b1)) >>> 0;
+  return mulberry32((hashString(`${seed}:${key}`) ^ Math.imul(seed | 0, 0x9e3779b1)) >>> 0);
+}
+
+/** The mulberry32 generator from a 32-bit state: the same `seed` gives the same sequence. */
+export function mulberry32(seed: number): Random {
+  let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;

@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../src/fleet/prng.js';
 import { parseState } from '../../src/state/store.js';
 import type { RolloutState } from '../../src/state/types.js';
 import { RolloutRepo } from '../helpers/rollout-repo.js';
@@ -35,18 +36,6 @@ const REPORT = process.env.FLEETGATE_KILL_REPORT;
 /** Where the kill is aimed; what was actually hit is observed separately. */
 const STRATEGIES = ['step', 'wave boundary', 'state write', 'commit', 'random'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
-
-/** A small deterministic PRNG (mulberry32), so a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One kill and its re-run, as FLEETGATE_KILL_REPORT records it (bench/kill.ts reads the report). */
 export interface KillSample {
@@ -95,7 +84,7 @@ describe('kill -9 at random moments', () => {
   it(
     `every re-run completes after ${SAMPLES} kills: nothing skipped, nothing upgraded twice, the state always parses`,
     async () => {
-      const random = prng(SEED);
+      const random = mulberry32(SEED); // replayable: FLEETGATE_KILL_SEED
       const why = (k: number, s: Strategy) => `sample ${k} (${s}), FLEETGATE_KILL_SEED=${SEED}`;
       repo = await RolloutRepo.create({ count: 6, version: '1.0.0', upgradeMs: 30, spec: { version: '1.0.0' } });
       const r = repo;
