@@ -733,7 +733,8 @@ export class RolloutEngine {
   /**
    * Moves one target to `version`: drain → upgrade (when `change`) → verify, polled until
    * healthy → version re-probed → undrain. `record(step)` runs before each step (the engine
-   * writes the step to state there). Shared by upgrades and rollbacks.
+   * records the step there; see `step` for which records are written ahead). Shared by
+   * upgrades and rollbacks.
    * @returns `undefined` when the target runs `version`, healthy and undrained; else why not.
    */
   private async moveTarget(
