@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { resolve as resolvePath } from 'node:path';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { CommandStep, HttpStep, StepSpec } from '../spec/types.js';
-import type { Clock } from './clock.js';
+import { onAbort, type Clock } from './clock.js';
 import { redactSecrets, registerSecret } from '../util/secrets.js';
 import { renderTemplate, resolvePlaceholder, type TemplateVars } from './template.js';
 
@@ -150,7 +150,8 @@ export function registerEnvironmentSecrets(env: NodeJS.ProcessEnv): void {
 
 /**
  * The signal of one HTTP attempt: aborted after `timeoutMs` (a `TimeoutError`) or when
- * the run's signal aborts. `done()` clears the timer and the listener.
+ * the run's signal aborts. `done()` clears the timer and stops watching the run's signal
+ * (through {@link onAbort}: one listener on it however many attempts are under way).
  *
  * Not `AbortSignal.any([run, AbortSignal.timeout(ms)])`: every call of that leaves a
  * listener on the run's long-lived signal until garbage collection, and a wave of 500
@@ -163,14 +164,12 @@ function attemptSignal(timeoutMs: number, run: AbortSignal | undefined): { signa
     () => controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError')),
     timeoutMs,
   );
-  const onRunAbort = () => controller.abort(run!.reason);
-  if (run?.aborted) onRunAbort();
-  else run?.addEventListener('abort', onRunAbort, { once: true });
+  const unwatch = run ? onAbort(run, () => controller.abort(run.reason)) : () => {};
   return {
     signal: controller.signal,
     done() {
       clearTimeout(timer);
-      run?.removeEventListener('abort', onRunAbort);
+      unwatch();
     },
   };
 }
@@ -249,6 +248,9 @@ export function createStepRunner(opts: StepRunnerOptions): StepRunner & { close(
     env.FLEETGATE_ROLLOUT = vars.rollout.name;
     const [file, ...args] = argv;
     return new Promise<{ ok: boolean; exitCode: number | null; version?: string; message: string }>((resolve) => {
+      // Not execFile's `signal` option: it adds a listener to the run's signal per running command.
+      const commandAbort = new AbortController();
+      const unwatch = signal ? onAbort(signal, () => commandAbort.abort(signal.reason)) : () => {};
       execFile(
         file!,
         args,
@@ -258,10 +260,11 @@ export function createStepRunner(opts: StepRunnerOptions): StepRunner & { close(
           timeout: step.timeoutMs,
           killSignal: 'SIGKILL',
           maxBuffer: 1024 * 1024,
-          signal,
+          signal: commandAbort.signal,
           windowsHide: true,
         },
         (error, stdout, stderr) => {
+          unwatch();
           if (error) {
             const code = typeof error.code === 'number' ? error.code : null;
             const why = error.killed
