@@ -3,8 +3,11 @@
  * timeout and retries. Failures are results, not exceptions: the engine
  * decides what a failed step means.
  */
-import { execFile } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
+import type { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { CommandStep, HttpStep, StepSpec } from '../spec/types.js';
 import { onAbort, type Clock } from './clock.js';
@@ -44,9 +47,33 @@ export interface StepRunnerOptions {
   baseDir: string;
   /** Most concurrent HTTP connections per origin (default 8). */
   connectionsPerOrigin?: number;
+  /**
+   * Milliseconds between the SIGTERM and the SIGKILL to a command step's process group
+   * (default {@link KILL_GRACE_MS}).
+   */
+  killGraceMs?: number;
 }
 
 const MAX_OUTPUT = 300;
+
+/**
+ * Grace, in milliseconds, between the SIGTERM sent to a command step's whole process group
+ * (when the step times out, the run is aborted, or the step's own process has exited and
+ * left others in its group) and the SIGKILL sent to what is still in the group then.
+ */
+export const KILL_GRACE_MS = 2_000;
+
+/** Most bytes of stdout, and of stderr, kept from one command attempt; more ends the step. */
+const MAX_CAPTURE_BYTES = 1024 * 1024;
+/** How often (ms) to look whether a process group is gone while it has its grace. */
+const GROUP_POLL_MS = 25;
+/**
+ * How long (ms) to wait, once the step's group is gone, for its stdout and stderr to close:
+ * a process that left the group (`setsid`, a daemon) may hold them open for as long as it lives.
+ */
+const STDIO_CLOSE_WAIT_MS = 500;
+/** How long (ms) to wait for the step's own process to be reaped after the SIGKILL. */
+const EXIT_WAIT_MS = 1_000;
 
 /** Picks a dotted path (`build.version`) out of parsed JSON; `undefined` when absent or not a scalar. */
 export function pickJsonField(value: unknown, path: string): string | undefined {
@@ -174,9 +201,201 @@ function attemptSignal(timeoutMs: number, run: AbortSignal | undefined): { signa
   };
 }
 
+interface CommandAttempt {
+  ok: boolean;
+  exitCode: number | null;
+  version?: string;
+  message: string;
+}
+
+/** Why a command was stopped before it finished by itself: its stream that overflowed, for `stdout`/`stderr`. */
+type Stopped = 'timeout' | 'aborted' | 'stdout' | 'stderr';
+
+interface GroupOutcome {
+  stdout: string;
+  stderr: string;
+  /** Exit code of the step's own process; `null` when a signal ended it or it did not start. */
+  exitCode: number | null;
+  exitSignal: NodeJS.Signals | null;
+  /** Set when the command did not end by itself: why it was stopped, or the error that kept it from starting. */
+  failure?: Stopped | Error;
+}
+
 /**
- * Creates the real step runner: commands through `execFile` (argv, no shell),
- * HTTP through one shared undici `Agent` (keep-alive).
+ * Runs `file` with `args` (no shell) as the leader of a new process group (`detached`: on
+ * POSIX a new session), and ends the whole group with it: when the timeout passes, `signal`
+ * aborts, an output stream passes {@link MAX_CAPTURE_BYTES}, or the leader exits while others
+ * are left in its group, the group gets SIGTERM, and SIGKILL once `graceMs` has passed with
+ * any of it still there. Resolves only when the group is gone or has been SIGKILLed, and
+ * never waits for long on a process outside the group that holds the output pipes.
+ * @throws what `spawn` throws synchronously (a NUL byte in an argument, …)
+ */
+async function runInGroup(
+  file: string,
+  args: string[],
+  o: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; graceMs: number; signal?: AbortSignal },
+): Promise<GroupOutcome> {
+  if (o.signal?.aborted) return { stdout: '', stderr: '', exitCode: null, exitSignal: null, failure: 'aborted' };
+  const child = spawn(file, args, {
+    cwd: o.cwd,
+    env: o.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    windowsHide: true,
+  });
+  let stop!: (why: Stopped) => void;
+  const stopped = new Promise<Stopped>((resolve) => (stop = resolve));
+  const stdout = capture(child.stdout, () => stop('stdout'));
+  const stderr = capture(child.stderr, () => stop('stderr'));
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null } | Error>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    // Kept for the child's lifetime: an 'error' without a listener would throw.
+    child.on('error', (error) => resolve(error));
+  });
+
+  const timer = setTimeout(() => stop('timeout'), o.timeoutMs);
+  const unwatch = o.signal ? onAbort(o.signal, () => stop('aborted')) : () => {};
+  let first: Awaited<typeof exited> | Stopped;
+  try {
+    first = await Promise.race([exited, stopped]);
+  } finally {
+    clearTimeout(timer);
+    unwatch();
+  }
+  const result = (exit: Awaited<typeof exited> | undefined): GroupOutcome => {
+    // An overflow can also come after the exit, from what was still in the pipe.
+    const failure =
+      typeof first === 'string' || first instanceof Error
+        ? first
+        : stdout.full()
+          ? 'stdout'
+          : stderr.full()
+            ? 'stderr'
+            : undefined;
+    return {
+      stdout: stdout.text(),
+      stderr: stderr.text(),
+      exitCode: exit && !(exit instanceof Error) ? exit.code : null,
+      exitSignal: exit && !(exit instanceof Error) ? exit.signal : null,
+      ...(failure !== undefined && { failure }),
+    };
+  };
+  if (child.pid === undefined) {
+    // It never started (ENOENT, EACCES, a missing cwd): there is no group to end.
+    await within(closed, STDIO_CLOSE_WAIT_MS);
+    return result(undefined);
+  }
+
+  await endGroup(child, o.graceMs);
+  const exit = typeof first === 'string' ? await within(exited, EXIT_WAIT_MS) : first;
+  await within(closed, STDIO_CLOSE_WAIT_MS);
+  if (child.exitCode === null && child.signalCode === null) child.unref(); // uninterruptible: do not keep Node up
+  child.stdout?.destroy();
+  child.stderr?.destroy();
+  return result(exit);
+}
+
+/** `promise`'s value, or `undefined` once `ms` milliseconds have passed (the timer is cleared either way). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Collects a stream up to {@link MAX_CAPTURE_BYTES}; `overflow` is called once when it has more. */
+function capture(stream: Readable, overflow: () => void): { text(): string; full(): boolean } {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let full = false;
+  stream.on('data', (chunk: Buffer) => {
+    if (full) return;
+    if (size + chunk.length > MAX_CAPTURE_BYTES) {
+      chunks.push(chunk.subarray(0, MAX_CAPTURE_BYTES - size));
+      size = MAX_CAPTURE_BYTES;
+      full = true;
+      overflow();
+      return;
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  });
+  return { text: () => Buffer.concat(chunks).toString('utf8'), full: () => full };
+}
+
+/**
+ * Ends what is left of `child`'s process group: nothing when it is gone already (the usual
+ * case of a step that exited), else SIGTERM to the group, then, while any of it remains
+ * after `graceMs`, SIGKILL to the group.
+ */
+async function endGroup(child: ChildProcess, graceMs: number): Promise<void> {
+  const pgid = child.pid!;
+  if (!groupAlive(child, pgid)) return;
+  signalGroup(child, pgid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  for (let left = graceMs; left > 0; left = deadline - Date.now()) {
+    await delay(Math.min(GROUP_POLL_MS, left));
+    if (!groupAlive(child, pgid)) return;
+  }
+  signalGroup(child, pgid, 'SIGKILL');
+}
+
+function signalGroup(child: ChildProcess, pgid: number, signal: NodeJS.Signals): void {
+  try {
+    if (process.platform === 'win32') child.kill(signal);
+    else process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: gone meanwhile. EPERM: a member changed its user (setuid); nothing more to do.
+  }
+}
+
+/**
+ * True while a process of group `pgid` can still run. A member that has exited but waits
+ * for its reaper (a zombie: orphans go to PID 1, which in a container may reap them
+ * seconds late) cannot, though `kill(-pgid, 0)` still finds it; on Linux they are told
+ * apart through `/proc`.
+ */
+function groupAlive(child: ChildProcess, pgid: number): boolean {
+  if (process.platform === 'win32') return child.exitCode === null && child.signalCode === null;
+  try {
+    process.kill(-pgid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return process.platform !== 'linux' || groupHasLiveMember(pgid);
+}
+
+function groupHasLiveMember(pgid: number): boolean {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^[0-9]+$/.test(name));
+  } catch {
+    return true;
+  }
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+  }
+  return false;
+}
+
+/**
+ * Creates the real step runner: commands as argv (no shell), each in its own process group
+ * that ends with the step ({@link KILL_GRACE_MS}), HTTP through one shared undici `Agent`
+ * (keep-alive).
  */
 export function createStepRunner(opts: StepRunnerOptions): StepRunner & { close(): Promise<void> } {
   registerEnvironmentSecrets(process.env);
@@ -247,51 +466,45 @@ export function createStepRunner(opts: StepRunnerOptions): StepRunner & { close(
     env.FLEETGATE_VERSION = vars.version;
     env.FLEETGATE_ROLLOUT = vars.rollout.name;
     const [file, ...args] = argv;
-    return new Promise<{ ok: boolean; exitCode: number | null; version?: string; message: string }>((resolve) => {
-      // Not execFile's `signal` option: it adds a listener to the run's signal per running command.
-      const commandAbort = new AbortController();
-      const unwatch = signal ? onAbort(signal, () => commandAbort.abort(signal.reason)) : () => {};
-      execFile(
-        file!,
-        args,
-        {
-          cwd: step.cwd === undefined ? opts.baseDir : resolvePath(opts.baseDir, step.cwd),
-          env,
-          timeout: step.timeoutMs,
-          killSignal: 'SIGKILL',
-          maxBuffer: 1024 * 1024,
-          signal: commandAbort.signal,
-          windowsHide: true,
-        },
-        (error, stdout, stderr) => {
-          unwatch();
-          if (error) {
-            const code = typeof error.code === 'number' ? error.code : null;
-            const why = error.killed
-              ? `timed out after ${step.timeoutMs} ms`
-              : code !== null
-                ? `exit ${code}`
-                : error.message;
-            resolve({ ok: false, exitCode: code, message: `${argv.join(' ')}: ${why}: ${clip(stderr || stdout)}` });
-            return;
+    return runInGroup(file!, args, {
+      cwd: step.cwd === undefined ? opts.baseDir : resolvePath(opts.baseDir, step.cwd),
+      env,
+      timeoutMs: step.timeoutMs,
+      graceMs: opts.killGraceMs ?? KILL_GRACE_MS,
+      signal,
+    }).then(({ stdout, stderr, exitCode, exitSignal, failure }): CommandAttempt => {
+      if (failure !== undefined || exitCode !== 0) {
+        const why =
+          failure === 'timeout'
+            ? `timed out after ${step.timeoutMs} ms`
+            : failure === 'aborted'
+              ? 'The operation was aborted'
+              : failure instanceof Error
+                ? failure.message
+                : failure !== undefined
+                  ? `${failure} maxBuffer length exceeded`
+                  : exitCode !== null
+                    ? `exit ${exitCode}`
+                    : `killed by ${exitSignal ?? 'a signal'}`;
+        return {
+          ok: false,
+          exitCode: failure === undefined ? exitCode : null,
+          message: `${argv.join(' ')}: ${why}: ${clip(stderr || stdout)}`,
+        };
+      }
+      let version: string | undefined;
+      if (extract) {
+        if (step.json !== undefined) {
+          try {
+            version = pickJsonField(JSON.parse(stdout), step.json);
+          } catch {
+            version = undefined;
           }
-          let version: string | undefined;
-          if (extract) {
-            if (step.json !== undefined) {
-              try {
-                version = pickJsonField(JSON.parse(stdout), step.json);
-              } catch {
-                version = undefined;
-              }
-            } else version = stdout.trim();
-            if (!version) {
-              resolve({ ok: false, exitCode: 0, message: `${argv.join(' ')}: no version in output: ${clip(stdout)}` });
-              return;
-            }
-          }
-          resolve({ ok: true, exitCode: 0, version, message: `${argv.join(' ')}: exit 0` });
-        },
-      );
+        } else version = stdout.trim();
+        if (!version)
+          return { ok: false, exitCode: 0, message: `${argv.join(' ')}: no version in output: ${clip(stdout)}` };
+      }
+      return { ok: true, exitCode: 0, version, message: `${argv.join(' ')}: exit 0` };
     });
   }
 
