@@ -109,10 +109,14 @@ export class RolloutRepo {
 
   /** Starts the CLI without waiting. */
   start(...args: string[]): ChildProcess & { result: Promise<CliResult> } {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: this.dir,
-      env: { ...process.env, CI: '1', NO_COLOR: '1' },
-    });
+    return this.startWith({}, ...args);
+  }
+
+  /** Starts the CLI without waiting, with `env` over the defaults (`CI=1`, `NO_COLOR=1`); `undefined` unsets. */
+  startWith(env: Record<string, string | undefined>, ...args: string[]): ChildProcess & { result: Promise<CliResult> } {
+    const merged: NodeJS.ProcessEnv = { ...process.env, CI: '1', NO_COLOR: '1', ...env };
+    for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: this.dir, env: merged });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -126,6 +130,11 @@ export class RolloutRepo {
   /** Runs the CLI to completion. */
   cli(...args: string[]): Promise<CliResult> {
     return this.start(...args).result;
+  }
+
+  /** Runs the CLI to completion with `env` over the defaults (see `startWith`). */
+  cliWith(env: Record<string, string | undefined>, ...args: string[]): Promise<CliResult> {
+    return this.startWith(env, ...args).result;
   }
 
   state(): RolloutState {
