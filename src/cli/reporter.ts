@@ -3,9 +3,28 @@
  * terminal (log-update), plain lines in CI, or JSON lines with `--json`.
  */
 import logUpdate from 'log-update';
-import pc from 'picocolors';
+import picocolors from 'picocolors';
 import type { EventSink, RolloutEvent } from '../engine/events.js';
 import { redactSecrets } from '../util/secrets.js';
+
+export type Colors = ReturnType<typeof picocolors.createColors>;
+
+/**
+ * Whether to colour what goes to `stream`. picocolors' own detection decides:
+ * NO_COLOR (or `--no-color`) is off, always; FORCE_COLOR is on; TERM=dumb is off.
+ * But it looks at stdout only, and it also says yes for `CI` (or Windows) when
+ * nothing is a terminal, which put escape codes into pipes and log files: so a
+ * stream that is not a terminal gets colour only when FORCE_COLOR asks for it.
+ */
+export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '' && !/^(0|false)$/i.test(env.FORCE_COLOR);
+  return picocolors.isColorSupported && (stream.isTTY === true || forced);
+}
+
+/** picocolors' formatters for `stream`; each returns its input unchanged when the stream gets no colour. */
+export function colorsFor(stream: { isTTY?: boolean }): Colors {
+  return picocolors.createColors(colorEnabled(stream));
+}
 
 export interface ReporterOptions {
   /** JSON lines on stdout instead of text. */
@@ -13,9 +32,15 @@ export interface ReporterOptions {
   /** Live redraw (a terminal that is not CI). */
   live: boolean;
   write?: (line: string) => void;
+  /** Formatters (default: `colorsFor(process.stdout)`). */
+  colors?: Colors;
 }
 
-function describe(e: RolloutEvent): string | undefined {
+/**
+ * One line per event worth showing. `rollout_paused` is not one of them: the CLI
+ * prints the outcome of a run (paused, with its reason) once, when the run returns.
+ */
+function describe(e: RolloutEvent, pc: Colors): string | undefined {
   const t = e.target ? `${e.target}` : '';
   switch (e.event) {
     case 'rollout_started':
@@ -27,7 +52,8 @@ function describe(e: RolloutEvent): string | undefined {
     case 'hook_completed':
       return `  hook ${String(e.hook)} ${e.ok ? pc.green('ok') : pc.red(`failed: ${String(e.message)}`)}`;
     case 'gate_pending':
-      return pc.yellow(`  ⏸ gate "${String(e.gate)}" before ${String(e.wave)} needs approval`);
+      // A pause says so itself (GatePending), and a terminal asks: the event needs no line of its own.
+      return undefined;
     case 'gate_approved':
       return pc.green(`  ✔ gate "${String(e.gate)}" approved by ${String(e.by)}`);
     case 'wave_started':
@@ -59,9 +85,12 @@ function describe(e: RolloutEvent): string | undefined {
     case 'wave_failed':
       return pc.red(`  ✖ ${String(e.wave)} failed: ${(e.failed as string[]).join(', ')}`);
     case 'circuit_breaker_tripped':
-      return pc.red(pc.bold(`  ⚡ ${String(e.reason)}`));
-    case 'rollout_paused':
-      return pc.yellow(pc.bold(`⏸ paused (${String(e.reason)}): ${String(e.message)}`));
+      // The full reason is the pause message that follows; here, when and on whom it tripped.
+      return pc.red(
+        pc.bold(
+          `  ⚡ circuit breaker tripped in ${String(e.wave)}${Array.isArray(e.failedTargets) ? `: ${e.failedTargets.join(', ')} failed in a row` : ''}`,
+        ),
+      );
     case 'decision_recorded':
       return pc.bold(`  decision: ${String(e.decision)} by ${String(e.by)}`);
     case 'rollback_started':
@@ -86,10 +115,11 @@ export function createReporter(opts: ReporterOptions): { sink: EventSink; close(
   const out = opts.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const write = (line: string) => out(redactSecrets(line));
   if (opts.json) return { sink: (e) => write(JSON.stringify(e)), close: () => undefined };
+  const pc = opts.colors ?? colorsFor(process.stdout);
   if (!opts.live) {
     return {
       sink: (e) => {
-        const line = describe(e);
+        const line = describe(e, pc);
         if (line !== undefined) write(`${e.ts.slice(11, 19)} ${line}`);
       },
       close: () => undefined,
@@ -113,7 +143,7 @@ export function createReporter(opts: ReporterOptions): { sink: EventSink; close(
         else if (['target_completed', 'target_failed', 'target_skipped', 'target_rolled_back'].includes(e.event))
           inFlight.delete(e.target);
       }
-      const line = describe(e);
+      const line = describe(e, pc);
       if (line !== undefined) logUpdate.persist(redactSecrets(line));
       render();
     },

@@ -1,12 +1,12 @@
 /** Text rendering of a rollout's state for `fleetgate status`. */
 import Table from 'cli-table3';
-import pc from 'picocolors';
 import { formatMeasurements } from '../analysis/analyze.js';
 import type { PreflightReport } from '../engine/rollout.js';
 import type { RolloutState } from '../state/types.js';
 import type { LoadedRollout } from './context.js';
+import { colorsFor, type Colors } from './reporter.js';
 
-function phaseColor(phase: string): string {
+function phaseColor(phase: string, pc: Colors): string {
   if (phase === 'Healthy' || phase === 'Completed' || phase === 'Succeeded') return pc.green(phase);
   if (phase === 'Paused' || phase === 'Observing' || phase === 'RollingBack') return pc.yellow(phase);
   if (phase === 'Degraded' || phase === 'Failed' || phase === 'RollbackFailed') return pc.red(phase);
@@ -14,22 +14,43 @@ function phaseColor(phase: string): string {
   return phase;
 }
 
-/** Renders phase, condition, versions, waves, failed targets, breaker trips, decisions, approvals and history. */
-export function formatStatus(loaded: LoadedRollout, state: RolloutState | undefined): string {
+/**
+ * Renders phase, condition, versions, waves, failed targets, breaker trips, decisions, approvals and history.
+ * @param pc colours (default: those for stdout: none unless it is a terminal, see `colorsFor`)
+ */
+export function formatStatus(
+  loaded: LoadedRollout,
+  state: RolloutState | undefined,
+  pc: Colors = colorsFor(process.stdout),
+): string {
   const { spec } = loaded;
   if (!state)
     return `${spec.name}: no state yet (${loaded.statePath} does not exist): run \`fleetgate run ${loaded.specPath}\``;
   const lines: string[] = [];
-  lines.push(`${pc.bold(spec.name)} (${spec.component})  phase ${phaseColor(state.phase)}  revision ${state.revision}`);
+  lines.push(
+    `${pc.bold(spec.name)} (${spec.component})  phase ${phaseColor(state.phase, pc)}  revision ${state.revision}`,
+  );
   lines.push(
     `  versions: ${state.fromVersion ?? '?'} → ${state.toVersion ?? '?'}   last known good: ${state.lastKnownGood ?? 'none'}   spec wants: ${spec.version}`,
   );
   if (state.condition) lines.push(`  ${state.condition.reason}: ${state.condition.message}`);
   if (state.currentWave) lines.push(`  current wave: ${state.currentWave}`);
   if (state.waves.length > 0) {
-    const table = new Table({ head: ['wave', 'phase', 'targets', 'ok', 'failed', 'finished'], style: { head: [] } });
+    // cli-table3 colours its head red and its borders grey by default (@colors/colors, which ignores
+    // NO_COLOR and whether stdout is a terminal): no styles of its own, only ours.
+    const table = new Table({
+      head: ['wave', 'phase', 'targets', 'ok', 'failed', 'finished'],
+      style: { head: [], border: [] },
+    });
     for (const w of state.waves) {
-      table.push([w.id, phaseColor(w.phase), w.targets.length, w.succeeded ?? '', w.failed ?? '', w.finishedAt ?? '']);
+      table.push([
+        w.id,
+        phaseColor(w.phase, pc),
+        w.targets.length,
+        w.succeeded ?? '',
+        w.failed ?? '',
+        w.finishedAt ?? '',
+      ]);
     }
     lines.push(table.toString());
   }
@@ -38,7 +59,7 @@ export function formatStatus(loaded: LoadedRollout, state: RolloutState | undefi
     lines.push(pc.bold('  targets needing attention:'));
     for (const [id, t] of notable.slice(0, 50)) {
       lines.push(
-        `    ${id}: ${phaseColor(t.phase)}${t.step ? ` at ${t.step}` : ''} (runs ${t.version ?? '?'}, was ${t.from ?? '?'})${t.message ? ` — ${t.message}` : ''}`,
+        `    ${id}: ${phaseColor(t.phase, pc)}${t.step ? ` at ${t.step}` : ''} (runs ${t.version ?? '?'}, was ${t.from ?? '?'})${t.message ? ` — ${t.message}` : ''}`,
       );
     }
     if (notable.length > 50) lines.push(`    … ${notable.length - 50} more`);
@@ -63,7 +84,7 @@ export function formatStatus(loaded: LoadedRollout, state: RolloutState | undefi
 }
 
 /** Renders a preflight report: reachability, version skew, policy verdict. */
-export function formatPreflight(r: PreflightReport): string {
+export function formatPreflight(r: PreflightReport, pc: Colors = colorsFor(process.stdout)): string {
   const lines = [`${pc.bold(r.rollout)} preflight: ${r.ok ? pc.green('ok') : pc.red('not ready')}`];
   lines.push(
     `  ${r.current ?? '?'} → ${r.desired}   last known good: ${r.lastKnownGood ?? 'none'}   phase: ${r.phase}`,

@@ -19,14 +19,16 @@ import { fileURLToPath } from 'node:url';
 import { readAgentVersion } from '../fleet/client.js';
 import { demoFleetLabels } from '../fleet/demo-labels.js';
 import { startLocalFleet, type LocalFleet } from '../fleet/local-fleet.js';
+import { colorsFor } from '../cli/reporter.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const projectRoot = resolve(here, '..');
 const cli = join(here, 'cli.js');
 const keep = process.argv.includes('--keep');
 
+/** A bold heading on a terminal; plain text into a pipe or a log file, or with NO_COLOR (the CLI's rule). */
 function banner(text: string): void {
-  process.stdout.write(`\n\x1b[1m━━ ${text}\x1b[0m\n`);
+  process.stdout.write(`\n${colorsFor(process.stdout).bold(`━━ ${text}`)}\n`);
 }
 
 function git(cwd: string, ...args: string[]): string {
