@@ -7,13 +7,13 @@ import { createInterface } from 'node:readline/promises';
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import {
   ConfigurationError,
-  InternalError,
   InventoryError,
   InvalidPhaseError,
   RolloutLockedError,
   RolloutPausedError,
   StateConflictError,
   StateWriteError,
+  VersionPolicyError,
 } from '../errors.js';
 import { combineSinks, type EventSink } from '../engine/events.js';
 import type { GateApprover, RunOptions, RunResult } from '../engine/rollout.js';
@@ -22,7 +22,7 @@ import { formatIssue } from '../spec/issue.js';
 import { readSpecFile, SpecValidationError } from '../spec/index.js';
 import { readState } from '../state/store.js';
 import { currentActor, loadRollout, openEngine, type LoadedRollout } from './context.js';
-import { createReporter } from './reporter.js';
+import { colorsFor, createReporter } from './reporter.js';
 import { redactSecrets } from '../util/secrets.js';
 import { formatPreflight, formatStatus } from './status.js';
 import { detectDrift, formatDrift } from './drift.js';
@@ -30,7 +30,8 @@ import { runLocalFleetCommand } from './fleet-command.js';
 import { emitIssueAnnotations } from '../github/annotations.js';
 import { addStateBackendOptions, createStateBackend, readStateWithBackend } from '../github/backend.js';
 import { GITHUB_COMMAND_DESCRIPTION } from '../github/command-info.js';
-import { GitHubApiError, NotAuthorizedError } from '../github/errors.js';
+import { GitHubApiError, NotAuthorizedError, ScmConflictError } from '../github/errors.js';
+import type { Issue } from '../spec/issue.js';
 
 export const ExitCode = { Ok: 0, Error: 1, Usage: 2, Paused: 3, RolledBack: 4, Drift: 5, Progressing: 6 } as const;
 
@@ -61,7 +62,8 @@ function gateApprover(yes: boolean, approved: string[] = []): GateApprover {
     if (yes) return { approved: true, by: `${by} (--yes)` };
     if (approved.includes(gate)) return { approved: true, by: `${by} (--approve ${gate})` };
     if (!process.stdin.isTTY || !process.stdout.isTTY) return { approved: false, by };
-    const rl = createInterface({ input: process.stdin, output: process.stdout });
+    // The question goes to stderr: with --json, stdout carries nothing but JSON.
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
     try {
       const answer = await rl.question(`Approve gate "${gate}" before ${ctx.wave} of ${ctx.rollout}? [y/N] `);
       return { approved: /^y(es)?$/i.test(answer.trim()), by };
@@ -130,8 +132,7 @@ async function withEngine(
         flags.resultFile,
         `${redactSecrets(JSON.stringify(summarizeResult(result, session.loaded), null, 2))}\n`,
       );
-    if (!flags.json && result.message && result.outcome !== 'Healthy')
-      process.stderr.write(`${redactSecrets(result.message)}\n`);
+    if (!flags.json && result.message && result.outcome !== 'Healthy') process.stderr.write(`${outcomeLine(result)}\n`);
     return outcomeCode(result);
   } finally {
     out.close();
@@ -139,6 +140,17 @@ async function withEngine(
     process.off('SIGTERM', stop);
     await session.close();
   }
+}
+
+/**
+ * The run's outcome for stderr. A pause is said here, once, with its reason (the
+ * reporter does not print the `rollout_paused` event as a line of its own).
+ */
+function outcomeLine(result: RunResult): string {
+  const message = redactSecrets(result.message ?? '');
+  if (result.outcome !== 'Paused') return message;
+  const c = colorsFor(process.stderr);
+  return c.yellow(c.bold(`⏸ paused (${result.reason}): ${message}`));
 }
 
 function runOptions(flags: RunFlags): RunOptions {
@@ -369,49 +381,133 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
   return program;
 }
 
-/** Prints an error the way a user can act on it; returns the exit code. */
-export function reportError(error: unknown): number {
+/** `--json`'s error object: printed as `{"error": …}`, one line on stdout. */
+export interface JsonError {
+  /** The error's class (`SpecValidationError`, `RolloutLockedError`, …; `CommanderError` for usage). */
+  name: string;
+  /** A stable code to branch on (`SpecInvalid`, `Locked`, `Paused`, `Downgrade`, …). */
+  reason: string;
+  message: string;
+  /** The process's exit code, the same as without `--json`. */
+  exitCode: number;
+  /** Spec or inventory problems, each with file, line and column. */
+  issues?: Issue[];
+  [field: string]: unknown;
+}
+
+/**
+ * The `name` and `reason` of a typed error, most specific class first. The names
+ * are spelled out: the bundle renames classes (`error.name` reads `_RolloutLockedError`).
+ */
+function errorKind(error: unknown): { name: string; reason: string } | undefined {
+  if (error instanceof SpecValidationError) return { name: 'SpecValidationError', reason: 'SpecInvalid' };
+  if (error instanceof InventoryError) return { name: 'InventoryError', reason: 'InventoryInvalid' };
+  if (error instanceof VersionPolicyError) return { name: 'VersionPolicyError', reason: error.reason };
+  if (error instanceof ConfigurationError) return { name: 'ConfigurationError', reason: 'InvalidConfiguration' };
+  if (error instanceof RolloutPausedError) return { name: 'RolloutPausedError', reason: 'Paused' };
+  if (error instanceof InvalidPhaseError) return { name: 'InvalidPhaseError', reason: 'InvalidPhase' };
+  if (error instanceof RolloutLockedError) return { name: 'RolloutLockedError', reason: 'Locked' };
+  if (error instanceof StateConflictError) return { name: 'StateConflictError', reason: 'StateConflict' };
+  if (error instanceof StateWriteError) return { name: 'StateWriteError', reason: 'StateWriteFailed' };
+  if (error instanceof ScmConflictError) return { name: 'ScmConflictError', reason: 'ScmConflict' };
+  if (error instanceof GitHubApiError) return { name: 'GitHubApiError', reason: 'GitHubApiFailed' };
+  if (error instanceof NotAuthorizedError) return { name: 'NotAuthorizedError', reason: 'NotAuthorized' };
+  return undefined;
+}
+
+/** What the CLI says about an error: its exit code, the lines for stderr, and the same as `--json`'s object. */
+export function describeError(error: unknown): { exitCode: number; text: string[]; json: JsonError } {
   if (error instanceof CommanderError) {
-    return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    // commander has printed its message (and the help) on stderr already.
+    const exitCode = error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    return {
+      exitCode,
+      text: [],
+      json: { name: 'CommanderError', reason: error.code, message: error.message, exitCode },
+    };
   }
-  if (error instanceof SpecValidationError || error instanceof InventoryError) {
-    for (const issue of error.issues) process.stderr.write(`${formatIssue(issue)}\n`);
-    process.stderr.write(`${error.message}; no target was touched\n`);
-    return ExitCode.Error;
+  const kind = errorKind(error);
+  if (kind && (error instanceof SpecValidationError || error instanceof InventoryError)) {
+    const message = `${error.message}; no target was touched`;
+    const exitCode = ExitCode.Error;
+    const located =
+      error instanceof SpecValidationError
+        ? { file: error.file, issues: error.issues, warnings: error.warnings.length > 0 ? error.warnings : undefined }
+        : { issues: error.issues };
+    return {
+      exitCode,
+      text: [...error.issues.map(formatIssue), message],
+      json: { ...kind, message, exitCode, ...located },
+    };
   }
-  if (error instanceof RolloutPausedError) {
-    process.stderr.write(`${redactSecrets(error.message)}\n`);
-    return ExitCode.Paused;
+  if (kind && error instanceof Error) {
+    const message = redactSecrets(error.message);
+    const paused = error instanceof RolloutPausedError;
+    const exitCode = paused ? ExitCode.Paused : ExitCode.Error;
+    const extra =
+      error instanceof StateConflictError
+        ? { expectedRevision: error.expectedRevision, actualRevision: error.actualRevision }
+        : error instanceof GitHubApiError
+          ? { status: error.status }
+          : {};
+    return {
+      exitCode,
+      text: [paused ? message : `fleetgate: ${message}`],
+      json: { ...kind, message, exitCode, ...extra },
+    };
   }
-  if (
-    error instanceof ConfigurationError ||
-    error instanceof InvalidPhaseError ||
-    error instanceof RolloutLockedError ||
-    error instanceof StateConflictError ||
-    error instanceof StateWriteError ||
-    error instanceof GitHubApiError ||
-    error instanceof NotAuthorizedError
-  ) {
-    process.stderr.write(`fleetgate: ${redactSecrets(error.message)}\n`);
-    return ExitCode.Error;
+  const message = redactSecrets(error instanceof Error ? error.message : String(error));
+  return {
+    exitCode: ExitCode.Error,
+    text: [
+      `fleetgate: internal error: ${message}`,
+      `This is a bug in Fleetgate; please report it with the output above at ${ISSUES_URL}`,
+    ],
+    json: { name: 'InternalError', reason: 'InternalError', message, exitCode: ExitCode.Error, report: ISSUES_URL },
+  };
+}
+
+/**
+ * Prints an error the way a user can act on it; returns the exit code. With
+ * `json`, the error is one JSON line on stdout (`{"error": {name, reason,
+ * message, exitCode, issues?…}}`) and nothing goes to stderr.
+ */
+export function reportError(error: unknown, opts: { json?: boolean } = {}): number {
+  const { exitCode, text, json } = describeError(error);
+  if (opts.json) {
+    if (exitCode !== ExitCode.Ok) process.stdout.write(`${redactSecrets(JSON.stringify({ error: json }))}\n`);
+  } else {
+    for (const line of text) process.stderr.write(`${line}\n`);
   }
-  const internal =
-    error instanceof InternalError
-      ? error
-      : new InternalError(error instanceof Error ? error.message : String(error), { cause: error });
-  process.stderr.write(
-    `fleetgate: internal error: ${redactSecrets(internal.message)}\nThis is a bug in Fleetgate; please report it with the output above at ${ISSUES_URL}\n`,
-  );
-  if (process.env.FLEETGATE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
-  return ExitCode.Error;
+  if (process.env.FLEETGATE_DEBUG && json.reason === 'InternalError' && error instanceof Error)
+    process.stderr.write(`${error.stack ?? ''}\n`);
+  return exitCode;
+}
+
+/**
+ * Whether the arguments ask a command that takes `--json` for it. For errors
+ * before commander has parsed them (usage); afterwards the parsed flag decides.
+ */
+function jsonRequested(program: Command, argv: readonly string[]): boolean {
+  const args = argv.slice(2);
+  if (!args.includes('--json')) return false;
+  const name = args.find((a) => !a.startsWith('-'));
+  const command = program.commands.find((c) => c.name() === name);
+  return command?.options.some((o) => o.long === '--json') ?? false;
 }
 
 /** Entry point: parses argv, runs the command, sets the exit code. */
 export async function main(argv: string[] = process.argv): Promise<number> {
+  let json = false;
   try {
-    await (await buildProgram(argv)).parseAsync(argv);
+    const program = await buildProgram(argv);
+    json = jsonRequested(program, argv);
+    program.hook('preAction', (_program, command) => {
+      json = command.opts<{ json?: boolean }>().json === true;
+    });
+    await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
   } catch (error) {
-    return reportError(error);
+    return reportError(error, { json });
   }
 }
