@@ -13,12 +13,15 @@ import { acquireLock } from '../../src/state/lock.js';
 const ESC = '\x1b[';
 const BREAKER = 'circuit breaker tripped: 2 consecutive target failures';
 
-/** A fleet on 1.1.0 asked for 1.2.0-broken: its first wave trips the breaker (both targets fail). */
+/**
+ * A fleet on 1.1.0 asked for 1.2.0-broken: its first wave's two targets go down at once and
+ * both fail, which trips the breaker (one at a time, the first failure alone would stop the wave).
+ */
 function brokenRollout(): Promise<RolloutRepo> {
   return RolloutRepo.create({
     count: 4,
     version: '1.1.0',
-    spec: { version: '1.2.0-broken', canary: 0, waves: 2, maxUnavailable: 1, verifyTimeout: '600ms' },
+    spec: { version: '1.2.0-broken', canary: 0, waves: 2, maxUnavailable: 2, verifyTimeout: '600ms' },
   });
 }
 
