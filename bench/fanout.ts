@@ -92,7 +92,7 @@ async function enginePreflight(spec: RolloutSpec, targets: Target[], concurrency
       emit: () => undefined,
       gates: () => Promise.resolve({ approved: false, by: 'bench' }),
       actor: 'bench',
-      preflightConcurrency: concurrency,
+      probeConcurrency: concurrency,
     });
     const report = await engine.preflightReport();
     return report.targets - report.unreachable.length;
@@ -202,7 +202,7 @@ export async function runFanout(o: FanoutOptions): Promise<Section> {
     "- **engine health checks**: `createStepRunner` + `pollUntilHealthy` over the spec's verify step — templating,",
     '  timeout signal, status check, health-check callback — what a wave runs per target.',
     '- **engine preflight**: `RolloutEngine.preflightReport()` — the version step of every target with its JSON',
-    '  field read, unreachable targets and version skew collected; `preflightConcurrency` set to the column.',
+    '  field read, unreachable targets and version skew collected; `probeConcurrency` set to the column.',
     '- **bare undici loop**: `request()`, status check, body dumped; nothing else. Same client, same concurrency.',
     '- The engine runs verify checks `maxUnavailable` at a time inside a wave, and observation and preflight 16 at a time.',
   ].join('\n');

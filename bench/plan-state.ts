@@ -210,7 +210,7 @@ async function waveCommitDiff(n: number): Promise<DiffCheck> {
       },
       gates: () => Promise.resolve({ approved: true, by: 'bench' }),
       actor: 'bench',
-      preflightConcurrency: 256,
+      probeConcurrency: 256,
     });
     const result = await engine.run({ maxWaves: 2 });
     if (result.outcome !== 'Progressing') throw new Error(`expected to stop after 2 waves, got ${result.outcome}`);

@@ -85,6 +85,7 @@ interface RunFlags {
   retryRolledBack?: boolean;
   stateBackend?: string;
   stateBranch?: string;
+  exclude?: string[];
 }
 
 function sinkFor(flags: RunFlags): { sink: EventSink; close(): void } {
@@ -123,6 +124,7 @@ async function withEngine(
     commit: flags.commit,
     signal: controller.signal,
     store: await createStateBackend(loaded.statePath, flags),
+    exclude: flags.exclude,
   });
   try {
     const result = await act(session.engine);
@@ -263,7 +265,8 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
       .option('--result-file <file>', 'write the outcome as JSON (for actions and scripts)')
       .option('--json', 'print events as JSON lines')
       .option('--events <file>', 'append events as JSON lines to a file')
-      .option('--no-commit', 'write the state file but do not commit it with git');
+      .option('--no-commit', 'write the state file but do not commit it with git')
+      .option('--exclude <target...>', 'leave these targets out of the rollout (never touched; recorded in the state)');
 
   runFlags(
     program

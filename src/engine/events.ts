@@ -30,7 +30,11 @@ export type RolloutEventName =
   | 'rollout_rolled_back'
   | 'rollout_completed'
   | 'rollout_degraded'
-  | 'state_committed';
+  | 'state_committed'
+  /** A take-down waits for its tier's budget (members out of service are named). */
+  | 'budget_wait'
+  /** A target's version was read again after a failed step (what it runs now). */
+  | 'target_observed';
 
 export interface RolloutEvent {
   /** ISO-8601 time. */

@@ -22,6 +22,12 @@ export const Reasons = {
   ObservationWindowOpen: 'ObservationWindowOpen',
   AnalysisFailed: 'AnalysisFailed',
   AnalysisInconclusive: 'AnalysisInconclusive',
+  /** A target could not be taken down within its tier's budget (members out for any reason). */
+  BudgetExhausted: 'BudgetExhausted',
+  /** Another rollout in the repository holds a target of this one. */
+  TargetHeld: 'TargetHeld',
+  /** A rollback found every target already on the version. */
+  NothingToRollBack: 'NothingToRollBack',
 } as const;
 export type Reason = (typeof Reasons)[keyof typeof Reasons];
 
@@ -34,5 +40,9 @@ export const Messages = {
     `observation window after ${wave}: ${targets.join(', ')} turned unhealthy`,
   gatePending: (gate: string) =>
     `waiting for approval of gate "${gate}": approve on a terminal, re-run with --yes, or approve the GitHub environment`,
+  budgetExhausted: (target: string, tier: string, budget: number, out: string) =>
+    `${target} was not taken out of service: tier ${tier} may have ${budget} member(s) out at once and ${out} ${out.includes(',') ? 'are' : 'is'} out now. Repair or roll back those members (\`fleetgate resume --decision rollback\`), or leave a member out explicitly (\`--exclude\`), then run again`,
+  targetHeld: (rollout: string, phase: string, targets: string[]) =>
+    `${targets.length} target(s) are held by rollout "${rollout}" (${phase}): ${targets.slice(0, 10).join(', ')}${targets.length > 10 ? ' …' : ''}; finish, roll back or abort that rollout first`,
   decide: (name: string) => `decide with: fleetgate resume rollouts/${name}.yaml --decision continue|rollback|abort`,
 } as const;

@@ -74,3 +74,128 @@ export function prevailingVersion(versions: Iterable<string>): string | undefine
   }
   return best;
 }
+
+/** What one target reported to its `version` step (`version` absent: it did not answer). */
+export interface ReportedVersion {
+  id: string;
+  /** Tier the target is in (for the mixed-versions rule). */
+  tier: string;
+  version?: string;
+  /** The step's message (why it did not answer). */
+  message?: string;
+}
+
+/** Why a fleet may not move to the desired version, with the targets concerned. */
+export interface FleetVersionProblem {
+  reason: 'Unreachable' | 'UnknownVersion' | 'Downgrade' | 'VersionSkew' | 'StepThroughRequired' | 'MixedVersions';
+  /** Target ids concerned. */
+  targets: string[];
+  /** What is wrong and how to go on. */
+  message: string;
+}
+
+const EXCLUDE_HINT = 'repair it, or leave it out explicitly (spec `exclude: [id]`, or `--exclude id`)';
+
+/**
+ * Judges a move to `desired` per target, on what each target reports (observe, then
+ * act), never on the state's record:
+ *
+ * - a target that did not answer, or reports something that is not a semver version
+ *   (`ERROR`, `MISSING`, empty), blocks the move: nodes in ERROR/MISSING states count
+ *   in version checks, only deleted ones do not (seed 002);
+ * - downgrade, step-through and skew (`assertVersionAllowed`) are checked from each
+ *   target's own version; a target already on `desired` is fine;
+ * - a tier whose members report more than two distinct versions is refused unless
+ *   `policy.allowMixedVersions` (mixed operation is N and N-1: seed 000).
+ *
+ * @returns every problem found (empty: the move is allowed); problems of one reason are grouped
+ */
+export function assessReportedVersions(input: {
+  reported: readonly ReportedVersion[];
+  desired: string;
+  policy: VersionPolicySpec;
+  isRollback: boolean;
+}): FleetVersionProblem[] {
+  const byReason = new Map<FleetVersionProblem['reason'], { targets: string[]; messages: string[] }>();
+  const add = (reason: FleetVersionProblem['reason'], id: string, message: string) => {
+    const entry = byReason.get(reason) ?? { targets: [], messages: [] };
+    entry.targets.push(id);
+    entry.messages.push(message);
+    byReason.set(reason, entry);
+  };
+  const versionsByTier = new Map<string, Set<string>>();
+  for (const r of input.reported) {
+    if (r.version === undefined) {
+      add(
+        'Unreachable',
+        r.id,
+        `${r.id} did not answer its version step (${r.message ?? 'no answer'}): ${EXCLUDE_HINT}`,
+      );
+      continue;
+    }
+    if (!semver.valid(r.version)) {
+      add(
+        'UnknownVersion',
+        r.id,
+        `${r.id} reports ${JSON.stringify(r.version)}, which is not a version: ${EXCLUDE_HINT}`,
+      );
+      continue;
+    }
+    const seen = versionsByTier.get(r.tier) ?? new Set<string>();
+    seen.add(r.version);
+    versionsByTier.set(r.tier, seen);
+    if (r.version === input.desired) continue;
+    try {
+      assertVersionAllowed({
+        current: r.version,
+        desired: input.desired,
+        policy: input.policy,
+        isRollback: input.isRollback,
+      });
+    } catch (error) {
+      if (!(error instanceof VersionPolicyError)) throw error;
+      add(error.reason as FleetVersionProblem['reason'], r.id, `${r.id} (reports ${r.version}): ${error.message}`);
+    }
+  }
+  if (!input.policy.allowMixedVersions && !input.isRollback) {
+    for (const [tier, versions] of versionsByTier) {
+      if (versions.size <= 2) continue;
+      const ids = input.reported.filter((r) => r.tier === tier).map((r) => r.id);
+      byReason.set('MixedVersions', {
+        targets: ids,
+        messages: [
+          `tier ${tier} runs ${versions.size} versions (${[...versions].sort(semver.compare).join(', ')}): mixed operation is N and N-1; bring the tier to at most two versions first, or set versionPolicy.allowMixedVersions: true`,
+        ],
+      });
+    }
+  }
+  return [...byReason].map(([reason, e]) => ({
+    reason,
+    targets: e.targets,
+    message:
+      e.messages.length <= 5
+        ? e.messages.join('; ')
+        : `${e.messages.slice(0, 5).join('; ')}; and ${e.messages.length - 5} more`,
+  }));
+}
+
+/** Every version a rollout may be rolled back to: ones the fleet ran, as recorded in the state. */
+export function knownVersions(state: {
+  lastKnownGood?: string;
+  fromVersion?: string;
+  history: readonly { from?: string; to: string; phase: string }[];
+  targets: Record<string, { from?: string; version?: string }>;
+}): string[] {
+  const out = new Set<string>();
+  const add = (v: string | undefined) => {
+    if (v !== undefined && semver.valid(v)) out.add(v);
+  };
+  add(state.lastKnownGood);
+  add(state.fromVersion);
+  for (const h of state.history) {
+    add(h.from);
+    if (h.phase === 'Healthy' || h.phase === 'RolledBack') add(h.to);
+  }
+  for (const t of Object.values(state.targets)) add(t.from);
+  return [...out].sort(semver.rcompare);
+}

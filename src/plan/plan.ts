@@ -19,6 +19,7 @@ import type { PlannedTier, PlannedWave, RolloutPlan, WaveKind } from './types.js
 import { PlanWarnings } from './warnings.js';
 
 export { planRollback, type PlannedRollbackBatch } from './rollback.js';
+export { excludeFromPlan } from './exclude.js';
 export { describePlan, formatDurationMs } from './describe.js';
 
 /** A tier's waves before they get their global `index`. */
@@ -64,6 +65,16 @@ function normalizeTargets(targets: readonly Target[]): { targets: Target[]; dupl
   return { targets: out, duplicates };
 }
 
+/**
+ * The tier's disruption budget: most members out of service at once, for any reason.
+ * `minAvailable` (resolved against n, rounded up) gives n − minAvailable; else `maxUnavailable`.
+ * May be 0 (`minAvailable` ≥ n): then no member may be taken down.
+ */
+function tierBudget(s: TierSpec['strategy'], n: number, maxUnavailable: number): number {
+  if (s.minAvailable === undefined) return maxUnavailable;
+  return Math.max(0, n - resolveSize(s.minAvailable, n, n));
+}
+
 /** Waves of an ordinary (non-quorum) tier: canary, then chunks of the wave size. */
 function planOrdinaryTier(tier: TierSpec, members: readonly Target[]): { planned: PlannedTier; waves: TierWave[] } {
   const s = tier.strategy;
@@ -71,7 +82,8 @@ function planOrdinaryTier(tier: TierSpec, members: readonly Target[]): { planned
   const auto = autoSizes(n);
   const canarySize = resolveSize(s.canary, n, auto.canary);
   const waveSize = n > 0 ? Math.max(1, resolveSize(s.waves, n, auto.wave)) : 0;
-  const maxUnavailable = Math.max(1, resolveSize(s.maxUnavailable, n, auto.wave));
+  const budget = tierBudget(s, n, Math.max(1, resolveSize(s.maxUnavailable, n, auto.wave)));
+  const maxUnavailable = Math.max(1, budget);
   const ids = members.map((t) => t.id);
   const waves: TierWave[] = [];
   const make = (id: string, kind: WaveKind, targets: string[]): TierWave => ({
@@ -87,7 +99,7 @@ function planOrdinaryTier(tier: TierSpec, members: readonly Target[]): { planned
     waves.push(make(`${tier.name}/${i + 1}`, 'wave', targets)),
   );
   return {
-    planned: { name: tier.name, targets: ids, quorum: false, canarySize, waveSize, maxUnavailable },
+    planned: { name: tier.name, targets: ids, quorum: false, canarySize, waveSize, maxUnavailable, budget },
     waves,
   };
 }
@@ -117,7 +129,8 @@ function planQuorumTier(
 
   const canarySize = Math.min(resolveSize(s.canary, n, safe), safe, followers.length);
   const waveSize = n > 0 ? Math.max(1, Math.min(resolveSize(s.waves, n, safe), safe)) : 0;
-  const maxUnavailable = Math.max(1, Math.min(resolveSize(s.maxUnavailable, n, safe), safe));
+  const budget = Math.min(tierBudget(s, n, Math.max(1, resolveSize(s.maxUnavailable, n, safe))), safe);
+  const maxUnavailable = Math.max(1, budget);
 
   const waves: TierWave[] = [];
   const make = (id: string, kind: WaveKind, targets: string[]): TierWave => ({
@@ -141,6 +154,7 @@ function planQuorumTier(
     canarySize,
     waveSize,
     maxUnavailable,
+    budget,
   };
   if (leader !== undefined) planned.leader = leader;
   return { planned, waves };
@@ -164,6 +178,9 @@ function planQuorumTier(
  *   no wave above floor((n-1)/2) members, the leader (label
  *   `strategy.leaderLabel` = "true", any case) alone in `<tier>/leader`, last.
  * - **maxUnavailable**: each wave's is min(tier maxUnavailable, wave size), ≥ 1.
+ * - **budget**: the tier's most members out of service at once for any reason —
+ *   `maxUnavailable`, or n − `minAvailable`; for a quorum tier at most floor((n-1)/2).
+ *   The engine counts every member that is out against it before each take-down.
  * - **observeMs**: the tier's `strategy.observeMs`, on every wave (canary included).
  * - **estimatedDurationMs**: Σ over waves of ceil(targets / maxUnavailable) ×
  *   `strategy.expectedTargetMs` + `observeMs` (milliseconds).

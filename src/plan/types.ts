@@ -27,6 +27,13 @@ export interface PlannedTier {
   canarySize: number;
   waveSize: number;
   maxUnavailable: number;
+  /**
+   * Most members of the tier out of service at once, for any reason (in flight, failed,
+   * observed down): `maxUnavailable`, or n − `minAvailable`; quorum: ≤ floor((n-1)/2). May be 0.
+   */
+  budget: number;
+  /** Members left out of the rollout explicitly (in `targets` still: they count when observed down). */
+  excluded?: string[];
   /** For a quorum tier: the leader target id, done last (undefined when no target carries the leader label). */
   leader?: string;
 }

@@ -89,6 +89,7 @@ export function normalizeStrategy(strategy: WrittenStrategy | undefined): Strate
     canary: parseSize(s.canary ?? DEFAULT_CANARY, { minCount: 0 }),
     waves: parseSize(s.waves ?? DEFAULT_WAVES),
     maxUnavailable: parseSize(s.maxUnavailable ?? DEFAULT_MAX_UNAVAILABLE),
+    ...(s.minAvailable !== undefined ? { minAvailable: parseSize(s.minAvailable, { minCount: 0 }) } : {}),
     observeMs: parseDuration(s.observe ?? DEFAULT_OBSERVE),
     observeIntervalMs: parseDuration(s.observeInterval ?? DEFAULT_OBSERVE_INTERVAL),
     circuitBreaker: {
@@ -237,6 +238,7 @@ export function normalizeSpec(written: WrittenRolloutSpec, file: string): Rollou
       allowDowngrade: written.versionPolicy?.allowDowngrade ?? false,
       ...(written.versionPolicy?.maxSkew !== undefined ? { maxSkew: written.versionPolicy.maxSkew } : {}),
       stepThrough: [...(written.versionPolicy?.stepThrough ?? [])],
+      allowMixedVersions: written.versionPolicy?.allowMixedVersions ?? false,
     },
     rollback: {
       waves:
@@ -245,6 +247,7 @@ export function normalizeSpec(written: WrittenRolloutSpec, file: string): Rollou
         ? { maxUnavailable: parseSize(written.rollback.maxUnavailable) }
         : {}),
     },
+    exclude: [...new Set(written.exclude ?? [])],
     file,
   };
 }

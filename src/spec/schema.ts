@@ -203,6 +203,20 @@ const UnavailableSize = sizeSchema(
   'Most targets out of service at once: a count ≥ 1, a percent of the tier like "10%" (at least 1), or "auto" (a whole wave at once; in a quorum tier floor((n-1)/2)).',
 );
 
+const AvailableSize = z
+  .union(
+    [
+      z.number(e('must be a count or a percent like "80%"', 'count ≥ 0 or "N%"')).int().min(0),
+      z.string(e('must be a count or a percent like "80%"', 'count ≥ 0 or "N%"')).regex(regex(PERCENT_PATTERN)),
+    ],
+    e('must be a count or a percent like "80%"', 'count ≥ 0 or "N%"'),
+  )
+  .meta({
+    id: 'AvailableSize',
+    description:
+      'Members of the tier that must stay in service: a count ≥ 0 or a percent of the tier like "80%" (rounded up), like a Kubernetes PodDisruptionBudget.',
+  });
+
 const LabelValue = z.union(
   [z.string(), z.number(), z.boolean()],
   e('must be a label value', 'a string (numbers and true/false are read as text)'),
@@ -331,6 +345,9 @@ const Strategy = strict({
     UnavailableSize,
     `Most targets of the tier out of service at once; also the concurrency within a wave (default ${DEFAULT_MAX_UNAVAILABLE}).`,
     DEFAULT_MAX_UNAVAILABLE,
+  ),
+  minAvailable: AvailableSize.optional().describe(
+    'Alternative to maxUnavailable: members of the tier that must stay in service (budget = n − minAvailable). Every member out for any reason counts, also those down before the rollout.',
   ),
   observe: withDefault(
     Duration,
@@ -767,6 +784,11 @@ const VersionPolicy = strict({
     .array(Semver, e('must be a list of versions', 'a list like ["1.25.0"]'))
     .optional()
     .describe('Versions a rollout must pass through, ascending, all below version (default none).'),
+  allowMixedVersions: withDefault(
+    z.boolean(e('must be true or false', 'true or false')),
+    'Start a rollout over a tier whose members report more than two distinct versions (default false: mixed operation is N and N-1, seed 000).',
+    false,
+  ),
 }).meta({ id: 'VersionPolicy' });
 
 const Rollback = strict({
@@ -812,6 +834,15 @@ export const WrittenRolloutSpecSchema = strict({
   gates: Gates.optional(),
   versionPolicy: VersionPolicy.optional().describe('Downgrade, skew and step-through rules (seeds 000, 003).'),
   rollback: Rollback.optional().describe('How rollbacks are batched.'),
+  exclude: z
+    .array(
+      z.string(e('must be a target id', 'a string')).min(1, e('must be a target id', 'a non-empty string')),
+      e('must be a list of target ids', 'a list like ["edge-7"]'),
+    )
+    .optional()
+    .describe(
+      'Targets left out of the rollout explicitly (e.g. a broken box being repaired): never touched, recorded in the state, still counted against their tier\'s budget when observed down.',
+    ),
 }).meta({
   title: 'Fleetgate rollout spec',
   description:

@@ -102,6 +102,11 @@ export interface StrategySpec {
   waves: Size;
   /** Most targets of the tier out of service at once (default 1). Also the concurrency within a wave. */
   maxUnavailable: Size;
+  /**
+   * Members that must stay in service (count or percent of the tier, like a Kubernetes
+   * PodDisruptionBudget); when set, the tier's budget is n − minAvailable instead of `maxUnavailable`.
+   */
+  minAvailable?: Size;
   /** Observation window after the canary and after each wave (ms; default 15 minutes, seed 000). */
   observeMs: number;
   /** How often targets' health is re-checked during the window (ms; default 30 s). */
@@ -177,6 +182,8 @@ export interface VersionPolicySpec {
   maxSkew?: number;
   /** Versions a rollout must pass through, in order (version skipping via a step-by-step path, seed 003). */
   stepThrough: string[];
+  /** Allow a tier whose members report more than two distinct versions before the run (default false: N and N-1, seed 000). */
+  allowMixedVersions?: boolean;
 }
 
 export interface RollbackSpec {
@@ -201,6 +208,8 @@ export interface RolloutSpec {
   gates: GatesSpec;
   versionPolicy: VersionPolicySpec;
   rollback: RollbackSpec;
+  /** Target ids left out of the rollout explicitly (never touched; recorded in the state). */
+  exclude: string[];
   /** Path of the spec file it came from (as given to the parser). */
   file: string;
 }

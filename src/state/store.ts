@@ -631,12 +631,19 @@ const checkTarget = fields(
     step: text,
     from: text,
     version: text,
+    to: text,
+    versionUnknown: text,
     skipped: flag,
     attempts: wholeNumber,
     startedAt: text,
     finishedAt: text,
     message: text,
   },
+);
+
+const checkHook = fields(
+  { phase: oneOf(['Running', 'Succeeded', 'Failed']) },
+  { startedAt: text, finishedAt: text, message: text },
 );
 
 const checkStateShape: Rule = fields(
@@ -673,6 +680,8 @@ const checkStateShape: Rule = fields(
       fields({ decision: oneOf(['continue', 'rollback', 'abort']), by: text }, { at: text, reason: text, wave: text }),
     ),
     approvals: listOf(fields({ gate: text, by: text }, { at: text })),
+    hooks: fields({}, { before: checkHook, after: checkHook }),
+    excluded: listOf(text),
     history: listOf(
       fields(
         { to: text, phase: oneOf(ROLLOUT_PHASES) },

@@ -38,8 +38,15 @@ export interface TargetState {
   step?: string;
   /** Version the target reported when first probed in this rollout. */
   from?: string;
-  /** Version it reported last. */
+  /**
+   * Version it reported last (read again after every failed step: what it runs now).
+   * Absent after a failed read: see `message`.
+   */
   version?: string;
+  /** Version it is being moved to by a rollback (written before it is touched, so a crash resumes to the same version). */
+  to?: string;
+  /** Why the last read of its version failed (`unknown: connection refused`), when it did. */
+  versionUnknown?: string;
   /** True when the target already ran the desired version and was not upgraded again. */
   skipped?: boolean;
   attempts?: number;
@@ -104,6 +111,14 @@ export interface HistoryEntry {
   reason?: string;
 }
 
+/** Outcome of a rollout hook (`before`, `after`): its start is written before it runs, so a crash re-runs it. */
+export interface HookRecord {
+  phase: 'Running' | 'Succeeded' | 'Failed';
+  startedAt?: string;
+  finishedAt?: string;
+  message?: string;
+}
+
 export interface RolloutState {
   apiVersion: typeof STATE_API_VERSION;
   kind: typeof STATE_KIND;
@@ -132,6 +147,10 @@ export interface RolloutState {
   breaker: { consecutiveFailures: number; trips: BreakerTrip[] };
   decisions: DecisionRecord[];
   approvals: Approval[];
+  /** Hooks of the rollout in progress and how they ended (a `Running` one is re-run by the next run). */
+  hooks?: { before?: HookRecord; after?: HookRecord };
+  /** Targets left out of this rollout explicitly (spec `exclude`, `--exclude`): never touched. */
+  excluded?: string[];
   /** Past rollouts, newest first, bounded (see `HISTORY_LIMIT`). */
   history: HistoryEntry[];
 }

@@ -132,11 +132,12 @@ describe('circuit breaker and decisions', () => {
     const r = await RolloutRepo.create({
       count: 8,
       version: '1.0.0',
-      spec: { version: '1.1.0', canary: 1, waves: 3, maxUnavailable: 1, verifyTimeout: '600ms' },
+      spec: { version: '1.1.0', canary: 1, waves: 3, maxUnavailable: 2, verifyTimeout: '600ms' },
     });
     expect((await r.cli('run', r.specPath)).code).toBe(0);
     // A version that never turns healthy; the canary passes only because it is a count-0 canary here.
-    r.propose({ version: '1.2.0-broken', canary: 0, waves: 3, maxUnavailable: 1, verifyTimeout: '600ms' });
+    // Two at once: both fail before the wave's 0% tolerance stops new targets.
+    r.propose({ version: '1.2.0-broken', canary: 0, waves: 3, maxUnavailable: 2, verifyTimeout: '600ms' });
     return r;
   }
 
@@ -187,15 +188,18 @@ describe('circuit breaker and decisions', () => {
     expect([...(await repo.versions()).values()].filter((v) => v.version === '1.2.0-broken')).toHaveLength(2);
   });
 
-  it('continue proceeds past the trip and the breaker guards the next targets', async () => {
+  it('continue cannot spend capacity the failed targets still hold: they stay drained and use the budget', async () => {
     repo = await tripped();
     expect((await repo.cli('run', repo.specPath)).code).toBe(3);
     const r = await repo.cli('resume', repo.specPath, '--decision', 'continue');
     expect(r.code).toBe(3);
     const s = repo.state();
-    expect(s.breaker.trips).toHaveLength(2);
+    expect(s.condition?.reason).toBe('BudgetExhausted');
+    expect(s.condition?.message).toMatch(/may have 2 member\(s\) out at once/);
     expect(s.decisions.map((d) => d.decision)).toEqual(['continue']);
-    expect(Object.values(s.targets).filter((t) => t.phase === 'Failed')).toHaveLength(4);
+    // No third target was taken down: the two failed ones are still out of service.
+    expect(Object.values(s.targets).filter((t) => t.phase === 'Failed')).toHaveLength(2);
+    expect([...(await repo.versions()).values()].filter((v) => v.version === '1.2.0-broken')).toHaveLength(2);
   });
 });
 

@@ -58,6 +58,7 @@ export function spec(tiers: TierSpec[], overrides: Partial<RolloutSpec> = {}): R
     gates: {},
     versionPolicy: { allowDowngrade: false, stepThrough: [] },
     rollback: { waves: { kind: 'percent', value: 50 } },
+    exclude: [],
     file: 'rollouts/test.yaml',
     ...overrides,
   };

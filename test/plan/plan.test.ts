@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planRollout } from '../../src/plan/plan.js';
+import { excludeFromPlan, planRollout } from '../../src/plan/plan.js';
 import { PlanWarnings } from '../../src/plan/warnings.js';
 import type { RolloutPlan } from '../../src/plan/types.js';
 import { fleet, shuffled, size, spec, tier } from './helpers.js';
@@ -23,6 +23,7 @@ describe('planRollout: ordinary tiers', () => {
         canarySize: 1,
         waveSize: 5,
         maxUnavailable: 1,
+        budget: 1,
       },
     ]);
     expect(plan.warnings).toEqual([]);
@@ -275,5 +276,33 @@ describe('planRollout: estimated duration', () => {
       [...fleet('a', 4, { r: 'a' }), ...fleet('b', 4, { r: 'b' })],
     );
     expect(plan.estimatedDurationMs).toBe(4 * 1000 + 0 + (4 * 10 + 5));
+  });
+});
+
+describe('planRollout: budgets (most members out of service at once, for any reason)', () => {
+  it('is maxUnavailable, or n − minAvailable, and a quorum never more than floor((n-1)/2)', () => {
+    const byMax = planRollout(spec([tier('edge', {}, { maxUnavailable: size(3) })]), fleet('edge', 10));
+    expect(byMax.tiers[0]!.budget).toBe(3);
+    const byMin = planRollout(spec([tier('edge', {}, { minAvailable: size('80%') })]), fleet('edge', 10));
+    expect(byMin.tiers[0]!.budget).toBe(2);
+    expect(byMin.waves.every((w) => w.maxUnavailable <= 2)).toBe(true);
+    const none = planRollout(spec([tier('edge', {}, { minAvailable: size(10) })]), fleet('edge', 10));
+    expect(none.tiers[0]!.budget).toBe(0);
+    const quorum = planRollout(
+      spec([tier('db', {}, { quorum: true, minAvailable: size(1) })]),
+      fleet('db', 5, { leader: 'false' }),
+    );
+    expect(quorum.tiers[0]!.budget).toBe(2);
+  });
+
+  it('excluded targets leave the waves but stay members of their tier', () => {
+    const plan = excludeFromPlan(
+      planRollout(spec([tier('edge', {}, { canary: size(1), waves: size(2) })]), fleet('edge', 5)),
+      ['edge-1', 'edge-3'],
+    );
+    expect(plan.waves.flatMap((w) => w.targets)).toEqual(['edge-2', 'edge-4', 'edge-5']);
+    expect(plan.waves.map((w) => w.index)).toEqual(plan.waves.map((_, i) => i));
+    expect(plan.tiers[0]!.targets).toHaveLength(5);
+    expect(plan.tiers[0]!.excluded).toEqual(['edge-1', 'edge-3']);
   });
 });

@@ -1,0 +1,133 @@
+/**
+ * Admission of take-downs against the tier's budget, from observation: before a
+ * target is drained, the gate probes its tier's members (their health check, one
+ * attempt each, concurrently and bounded), adds the members this run has in
+ * flight and those the state records as failed and left drained, and lets the
+ * target go only within the budget (`assessTakeDown`). When the budget is used by
+ * members in flight it waits for one of them; when it is used by members that are
+ * down for other reasons it re-probes until the verify step's timeout, then gives
+ * up with the assessment (the engine pauses with `BudgetExhausted`).
+ */
+import { assessTakeDown, type OutOfService, type TakeDownAssessment } from './budget.js';
+import type { EngineCore } from './core.js';
+import { Notifier, pool } from './pool.js';
+
+/** Longest a budget health probe may take (ms), whatever the verify step allows. */
+export const BUDGET_PROBE_TIMEOUT_MS = 5_000;
+/** Default age (ms) up to which a member's last probe is reused when judging a take-down. */
+export const DEFAULT_BUDGET_PROBE_MAX_AGE_MS = 1_000;
+
+/** How a take-down request ended. */
+export type Admission = { admitted: true } | { admitted: false; assessment?: TakeDownAssessment; stopped?: boolean };
+
+export class BudgetGate {
+  private readonly inFlight = new Set<string>();
+  private readonly released = new Notifier();
+  private readonly probes = new Map<string, { atMs: number; out?: OutOfService }>();
+
+  constructor(private readonly core: EngineCore) {}
+
+  /**
+   * Waits until `id` may be taken out of service within `budget`; on success it is in
+   * flight until {@link release}.
+   * @param tier - the tier's name in the plan
+   * @param budget - most members of the tier out at once
+   */
+  async admit(tier: string, id: string, budget: number): Promise<Admission> {
+    const c = this.core;
+    const verify = c.spec.steps.verify;
+    const deadline = c.nowMs() + verify.timeoutMs;
+    const interval = Math.max(50, Math.min(verify.intervalMs, 1_000));
+    let announced = false;
+    for (;;) {
+      if (c.aborted) return { admitted: false, stopped: true };
+      const out = await this.observeTier(tier, id);
+      // Synchronous from here to the add: no other admission can interleave.
+      const inFlightNow = [...this.inFlight].filter((m) => c.tierNameOf(m) === tier && m !== id);
+      const all: OutOfService[] = [
+        ...inFlightNow.map((m) => ({ id: m, cause: 'in-flight' as const })),
+        ...out.filter((o) => !this.inFlight.has(o.id)),
+      ];
+      const assessment = assessTakeDown(id, budget, all);
+      if (assessment.allowed) {
+        this.inFlight.add(id);
+        return { admitted: true };
+      }
+      if (!announced) {
+        announced = true;
+        c.emit('budget_wait', { target: id, tier, budget, out: assessment.out.map((o) => `${o.id}:${o.cause}`) });
+      }
+      if (assessment.waitable) {
+        await this.released.wait();
+        continue;
+      }
+      if (c.nowMs() >= deadline) return { admitted: false, assessment };
+      await c.d.clock.sleep(interval, c.d.signal);
+      this.forget(tier);
+    }
+  }
+
+  /** `id` is back in service, or failed (a failed one stays counted through the state). */
+  release(id: string): void {
+    if (this.inFlight.delete(id)) {
+      this.probes.delete(id);
+      this.released.notify();
+    }
+  }
+
+  /** Members in flight now. */
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  private forget(tier: string): void {
+    for (const id of this.core.plan.tiers.find((t) => t.name === tier)?.targets ?? []) this.probes.delete(id);
+  }
+
+  /** Members of `tier` out of service now, by the state (failed, left drained) and by a fresh probe. */
+  private async observeTier(tier: string, candidate: string): Promise<OutOfService[]> {
+    const c = this.core;
+    const planned = c.plan.tiers.find((t) => t.name === tier);
+    const members = planned?.targets ?? [candidate];
+    const excluded = new Set(planned?.excluded ?? []);
+    const out: OutOfService[] = [];
+    const toProbe: string[] = [];
+    const maxAge = c.d.budgetProbeMaxAgeMs ?? DEFAULT_BUDGET_PROBE_MAX_AGE_MS;
+    const now = c.nowMs();
+    for (const id of members) {
+      if (this.inFlight.has(id)) continue;
+      const ts = c.state.targets[id];
+      if (!excluded.has(id) && ts && leftOutOfService(ts)) {
+        out.push({ id, cause: 'failed', message: ts.message });
+        continue;
+      }
+      if (!c.hasTarget(id)) continue;
+      const last = this.probes.get(id);
+      if (last && now - last.atMs <= maxAge) {
+        if (last.out) out.push(last.out);
+      } else toProbe.push(id);
+    }
+    const verify = c.spec.steps.verify;
+    const step = { ...verify, retries: 0, timeoutMs: Math.min(verify.timeoutMs, BUDGET_PROBE_TIMEOUT_MS) };
+    await pool(
+      toProbe,
+      c.d.probeConcurrency ?? 16,
+      () => c.aborted,
+      async (id) => {
+        const r = await c.d.runner.run(step, c.vars(c.target(id), c.spec.version), { signal: c.d.signal });
+        const unreachable = r.status === undefined && r.exitCode === undefined;
+        const o: OutOfService | undefined = r.ok
+          ? undefined
+          : { id, cause: unreachable ? 'unreachable' : 'unhealthy', message: r.message };
+        this.probes.set(id, { atMs: c.nowMs(), out: o });
+        if (o) out.push(o);
+      },
+    );
+    return out;
+  }
+}
+
+/** A target the state records as failed after it was taken down: left drained, out of service. */
+export function leftOutOfService(ts: { phase: string; step?: string }): boolean {
+  return (ts.phase === 'Failed' || ts.phase === 'RollbackFailed') && ts.step !== undefined && ts.step !== 'probe';
+}

@@ -1,0 +1,190 @@
+/**
+ * What every part of the engine shares: its dependencies, the state in memory,
+ * the write chain, events and small helpers. One object per run, made by
+ * `RolloutEngine`; the wave runner, the observer and the rollback runner each
+ * hold it.
+ */
+import type { RolloutPlan, PlannedWave } from '../plan/types.js';
+import type { RolloutSpec, Target, TierSpec } from '../spec/types.js';
+import { HISTORY_LIMIT, type RolloutState } from '../state/types.js';
+import { InvalidPhaseError } from '../errors.js';
+import type { MetricProvider } from '../analysis/types.js';
+import type { Clock } from './clock.js';
+import type { EventSink, RolloutEvent, RolloutEventName } from './events.js';
+import type { Reason } from './reasons.js';
+import type { StatePort } from './state-port.js';
+import type { StepRunner } from './steps.js';
+import type { TemplateVars } from './template.js';
+import { StateWriter } from './persistence.js';
+
+/** Answers an approval gate: a CLI prompt, `--yes`, or (in GitHub) an environment that was already approved. */
+export type GateApprover = (
+  gate: string,
+  context: { rollout: string; wave: string },
+) => Promise<{ approved: boolean; by: string }>;
+
+/** A batch of a rollback: target ids and how many at once. */
+export interface RollbackBatch {
+  id: string;
+  targets: string[];
+  maxUnavailable: number;
+}
+
+/**
+ * How a run ended; the CLI maps it to an exit code (0, 3, 4, 1, 6).
+ * `Progressing`: stopped at a wave boundary (`maxWaves`) or with an observation window
+ * still open (`deferObservation`); a later run continues.
+ */
+export type RunOutcome = 'Healthy' | 'Paused' | 'RolledBack' | 'Degraded' | 'Progressing';
+
+export interface RunResult {
+  outcome: RunOutcome;
+  state: RolloutState;
+  reason?: string;
+  message?: string;
+}
+
+/** Who an automatic decision (a critical metric's rollback) is attributed to. */
+export const ENGINE_ACTOR = 'fleetgate';
+
+export interface EngineDeps {
+  spec: RolloutSpec;
+  targets: Target[];
+  plan: RolloutPlan;
+  /** Batches a rollback of the given targets (ordered as they should go back). */
+  planRollback: (targetIds: string[]) => RollbackBatch[];
+  store: StatePort;
+  runner: StepRunner;
+  clock: Clock;
+  emit: EventSink;
+  gates: GateApprover;
+  /** Who is running this (user name, `github:<actor>`), recorded with decisions and approvals. */
+  actor: string;
+  /** Aborting stops starting new targets; in-flight steps are cancelled. */
+  signal?: AbortSignal;
+  /** Metric provider for the spec's `analysis` (absent: health checks only). */
+  analysis?: { provider: MetricProvider };
+  /** Concurrency of read-only probes (preflight versions, budget health checks; default 16). */
+  probeConcurrency?: number;
+  /** Targets to leave out of this rollout (`--exclude`), on top of the spec's `exclude`. */
+  exclude?: string[];
+  /**
+   * The states of the other rollouts in the same repository (one target, one rollout at a
+   * time). Absent: no other rollout is checked.
+   */
+  otherRollouts?: () => Promise<RolloutState[]>;
+  /** How old (ms) a member's health probe may be when a take-down is judged (default 1,000). */
+  budgetProbeMaxAgeMs?: number;
+}
+
+/** The shared state of one engine run. */
+export class EngineCore {
+  state!: RolloutState;
+  /** The plan with the excluded targets left out (see `excludeFromPlan`). */
+  plan: RolloutPlan;
+  readonly writer: StateWriter;
+  private readonly byId: Map<string, Target>;
+
+  constructor(readonly d: EngineDeps) {
+    this.plan = d.plan;
+    this.byId = new Map(d.targets.map((t) => [t.id, t]));
+    this.writer = new StateWriter(d.store, () => this.state);
+  }
+
+  get spec(): RolloutSpec {
+    return this.d.spec;
+  }
+
+  get aborted(): boolean {
+    return this.d.signal?.aborted ?? false;
+  }
+
+  now(): string {
+    return this.d.clock.now().toISOString();
+  }
+
+  nowMs(): number {
+    return this.d.clock.now().getTime();
+  }
+
+  emit(event: RolloutEventName, fields: Omit<RolloutEvent, 'ts' | 'event' | 'rollout'> = {}): void {
+    this.d.emit({ ts: this.now(), event, rollout: this.d.spec.name, ...fields });
+  }
+
+  persist(): Promise<void> {
+    return this.writer.persist();
+  }
+
+  persistSoon(): void {
+    this.writer.persistSoon();
+  }
+
+  async persistAndCommit(message: string): Promise<void> {
+    await this.writer.persistAndCommit(message);
+    this.emit('state_committed', { message, revision: this.state.revision });
+  }
+
+  setCondition(reason: Reason, message: string): void {
+    this.state.condition = { reason, message, at: this.now() };
+  }
+
+  vars(target: Target, version: string): TemplateVars {
+    return { target, version, rollout: { name: this.d.spec.name }, component: this.d.spec.component };
+  }
+
+  /** @throws InvalidPhaseError when the id is not in the inventory any more */
+  target(id: string): Target {
+    const t = this.byId.get(id);
+    if (!t) throw new InvalidPhaseError(`target ${id} is in the plan or state but not in the inventory any more`);
+    return t;
+  }
+
+  hasTarget(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  tierSpec(name: string): TierSpec {
+    return this.d.spec.tiers.find((t) => t.name === name)!;
+  }
+
+  tierOf(wave: PlannedWave): TierSpec {
+    return this.tierSpec(wave.tier);
+  }
+
+  /** Name of the tier a target belongs to (undefined: in no tier of the plan). */
+  tierNameOf(id: string): string | undefined {
+    return this.plan.tiers.find((t) => t.targets.includes(id))?.name;
+  }
+
+  waveLabel(wave: PlannedWave): string {
+    return `wave ${wave.index + 1}/${this.plan.waves.length} (${wave.id})`;
+  }
+
+  versions(): string {
+    return `${this.state.fromVersion ?? '?'} → ${this.state.toVersion ?? '?'}`;
+  }
+
+  /** `Succeeded: 3, Failed: 1` over the state's targets. */
+  touchedSummary(): string {
+    const by: Record<string, string[]> = {};
+    for (const [id, t] of Object.entries(this.state.targets)) (by[t.phase] ??= []).push(id);
+    return Object.entries(by)
+      .map(([phase, ids]) => `${phase}: ${ids.length}`)
+      .join(', ');
+  }
+
+  /** Records the rollout in progress in `history` (newest first, bounded). */
+  pushHistory(): void {
+    const s = this.state;
+    if (!s.toVersion) return;
+    s.history.unshift({
+      from: s.fromVersion,
+      to: s.toVersion,
+      phase: s.phase,
+      startedAt: s.startedAt,
+      finishedAt: this.now(),
+      reason: s.condition?.reason,
+    });
+    s.history.length = Math.min(s.history.length, HISTORY_LIMIT);
+  }
+}

@@ -1,0 +1,340 @@
+/**
+ * Rollbacks: of the targets a rollout touched (each back to the version it ran
+ * before: the `rollback` decision, a critical metric), or of the whole fleet to a
+ * version it ran (`fleetgate rollback [--to]`). Larger batches than the rollout
+ * (`rollback.waves`, seed 001 "faster rollback"), no gates, the same health
+ * checks; failed and broken targets go first (their outage is the longest), and a
+ * target that is down is still reinstalled (a failed version read or drain is
+ * recorded and the rollback goes on).
+ */
+import semver from 'semver';
+import { createEmptyState } from '../state/store.js';
+import type { TargetState } from '../state/types.js';
+import { InvalidPhaseError, VersionPolicyError } from '../errors.js';
+import { describeOutOfService } from './budget.js';
+import { BudgetGate, leftOutOfService } from './budget-gate.js';
+import { ENGINE_ACTOR, type EngineCore, type RunResult } from './core.js';
+import { pool } from './pool.js';
+import { Messages, Reasons, type Reason } from './reasons.js';
+import { moveTarget, recordVersion } from './target-move.js';
+import { knownVersions } from './version-policy.js';
+
+/** How one target's rollback ended. */
+type RollbackOutcome = 'RolledBack' | 'RollbackFailed' | 'Blocked' | 'Stopped';
+
+export class RollbackRunner {
+  private readonly gate: BudgetGate;
+
+  constructor(private readonly c: EngineCore) {
+    this.gate = new BudgetGate(c);
+  }
+
+  /**
+   * Rolls back every target this rollout touched to the version each ran before.
+   * @param automatic - true when Fleetgate decided it (a critical metric): attributed to Fleetgate, not the user
+   */
+  async rollbackTouched(
+    reason: string,
+    code: Reason = Reasons.RollbackRequested,
+    automatic = false,
+  ): Promise<RunResult> {
+    const c = this.c;
+    const s = c.state;
+    if (s.phase !== 'RollingBack') {
+      const by = automatic ? `${ENGINE_ACTOR} (automatic)` : c.d.actor;
+      if (automatic)
+        s.decisions.push({ at: c.now(), decision: 'rollback', by: ENGINE_ACTOR, reason, wave: s.currentWave });
+      s.phase = 'RollingBack';
+      s.rolledBackFrom = s.toVersion;
+      c.setCondition(code, `rolling back ${s.toVersion} (${reason}), by ${by}`);
+      await c.persistAndCommit(`fleetgate: ${c.spec.name} rollback of ${s.toVersion} started`);
+    }
+    // A resumed `fleetgate rollback` (isRollback) covers every target not back yet.
+    const touched = (t: TargetState) =>
+      (s.isRollback === true && t.phase !== 'RolledBack') ||
+      t.phase === 'Succeeded' ||
+      t.phase === 'Failed' ||
+      t.phase === 'InProgress' ||
+      t.phase === 'RollbackFailed' ||
+      (t.step === 'rollback' && t.phase !== 'RolledBack');
+    const order: string[] = [];
+    for (const w of [...c.plan.waves].reverse()) {
+      for (const id of w.targets) {
+        const t = s.targets[id];
+        if (t && touched(t) && !order.includes(id)) order.push(id);
+      }
+    }
+    // Targets recorded in the state but no longer planned (a re-plan, an exclusion) go back too.
+    for (const [id, t] of Object.entries(s.targets)) if (touched(t) && !order.includes(id)) order.push(id);
+    return this.applyRollback(this.brokenFirst(order), undefined);
+  }
+
+  /**
+   * `fleetgate rollback [--to version]`: the whole fleet back to `version` (default: the
+   * last known good; without one, each target to the version it ran before).
+   * @throws VersionPolicyError (`UnknownRollbackVersion`) when `version` is not a version the fleet ran
+   */
+  async rollbackTo(version: string | undefined, reason?: string): Promise<RunResult> {
+    const c = this.c;
+    const state = c.state;
+    if (state.phase === 'RollingBack') return this.rollbackTouched('resume');
+    const known = knownVersions(state);
+    if (version !== undefined && (!semver.valid(version) || !known.includes(version))) {
+      throw new VersionPolicyError(
+        'UnknownRollbackVersion',
+        `refusing to roll back to ${JSON.stringify(version)}: ${
+          semver.valid(version) ? 'the fleet never ran it (by the state)' : 'it is not a semver version'
+        }; versions the fleet ran: ${known.length > 0 ? known.join(', ') : 'none recorded'}. To move to another version, change the spec's version and run it (with its gates and canary)`,
+      );
+    }
+    const to = version ?? state.lastKnownGood;
+    const ids = [...c.plan.waves].reverse().flatMap((w) => w.targets);
+    if (to === undefined && !ids.some((id) => state.targets[id]?.from !== undefined)) {
+      throw new InvalidPhaseError(
+        `rollout ${c.spec.name} has no last known good version and no target has a recorded previous version: pass --to <version>`,
+      );
+    }
+    // Observe first: a fleet that already runs the version needs nothing.
+    const reported = await this.readVersions(ids);
+    const wanted = (id: string) => to ?? state.targets[id]?.from;
+    const todo = ids.filter((id) => reported.get(id) !== wanted(id));
+    if (todo.length === 0) {
+      const message = `every target already runs ${to ?? 'the version it ran before'}: nothing to roll back`;
+      c.emit('rollout_completed', { version: to, message });
+      return { outcome: 'Healthy', state, reason: Reasons.NothingToRollBack, message };
+    }
+    const previous = state.toVersion;
+    if (state.phase === 'Progressing' || state.phase === 'Paused') {
+      state.decisions.push({ at: c.now(), decision: 'rollback', by: c.d.actor, reason, wave: state.currentWave });
+      c.pushHistory();
+    }
+    const targets: Record<string, TargetState> = {};
+    for (const id of ids) {
+      const before = state.targets[id];
+      const t: TargetState = { phase: 'Pending' };
+      const v = reported.get(id);
+      if (v !== undefined) t.from = v;
+      else if (before?.version !== undefined) t.from = before.version;
+      if (!to && before?.from) t.to = before.from;
+      targets[id] = t;
+    }
+    const fresh = createEmptyState(c.spec.name);
+    Object.assign(state, {
+      ...fresh,
+      revision: state.revision,
+      lastKnownGood: state.lastKnownGood,
+      history: state.history,
+      decisions: state.decisions,
+      phase: 'RollingBack' as const,
+      fromVersion: previous,
+      toVersion: to,
+      isRollback: true,
+      rolledBackFrom: to !== undefined && previous !== to ? previous : undefined,
+      startedAt: c.now(),
+      targets,
+    });
+    c.setCondition(
+      Reasons.RollbackRequested,
+      `rollback to ${to ?? "each target's previous version"} requested by ${c.d.actor}${reason ? `: ${reason}` : ''}`,
+    );
+    await c.persistAndCommit(`fleetgate: ${c.spec.name} rollback started (${previous ?? '?'} → ${to ?? 'previous'})`);
+    const order = this.brokenFirst(todo, (id) => reported.get(id) === undefined || !semver.valid(reported.get(id)!));
+    return this.applyRollback(order, to);
+  }
+
+  /** Reads every target's version (read-only, concurrent); a target that does not answer maps to undefined. */
+  private async readVersions(ids: string[]): Promise<Map<string, string | undefined>> {
+    const c = this.c;
+    const out = new Map<string, string | undefined>();
+    await pool(
+      ids,
+      c.d.probeConcurrency ?? 16,
+      () => c.aborted,
+      async (id) => {
+        if (!c.hasTarget(id)) return void out.set(id, undefined);
+        const r = await c.d.runner.run(c.spec.steps.version, c.vars(c.target(id), c.spec.version), {
+          extractVersion: true,
+          signal: c.d.signal,
+        });
+        out.set(id, r.ok ? r.version : undefined);
+      },
+    );
+    return out;
+  }
+
+  /** Failed and broken targets first (their outage is the longest), keeping the order otherwise. */
+  private brokenFirst(order: string[], broken: (id: string) => boolean = () => false): string[] {
+    const s = this.c.state;
+    const isBroken = (id: string) => {
+      const t = s.targets[id];
+      return (
+        broken(id) ||
+        (t !== undefined && (leftOutOfService(t) || t.phase === 'Failed' || t.versionUnknown !== undefined))
+      );
+    };
+    return [...order.filter(isBroken), ...order.filter((id) => !isBroken(id))];
+  }
+
+  /**
+   * Applies rollback batches. `to` = one version for all (fleetgate rollback);
+   * `undefined` = each target back to its own recorded version (`to`, else `from`).
+   */
+  private async applyRollback(order: string[], to: string | undefined): Promise<RunResult> {
+    const c = this.c;
+    const s = c.state;
+    const why = s.condition?.message;
+    c.emit('rollback_started', { targets: order.length, to: to ?? s.fromVersion });
+    const batches = c.d.planRollback(order);
+    const blocked: string[] = [];
+    let blockedWhy: string | undefined;
+    for (const batch of batches) {
+      s.currentWave = batch.id;
+      await pool(
+        batch.targets,
+        batch.maxUnavailable,
+        () => c.aborted,
+        async (id) => {
+          const ts = (s.targets[id] ??= { phase: 'Pending' });
+          if (ts.phase === 'RolledBack') return;
+          const version = ts.to ?? to ?? (s.isRollback ? s.toVersion : undefined) ?? ts.from ?? s.fromVersion;
+          if (!version) {
+            ts.phase = 'RollbackFailed';
+            ts.message = 'no previous version recorded for this target';
+            return;
+          }
+          const tier = c.tierNameOf(id);
+          const tierBudget = c.plan.tiers.find((t) => t.name === tier);
+          const budget = tierBudget?.quorum ? Math.min(batch.maxUnavailable, tierBudget.budget) : batch.maxUnavailable;
+          const outcome = await this.rollbackTarget(batch.id, id, ts, version, tier, budget);
+          if (outcome === 'Blocked') {
+            blocked.push(id);
+            blockedWhy ??= ts.message;
+          }
+        },
+      );
+      if (c.aborted) return this.interrupted();
+      await c.persistAndCommit(
+        `fleetgate: ${c.spec.name} ${batch.id}/${batches.length} done (→ ${to ?? s.fromVersion})`,
+      );
+    }
+    const failed = order.filter((id) => s.targets[id]?.phase === 'RollbackFailed');
+    s.currentWave = undefined;
+    for (const w of s.waves) {
+      if (w.targets.some((id) => s.targets[id]?.phase === 'RolledBack')) w.phase = 'RolledBack';
+    }
+    if (failed.length > 0 || blocked.length > 0) {
+      s.phase = 'Degraded';
+      const parts = [
+        ...(failed.length > 0 ? [`rollback failed on ${failed.length} target(s): ${failed.join(', ')}`] : []),
+        ...(blocked.length > 0 ? [`${blocked.length} target(s) not rolled back (${blockedWhy})`] : []),
+      ];
+      c.setCondition(Reasons.RollbackFailed, `${parts.join('; ')}; see each target's message`);
+      c.pushHistory();
+      await c.persistAndCommit(
+        `fleetgate: ${c.spec.name} rollback failed on ${failed.length + blocked.length} target(s)`,
+      );
+      c.emit('rollout_degraded', { reason: Reasons.RollbackFailed, failed: [...failed, ...blocked] });
+      return { outcome: 'Degraded', state: s, reason: Reasons.RollbackFailed, message: s.condition!.message };
+    }
+    s.phase = 'RolledBack';
+    const summary = summarizeByVersion(order.map((id) => s.targets[id]?.version));
+    c.setCondition(
+      Reasons.RolledBack,
+      `rolled back ${order.length} target(s): ${summary}${s.rolledBackFrom ? ` (from ${s.rolledBackFrom})` : ''}${why ? `; ${why}` : ''}`,
+    );
+    // A rollback to an explicit version verified every target healthy on it.
+    if (to) s.lastKnownGood = to;
+    c.pushHistory();
+    await c.persistAndCommit(`fleetgate: ${c.spec.name} rolled back: ${summary}`);
+    c.emit('rollout_rolled_back', { version: to ?? s.fromVersion, targets: order.length, summary });
+    return { outcome: 'RolledBack', state: s, reason: Reasons.RolledBack, message: s.condition!.message };
+  }
+
+  private async rollbackTarget(
+    batch: string,
+    id: string,
+    ts: TargetState,
+    version: string,
+    tier: string | undefined,
+    budget: number,
+  ): Promise<RollbackOutcome> {
+    const c = this.c;
+    const vars = c.vars(c.target(id), version);
+    const before = { phase: ts.phase, step: ts.step };
+    ts.to = version;
+    ts.step = 'rollback';
+    ts.message = undefined;
+    await c.persist();
+    const failWith = async (message: string): Promise<RollbackOutcome> => {
+      ts.phase = 'RollbackFailed';
+      ts.message = message;
+      ts.finishedAt = c.now();
+      await c.persist();
+      c.emit('target_failed', { wave: batch, target: id, step: 'rollback', message });
+      return 'RollbackFailed';
+    };
+    // A target that is down does not answer: record it and reinstall it anyway.
+    const probe = await c.d.runner.run(c.spec.steps.version, vars, { extractVersion: true, signal: c.d.signal });
+    if (probe.ok) {
+      recordVersion(ts, probe.version);
+      if (probe.version !== version) ts.from = probe.version;
+    } else {
+      recordVersion(ts, undefined, probe.message);
+      c.emit('target_observed', {
+        wave: batch,
+        target: id,
+        message: `version step failed: ${probe.message}; reinstalling ${version}`,
+      });
+    }
+    const moved = await moveTarget(c, batch, id, version, {
+      change: !probe.ok || probe.version !== version,
+      record: () => Promise.resolve(),
+      during: 'rollback',
+      gate: tier ? { gate: this.gate, tier, budget } : undefined,
+      tolerateFailedDrain: true,
+    });
+    if (!moved.ok) {
+      if (moved.stopped) return 'Stopped';
+      if (moved.blocked) {
+        ts.phase = before.phase;
+        ts.step = before.step;
+        ts.message = Messages.budgetExhausted(
+          id,
+          tier ?? '?',
+          moved.blocked.budget,
+          describeOutOfService(moved.blocked.out),
+        );
+        return 'Blocked';
+      }
+      return failWith(moved.why);
+    }
+    ts.phase = 'RolledBack';
+    ts.version = version;
+    ts.to = undefined;
+    ts.step = undefined;
+    ts.finishedAt = c.now();
+    await c.persist();
+    c.emit('target_rolled_back', { wave: batch, target: id, version });
+    return 'RolledBack';
+  }
+
+  private async interrupted(): Promise<RunResult> {
+    const c = this.c;
+    c.setCondition(
+      Reasons.Interrupted,
+      `interrupted at ${c.state.currentWave}; run \`fleetgate run\` again to continue`,
+    );
+    await c.persist();
+    return { outcome: 'Paused', state: c.state, reason: Reasons.Interrupted, message: c.state.condition!.message };
+  }
+}
+
+/** `3 to 1.7.0, 2 to 1.6.0` — targets grouped by the version they got (most first). */
+export function summarizeByVersion(versions: readonly (string | undefined)[]): string {
+  const counts = new Map<string, number>();
+  for (const v of versions) counts.set(v ?? 'unknown', (counts.get(v ?? 'unknown') ?? 0) + 1);
+  return [...counts]
+    .sort((a, b) => b[1] - a[1] || (semver.valid(a[0]) && semver.valid(b[0]) ? semver.rcompare(a[0], b[0]) : 0))
+    .map(([v, n]) => `${n} to ${v}`)
+    .join(', ');
+}

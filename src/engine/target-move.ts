@@ -1,0 +1,141 @@
+/**
+ * Moving one target to a version — drain → upgrade → verify (polled) → version
+ * read again → undrain — shared by upgrades and rollbacks, with the take-down
+ * admitted by the tier's budget first, and the target's version read again after
+ * any failed step (what it runs now is recorded, not assumed).
+ */
+import type { StepSpec } from '../spec/types.js';
+import type { TargetState } from '../state/types.js';
+import type { TakeDownAssessment } from './budget.js';
+import type { BudgetGate } from './budget-gate.js';
+import type { EngineCore } from './core.js';
+import { pollUntilHealthy } from './steps.js';
+
+/** How a move ended. */
+export type MoveResult =
+  | { ok: true }
+  /** `blocked`: never taken down, the budget did not allow it; `stopped`: the run is stopping. */
+  | { ok: false; why: string; blocked?: TakeDownAssessment; stopped?: boolean };
+
+export interface MoveOptions {
+  /** False when the target already runs the version: only verify (and undrain). */
+  change: boolean;
+  /** Runs before each step (the engine records the step there). */
+  record: (step: string) => Promise<void>;
+  during?: 'rollback';
+  /** The tier's budget gate: the take-down waits for it (absent: no admission, e.g. verify only). */
+  gate?: { gate: BudgetGate; tier: string; budget: number };
+  /**
+   * Rollback of a target that may be down: a failed drain is recorded and the move goes on
+   * to the upgrade (a dead target cannot be drained, but can be reinstalled).
+   */
+  tolerateFailedDrain?: boolean;
+}
+
+/**
+ * Moves `id` to `version`. The target is in flight (counted against its tier's budget)
+ * from its admission to its confirmed undrain; after a failure it stays out of service
+ * and the state's `Failed` phase counts it from then on.
+ */
+export async function moveTarget(
+  c: EngineCore,
+  waveId: string,
+  id: string,
+  version: string,
+  opts: MoveOptions,
+): Promise<MoveResult> {
+  const steps = c.spec.steps;
+  const vars = c.vars(c.target(id), version);
+  const signal = c.d.signal;
+  const run = async (name: 'drain' | 'upgrade' | 'undrain', step: StepSpec): Promise<string | undefined> => {
+    await opts.record(name);
+    const r = await c.d.runner.run(step, vars, { signal });
+    c.emit('target_step', {
+      wave: waveId,
+      target: id,
+      step: name,
+      ok: r.ok,
+      durationMs: r.durationMs,
+      during: opts.during,
+    });
+    return r.ok ? undefined : `${name} to ${version} failed: ${r.message}`;
+  };
+  let admitted = false;
+  try {
+    if (opts.change) {
+      if (opts.gate) {
+        const admission = await opts.gate.gate.admit(opts.gate.tier, id, opts.gate.budget);
+        if (!admission.admitted) {
+          return admission.stopped
+            ? { ok: false, why: 'not taken down: the run is stopping', stopped: true }
+            : { ok: false, why: 'not taken down: budget exhausted', blocked: admission.assessment };
+        }
+        admitted = true;
+      }
+      if (steps.drain) {
+        const why = await run('drain', steps.drain);
+        if (why !== undefined && !opts.tolerateFailedDrain) return { ok: false, why };
+        if (why !== undefined)
+          c.emit('target_observed', { wave: waveId, target: id, message: `${why}; going on (rollback)` });
+      }
+      const why = await run('upgrade', steps.upgrade);
+      if (why !== undefined) return { ok: false, why };
+    }
+    await opts.record('verify');
+    const health = await pollUntilHealthy(
+      c.d.runner,
+      steps.verify,
+      vars,
+      c.d.clock,
+      (r, n) =>
+        c.emit('target_health_check', {
+          wave: waveId,
+          target: id,
+          healthy: r.ok,
+          probe: n,
+          during: opts.during,
+          message: r.ok ? undefined : r.message,
+        }),
+      signal,
+    );
+    if (!health.ok) return { ok: false, why: `health check failed on ${version}: ${health.message}` };
+    const ts = c.state.targets[id]!;
+    const after = await c.d.runner.run(steps.version, vars, { extractVersion: true, signal });
+    if (!after.ok) return { ok: false, why: `version step failed after moving to ${version}: ${after.message}` };
+    recordVersion(ts, after.version);
+    if (after.version !== version)
+      return { ok: false, why: `reports ${after.version} after moving to ${version}, expected ${version}` };
+    if (steps.undrain) {
+      const why = await run('undrain', steps.undrain);
+      if (why !== undefined) return { ok: false, why };
+    }
+    return { ok: true };
+  } finally {
+    if (admitted) opts.gate!.gate.release(id);
+  }
+}
+
+/** Records what a target reported: its version, or why it could not be read. */
+export function recordVersion(ts: TargetState, version: string | undefined, unknown?: string): void {
+  if (version !== undefined && version !== '') {
+    ts.version = version;
+    ts.versionUnknown = undefined;
+  } else {
+    ts.version = undefined;
+    ts.versionUnknown = `unknown: ${unknown ?? 'empty answer'}`;
+  }
+}
+
+/**
+ * Reads a target's version again after a failed step and records it (observe, then
+ * report): `status` and `drift` then show what it runs, not what it was moving to.
+ */
+export async function observeVersion(c: EngineCore, waveId: string, id: string, ts: TargetState): Promise<void> {
+  if (c.aborted) return;
+  const r = await c.d.runner.run(c.spec.steps.version, c.vars(c.target(id), c.spec.version), {
+    extractVersion: true,
+    signal: c.d.signal,
+  });
+  recordVersion(ts, r.ok ? r.version : undefined, r.ok ? undefined : r.message);
+  c.emit('target_observed', { wave: waveId, target: id, version: ts.version, message: ts.versionUnknown });
+}

@@ -1,0 +1,166 @@
+/**
+ * Running one wave: its pending targets, concurrently up to the wave's
+ * `maxUnavailable`, each take-down admitted by the tier's budget; the circuit
+ * breaker on consecutive failures; no new target once the wave's failures are
+ * above its tolerance or a take-down was refused.
+ */
+import type { PlannedWave } from '../plan/types.js';
+import type { TargetState } from '../state/types.js';
+import { describeOutOfService } from './budget.js';
+import { BudgetGate } from './budget-gate.js';
+import type { EngineCore } from './core.js';
+import { pool } from './pool.js';
+import { Messages } from './reasons.js';
+import { moveTarget, observeVersion, recordVersion } from './target-move.js';
+import { exceedsTolerance } from './transitions.js';
+
+type TargetOutcome = 'Succeeded' | 'Failed' | 'Skipped' | 'Blocked' | 'Stopped';
+
+/** Steps that only read a target: recorded with the next state write, not written ahead (see `recordStep`). */
+const READ_ONLY_STEPS: ReadonlySet<string> = new Set(['probe', 'verify']);
+
+/** What a wave's steps left behind. */
+export interface WaveRunResult {
+  /** The breaker's reason when it tripped. */
+  breakerTripped?: string;
+  /** Why a take-down was refused by the budget (names the members out). */
+  budgetExhausted?: string;
+}
+
+export class WaveRunner {
+  readonly gate: BudgetGate;
+
+  constructor(private readonly c: EngineCore) {
+    this.gate = new BudgetGate(c);
+  }
+
+  /** Applies a wave's pending targets. */
+  async applyWave(wave: PlannedWave, desired: string): Promise<WaveRunResult> {
+    const c = this.c;
+    const s = c.state;
+    const strategy = c.tierOf(wave).strategy;
+    const max = strategy.circuitBreaker.maxConsecutiveFailures;
+    const accepted = s.decisions.some((d) => d.decision === 'continue' && d.wave === wave.id);
+    const budget = c.plan.tiers.find((t) => t.name === wave.tier)?.budget ?? wave.maxUnavailable;
+    const todo = wave.targets.filter((id) => {
+      const p = s.targets[id]?.phase;
+      return p !== 'Succeeded' && p !== 'Failed';
+    });
+    const result: WaveRunResult = {};
+    const streak: string[] = [];
+    const failedInWave = () => wave.targets.filter((id) => s.targets[id]?.phase === 'Failed').length;
+    const stop = () =>
+      result.breakerTripped !== undefined ||
+      result.budgetExhausted !== undefined ||
+      c.aborted ||
+      (!accepted && exceedsTolerance(failedInWave(), wave.targets.length, strategy.failureTolerancePercent));
+    await pool(todo, wave.maxUnavailable, stop, async (id) => {
+      if (stop()) return;
+      const outcome = await this.upgradeTarget(wave, id, desired, budget, (why) => {
+        result.budgetExhausted ??= why;
+      });
+      if (outcome === 'Failed') {
+        s.breaker.consecutiveFailures++;
+        streak.push(id);
+        if (s.breaker.consecutiveFailures >= max && result.breakerTripped === undefined) {
+          const reason = Messages.breakerTripped(streak.slice(-max), max);
+          result.breakerTripped = reason;
+          s.breaker.trips.push({ at: c.now(), wave: wave.id, failedTargets: streak.slice(-max), reason });
+          c.emit('circuit_breaker_tripped', { wave: wave.id, failedTargets: streak.slice(-max), reason });
+        }
+      } else if (outcome === 'Succeeded' || outcome === 'Skipped') {
+        s.breaker.consecutiveFailures = 0;
+        streak.length = 0;
+      }
+    });
+    // In-flight targets finished; a trip recorded before the last one finished is still a trip.
+    await c.persist();
+    return result;
+  }
+
+  /**
+   * version → drain → upgrade → verify → undrain for one target, each step recorded
+   * before it runs. A target already on `desired` is not upgraded again.
+   */
+  private async upgradeTarget(
+    wave: PlannedWave,
+    id: string,
+    desired: string,
+    budget: number,
+    onBlocked: (why: string) => void,
+  ): Promise<TargetOutcome> {
+    const c = this.c;
+    const s = c.state;
+    const vars = c.vars(c.target(id), desired);
+    const ts: TargetState = (s.targets[id] ??= { phase: 'Pending' });
+    const previous = { phase: ts.phase, step: ts.step };
+    ts.phase = 'InProgress';
+    ts.startedAt ??= c.now();
+    ts.attempts = (ts.attempts ?? 0) + 1;
+    ts.message = undefined;
+    c.emit('target_started', { wave: wave.id, target: id, version: desired, attempt: ts.attempts });
+    await this.recordStep(ts, 'probe');
+    const probe = await c.d.runner.run(c.spec.steps.version, vars, { extractVersion: true, signal: c.d.signal });
+    if (!probe.ok) {
+      recordVersion(ts, undefined, probe.message);
+      return this.fail(wave, id, ts, `version step failed: ${probe.message}`);
+    }
+    ts.from ??= probe.version;
+    recordVersion(ts, probe.version);
+    const already = probe.version === desired;
+    const moved = await moveTarget(c, wave.id, id, desired, {
+      change: !already,
+      record: (step) => this.recordStep(ts, step),
+      gate: { gate: this.gate, tier: wave.tier, budget },
+    });
+    if (!moved.ok) {
+      if (moved.blocked || moved.stopped) {
+        // Never taken down: back to where it was, nothing on the target changed.
+        ts.phase = previous.phase === 'InProgress' ? 'Pending' : previous.phase;
+        ts.step = previous.step;
+        ts.attempts = Math.max(0, (ts.attempts ?? 1) - 1) || undefined;
+        if (moved.blocked) {
+          const tier = wave.tier;
+          onBlocked(Messages.budgetExhausted(id, tier, moved.blocked.budget, describeOutOfService(moved.blocked.out)));
+        }
+        return moved.stopped ? 'Stopped' : 'Blocked';
+      }
+      await observeVersion(c, wave.id, id, ts);
+      return this.fail(wave, id, ts, moved.why);
+    }
+    ts.phase = 'Succeeded';
+    ts.step = undefined;
+    ts.finishedAt = c.now();
+    if (already) ts.skipped = true;
+    // Not waited for: the wave waits for its last write before it is done, and the next
+    // target's write-ahead of its drain carries this one's outcome.
+    c.persistSoon();
+    c.emit(already ? 'target_skipped' : 'target_completed', {
+      wave: wave.id,
+      target: id,
+      version: desired,
+      ...(already ? { message: `already ran ${desired}; not upgraded again` } : {}),
+    });
+    return already ? 'Skipped' : 'Succeeded';
+  }
+
+  private fail(wave: PlannedWave, id: string, ts: TargetState, message: string): TargetOutcome {
+    ts.phase = 'Failed';
+    ts.message = message;
+    ts.finishedAt = this.c.now();
+    this.c.emit('target_failed', { wave: wave.id, target: id, step: ts.step, message });
+    return 'Failed';
+  }
+
+  /**
+   * Records the step a target is in. A step that changes the target (drain, upgrade,
+   * undrain) is written ahead: it is on disk before the step runs, so after a crash the
+   * state says which targets were touched. A read-only step (probe, verify) is written
+   * with the next write, without waiting for it.
+   */
+  private async recordStep(ts: TargetState, name: string): Promise<void> {
+    ts.step = name;
+    if (READ_ONLY_STEPS.has(name)) this.c.persistSoon();
+    else await this.c.persist();
+  }
+}
