@@ -142,9 +142,7 @@ export async function openEngine(
 export async function readSiblingStates(statePath: string): Promise<RolloutState[]> {
   const dir = dirname(resolve(statePath));
   const own = basename(statePath);
-  const names = (await readdir(dir).catch(() => [] as string[])).filter(
-    (n) => n.endsWith('.state.yaml') && n !== own,
-  );
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.state.yaml') && n !== own);
   const states = await Promise.all(names.map((n) => readState(join(dir, n)).catch(() => undefined)));
   return states.filter((s): s is RolloutState => s !== undefined);
 }

@@ -21,7 +21,11 @@ export interface DriftReport {
   drifted: DriftEntry[];
 }
 
-/** The version the state says `id` runs; `undefined` when the state cannot say (failed, never probed). */
+/**
+ * The version the state says `id` runs: the rollout's version for a finished target, else
+ * what the target reported when last read (the engine reads it again after a failed step);
+ * `undefined` when the state cannot say.
+ */
 export function expectedVersion(state: RolloutState | undefined, id: string): string | undefined {
   if (!state) return undefined;
   const t = state.targets[id];
@@ -34,7 +38,8 @@ export function expectedVersion(state: RolloutState | undefined, id: string): st
     case 'Pending':
       return t.version ?? t.from;
     default:
-      return undefined;
+      // Failed, in progress, rollback failed: the version it reported when last read (after the failed step).
+      return t.version;
   }
 }
 

@@ -59,7 +59,7 @@ export function formatStatus(
     lines.push(pc.bold('  targets needing attention:'));
     for (const [id, t] of notable.slice(0, 50)) {
       lines.push(
-        `    ${id}: ${phaseColor(t.phase, pc)}${t.step ? ` at ${t.step}` : ''} (runs ${t.version ?? '?'}, was ${t.from ?? '?'})${t.message ? ` — ${t.message}` : ''}`,
+        `    ${id}: ${phaseColor(t.phase, pc)}${t.step ? ` at ${t.step}` : ''} (runs ${t.version ?? t.versionUnknown ?? '?'}, was ${t.from ?? '?'})${t.message ? ` — ${t.message}` : ''}`,
       );
     }
     if (notable.length > 50) lines.push(`    … ${notable.length - 50} more`);

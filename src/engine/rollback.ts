@@ -138,7 +138,7 @@ export class RollbackRunner {
       `rollback to ${to ?? "each target's previous version"} requested by ${c.d.actor}${reason ? `: ${reason}` : ''}`,
     );
     await c.persistAndCommit(`fleetgate: ${c.spec.name} rollback started (${previous ?? '?'} → ${to ?? 'previous'})`);
-    const order = this.brokenFirst(todo, (id) => reported.get(id) === undefined || !semver.valid(reported.get(id)!));
+    const order = this.brokenFirst(todo, (id) => reported.get(id) === undefined || !semver.valid(reported.get(id)));
     return this.applyRollback(order, to);
   }
 
