@@ -161,7 +161,7 @@ async function observe(
           ...(opts.signal && { signal: opts.signal }),
         }),
       );
-      return { kind, result };
+      return { kind, result, query: r.query, cohort: base.targets.map((t) => t.id) };
     }
     const beforeSub = mapToBefore(sub, opts.window, before);
     if ('error' in rendered) return withNote({ kind, result: { ok: false, phase: 'Error', message: rendered.error } });
@@ -178,7 +178,7 @@ async function observe(
         ...(opts.signal && { signal: opts.signal }),
       }),
     );
-    return withNote({ kind, result });
+    return withNote({ kind, result, query: r.query, cohort: ids });
   };
 
   const [result, comparison] = await Promise.all([measureCanary(), measureComparison()]);
@@ -204,6 +204,56 @@ function abortable(promise: Promise<void>, signal: AbortSignal | undefined): Pro
   });
 }
 
+/** Looks per window of a sequential metric whose `interval` is longer than a tenth of the window. */
+export const SEQUENTIAL_LOOKS_PER_WINDOW = 10;
+
+/**
+ * The looks of a sequential metric (a `maxIncrease` judged on event counts): every
+ * `min(interval, window / 10)` from the window start, the last one at the window end. Each look
+ * measures from the window start to its own end (`{{window}}` grows), so it judges everything
+ * since the window opened — Prometheus' `increase` needs a range of a few scrapes, which short
+ * consecutive sub-windows would not have. Pure.
+ */
+export function planSequentialLooks(metric: Pick<MetricSpec, 'intervalMs'>, window: AnalysisWindow): AnalysisWindow[] {
+  const length = window.endMs - window.startMs;
+  if (length <= 0) return [{ ...window }];
+  const step = Math.min(metric.intervalMs, length / SEQUENTIAL_LOOKS_PER_WINDOW);
+  const looks: AnalysisWindow[] = [];
+  for (let k = 1; ; k++) {
+    const end = Math.round(window.startMs + k * step);
+    if (end >= window.endMs - step / 2) break;
+    looks.push({ startMs: window.startMs, endMs: end });
+  }
+  looks.push({ startMs: window.startMs, endMs: window.endMs });
+  return looks;
+}
+
+/** One metric's schedule while a window is analysed. */
+interface MetricPlan {
+  metric: MetricSpec;
+  /** Sub-windows still to measure, in time order. */
+  queue: AnalysisWindow[];
+  /** Judged on cumulative counts at every look (see `assess-sequential.ts`). */
+  sequential: boolean;
+  /** With `noData: wait`: the latest time a look may end. */
+  deadlineMs: number;
+  /** The last sub-window measured. */
+  last?: AnalysisWindow;
+}
+
+/** Default of `maxWait` (ms) for `noData: wait`. */
+const DEFAULT_MAX_WAIT_MS = 60 * 60 * 1000;
+
+function isSequentialCandidate(metric: MetricSpec, provider: MetricProvider, opts: AnalyzeOptions): boolean {
+  if (metric.maxIncreasePercent === undefined || metric.statistical !== undefined || metric.count !== 1) return false;
+  // `before` (also a `stable` baseline with no target left) compares with a window that has passed:
+  // looks there would need samples that `scrape` never took; keep one measurement per planned sub-window.
+  const stable = (metric.baseline?.cohort ?? 'stable') === 'stable' && (opts.baseline?.targets.length ?? 0) > 0;
+  if (!stable || !provider.countable) return false;
+  const rendered = render(metric.query, opts.cohort, opts.baseline, opts.window);
+  return 'query' in rendered && provider.countable(rendered.query);
+}
+
 /**
  * Analyses one wave's observation window and returns the verdict with every
  * measurement (`AnalysisResult` plus per-metric verdicts).
@@ -217,6 +267,18 @@ function abortable(promise: Promise<void>, signal: AbortSignal | undefined): Pro
  * over the matching part of `opts.before` (default {@link defaultBeforeWindow}).
  * A `stable` metric with no baseline targets left falls back to `before`, and
  * says so in its message.
+ *
+ * Sequential metrics (`maxIncrease` over a `stable` baseline, `count` 1, a query the
+ * provider reports event counts for) are measured at every look of
+ * {@link planSequentialLooks} and decided by the anytime-valid rate-ratio test on the
+ * sums; a decided metric is not measured again. With `stopEarly` (default), the
+ * analysis returns as soon as every metric is decided or a sequential critical metric
+ * failed; a pass counts only from `spec.minWindowMs` after the window start.
+ *
+ * `noData: wait`: a metric whose last measurement had no data (or fewer events than
+ * `minSamples`) is measured again every `interval` past the window's end — a sequential
+ * metric with one more look, another metric over its sub-window stretched to the new end —
+ * until it has data or `maxWait` has passed.
  *
  * Aborting `opts.signal` stops waiting; measurements not taken are recorded as
  * `Error` (so the verdict is never a pass).
@@ -232,35 +294,89 @@ export async function analyzeWindow(
   if (!(window.endMs >= window.startMs))
     throw new RangeError(`analysis window ends before it starts (${window.startMs} > ${window.endMs})`);
   const before = opts.before ?? defaultBeforeWindow(window);
-  const tasks: Task[] = spec.metrics.flatMap((metric) =>
-    planEvaluations(metric, window).map((sub) => ({ metric, sub })),
-  );
-  const due = new Map<number, Task[]>();
-  for (const t of tasks) due.set(t.sub.endMs, [...(due.get(t.sub.endMs) ?? []), t]);
+  const stopEarly = opts.stopEarly ?? true;
+  const passNotBeforeMs = window.startMs + (spec.minWindowMs ?? 0);
+  const plans: MetricPlan[] = spec.metrics.map((metric) => {
+    const sequential = isSequentialCandidate(metric, provider, opts);
+    const queue = sequential ? planSequentialLooks(metric, window) : planEvaluations(metric, window);
+    const wait = metric.noData === 'wait' && !(sequential && window.endMs <= window.startMs);
+    return {
+      metric,
+      queue,
+      sequential,
+      deadlineMs: window.endMs + (wait ? (metric.maxWaitMs ?? DEFAULT_MAX_WAIT_MS) : 0),
+    };
+  });
   const observations = new Map<string, Observation[]>(spec.metrics.map((m) => [m.name, []]));
+  const settled = new Set<MetricPlan>();
+  let assessment: AnalysisAssessment | undefined;
+  let endedEarly = false;
+  let lastMs = opts.now();
 
-  for (const dueMs of [...due.keys()].sort((a, b) => a - b)) {
-    const group = due.get(dueMs) as Task[];
+  for (;;) {
+    const active = plans.filter((p) => !settled.has(p) && p.queue.length > 0);
+    if (active.length === 0) break;
+    const dueMs = Math.min(...active.map((p) => (p.queue[0] as AnalysisWindow).endMs));
     const wait = dueMs - opts.now();
     if (wait > 0 && !opts.signal?.aborted) await abortable(opts.sleep(wait), opts.signal);
     if (opts.signal?.aborted) {
       const atMs = opts.now();
-      for (const t of group) {
-        observations.get(t.metric.name)?.push({
-          window: t.sub,
-          query: t.metric.query,
-          cohort: opts.cohort.targets.map((x) => x.id),
-          result: { ok: false, phase: 'Error', message: 'the analysis was aborted before this measurement' },
-          atMs,
-        });
+      for (const p of active) {
+        for (const sub of p.queue.splice(0)) {
+          observations.get(p.metric.name)?.push({
+            window: sub,
+            query: p.metric.query,
+            cohort: opts.cohort.targets.map((x) => x.id),
+            result: { ok: false, phase: 'Error', message: 'the analysis was aborted before this measurement' },
+            atMs,
+          });
+        }
       }
-      continue;
+      break;
     }
-    const results = await Promise.all(group.map((t) => observe(t, provider, opts, before)));
-    results.forEach((obs, i) => observations.get((group[i] as Task).metric.name)?.push(obs));
+    const group = active.filter((p) => (p.queue[0] as AnalysisWindow).endMs === dueMs);
+    const tasks = group.map((p) => ({ metric: p.metric, sub: p.queue.shift() as AnalysisWindow }));
+    const results = await Promise.all(tasks.map((t) => observe(t, provider, opts, before)));
+    results.forEach((obs, i) => {
+      const p = group[i] as MetricPlan;
+      observations.get(p.metric.name)?.push(obs);
+      p.last = obs.window;
+    });
+    lastMs = opts.now();
+    assessment = assessAnalysis(spec, observations, { passNotBeforeMs });
+    let criticalFailure = false;
+    plans.forEach((p, i) => {
+      const m = assessment?.metrics[i];
+      if (!m || settled.has(p)) return;
+      if (p.sequential && m.decided) {
+        settled.add(p);
+        if (m.phase === 'Failed' && p.metric.severity === 'critical') criticalFailure = true;
+        return;
+      }
+      // noData: wait — measure again past the window until data come or the deadline passes.
+      const last = p.last;
+      if (p.queue.length === 0 && m.waiting && last && last.endMs < p.deadlineMs && last.endMs >= window.endMs) {
+        const endMs = Math.min(p.deadlineMs, last.endMs + Math.max(1, p.metric.intervalMs));
+        // A sequential look is cumulative already; another metric's no-data measurement is replaced.
+        if (!p.sequential) observations.get(p.metric.name)?.pop();
+        p.queue.push({ startMs: last.startMs, endMs });
+      }
+    });
+    if (stopEarly && criticalFailure) {
+      endedEarly = true;
+      break;
+    }
   }
   for (const list of observations.values()) list.sort((a, b) => a.window.endMs - b.window.endMs);
-  return assessAnalysis(spec, observations);
+  assessment = assessAnalysis(spec, observations, { passNotBeforeMs });
+  if (plans.some((p) => p.queue.length > 0) && !opts.signal?.aborted) endedEarly = true;
+  const waitedUntilMs = Math.max(...plans.map((p) => p.last?.endMs ?? 0));
+  return {
+    ...assessment,
+    ...(endedEarly && { endedEarly }),
+    decidedAtMs: lastMs,
+    ...(waitedUntilMs > window.endMs && { waitedUntilMs }),
+  };
 }
 
 function clock(iso: string): string {

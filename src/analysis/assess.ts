@@ -35,6 +35,7 @@ import type {
   Observation,
   StatisticalClass,
 } from './extra-types.js';
+import { assessSequentialLooks, assessSequentialMetric, detectOf, isSequentialMetric } from './assess-sequential.js';
 import { MIN_STATISTICAL_SAMPLES, mannWhitneyGreater } from './mann-whitney.js';
 import {
   comparisonLabel,
@@ -44,7 +45,30 @@ import {
   formatProbability,
   formatValue,
 } from './messages.js';
-import type { Measurement, MeasurementPhase } from './types.js';
+import type { Evidence, EvidenceCounts, Measurement, MeasurementPhase, ProviderResult } from './types.js';
+
+/** Sample sizes of a provider result, for evidence. */
+function sizeOf(result: Extract<ProviderResult, { ok: true }>): EvidenceCounts {
+  return {
+    ...(result.counts && { events: result.counts.events, exposure: result.counts.exposure }),
+    ...(result.samples && { samples: result.samples.length }),
+  };
+}
+
+/** The decision rule of a metric judged per measurement, for evidence. */
+function describeRule(metric: MetricSpec): string {
+  const parts: string[] = [];
+  if (metric.threshold) parts.push(`absolute: value ${formatThreshold(metric.threshold)}`);
+  if (metric.maxIncreasePercent !== undefined)
+    parts.push(
+      `point estimate: (value − baseline) / baseline ≤ ${metric.maxIncreasePercent}% (no event counts: not a statistical test)`,
+    );
+  if (metric.statistical)
+    parts.push(
+      `mann-whitney one-sided p < ${STATISTICAL_ALPHA} is high; a pass needs a ${formatValue(detectOf(metric))}x canary to have tested high`,
+    );
+  return parts.join('; ');
+}
 
 /**
  * One-sided significance level of the statistical threshold: a measurement is
@@ -105,7 +129,14 @@ function noDataOutcome(
       return { phase: 'Successful', message: `${reason}; noData: pass`, countsAsFailure: false };
     case 'pause':
       return { phase: 'Inconclusive', message: `${reason}; noData: pause`, countsAsFailure: false };
+    case 'wait':
+      return { phase: 'Inconclusive', message: `${reason}; noData: wait`, countsAsFailure: false };
   }
+}
+
+/** Whether an outcome came from no data (what `noData: wait` waits out), not from a backend failure. */
+function isNoData(phase: MeasurementPhase, metric: MetricSpec): boolean {
+  return metric.noData === 'wait' && phase === 'Inconclusive';
 }
 
 /**
@@ -130,12 +161,57 @@ export function assessMeasurement(metric: MetricSpec, obs: Observation): Assesse
       return { measurement: record({ phase: 'Error', message: `${name}: ${result.message}` }), countsAsFailure: false };
     }
     const o = noDataOutcome(metric, `${name}: no data (${result.message})`);
-    return { measurement: record({ phase: o.phase, message: o.message }), countsAsFailure: o.countsAsFailure };
+    return {
+      measurement: record({ phase: o.phase, message: o.message }),
+      countsAsFailure: o.countsAsFailure,
+      ...(isNoData(o.phase, metric) && { waiting: true }),
+    };
   }
   const value = result.value;
   if (!Number.isFinite(value)) {
     const o = noDataOutcome(metric, `${name}: no data (value is ${formatValue(value)})`);
-    return { measurement: record({ phase: o.phase, message: o.message }), countsAsFailure: o.countsAsFailure };
+    return {
+      measurement: record({ phase: o.phase, message: o.message }),
+      countsAsFailure: o.countsAsFailure,
+      ...(isNoData(o.phase, metric) && { waiting: true }),
+    };
+  }
+  // Minimum sample: the events behind the value (the ratio's denominator), else its samples.
+  const canarySize = result.counts?.exposure ?? result.samples?.length;
+  const comparisonSize =
+    obs.comparison?.result.ok === true
+      ? (obs.comparison.result.counts?.exposure ?? obs.comparison.result.samples?.length)
+      : undefined;
+  const evidence: Evidence = {
+    rule: describeRule(metric),
+    canary: sizeOf(result),
+    ...(obs.comparison && {
+      baseline: {
+        kind: obs.comparison.kind,
+        ...(obs.comparison.cohort && { cohort: obs.comparison.cohort }),
+        ...(obs.comparison.query !== undefined && { query: obs.comparison.query }),
+        ...(obs.comparison.result.ok && sizeOf(obs.comparison.result)),
+      },
+    }),
+  };
+  if (metric.minSamples !== undefined) {
+    const needsComparison = metric.maxIncreasePercent !== undefined || metric.statistical !== undefined;
+    const short =
+      canarySize === undefined
+        ? 'the provider reports no event counts or samples to check minSamples against'
+        : canarySize < metric.minSamples
+          ? `${formatValue(canarySize)} events, fewer than minSamples ${metric.minSamples}`
+          : needsComparison && comparisonSize !== undefined && comparisonSize < metric.minSamples
+            ? `baseline ${formatValue(comparisonSize)} events, fewer than minSamples ${metric.minSamples}`
+            : undefined;
+    if (short !== undefined) {
+      const o = noDataOutcome(metric, `${name} = ${formatValue(value)}: too few events (${short})`);
+      return {
+        measurement: record({ phase: o.phase, message: o.message, value, evidence }),
+        countsAsFailure: o.countsAsFailure,
+        ...(metric.noData === 'wait' && { waiting: true }),
+      };
+    }
   }
 
   const clauses: Clause[] = [];
@@ -166,6 +242,8 @@ export function assessMeasurement(metric: MetricSpec, obs: Observation): Assesse
       baselineValue = cmp.result.value;
       if (metric.maxIncreasePercent !== undefined) {
         const change = relativeChangePercent(value, baselineValue);
+        evidence.estimate = baselineValue !== 0 ? value / baselineValue : value === 0 ? 1 : Infinity;
+        evidence.limit = 1 + metric.maxIncreasePercent / 100;
         const floor = metric.ignoreIncreaseBelow;
         const ignored = change > metric.maxIncreasePercent && floor !== undefined && value - baselineValue < floor;
         const why = ignored
@@ -187,10 +265,28 @@ export function assessMeasurement(metric: MetricSpec, obs: Observation): Assesse
         } else {
           const mw = mannWhitneyGreater(canarySamples, baselineSamples);
           statistical = mw.pValue < STATISTICAL_ALPHA ? 'high' : 'pass';
+          evidence.pValue = mw.pValue;
+          evidence.estimate = mw.effect;
           statClauses.push({
             ok: statistical === 'pass',
             text: `"mann-whitney" (p = ${formatProbability(mw.pValue)}, canary higher in ${Math.round(mw.effect * 100)}% of pairs, ${mw.n1} vs ${mw.n2} samples${note})`,
           });
+          // "Enough samples to have seen it": had the canary been `detect` times higher, would the test have said so?
+          const detect = detectOf(metric);
+          evidence.detect = detect;
+          if (statistical === 'pass' && canarySamples.every((v) => v > 0)) {
+            const seen = mannWhitneyGreater(
+              canarySamples.map((v) => v * detect),
+              baselineSamples,
+            );
+            if (!(seen.pValue < STATISTICAL_ALPHA)) {
+              statistical = undefined;
+              pending ??= noDataOutcome(
+                metric,
+                `too few samples to see a ${formatValue(detect)}x increase (${mw.n1} vs ${mw.n2} samples: p = ${formatProbability(seen.pValue)} even at ${formatValue(detect)}x)`,
+              );
+            }
+          }
         }
       }
     }
@@ -215,8 +311,19 @@ export function assessMeasurement(metric: MetricSpec, obs: Observation): Assesse
     phase = 'Successful';
     message = `${head} satisfies ${all.map((c) => c.text).join(' and ')}`;
   }
-  const measurement = record({ phase, message, value, ...(baselineValue !== undefined && { baselineValue }) });
-  return { measurement, countsAsFailure, ...(statistical !== undefined && { statistical }) };
+  const measurement = record({
+    phase,
+    message,
+    value,
+    ...(baselineValue !== undefined && { baselineValue }),
+    evidence,
+  });
+  return {
+    measurement,
+    countsAsFailure,
+    ...(statistical !== undefined && { statistical }),
+    ...(pending && isNoData(phase, metric) && { waiting: true }),
+  };
 }
 
 function plural(n: number, word: string): string {
@@ -245,11 +352,21 @@ export function assessMetric(metric: MetricSpec, assessed: readonly AssessedMeas
   const withScore = score !== undefined ? { score } : {};
   const of = (k: number): string => (n === 1 ? '' : ` (${k} of ${n} measurements)`);
   const first = (list: readonly AssessedMeasurement[]): string => list[0]?.measurement.message ?? '';
+  const lastOne = assessed[n - 1];
+  const waiting = lastOne?.waiting === true ? { waiting: true } : {};
 
   if (failures.length > metric.failureLimit) {
     const limit =
       n === 1 && metric.failureLimit === 0 ? '' : `; failed ${failures.length} > failureLimit ${metric.failureLimit}`;
-    return { ...base, ...withScore, phase: 'Failed', message: `${first(failures)}${of(failures.length)}${limit}` };
+    const decidedBy = failures[metric.failureLimit] as AssessedMeasurement;
+    return {
+      ...base,
+      ...withScore,
+      phase: 'Failed',
+      message: `${first(failures)}${of(failures.length)}${limit}`,
+      decided: true,
+      decidedAt: decidedBy.measurement.at,
+    };
   }
   const stat = metric.statistical;
   const highs = classified.filter((a) => a.statistical === 'high');
@@ -263,7 +380,7 @@ export function assessMetric(metric: MetricSpec, assessed: readonly AssessedMeas
       n === 1 && metric.inconclusiveLimit === 0
         ? ''
         : `; ${unsure.length} > inconclusiveLimit ${metric.inconclusiveLimit}`;
-    return { ...base, ...withScore, phase, message: `${first(unsure)}${of(unsure.length)}${limit}` };
+    return { ...base, ...withScore, ...waiting, phase, message: `${first(unsure)}${of(unsure.length)}${limit}` };
   }
   if (stat && score !== undefined && score < stat.passScore) {
     return {
@@ -297,17 +414,22 @@ const SEVERITY_RANK: Record<Severity, number> = { warning: 1, critical: 2 };
  * Combines every metric of an analysis into a verdict (rule 4 of this module).
  *
  * @param observations - per metric name, its observations in time order; a metric without any is inconclusive.
+ * @param options - `passNotBeforeMs`: a sequential pass counts only from looks ending at or after it (`analysis.minWindow`).
  */
 export function assessAnalysis(
   spec: AnalysisSpec,
   observations: ReadonlyMap<string, readonly Observation[]>,
+  options: { passNotBeforeMs?: number } = {},
 ): AnalysisAssessment {
-  const metrics = spec.metrics.map((metric) =>
-    assessMetric(
+  const metrics = spec.metrics.map((metric) => {
+    const list = observations.get(metric.name) ?? [];
+    if (isSequentialMetric(metric, list))
+      return assessSequentialMetric(metric, assessSequentialLooks(metric, list), options);
+    return assessMetric(
       metric,
-      (observations.get(metric.name) ?? []).map((o) => assessMeasurement(metric, o)),
-    ),
-  );
+      list.map((o) => assessMeasurement(metric, o)),
+    );
+  });
   return combineMetricAssessments(metrics);
 }
 

@@ -14,6 +14,10 @@ export interface Comparison {
    */
   kind: 'stable' | 'before';
   result: ProviderResult;
+  /** The comparison query exactly as sent. */
+  query?: string;
+  /** Ids of the targets it measured. */
+  cohort?: string[];
   /** Extra words for the message, e.g. why a `stable` baseline fell back to `before`. */
   note?: string;
 }
@@ -44,6 +48,10 @@ export interface AssessedMeasurement {
   countsAsFailure: boolean;
   /** Mann-Whitney classification, when the metric is statistical and both cohorts had enough samples. */
   statistical?: StatisticalClass;
+  /** No data, or fewer events than `minSamples`: what `noData: wait` waits out. */
+  waiting?: boolean;
+  /** The sequential test's decision at this look (metrics judged on event counts). */
+  sequential?: 'fail' | 'pass' | 'continue';
 }
 
 /** The verdict on one metric over the window. */
@@ -57,11 +65,26 @@ export interface MetricAssessment {
   score?: number;
   /** One line naming the metric and the numbers that decided it. */
   message: string;
+  /**
+   * The data already decided this metric: more measurements cannot change its phase (a sequential
+   * test reached fail or pass, or more measurements failed than failureLimit).
+   */
+  decided?: boolean;
+  /** No data so far (or below minSamples) at its last measurement: `noData: wait` keeps measuring. */
+  waiting?: boolean;
+  /** When it was decided (ISO), for a decided metric. */
+  decidedAt?: string;
 }
 
 /** `AnalysisResult` plus the per-metric verdicts it was combined from. */
 export interface AnalysisAssessment extends AnalysisResult {
   metrics: MetricAssessment[];
+  /** `analyzeWindow` returned before the window's end because every metric was decided (or a critical one failed). */
+  endedEarly?: boolean;
+  /** When the verdict was reached (ms): the last measurement taken. */
+  decidedAtMs?: number;
+  /** `noData: wait` held the verdict past the window's end (ms it ended at). */
+  waitedUntilMs?: number;
 }
 
 /** Options of `analyzeWindow`. Every time is epoch milliseconds. */
@@ -84,4 +107,9 @@ export interface AnalyzeOptions {
   sleep: (ms: number) => Promise<void>;
   /** Stops waiting and aborts measurements in flight; the result is then `inconclusive`. */
   signal?: AbortSignal;
+  /**
+   * Return as soon as every metric is decided, or a critical metric failed, once
+   * `spec.minWindowMs` has passed (default true). The window is then shorter than `observe`.
+   */
+  stopEarly?: boolean;
 }

@@ -313,6 +313,8 @@ export type ScrapeEvaluation =
       samples: number[];
       /** Per-target values by target id. */
       perTarget: Map<string, number>;
+      /** `ratio(A, B)`: ΣA increase (events) and ΣB increase (exposure) over the cohort. */
+      counts?: { events: number; exposure: number };
     }
   | { ok: false; message: string };
 
@@ -369,7 +371,7 @@ export function evaluateScrapeQuery(query: ScrapeQuery, targets: readonly Target
       if (matched === 0) return { ok: false, message: `no series match ${formatSelector(query.denominator)}` };
       if (den === 0)
         return { ok: false, message: `${formatSelector(query.denominator)} did not increase in the window (0/0)` };
-      return { ok: true, value: num / den, samples, perTarget };
+      return { ok: true, value: num / den, samples, perTarget, counts: { events: num, exposure: den } };
     }
     case 'rate': {
       for (const t of targets) {

@@ -33,6 +33,12 @@ export type ProviderResult =
       value: number;
       /** Per-target or per-interval samples, for statistical comparison (Mann-Whitney U). */
       samples?: number[];
+      /**
+       * Event counts behind a ratio value over the measured window: `events` = the numerator's
+       * increase (e.g. 5xx answers), `exposure` = the denominator's (requests). Present when the
+       * provider can count (see {@link MetricProvider.countable}); the sequential test needs them.
+       */
+      counts?: { events: number; exposure: number };
     }
   | { ok: false; phase: 'Error' | 'Inconclusive'; message: string };
 
@@ -56,6 +62,47 @@ export interface MetricProvider {
   beginWindow?(cohorts: Cohort[], window: AnalysisWindow): Promise<void>;
   /** Measures; never throws for backend failures (returns `{ok:false}`). */
   measure(req: MeasureRequest): Promise<ProviderResult>;
+  /**
+   * Whether `measure` reports event counts (`counts`) for this rendered query: a ratio of
+   * counters (`scrape`'s `ratio(A, B)`, PromQL `sum(rate(A[w])) / sum(rate(B[w]))`). Absent = never.
+   */
+  countable?(query: string): boolean;
+}
+
+/** Counts of one cohort in a verdict's evidence. */
+export interface EvidenceCounts {
+  /** Events (the ratio's numerator), summed over the looks so far. */
+  events?: number;
+  /** Exposure (the ratio's denominator, e.g. requests), summed over the looks so far. */
+  exposure?: number;
+  /** Samples compared (per-target or per-interval values), for Mann-Whitney. */
+  samples?: number;
+}
+
+/**
+ * Why a measurement decided what it did, kept exact in the state (issue 11, part 7):
+ * the rule, the sample sizes, the estimate with its interval, the limit. Ratios, not percents.
+ */
+export interface Evidence {
+  /** The decision rule in words: `rate ratio, anytime-valid 99%: fail if lower > 1.1, pass if upper < 2`. */
+  rule: string;
+  /** What the rule concluded at this look: `fail`, `pass`, or `continue` (keep observing). */
+  decision?: 'fail' | 'pass' | 'continue';
+  /** Confidence of the interval and of each decision, 0..1. */
+  confidence?: number;
+  /** Canary ÷ baseline: the rate ratio (counts) or value ratio (point estimate). */
+  estimate?: number;
+  /** Confidence interval of `estimate`, `[lower, upper]`; upper may be `.inf` in YAML. */
+  interval?: [number, number];
+  /** Most allowed ratio (`maxIncrease: 10%` → 1.1). */
+  limit?: number;
+  /** Regression size a pass rules out (`detect: 2x` → 2). */
+  detect?: number;
+  /** One-sided p-value (Mann-Whitney). */
+  pValue?: number;
+  canary?: EvidenceCounts;
+  /** The comparison: which cohort (`stable` targets or the same targets `before`), its targets, query and counts. */
+  baseline?: EvidenceCounts & { kind: 'stable' | 'before'; cohort?: string[]; query?: string };
 }
 
 /** A measurement as recorded in state and printed by the CLI. */
@@ -73,7 +120,10 @@ export interface Measurement {
   phase: MeasurementPhase;
   severity: Severity;
   message: string;
+  /** When it was measured; for the measurement that decided a metric, when the metric was decided. */
   at: string;
+  /** The rule, counts, estimate and interval behind the phase (absent in states written before issue 11). */
+  evidence?: Evidence;
 }
 
 /** The outcome of analysing one wave's window. */

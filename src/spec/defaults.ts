@@ -81,3 +81,20 @@ export const DEFAULT_INCONCLUSIVE_LIMIT = 0;
 export const DEFAULT_PASS_SCORE = 95;
 /** Statistical comparison score (percent) at or above which a metric is inconclusive rather than failed, when omitted. */
 export const DEFAULT_MARGINAL_SCORE = 75;
+/**
+ * Confidence of the sequential `maxIncrease` test when omitted: a good canary is falsely failed,
+ * and a `detect`-size regression falsely passed, each at most 1% of the time (issue 11).
+ */
+export const DEFAULT_CONFIDENCE = '99%';
+/** The same as a ratio. */
+export const DEFAULT_CONFIDENCE_RATIO = 0.99;
+/** Smallest regression a pass must rule out when omitted: twice the baseline rate (suits seed 000's criteria). */
+export const DEFAULT_DETECT = '2x';
+/** The same as a ratio. */
+export const DEFAULT_DETECT_RATIO = 2;
+/** Fewest events (requests, or samples) before any verdict when omitted. */
+export const DEFAULT_MIN_SAMPLES = 1;
+/** Most time past the window a `noData: wait` metric waits for data when omitted. */
+export const DEFAULT_MAX_WAIT = '1h';
+/** Least observation window before the analysis may end it early when omitted: none. */
+export const DEFAULT_MIN_WINDOW = '0s';

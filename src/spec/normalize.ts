@@ -187,6 +187,11 @@ function normalizeMetric(metric: WrittenMetric, noData: NoDataPolicy): MetricSpe
       marginalScore: metric.statistical.marginalScore ?? DEFAULT_MARGINAL_SCORE,
     };
   }
+  // Written only: the analysis applies the defaults (`detect`'s depends on maxIncrease).
+  if (metric.confidence !== undefined) out.confidence = Number.parseFloat(metric.confidence) / 100;
+  if (metric.detect !== undefined) out.detect = Number.parseFloat(metric.detect);
+  if (metric.minSamples !== undefined) out.minSamples = metric.minSamples;
+  if (metric.maxWait !== undefined) out.maxWaitMs = parseDuration(metric.maxWait);
   return out;
 }
 
@@ -199,6 +204,7 @@ function normalizeAnalysis(analysis: NonNullable<WrittenRolloutSpec['analysis']>
     provider: { type, config: { ...analysis.provider[type] } },
     noData,
     metrics: analysis.metrics.map((m) => normalizeMetric(m, noData)),
+    ...(analysis.minWindow !== undefined ? { minWindowMs: parseDuration(analysis.minWindow) } : {}),
   };
 }
 

@@ -17,6 +17,8 @@ import semver from 'semver';
 import { z } from 'zod';
 import {
   DEFAULT_CANARY,
+  DEFAULT_CONFIDENCE,
+  DEFAULT_DETECT,
   DEFAULT_DISCOVER_TIMEOUT,
   DEFAULT_EXPECTED_TARGET_DURATION,
   DEFAULT_FAILURE_LIMIT,
@@ -28,8 +30,11 @@ import {
   DEFAULT_MARGINAL_SCORE,
   DEFAULT_MAX_CONSECUTIVE_FAILURES,
   DEFAULT_MAX_UNAVAILABLE,
+  DEFAULT_MAX_WAIT,
   DEFAULT_METRIC_COUNT,
   DEFAULT_METRIC_INTERVAL,
+  DEFAULT_MIN_SAMPLES,
+  DEFAULT_MIN_WINDOW,
   DEFAULT_NO_DATA,
   DEFAULT_OBSERVE,
   DEFAULT_OBSERVE_INTERVAL,
@@ -557,7 +562,15 @@ const Hooks = strict({
 // ---------------------------------------------------------------------------
 // Analysis
 
-const NoData = z.enum(['pause', 'fail', 'pass'], e('must be pause, fail or pass', 'pause, fail or pass'));
+const NoData = z.enum(
+  ['pause', 'fail', 'pass', 'wait'],
+  e('must be pause, fail, pass or wait', 'pause, fail, pass or wait'),
+);
+
+/** Confidence of the sequential tests: a percent from 50% to below 100%. */
+const CONFIDENCE_PATTERN = String.raw`^[5-9]\d(?:\.\d+)?%$`;
+/** A regression size as a multiple of the baseline: `2x`, `1.5x`. */
+const DETECT_PATTERN = String.raw`^\d+(?:\.\d+)?x$`;
 const ProviderSettings = z.record(
   z.string(),
   z.unknown(),
@@ -680,6 +693,30 @@ const Metric = strict({
     DEFAULT_SEVERITY,
   ),
   noData: NoData.optional().describe('What no data means for this metric (default: analysis.noData).'),
+  confidence: withDefault(
+    z
+      .string(e('must be a percent like "99%"', 'a percent from 50% to below 100%, quoted'))
+      .regex(regex(CONFIDENCE_PATTERN), e('must be a percent like "99%"', 'a percent from 50% to below 100%')),
+    `Confidence of the sequential maxIncrease test on event counts: a good canary fails, and a regression of detect size passes, each at most 100% − confidence of the time, however often the window is looked at (default ${DEFAULT_CONFIDENCE}).`,
+    DEFAULT_CONFIDENCE,
+  ),
+  detect: withDefault(
+    z
+      .string(e('must be a multiple like "2x"', 'a number above 1 followed by x, like "2x"'))
+      .regex(regex(DETECT_PATTERN), e('must be a multiple like "2x"', 'a number above 1 followed by x, like "2x"')),
+    `Smallest regression (a multiple of the baseline rate) a pass must rule out: maxIncrease and statistical pass only once enough events were seen to have caught it (default ${DEFAULT_DETECT}, or twice 1 + maxIncrease when that is 2 or more). Above 1 + maxIncrease.`,
+    DEFAULT_DETECT,
+  ),
+  minSamples: withDefault(
+    countSchema(1, 'must be a whole number of events ≥ 1'),
+    `Fewest events before any verdict: requests (the ratio's denominator) of the canary, and of its baseline, summed over the window; or samples for per-target values. Below it the metric waits, then applies noData (default ${DEFAULT_MIN_SAMPLES}).`,
+    DEFAULT_MIN_SAMPLES,
+  ),
+  maxWait: withDefault(
+    PositiveDuration,
+    `With noData: wait, the most time past the observation window the metric waits for data (or minSamples) before it is inconclusive (default ${DEFAULT_MAX_WAIT}).`,
+    DEFAULT_MAX_WAIT,
+  ),
   interval: withDefault(
     PositiveDuration,
     `Time between measurements (default ${DEFAULT_METRIC_INTERVAL}).`,
@@ -720,6 +757,25 @@ const Metric = strict({
         message: explain('applies to maxIncrease, which is not set', 'maxIncrease: "N%" beside it'),
       });
     }
+    if (value.detect !== undefined && new RegExp(DETECT_PATTERN).test(value.detect)) {
+      const detect = Number.parseFloat(value.detect);
+      const limit =
+        value.maxIncrease !== undefined && /^\d+(?:\.\d+)?%$/.test(value.maxIncrease)
+          ? 1 + Number.parseFloat(value.maxIncrease) / 100
+          : 1;
+      if (!(detect > limit)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['detect'],
+          message: explain(
+            value.maxIncrease !== undefined
+              ? `must be above 1 + maxIncrease (${limit}x)`
+              : 'must be above 1x (no change)',
+            `a multiple above ${limit}, like "${limit < 2 ? 2 : 2 * limit}x"`,
+          ),
+        });
+      }
+    }
     for (const key of ['maxIncrease', 'statistical'] as const) {
       if (value[key] !== undefined && value.baseline === undefined) {
         ctx.addIssue({
@@ -743,8 +799,13 @@ const Analysis = strict({
   provider: Provider,
   noData: withDefault(
     NoData,
-    `What a metric with no data means: pause (inconclusive, wait for a decision), fail, or pass (default ${DEFAULT_NO_DATA}).`,
+    `What a metric with no data (or fewer events than minSamples) means: pause (inconclusive, wait for a decision), fail, pass, or wait (keep measuring past the window until the data come or maxWait passes, then inconclusive) (default ${DEFAULT_NO_DATA}).`,
     DEFAULT_NO_DATA,
+  ),
+  minWindow: withDefault(
+    Duration,
+    `Least observation window before the analysis may end it early because every metric is conclusive (a failed critical metric ends it at once); the tier's observe is the most (default ${DEFAULT_MIN_WINDOW}).`,
+    DEFAULT_MIN_WINDOW,
   ),
   metrics: z
     .array(Metric, e('must be a list of metrics', 'a list of {name, query, ...}'))
@@ -841,7 +902,7 @@ export const WrittenRolloutSpecSchema = strict({
     )
     .optional()
     .describe(
-      'Targets left out of the rollout explicitly (e.g. a broken box being repaired): never touched, recorded in the state, still counted against their tier\'s budget when observed down.',
+      "Targets left out of the rollout explicitly (e.g. a broken box being repaired): never touched, recorded in the state, still counted against their tier's budget when observed down.",
     ),
 }).meta({
   title: 'Fleetgate rollout spec',

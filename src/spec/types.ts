@@ -130,7 +130,12 @@ export interface TierSpec {
 }
 
 export type Severity = 'warning' | 'critical';
-export type NoDataPolicy = 'pause' | 'fail' | 'pass';
+/**
+ * What no data (or too few events, below `minSamples`) means: `pause` → inconclusive, `fail`,
+ * `pass` (only when written), or `wait`: keep measuring past the window until the data come
+ * or `maxWaitMs` after the window passes, then inconclusive.
+ */
+export type NoDataPolicy = 'pause' | 'fail' | 'pass' | 'wait';
 
 /** A threshold parsed from `"< 0.01"`, `"<= 30"` etc. */
 export interface AbsoluteThreshold {
@@ -159,6 +164,24 @@ export interface MetricSpec {
   count: number;
   failureLimit: number;
   inconclusiveLimit: number;
+  /**
+   * Confidence of the sequential `maxIncrease` test and the statistical "enough samples" rule,
+   * as a ratio in (0, 1) (written `99%`; absent = 0.99): a good canary fails, and a regression of
+   * `detect` size passes, each with probability at most 1 − confidence.
+   */
+  confidence?: number;
+  /**
+   * Smallest regression a pass must rule out, as a ratio of the baseline (written `2x`; absent = 2,
+   * or twice 1 + maxIncrease when that is 2 or more). Above 1 + maxIncrease.
+   */
+  detect?: number;
+  /**
+   * Fewest events before any verdict: requests (the ratio's denominator) of the canary, and of
+   * its baseline when compared, summed over the window; samples for per-target values. Absent = 1.
+   */
+  minSamples?: number;
+  /** With `noData: wait`: the most time (ms) past the window the metric waits for data (absent = 1 hour). */
+  maxWaitMs?: number;
 }
 
 export interface AnalysisSpec {
@@ -166,6 +189,11 @@ export interface AnalysisSpec {
   provider: { type: string; config: Record<string, unknown> };
   noData: NoDataPolicy;
   metrics: MetricSpec[];
+  /**
+   * Least time (ms) an observation window lasts before the analysis may end it early because every
+   * metric is conclusive (absent = 0: as soon as they are). The window's `observe` is the most.
+   */
+  minWindowMs?: number;
 }
 
 export interface GatesSpec {

@@ -29,6 +29,7 @@ import {
   type RetryPolicy,
 } from '../provider-support.js';
 import type { MeasureRequest, MetricProvider, ProviderDeps, ProviderFactory, ProviderResult } from '../types.js';
+import { countQueries } from './promql-ratio.js';
 
 /** Registry key. */
 export const type = 'prometheus';
@@ -289,6 +290,11 @@ export class PrometheusProvider implements MetricProvider {
    */
   async measure(req: MeasureRequest): Promise<ProviderResult> {
     const endS = req.window.endMs / 1000;
+    const wantsCounts =
+      req.metric.statistical === undefined &&
+      (req.metric.maxIncreasePercent !== undefined || req.metric.minSamples !== undefined);
+    const parts = wantsCounts ? countQueries(req.query) : undefined;
+    if (parts) return this.measureCounts(parts, endS, req.signal);
     const instant = await this.call('/api/v1/query', { query: req.query, time: String(endS) }, req.signal);
     if (!instant.ok) return instant;
     if (instant.series > 1) return { ok: true, value: mean(instant.values), samples: instant.values };
@@ -310,6 +316,37 @@ export class PrometheusProvider implements MetricProvider {
     );
     if (!range.ok) return { ok: false, phase: range.phase, message: `range query for samples: ${range.message}` };
     return { ok: true, value, samples: range.values };
+  }
+
+  /** Ratios of counters (`sum(rate(A[w])) / sum(rate(B[w]))`) report event counts: see `promql-ratio.ts`. */
+  countable(query: string): boolean {
+    return countQueries(query) !== undefined;
+  }
+
+  /**
+   * Evaluates a ratio of counters as its two sides' increases at the window end:
+   * events (numerator) and exposure (denominator); the value is their ratio. An empty
+   * numerator with requests counted is 0 events (no series for 5xx yet); an empty or
+   * zero denominator is no data.
+   */
+  private async measureCounts(
+    parts: { numerator: string; denominator: string },
+    endS: number,
+    signal: AbortSignal | undefined,
+  ): Promise<ProviderResult> {
+    const time = String(endS);
+    const [num, den] = await Promise.all([
+      this.call('/api/v1/query', { query: parts.numerator, time }, signal),
+      this.call('/api/v1/query', { query: parts.denominator, time }, signal),
+    ]);
+    if (!den.ok) return { ok: false, phase: den.phase, message: `requests (${parts.denominator}): ${den.message}` };
+    if (!num.ok && (num.phase === 'Error' || num.message !== 'empty result'))
+      return { ok: false, phase: num.phase, message: `events (${parts.numerator}): ${num.message}` };
+    const exposure = den.values.reduce((a, b) => a + b, 0);
+    const events = num.ok ? num.values.reduce((a, b) => a + b, 0) : 0;
+    if (!(exposure > 0))
+      return { ok: false, phase: 'Inconclusive', message: `${parts.denominator} did not increase in the window (0/0)` };
+    return { ok: true, value: events / exposure, counts: { events, exposure } };
   }
 }
 

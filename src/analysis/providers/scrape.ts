@@ -95,8 +95,11 @@ export function parseScrapeSettings(config: Record<string, unknown>, deps: Provi
   };
 }
 
-/** One scrape of one target: the parsed page, or why there is none. */
-type Scrape = { atMs: number; exposition: Exposition } | { atMs: number; error: string };
+/** One scrape of one target: the parsed page, or why there is none. `pinned`: taken when a window opened. */
+type Scrape = ({ atMs: number; exposition: Exposition } | { atMs: number; error: string }) & { pinned?: boolean };
+
+/** Window-start scrapes kept per target besides the {@link MAX_SCRAPES_PER_TARGET} most recent ones. */
+export const PINNED_SCRAPES_PER_TARGET = 2;
 
 /**
  * Tolerance (ms) between a window bound and the scrape that stands for it:
@@ -135,7 +138,7 @@ export class ScrapeProvider implements MetricProvider {
     private readonly now: () => number,
   ) {}
 
-  private async scrapeOne(target: Target, signal?: AbortSignal): Promise<Scrape> {
+  private async scrapeOne(target: Target, signal?: AbortSignal, pinned = false): Promise<Scrape> {
     const url = `${this.settings.scheme}://${target.address}${this.settings.path}`;
     // Stamped when the request is sent: the agent reads its counters then, not when the answer arrives.
     const atMs = this.now();
@@ -157,10 +160,17 @@ export class ScrapeProvider implements MetricProvider {
       }
     }
     if (!(signal?.aborted ?? false)) {
+      if (pinned) scrape.pinned = true;
       const list = this.scrapes.get(keyOf(target)) ?? [];
       list.push(scrape);
-      if (list.length > MAX_SCRAPES_PER_TARGET) list.splice(0, list.length - MAX_SCRAPES_PER_TARGET);
-      this.scrapes.set(keyOf(target), list);
+      // Drop the oldest scrapes beyond the most recent ones, but keep the last window starts: a window
+      // measured in many looks (sequential tests) takes more scrapes than it keeps, and still needs its start.
+      const recent = list.slice(-MAX_SCRAPES_PER_TARGET);
+      const starts = list
+        .slice(0, -MAX_SCRAPES_PER_TARGET)
+        .filter((s) => s.pinned)
+        .slice(-PINNED_SCRAPES_PER_TARGET);
+      this.scrapes.set(keyOf(target), [...starts, ...recent]);
     }
     return scrape;
   }
@@ -183,7 +193,7 @@ export class ScrapeProvider implements MetricProvider {
     void window;
     const unique = new Map<string, Target>();
     for (const c of cohorts) for (const t of c.targets) unique.set(keyOf(t), t);
-    await mapLimit([...unique.values()], this.settings.concurrency, (t) => this.scrapeOne(t));
+    await mapLimit([...unique.values()], this.settings.concurrency, (t) => this.scrapeOne(t, undefined, true));
   }
 
   /**
@@ -262,7 +272,21 @@ export class ScrapeProvider implements MetricProvider {
     }
     const evaluation = evaluateScrapeQuery(query, data);
     if (!evaluation.ok) return { ok: false, phase: 'Inconclusive', message: evaluation.message };
-    return { ok: true, value: evaluation.value, samples: evaluation.samples };
+    return {
+      ok: true,
+      value: evaluation.value,
+      samples: evaluation.samples,
+      ...(evaluation.counts && { counts: evaluation.counts }),
+    };
+  }
+
+  /** `ratio(A, B)` queries report event counts (ΣA and ΣB increases). */
+  countable(query: string): boolean {
+    try {
+      return parseScrapeQuery(query).fn === 'ratio';
+    } catch {
+      return false;
+    }
   }
 }
 
