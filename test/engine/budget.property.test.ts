@@ -54,6 +54,8 @@ interface Case {
   excludeUnreachable: boolean;
   /** `budgetProbeMaxAgeMs`: 0, or the default (1 s). */
   freshProbes: boolean;
+  /** Answer the last pause (or a degraded end) with `resume --decision rollback`. */
+  rollback: boolean;
 }
 
 const sizeArb = (n: number): fc.Arbitrary<Size> =>
@@ -105,6 +107,7 @@ const caseArb = (failures: readonly MemberCase['fails'][]): fc.Arbitrary<Case> =
     tiers: fc.array(tierArb(failures), { minLength: 1, maxLength: 2 }),
     excludeUnreachable: fc.boolean(),
     freshProbes: fc.boolean(),
+    rollback: fc.boolean(),
   });
 
 const DESIRED = '1.1.0';
@@ -189,7 +192,7 @@ interface Violation {
 const DEFAULT_PROBE_AGE_MS = 1_000;
 
 /** Watches the fleet and records every breach of (a) and (b) (see the file's comment). */
-function watch(s: Scenario, c: Case, preOut: Set<string>): Violation[] {
+function watch(s: Scenario, c: Case, preOut: Set<string>, mode: { rollingBack: boolean }): Violation[] {
   const f = s.fleet;
   const violations: Violation[] = [];
   /** Members that went out by themselves, and when (virtual ms). */
@@ -201,7 +204,7 @@ function watch(s: Scenario, c: Case, preOut: Set<string>): Violation[] {
     if (!r.ok && (call.kind === 'verify' || call.kind === 'version') && !reportedAt.has(call.target))
       reportedAt.set(call.target, call.endAt!);
   });
-  const tierOf = new Map<string, { name: string; members: string[]; budget: number }>();
+  const tierOf = new Map<string, { name: string; members: string[]; budget: number; quorum: boolean }>();
   for (const t of s.plan.tiers) for (const id of t.targets) tierOf.set(id, { ...t, members: t.targets });
   /**
    * Down (unhealthy, unreachable) in a way any engine can know now: so before the run, or
@@ -217,7 +220,9 @@ function watch(s: Scenario, c: Case, preOut: Set<string>): Violation[] {
   };
   const drained = new Map<string, boolean>();
   f.onChange(({ target, what, call }) => {
-    const t = tierOf.get(target);
+    // A rollback goes in larger batches than the rollout (rollback.waves) in an ordinary tier;
+    // a quorum tier keeps its budget.
+    const t = mode.rollingBack && !tierOf.get(target)?.quorum ? undefined : tierOf.get(target);
     const now = s.clock.nowMs();
     if (!call && !byItself.has(target)) byItself.set(target, now);
     if (t && what === 'drained' && call) {
@@ -251,7 +256,8 @@ function watch(s: Scenario, c: Case, preOut: Set<string>): Violation[] {
 async function runCase(c: Case): Promise<{ violations: Violation[]; outcomes: string[]; s: Scenario }> {
   const { s, preOut } = build(c);
   s.deps(); // the plan, for the watcher's tiers
-  const violations = watch(s, c, preOut);
+  const mode = { rollingBack: false };
+  const violations = watch(s, c, preOut, mode);
   const outcomes: string[] = [];
   const expected = (e: unknown) => e instanceof VersionPolicyError || e instanceof InvalidPhaseError;
   let r: RunResult | undefined;
@@ -272,6 +278,11 @@ async function runCase(c: Case): Promise<{ violations: Violation[]; outcomes: st
     }
   }
   if (r) outcomes.push(`${r.outcome}:${r.reason}`);
+  if (c.rollback && (r?.outcome === 'Paused' || r?.outcome === 'Degraded')) {
+    mode.rollingBack = true;
+    r = await s.engine().resume('rollback');
+    outcomes.push(`rollback: ${r.outcome}:${r.reason}`);
+  }
   return { violations, outcomes, s };
 }
 
@@ -322,6 +333,7 @@ const DRAINED_FAILURE_COUNTEREXAMPLE: Case = {
   ],
   excludeUnreachable: true,
   freshProbes: false,
+  rollback: false,
 };
 
 describe('budget property: never more of a tier out of service than its budget', () => {
