@@ -339,7 +339,9 @@ export class RolloutEngine {
     if (problems.length > 0) {
       throw new VersionPolicyError(
         problems[0]!.reason,
-        `preflight refused ${desired}, nothing was touched: ${problems.map((p) => p.message).join('; ')}`,
+        `preflight: ${problems.map((p) => p.message).join('; ')}${
+          problems.some((p) => p.reason === 'Unreachable') ? '' : `; ${desired} refused, nothing was touched`
+        }`,
       );
     }
     const reported = [...probes.values()].map((p) => p.version!);

@@ -126,11 +126,7 @@ export function assessReportedVersions(input: {
   const versionsByTier = new Map<string, Set<string>>();
   for (const r of input.reported) {
     if (r.version === undefined) {
-      add(
-        'Unreachable',
-        r.id,
-        `${r.id} did not answer its version step (${r.message ?? 'no answer'}): ${EXCLUDE_HINT}`,
-      );
+      add('Unreachable', r.id, `${r.id} (${r.message ?? 'no answer'})`);
       continue;
     }
     if (!semver.valid(r.version)) {
@@ -169,13 +165,17 @@ export function assessReportedVersions(input: {
       });
     }
   }
+  const list = (messages: string[], limit: number) =>
+    messages.length <= limit
+      ? messages.join('; ')
+      : `${messages.slice(0, limit).join('; ')}; and ${messages.length - limit} more`;
   return [...byReason].map(([reason, e]) => ({
     reason,
     targets: e.targets,
     message:
-      e.messages.length <= 5
-        ? e.messages.join('; ')
-        : `${e.messages.slice(0, 5).join('; ')}; and ${e.messages.length - 5} more`,
+      reason === 'Unreachable'
+        ? `${e.targets.length} target(s) did not answer the version step, nothing was touched: ${list(e.messages, 10)} (${EXCLUDE_HINT.replace('repair it', 'repair them')})`
+        : list(e.messages, 5),
   }));
 }
 

@@ -86,7 +86,7 @@ describe('analysis with the scrape provider', () => {
     repo = await fleet(analysis('{ scrape: {} }', ERROR_RATE_SCRAPE));
     repo.propose(spec('1.1.0-errors', analysis('{ scrape: {} }', ERROR_RATE_SCRAPE)));
     const r = await repo.cli('run', repo.specPath);
-    expect(r.code).toBe(4);
+    expect(r.code, r.stderr).toBe(4);
     const s = repo.state();
     expect(s.phase).toBe('RolledBack');
     expect(s.condition?.message).toMatch(/error-rate = [\d.]+ \(baseline [\d.]+\) violates "no increase > 50%"/);

@@ -174,7 +174,11 @@ describe('the state cannot be made durable: the rollout stops before touching mo
       expect(s.phase).toBe('Progressing');
       const after = await agentStats(r);
       // Nothing of the third wave was touched; of the second, at most the steps already running finished.
-      for (const id of WAVE(3)) expect(deltaAll(after, before, id) - delta(after, before, id, '/version')).toBe(0);
+      // Read-only requests (version, and the health probes that guard the budget) are all that reached it.
+      for (const id of WAVE(3))
+        expect(
+          deltaAll(after, before, id) - delta(after, before, id, '/version') - delta(after, before, id, '/healthz'),
+        ).toBe(0);
       for (const id of WAVE(3)) expect(delta(after, before, id, '/version')).toBeLessThanOrEqual(1); // preflight
       // The second wave's targets were not undrained: that step waits for its record, which could not be written.
       for (const id of WAVE(2)) expect(delta(after, before, id, '/undrain')).toBe(0);
@@ -321,7 +325,8 @@ describe('the state cannot be made durable: the rollout stops before touching mo
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/fleetgate: git refused to commit rollouts\/svc\.state\.yaml: .*main\.lock/);
     const after = await agentStats(r);
-    for (const id of WAVE(3)) expect(deltaAll(after, before, id)).toBe(0);
+    // Only the read-only health probes that guarded the second wave's budget reached the third.
+    for (const id of WAVE(3)) expect(deltaAll(after, before, id) - delta(after, before, id, '/healthz')).toBe(0);
     const s = r.state();
     expect(s.waves.map((w) => w.phase)).toEqual(['Completed', 'Completed', 'Pending']);
     holder.kill('SIGKILL');
