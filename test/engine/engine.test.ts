@@ -778,6 +778,51 @@ describe('RolloutEngine: version policy on reported versions (preflight)', () =>
   });
 });
 
+describe('RolloutEngine: version policy, step-through', () => {
+  it('refuses to skip a step-through version (StepThroughRequired)', async () => {
+    const s = edge(2, {}, { version: '1.3.0', versionPolicy: { allowDowngrade: false, stepThrough: ['1.2.0'] } });
+
+    const error = await rejection(s.engine().run());
+
+    expect((error as VersionPolicyError).reason).toBe('StepThroughRequired');
+    expect(s.fleet.touched()).toEqual([]);
+  });
+});
+
+describe('RolloutEngine.preflightReport', () => {
+  it('lists what each target reports, the members out of service and each tier budget, touching nothing', async () => {
+    const s = edge(
+      4,
+      { maxUnavailable: size(1) },
+      {},
+      {
+        sim: {
+          'edge-1': { version: '1.0.0' },
+          'edge-2': { version: '1.0.0', healthy: false },
+          'edge-3': { version: '1.0.0', healthy: false },
+          'edge-4': { version: '1.1.0' },
+        },
+      },
+    );
+
+    const report = await s.engine().preflightReport();
+
+    expect(report).toMatchObject({
+      desired: '1.1.0',
+      phase: 'Pending',
+      targets: 4,
+      versions: { '1.0.0': 3, '1.1.0': 1 },
+    });
+    expect(report.unhealthy.map((u) => u.id)).toEqual(['edge-2', 'edge-3']);
+    expect(report.budgets).toEqual([{ tier: 'edge', budget: 1, out: ['edge-2', 'edge-3'] }]);
+    expect(report.policy).toEqual({ ok: true });
+    // two members out with a budget of one: not ready
+    expect(report.ok).toBe(false);
+    expect(s.fleet.touched()).toEqual([]);
+    expect(s.store.writes).toBe(0);
+  });
+});
+
 describe('RolloutEngine: exclusions and other rollouts', () => {
   it('given targets left out by the spec and by the caller, then they are never touched and recorded in state.excluded', async () => {
     // edge-2 reports ERROR and edge-4 does not answer: both would block the run unless left out
