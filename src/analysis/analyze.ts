@@ -271,14 +271,16 @@ function isSequentialCandidate(metric: MetricSpec, provider: MetricProvider, opt
  * Sequential metrics (`maxIncrease` over a `stable` baseline, `count` 1, a query the
  * provider reports event counts for) are measured at every look of
  * {@link planSequentialLooks} and decided by the anytime-valid rate-ratio test on the
- * sums; a decided metric is not measured again. With `stopEarly` (default), the
+ * sums. With `stopEarly` (default false), a decided metric is not measured again and the
  * analysis returns as soon as every metric is decided or a sequential critical metric
- * failed; a pass counts only from `spec.minWindowMs` after the window start.
+ * failed (`endedEarly`); the caller must then treat the window as ending at `decidedAtMs`
+ * (for `before` windows and health observation). A pass counts only from
+ * `spec.minWindowMs` after the window start.
  *
  * `noData: wait`: a metric whose last measurement had no data (or fewer events than
- * `minSamples`) is measured again every `interval` past the window's end — a sequential
- * metric with one more look, another metric over its sub-window stretched to the new end —
- * until it has data or `maxWait` has passed.
+ * `minSamples`) — or a sequential metric not yet decided — is measured again every `interval`
+ * past the window's end (a sequential metric with one more cumulative look, another metric over
+ * its sub-window stretched to the new end) until it has data (is decided) or `maxWait` has passed.
  *
  * Aborting `opts.signal` stops waiting; measurements not taken are recorded as
  * `Error` (so the verdict is never a pass).
@@ -294,7 +296,7 @@ export async function analyzeWindow(
   if (!(window.endMs >= window.startMs))
     throw new RangeError(`analysis window ends before it starts (${window.startMs} > ${window.endMs})`);
   const before = opts.before ?? defaultBeforeWindow(window);
-  const stopEarly = opts.stopEarly ?? true;
+  const stopEarly = opts.stopEarly ?? false;
   const passNotBeforeMs = window.startMs + (spec.minWindowMs ?? 0);
   const plans: MetricPlan[] = spec.metrics.map((metric) => {
     const sequential = isSequentialCandidate(metric, provider, opts);
@@ -348,14 +350,18 @@ export async function analyzeWindow(
     plans.forEach((p, i) => {
       const m = assessment?.metrics[i];
       if (!m || settled.has(p)) return;
-      if (p.sequential && m.decided) {
+      // Decided: not measured again when the analysis may return early. Otherwise every look is still
+      // taken, so a provider that samples both ends (scrape) has the window's end for the next wave's `before`.
+      if (p.sequential && m.decided && stopEarly) {
         settled.add(p);
         if (m.phase === 'Failed' && p.metric.severity === 'critical') criticalFailure = true;
         return;
       }
       // noData: wait — measure again past the window until data come or the deadline passes.
       const last = p.last;
-      if (p.queue.length === 0 && m.waiting && last && last.endMs < p.deadlineMs && last.endMs >= window.endMs) {
+      // A sequential metric waits while undecided (too few events to decide is not enough data either).
+      const wants = p.sequential ? !m.decided : m.waiting === true;
+      if (p.queue.length === 0 && wants && last && last.endMs < p.deadlineMs && last.endMs >= window.endMs) {
         const endMs = Math.min(p.deadlineMs, last.endMs + Math.max(1, p.metric.intervalMs));
         // A sequential look is cumulative already; another metric's no-data measurement is replaced.
         if (!p.sequential) observations.get(p.metric.name)?.pop();

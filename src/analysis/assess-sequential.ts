@@ -134,7 +134,8 @@ export function assessSequentialLooks(metric: MetricSpec, observations: readonly
       canary: { events: canary.events, exposure: canary.exposure },
       baseline: {
         kind: cmp?.kind ?? 'stable',
-        ...(cmp?.cohort && { cohort: cmp.cohort }),
+        // A copy: the state writer would turn a shared array into a YAML alias, which the reader refuses.
+        ...(cmp?.cohort && { cohort: [...cmp.cohort] }),
         ...(cmp?.query !== undefined && { query: cmp.query }),
         events: base.events,
         exposure: base.exposure,
@@ -156,7 +157,8 @@ export function assessSequentialLooks(metric: MetricSpec, observations: readonly
       at: isoOf(obs.atMs),
       evidence,
     });
-    const head = `${name} = ${value !== undefined ? formatValue(value) : '-'} (${label} ${baselineValue !== undefined ? formatValue(baselineValue) : '-'}; ${formatValue(canary.events)}/${formatValue(canary.exposure)} vs ${formatValue(base.events)}/${formatValue(base.exposure)})`;
+    const head = `${name} = ${value !== undefined ? formatValue(value) : '-'} (${label} ${baselineValue !== undefined ? formatValue(baselineValue) : '-'})`;
+    const events = `${formatValue(canary.events)}/${formatValue(canary.exposure)} vs ${formatValue(base.events)}/${formatValue(base.exposure)} events`;
     const here = problems.length > 0 ? `; this look: ${problems.join('; ')}` : '';
 
     if (canary.exposure < minSamples || base.exposure < minSamples || canary.exposure <= 0 || base.exposure <= 0) {
@@ -166,7 +168,7 @@ export function assessSequentialLooks(metric: MetricSpec, observations: readonly
           : `fewer than minSamples ${minSamples} (canary ${formatValue(canary.exposure)}, ${label} ${formatValue(base.exposure)})`;
       evidence.decision = 'continue';
       out.push({
-        measurement: record(backendError ? 'Error' : 'Inconclusive', `${head}: ${reason}${here}`),
+        measurement: record(backendError ? 'Error' : 'Inconclusive', `${head}: ${reason} (${events})${here}`),
         countsAsFailure: false,
         waiting: true,
         sequential: 'continue',
@@ -192,7 +194,7 @@ export function assessSequentialLooks(metric: MetricSpec, observations: readonly
     evidence.estimate = test.estimate;
     evidence.interval = test.interval;
     evidence.decision = decision;
-    const stats = `ratio ${formatRatio(test.estimate)}, ${Math.round(confidence * 1000) / 10}% interval ${formatRatio(test.interval[0])}–${formatRatio(test.interval[1])}`;
+    const stats = `ratio ${formatRatio(test.estimate)}, ${Math.round(confidence * 1000) / 10}% interval ${formatRatio(test.interval[0])}–${formatRatio(test.interval[1])}, ${events}`;
     let phase: MeasurementPhase;
     let message: string;
     let countsAsFailure = false;
@@ -206,14 +208,14 @@ export function assessSequentialLooks(metric: MetricSpec, observations: readonly
     if (decision === 'fail') {
       phase = 'Failed';
       countsAsFailure = true;
-      message = `${head} violates "no increase > ${metric.maxIncreasePercent}%": ${stats}, above ${formatRatio(limit)}${why}${thresholdText}${note}`;
-      if (test.decision !== 'fail') message = `${head}: ${stats}${why}${thresholdText}${note}`;
+      message = `${head} violates "no increase > ${metric.maxIncreasePercent}%" (${stats}: above ${formatRatio(limit)})${why}${thresholdText}${note}`;
+      if (test.decision !== 'fail') message = `${head} (${stats})${why}${thresholdText}${note}`;
     } else if (decision === 'pass') {
       phase = 'Successful';
-      message = `${head} satisfies "no increase > ${metric.maxIncreasePercent}%": ${stats}, a ${formatRatio(detect)} regression is ruled out${why}${thresholdText}${note}`;
+      message = `${head} satisfies "no increase > ${metric.maxIncreasePercent}%" (${stats}: a ${formatRatio(detect)} regression is ruled out)${why}${thresholdText}${note}`;
     } else {
       phase = backendError ? 'Error' : 'Inconclusive';
-      message = `${head}: ${stats}, not yet above ${formatRatio(limit)} nor below ${formatRatio(detect)}; keep observing${why}${here}`;
+      message = `${head} (${stats}: not yet above ${formatRatio(limit)} nor below ${formatRatio(detect)}; keep observing)${why}${here}`;
     }
     out.push({ measurement: record(phase, message), countsAsFailure, sequential: decision });
   }
@@ -254,13 +256,21 @@ export function assessSequentialMetric(
   if (n === 0) return { ...base, phase: 'Inconclusive', message: `${metric.name}: no measurement was taken` };
   const from = options.passNotBeforeMs ?? -Infinity;
   // A fail decides at once; a pass only once the minimum window has passed (a later look may still fail).
-  const decisive = assessed.find(
+  const index = assessed.findIndex(
     (a) => a.sequential === 'fail' || (a.sequential === 'pass' && Date.parse(a.measurement.window.end) >= from),
   );
-  if (decisive) {
-    const m = decisive.measurement;
+  // The state keeps one measurement per sequential metric: the deciding look (else the last), whose
+  // counts are cumulative since the window start; `evidence.looks` says how many looks led to it.
+  const keep = (k: number): Measurement => {
+    const m = (assessed[k] as AssessedMeasurement).measurement;
+    return { ...m, ...(m.evidence && { evidence: { ...m.evidence, looks: k + 1 } }) };
+  };
+  if (index >= 0) {
+    const decisive = assessed[index] as AssessedMeasurement;
+    const m = keep(index);
     return {
       ...base,
+      measurements: [m],
       phase: decisive.sequential === 'fail' ? 'Failed' : 'Successful',
       message: m.message,
       decided: true,
@@ -268,9 +278,10 @@ export function assessSequentialMetric(
     };
   }
   const last = assessed[n - 1] as AssessedMeasurement;
+  const kept = { ...base, measurements: [keep(n - 1)] };
   if (assessed.every((a) => a.measurement.phase === 'Error')) {
     return {
-      ...base,
+      ...kept,
       phase: 'Error',
       message: `${metric.name}: every measurement errored: ${last.measurement.message}`,
     };
@@ -279,8 +290,8 @@ export function assessSequentialMetric(
   const what = last.waiting ? 'not enough data' : 'not conclusive';
   const message = `${last.measurement.message} — ${what} at the end (never a pass; noData: ${policy})`;
   if (policy === 'pass' && last.waiting && assessed.every((a) => a.waiting)) {
-    return { ...base, phase: 'Successful', message: `${last.measurement.message}; noData: pass` };
+    return { ...kept, phase: 'Successful', message: `${last.measurement.message}; noData: pass` };
   }
-  if (policy === 'fail') return { ...base, phase: 'Failed', message, ...(last.waiting && { waiting: true }) };
-  return { ...base, phase: 'Inconclusive', message, ...(last.waiting && { waiting: true }) };
+  if (policy === 'fail') return { ...kept, phase: 'Failed', message, ...(last.waiting && { waiting: true }) };
+  return { ...kept, phase: 'Inconclusive', message, ...(last.waiting && { waiting: true }) };
 }

@@ -188,7 +188,7 @@ export function assessMeasurement(metric: MetricSpec, obs: Observation): Assesse
     ...(obs.comparison && {
       baseline: {
         kind: obs.comparison.kind,
-        ...(obs.comparison.cohort && { cohort: obs.comparison.cohort }),
+        ...(obs.comparison.cohort && { cohort: [...obs.comparison.cohort] }), // a copy: no YAML alias
         ...(obs.comparison.query !== undefined && { query: obs.comparison.query }),
         ...(obs.comparison.result.ok && sizeOf(obs.comparison.result)),
       },

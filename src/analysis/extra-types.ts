@@ -108,8 +108,10 @@ export interface AnalyzeOptions {
   /** Stops waiting and aborts measurements in flight; the result is then `inconclusive`. */
   signal?: AbortSignal;
   /**
-   * Return as soon as every metric is decided, or a critical metric failed, once
-   * `spec.minWindowMs` has passed (default true). The window is then shorter than `observe`.
+   * Return as soon as every metric is decided, or a critical metric failed (a pass only after
+   * `spec.minWindowMs`); default false. The window then ends at `decidedAtMs`, before `observe`:
+   * the caller must stop its health observation there and record that end (the next wave's
+   * `before` window, and `scrape`'s samples, end there).
    */
   stopEarly?: boolean;
 }

@@ -98,6 +98,8 @@ export interface Evidence {
   limit?: number;
   /** Regression size a pass rules out (`detect: 2x` → 2). */
   detect?: number;
+  /** Looks taken up to this one (sequential tests: each look is cumulative since the window start). */
+  looks?: number;
   /** One-sided p-value (Mann-Whitney). */
   pValue?: number;
   canary?: EvidenceCounts;

@@ -66,6 +66,16 @@ describe('evidence in the state file', () => {
     expect(decided.evidence?.rule).toContain('anytime-valid 99% interval: fail if lower > 1.1x, pass if upper < 2x');
   });
 
+  it('shares no array with the measurement (a shared one would be written as a YAML alias)', () => {
+    const ids = ['canary-1'];
+    const obs = { ...observation(counted(1, 100), undefined, 0), cohort: ids };
+    const [look] = assessSequentialLooks(m, [
+      { ...obs, comparison: { kind: 'before', result: counted(1, 100), query: 'q', cohort: ids } },
+    ]);
+    const text = serializeState(stateWith([look!.measurement]));
+    expect(parseState(text, 's.yaml').waves[0]?.analysis?.measurements[0]?.evidence?.baseline?.cohort).toEqual(ids);
+  });
+
   it('round-trips through both state writers and readers', () => {
     const state = stateWith(measurements);
     const text = serializeState(state);

