@@ -77,6 +77,21 @@ export class InternalError extends Error {
 }
 
 /** The rollout is paused and needs a decision before `run` can go on. CLI exit code 3. */
+/** Another rollout of the repository holds a target of this one (one target, one rollout at a time). */
+export class TargetHeldError extends InvalidPhaseError {
+  readonly reason = 'TargetHeld';
+  constructor(
+    message: string,
+    /** The rollout that holds them. */
+    readonly holder: string,
+    /** Target ids held. */
+    readonly targets: string[],
+  ) {
+    super(message);
+    this.name = 'TargetHeldError';
+  }
+}
+
 export class RolloutPausedError extends InvalidPhaseError {
   constructor(message: string) {
     super(message);

@@ -14,7 +14,7 @@ import { createStepRunner } from '../engine/steps.js';
 import { loadInventory } from '../inventory/load.js';
 import { createProvider } from '../analysis/providers/index.js';
 import { registerSecret } from '../util/secrets.js';
-import { planRollback, planRollout } from '../plan/plan.js';
+import { excludeFromPlan, planRollback, planRollout } from '../plan/plan.js';
 import type { RolloutPlan } from '../plan/types.js';
 import { loadSpec } from '../spec/index.js';
 import type { RolloutSpec, Target } from '../spec/types.js';
@@ -45,7 +45,8 @@ export async function loadRollout(specPath: string): Promise<LoadedRollout> {
   });
   const errors = issues.filter((i) => i.severity === 'error');
   if (errors.length > 0) throw new InventoryError(errors);
-  const plan = planRollout(spec, targets);
+  // The spec's own exclusions are part of the plan (so `plan` and the PR comment show them).
+  const plan = excludeFromPlan(planRollout(spec, targets), spec.exclude);
   return { specPath, spec, targets, plan, statePath: statePathFor(specPath) };
 }
 

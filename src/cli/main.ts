@@ -13,6 +13,7 @@ import {
   RolloutPausedError,
   StateConflictError,
   StateWriteError,
+  TargetHeldError,
   VersionPolicyError,
 } from '../errors.js';
 import { combineSinks, type EventSink } from '../engine/events.js';
@@ -266,7 +267,17 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
       .option('--json', 'print events as JSON lines')
       .option('--events <file>', 'append events as JSON lines to a file')
       .option('--no-commit', 'write the state file but do not commit it with git')
-      .option('--exclude <target...>', 'leave these targets out of the rollout (never touched; recorded in the state)');
+      .option(
+        '--exclude <targets>',
+        'leave targets out of the rollout: comma-separated ids, repeatable (never touched; recorded in the state)',
+        (value: string, previous: string[] = []) => [
+          ...previous,
+          ...value
+            .split(',')
+            .map((id) => id.trim())
+            .filter((id) => id !== ''),
+        ],
+      );
 
   runFlags(
     program
@@ -408,6 +419,7 @@ function errorKind(error: unknown): { name: string; reason: string } | undefined
   if (error instanceof VersionPolicyError) return { name: 'VersionPolicyError', reason: error.reason };
   if (error instanceof ConfigurationError) return { name: 'ConfigurationError', reason: 'InvalidConfiguration' };
   if (error instanceof RolloutPausedError) return { name: 'RolloutPausedError', reason: 'Paused' };
+  if (error instanceof TargetHeldError) return { name: 'TargetHeldError', reason: 'TargetHeld' };
   if (error instanceof InvalidPhaseError) return { name: 'InvalidPhaseError', reason: 'InvalidPhase' };
   if (error instanceof RolloutLockedError) return { name: 'RolloutLockedError', reason: 'Locked' };
   if (error instanceof StateConflictError) return { name: 'StateConflictError', reason: 'StateConflict' };

@@ -96,7 +96,17 @@ function describe(e: RolloutEvent, pc: Colors): string | undefined {
     case 'rollback_started':
       return pc.cyan(pc.bold(`↶ rolling back ${String(e.targets)} target(s) to ${String(e.to)}`));
     case 'rollout_rolled_back':
-      return pc.cyan(pc.bold(`↶ rolled back to ${String(e.version)}`));
+      return pc.cyan(
+        pc.bold(`↶ rolled back: ${typeof e.summary === 'string' ? e.summary : `to ${String(e.version)}`}`),
+      );
+    case 'budget_wait':
+      return pc.yellow(
+        `  ⏳ ${t} waits for tier ${String(e.tier)}'s budget (${String(e.budget)} out at once): ${Array.isArray(e.out) ? e.out.join(', ') : ''} out of service`,
+      );
+    case 'target_observed':
+      return pc.dim(
+        `  ${t} ${typeof e.version === 'string' ? `now reports ${e.version}` : ''}${typeof e.message === 'string' ? ` ${e.message}` : ''}`,
+      );
     case 'rollout_completed':
       return pc.green(
         pc.bold(`✔ ${e.rollout} ${typeof e.message === 'string' ? e.message : `healthy at ${String(e.version)}`}`),

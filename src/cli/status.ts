@@ -95,7 +95,15 @@ export function formatPreflight(r: PreflightReport, pc: Colors = colorsFor(proce
   lines.push(
     `  ${r.targets} targets; versions reported: ${skew || 'none'}${Object.keys(r.versions).length > 1 ? pc.yellow(' (version skew)') : ''}`,
   );
-  if (!r.policy.ok) lines.push(pc.red(`  version policy (${r.policy.reason}): ${r.policy.message}`));
+  for (const p of r.problems ?? (r.policy.ok ? [] : [{ reason: r.policy.reason, message: r.policy.message }]))
+    lines.push(pc.red(`  version policy (${p.reason}): ${p.message}`));
+  for (const b of r.budgets ?? []) {
+    const out = b.out.length > 0 ? `; out of service now: ${b.out.join(', ')}` : '';
+    const line = `  tier ${b.tier}: ${b.budget} member(s) may be out at once${out}`;
+    lines.push(b.budget === 0 || b.out.length >= b.budget ? pc.yellow(line) : line);
+  }
+  for (const u of (r.unhealthy ?? []).slice(0, 20)) lines.push(pc.yellow(`  ${u.id} is unhealthy: ${u.message}`));
+  if ((r.excluded ?? []).length > 0) lines.push(`  left out (exclude): ${r.excluded.join(', ')}`);
   for (const u of r.unreachable.slice(0, 20)) lines.push(pc.red(`  ${u.id} did not answer: ${u.message}`));
   if (r.unreachable.length > 20) lines.push(pc.red(`  … ${r.unreachable.length - 20} more unreachable`));
   return lines.join('\n');

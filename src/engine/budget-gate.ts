@@ -32,16 +32,18 @@ export class BudgetGate {
    * flight until {@link release}.
    * @param tier - the tier's name in the plan
    * @param budget - most members of the tier out at once
+   * @param shouldStop - checked before each look and after each wait: true gives up (`stopped`)
    */
-  async admit(tier: string, id: string, budget: number): Promise<Admission> {
+  async admit(tier: string, id: string, budget: number, shouldStop?: () => boolean): Promise<Admission> {
     const c = this.core;
     const verify = c.spec.steps.verify;
     const deadline = c.nowMs() + verify.timeoutMs;
     const interval = Math.max(50, Math.min(verify.intervalMs, 1_000));
     let announced = false;
     for (;;) {
-      if (c.aborted) return { admitted: false, stopped: true };
+      if (c.aborted || shouldStop?.()) return { admitted: false, stopped: true };
       const out = await this.observeTier(tier, id);
+      if (c.aborted || shouldStop?.()) return { admitted: false, stopped: true };
       // Synchronous from here to the add: no other admission can interleave.
       const inFlightNow = [...this.inFlight].filter((m) => c.tierNameOf(m) === tier && m !== id);
       const all: OutOfService[] = [
@@ -127,7 +129,14 @@ export class BudgetGate {
   }
 }
 
-/** A target the state records as failed after it was taken down: left drained, out of service. */
+/** Steps during which a target is out of service (drained, restarting, not yet back in rotation). */
+const TAKEN_DOWN_STEPS: ReadonlySet<string> = new Set(['drain', 'upgrade', 'undrain']);
+
+/**
+ * A target the state records as out of service: failed after it was taken down (left
+ * drained), or stopped in the middle of a take-down by a crash or an interrupt.
+ */
 export function leftOutOfService(ts: { phase: string; step?: string }): boolean {
-  return (ts.phase === 'Failed' || ts.phase === 'RollbackFailed') && ts.step !== undefined && ts.step !== 'probe';
+  if (ts.phase === 'Failed' || ts.phase === 'RollbackFailed') return ts.step !== undefined && ts.step !== 'probe';
+  return ts.phase === 'InProgress' && ts.step !== undefined && TAKEN_DOWN_STEPS.has(ts.step);
 }

@@ -181,6 +181,9 @@ export class EngineCore {
       from: s.fromVersion,
       to: s.toVersion,
       phase: s.phase,
+      ...(s.rolledBackFrom !== undefined && (s.phase === 'RolledBack' || s.phase === 'Degraded' || s.isRollback)
+        ? { rolledBack: s.rolledBackFrom }
+        : {}),
       startedAt: s.startedAt,
       finishedAt: this.now(),
       reason: s.condition?.reason,

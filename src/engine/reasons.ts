@@ -41,7 +41,7 @@ export const Messages = {
   gatePending: (gate: string) =>
     `waiting for approval of gate "${gate}": approve on a terminal, re-run with --yes, or approve the GitHub environment`,
   budgetExhausted: (target: string, tier: string, budget: number, out: string) =>
-    `${target} was not taken out of service: tier ${tier} may have ${budget} member(s) out at once and ${out} ${out.includes(',') ? 'are' : 'is'} out now. Repair or roll back those members (\`fleetgate resume --decision rollback\`), or leave a member out explicitly (\`--exclude\`), then run again`,
+    `${target} was not taken out of service: tier ${tier} may have ${budget} member(s) out at once and ${out} ${out.includes(',') ? 'are' : 'is'} out now. Wait for them to come back, roll this rollout's failed targets back (\`fleetgate resume --decision rollback\`), or repair them and leave the repaired ones out (\`--exclude\`: an excluded member counts only while a health check sees it down), then \`fleetgate resume --decision continue\``,
   targetHeld: (rollout: string, phase: string, targets: string[]) =>
     `${targets.length} target(s) are held by rollout "${rollout}" (${phase}): ${targets.slice(0, 10).join(', ')}${targets.length > 10 ? ' …' : ''}; finish, roll back or abort that rollout first`,
   decide: (name: string) => `decide with: fleetgate resume rollouts/${name}.yaml --decision continue|rollback|abort`,

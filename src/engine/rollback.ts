@@ -97,7 +97,10 @@ export class RollbackRunner {
     // Observe first: a fleet that already runs the version needs nothing.
     const reported = await this.readVersions(ids);
     const wanted = (id: string) => to ?? state.targets[id]?.from;
-    const todo = ids.filter((id) => reported.get(id) !== wanted(id));
+    // A target left out of service (failed after its drain, or stopped mid-move) is undrained
+    // and verified even when it already reports the version.
+    const wasOut = new Set(ids.filter((id) => state.targets[id] !== undefined && leftOutOfService(state.targets[id])));
+    const todo = ids.filter((id) => reported.get(id) !== wanted(id) || wasOut.has(id));
     if (todo.length === 0) {
       const message = `every target already runs ${to ?? 'the version it ran before'}: nothing to roll back`;
       c.emit('rollout_completed', { version: to, message });
@@ -111,7 +114,11 @@ export class RollbackRunner {
     const targets: Record<string, TargetState> = {};
     for (const id of ids) {
       const before = state.targets[id];
-      const t: TargetState = { phase: 'Pending' };
+      // Out of service stays recorded as such until the rollback brings it back (the budget counts it).
+      const t: TargetState =
+        before && wasOut.has(id)
+          ? { phase: before.phase, step: before.step, ...(before.message ? { message: before.message } : {}) }
+          : { phase: 'Pending' };
       const v = reported.get(id);
       if (v !== undefined) t.from = v;
       else if (before?.version !== undefined) t.from = before.version;
@@ -132,13 +139,18 @@ export class RollbackRunner {
       rolledBackFrom: to !== undefined && previous !== to ? previous : undefined,
       startedAt: c.now(),
       targets,
+      hooks: undefined,
+      excluded: undefined,
     });
     c.setCondition(
       Reasons.RollbackRequested,
       `rollback to ${to ?? "each target's previous version"} requested by ${c.d.actor}${reason ? `: ${reason}` : ''}`,
     );
     await c.persistAndCommit(`fleetgate: ${c.spec.name} rollback started (${previous ?? '?'} → ${to ?? 'previous'})`);
-    const order = this.brokenFirst(todo, (id) => reported.get(id) === undefined || !semver.valid(reported.get(id)));
+    const order = this.brokenFirst(
+      todo,
+      (id) => wasOut.has(id) || reported.get(id) === undefined || !semver.valid(reported.get(id)),
+    );
     return this.applyRollback(order, to);
   }
 
@@ -203,8 +215,12 @@ export class RollbackRunner {
             return;
           }
           const tier = c.tierNameOf(id);
-          const tierBudget = c.plan.tiers.find((t) => t.name === tier);
-          const budget = tierBudget?.quorum ? Math.min(batch.maxUnavailable, tierBudget.budget) : batch.maxUnavailable;
+          const planned = c.plan.tiers.find((t) => t.name === tier);
+          // The tier's budget holds in a rollback too, unless the spec gives rollbacks their own
+          // (`rollback.maxUnavailable`); a quorum never loses its majority either way.
+          const own = c.spec.rollback.maxUnavailable !== undefined ? batch.maxUnavailable : undefined;
+          const tierBudget = planned?.budget ?? batch.maxUnavailable;
+          const budget = planned?.quorum ? Math.min(own ?? tierBudget, tierBudget) : (own ?? tierBudget);
           const outcome = await this.rollbackTarget(batch.id, id, ts, version, tier, budget);
           if (outcome === 'Blocked') {
             blocked.push(id);
@@ -292,6 +308,9 @@ export class RollbackRunner {
       during: 'rollback',
       gate: tier ? { gate: this.gate, tier, budget } : undefined,
       tolerateFailedDrain: true,
+      markOut: () => {
+        if (!c.aborted) ts.phase = 'RollbackFailed';
+      },
     });
     if (!moved.ok) {
       if (moved.stopped) return 'Stopped';

@@ -17,7 +17,7 @@ import type { RolloutSpec, StepSpec, Target } from '../spec/types.js';
 import { excludeFromPlan } from '../plan/exclude.js';
 import { createEmptyState } from '../state/store.js';
 import type { Decision, RolloutPhase, RolloutState } from '../state/types.js';
-import { InvalidPhaseError, RolloutPausedError, VersionPolicyError } from '../errors.js';
+import { InvalidPhaseError, RolloutPausedError, TargetHeldError, VersionPolicyError } from '../errors.js';
 import { EngineCore, type EngineDeps, type RunResult } from './core.js';
 import { Observer } from './observation.js';
 import { pool } from './pool.js';
@@ -210,10 +210,11 @@ export class RolloutEngine {
    * good; without one, each target to the version it ran before), in the rollback batches.
    * Does nothing (outcome `Healthy`, reason `NothingToRollBack`) when every target already runs it.
    * @throws VersionPolicyError (`UnknownRollbackVersion`) when `version` is not a version the fleet ran;
-   *   InvalidPhaseError when nothing says where to go back to
+   *   InvalidPhaseError when nothing says where to go back to; TargetHeldError
    */
   async rollbackTo(version: string | undefined, reason?: string): Promise<RunResult> {
     await this.load();
+    await this.assertTargetsFree();
     return this.rollbacks.rollbackTo(version, reason);
   }
 
@@ -259,7 +260,8 @@ export class RolloutEngine {
         : { ok: true },
       problems,
       budgets,
-      ok: problems.length === 0 && budgets.every((b) => b.budget > 0 && b.out.length < Math.max(1, b.budget) + 1),
+      // Not ready when a tier's members out now use its whole budget: no healthy member could go down.
+      ok: problems.length === 0 && budgets.every((b) => b.out.length < b.budget),
     };
   }
 
@@ -326,7 +328,8 @@ export class RolloutEngine {
       if (other.name === this.spec.name || !HOLDING_PHASES.includes(other.phase)) continue;
       const excluded = new Set(other.excluded ?? []);
       const held = Object.keys(other.targets).filter((id) => mine.has(id) && !excluded.has(id));
-      if (held.length > 0) throw new InvalidPhaseError(Messages.targetHeld(other.name, other.phase, held));
+      if (held.length > 0)
+        throw new TargetHeldError(Messages.targetHeld(other.name, other.phase, held), other.name, held);
     }
   }
 
@@ -359,7 +362,10 @@ export class RolloutEngine {
       fromVersion: current,
       toVersion: desired,
       startedAt: c.now(),
-      ...(excluded.length > 0 ? { excluded } : {}),
+      // Nothing of the last rollout's own records carries over (its hooks ran for it, not for this one).
+      isRollback: undefined,
+      hooks: undefined,
+      excluded: excluded.length > 0 ? excluded : undefined,
     });
     c.setCondition(Reasons.RolloutStarted, `rollout ${current ?? '?'} → ${desired} started by ${c.d.actor}`);
     for (const w of c.plan.waves) s.waves.push({ id: w.id, phase: 'Pending', targets: w.targets });

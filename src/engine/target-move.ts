@@ -26,6 +26,13 @@ export interface MoveOptions {
   /** The tier's budget gate: the take-down waits for it (absent: no admission, e.g. verify only). */
   gate?: { gate: BudgetGate; tier: string; budget: number };
   /**
+   * Called when the move failed after the take-down, before the target leaves the in-flight
+   * set: the caller records it as failed (left drained) so no waiting take-down sees a gap.
+   */
+  markOut?: () => void;
+  /** Checked before the take-down and while it waits for the budget: true stops it (a tripped breaker, the wave's tolerance). */
+  shouldStop?: () => boolean;
+  /**
    * Rollback of a target that may be down: a failed drain is recorded and the move goes on
    * to the upgrade (a dead target cannot be drained, but can be reinstalled).
    */
@@ -61,10 +68,11 @@ export async function moveTarget(
     return r.ok ? undefined : `${name} to ${version} failed: ${r.message}`;
   };
   let admitted = false;
+  let moved = false;
   try {
     if (opts.change) {
       if (opts.gate) {
-        const admission = await opts.gate.gate.admit(opts.gate.tier, id, opts.gate.budget);
+        const admission = await opts.gate.gate.admit(opts.gate.tier, id, opts.gate.budget, opts.shouldStop);
         if (!admission.admitted) {
           return admission.stopped
             ? { ok: false, why: 'not taken down: the run is stopping', stopped: true }
@@ -109,9 +117,13 @@ export async function moveTarget(
       const why = await run('undrain', steps.undrain);
       if (why !== undefined) return { ok: false, why };
     }
+    moved = true;
     return { ok: true };
   } finally {
-    if (admitted) opts.gate!.gate.release(id);
+    if (admitted) {
+      if (!moved) opts.markOut?.();
+      opts.gate!.gate.release(id);
+    }
   }
 }
 

@@ -31,8 +31,8 @@ export interface WaveStepsObserved {
 }
 
 /**
- * After a wave's steps: breaker trip → pause; budget exhausted → pause; failures above
- * the wave's tolerance (and not accepted) → pause; else the observation window.
+ * After a wave's steps: breaker trip → pause; failures above the wave's tolerance (and not
+ * accepted) → pause; budget exhausted → pause; else the observation window.
  */
 export function decideAfterWaveSteps(o: WaveStepsObserved): Transition {
   if (o.breakerTripped !== undefined)

@@ -179,23 +179,37 @@ export function assessReportedVersions(input: {
   }));
 }
 
-/** Every version a rollout may be rolled back to: ones the fleet ran, as recorded in the state. */
+/**
+ * Every version a rollout may be rolled back to: versions the fleet ran, as the state
+ * records them — the last known good, each past rollout's starting version and every
+ * version a rollout completed on, and (while a rollout is under way) each target's
+ * version before it — without the versions that were rolled back, unless a rollout
+ * later completed on them. Newest first.
+ */
 export function knownVersions(state: {
+  phase: string;
+  isRollback?: boolean;
+  rolledBackFrom?: string;
   lastKnownGood?: string;
   fromVersion?: string;
-  history: readonly { from?: string; to: string; phase: string }[];
-  targets: Record<string, { from?: string; version?: string }>;
+  history: readonly { from?: string; to: string; phase: string; rolledBack?: string }[];
+  targets: Record<string, { from?: string }>;
 }): string[] {
-  const out = new Set<string>();
-  const add = (v: string | undefined) => {
-    if (v !== undefined && semver.valid(v)) out.add(v);
-  };
-  add(state.lastKnownGood);
-  add(state.fromVersion);
+  const ran = new Set<string>();
+  const good = new Set<string>();
+  const bad = new Set<string>();
+  const valid = (v: string | undefined): v is string => v !== undefined && semver.valid(v) !== null;
+  if (valid(state.lastKnownGood)) good.add(state.lastKnownGood);
+  if (valid(state.fromVersion)) ran.add(state.fromVersion);
+  if (valid(state.rolledBackFrom)) bad.add(state.rolledBackFrom);
   for (const h of state.history) {
-    add(h.from);
-    if (h.phase === 'Healthy' || h.phase === 'RolledBack') add(h.to);
+    if (valid(h.from)) ran.add(h.from);
+    if (valid(h.rolledBack)) bad.add(h.rolledBack);
+    if (h.phase === 'Healthy' && valid(h.to)) good.add(h.to);
+    if (h.phase === 'RolledBack' && valid(h.to) && h.rolledBack !== undefined && h.to !== h.rolledBack) good.add(h.to);
   }
-  for (const t of Object.values(state.targets)) add(t.from);
+  const underWay = ['Progressing', 'Paused', 'Degraded', 'RollingBack'].includes(state.phase) && !state.isRollback;
+  if (underWay) for (const t of Object.values(state.targets)) if (valid(t.from)) ran.add(t.from);
+  const out = new Set([...good, ...[...ran].filter((v) => !bad.has(v))]);
   return [...out].sort(semver.rcompare);
 }

@@ -56,7 +56,7 @@ export class WaveRunner {
       (!accepted && exceedsTolerance(failedInWave(), wave.targets.length, strategy.failureTolerancePercent));
     await pool(todo, wave.maxUnavailable, stop, async (id) => {
       if (stop()) return;
-      const outcome = await this.upgradeTarget(wave, id, desired, budget, (why) => {
+      const outcome = await this.upgradeTarget(wave, id, desired, budget, stop, (why) => {
         result.budgetExhausted ??= why;
       });
       if (outcome === 'Failed') {
@@ -87,6 +87,7 @@ export class WaveRunner {
     id: string,
     desired: string,
     budget: number,
+    stop: () => boolean,
     onBlocked: (why: string) => void,
   ): Promise<TargetOutcome> {
     const c = this.c;
@@ -112,11 +113,17 @@ export class WaveRunner {
       change: !already,
       record: (step) => this.recordStep(ts, step),
       gate: { gate: this.gate, tier: wave.tier, budget },
+      shouldStop: stop,
+      // Out of service from the moment the move failed (interrupted: in progress, retried next run).
+      markOut: () => {
+        if (!c.aborted) ts.phase = 'Failed';
+      },
     });
     if (!moved.ok) {
       if (moved.blocked || moved.stopped) {
         // Never taken down: back to where it was, nothing on the target changed.
-        ts.phase = previous.phase === 'InProgress' ? 'Pending' : previous.phase;
+        // (A target an earlier run left in progress stays so: it may still be out of service.)
+        ts.phase = previous.phase;
         ts.step = previous.step;
         ts.attempts = Math.max(0, (ts.attempts ?? 1) - 1) || undefined;
         if (moved.blocked) {
@@ -124,6 +131,12 @@ export class WaveRunner {
           onBlocked(Messages.budgetExhausted(id, tier, moved.blocked.budget, describeOutOfService(moved.blocked.out)));
         }
         return moved.stopped ? 'Stopped' : 'Blocked';
+      }
+      if (c.aborted) {
+        // Interrupted mid-move (Ctrl-C, SIGTERM): not a failure of the target. It stays in
+        // progress at its step, counts as out of service, and the next run moves it again.
+        ts.message = `interrupted at ${ts.step ?? 'start'}: ${moved.why}`;
+        return 'Stopped';
       }
       await observeVersion(c, wave.id, id, ts);
       return this.fail(wave, id, ts, moved.why);

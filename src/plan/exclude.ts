@@ -3,6 +3,7 @@
  * `--exclude` on the command line). Pure.
  */
 import type { RolloutPlan } from './types.js';
+import { PlanWarnings } from './warnings.js';
 
 /**
  * The plan without the given targets in its waves. Wave ids keep their meaning (the
@@ -10,12 +11,14 @@ import type { RolloutPlan } from './types.js';
  * members of their tier (`tier.targets`) and are listed in `tier.excluded`: they are
  * never touched, but a member that is down still counts against the tier's budget.
  * @param plan - the planned rollout
- * @param exclude - target ids to leave out (ids the plan does not know are ignored)
+ * @param exclude - target ids to leave out (ids no tier knows are ignored, with a warning)
  * @returns a new plan; `plan` is not changed
  */
 export function excludeFromPlan(plan: RolloutPlan, exclude: Iterable<string>): RolloutPlan {
   const out = new Set(exclude);
   if (out.size === 0) return plan;
+  const known = new Set(plan.tiers.flatMap((t) => t.targets));
+  const unknown = [...out].filter((id) => !known.has(id));
   const waves = plan.waves
     .map((w) => ({ ...w, targets: w.targets.filter((id) => !out.has(id)) }))
     .filter((w) => w.targets.length > 0)
@@ -24,5 +27,6 @@ export function excludeFromPlan(plan: RolloutPlan, exclude: Iterable<string>): R
     const excluded = t.targets.filter((id) => out.has(id));
     return excluded.length > 0 ? { ...t, excluded } : t;
   });
-  return { ...plan, waves, tiers };
+  const warnings = unknown.length > 0 ? [...plan.warnings, PlanWarnings.UnknownExcluded(unknown)] : plan.warnings;
+  return { ...plan, waves, tiers, warnings };
 }

@@ -27,6 +27,7 @@ export const PlanWarningCodes = {
   SmallQuorum: 'SmallQuorum',
   NoQuorumLeader: 'NoQuorumLeader',
   SeveralQuorumLeaders: 'SeveralQuorumLeaders',
+  UnknownExcluded: 'UnknownExcluded',
 } as const;
 
 /** A planning warning code. */
@@ -57,4 +58,7 @@ export const PlanWarnings = {
   /** Several members carry the leader label; the first (natural order) is treated as the leader. */
   SeveralQuorumLeaders: (tier: string, label: string, ids: readonly string[]): string =>
     `quorum tier ${quote(tier)}: ${ids.length} members have label ${quote(label)} = "true" (${listIds(ids)}); ${quote(ids[0] ?? '')} is treated as the leader, the others as followers`,
+  /** `exclude` names targets no tier holds (a typo, or a target gone from the inventory). */
+  UnknownExcluded: (ids: readonly string[]): string =>
+    `exclude names target${ids.length === 1 ? '' : 's'} no tier holds (nothing to leave out): ${listIds(ids)}`,
 } as const satisfies Record<PlanWarningCode, (...args: never[]) => string>;

@@ -685,7 +685,7 @@ const checkStateShape: Rule = fields(
     history: listOf(
       fields(
         { to: text, phase: oneOf(ROLLOUT_PHASES) },
-        { from: text, startedAt: text, finishedAt: text, reason: text },
+        { from: text, rolledBack: text, startedAt: text, finishedAt: text, reason: text },
       ),
     ),
   },

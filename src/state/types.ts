@@ -105,6 +105,8 @@ export interface Condition {
 export interface HistoryEntry {
   from?: string;
   to: string;
+  /** The version this rollout rolled back (never a target of `rollback --to`). */
+  rolledBack?: string;
   phase: RolloutPhase;
   startedAt?: string;
   finishedAt?: string;

@@ -158,7 +158,7 @@ describe('version policy on what each target reports', () => {
     expect(refused.stderr).toMatch(/t-3 reports "ERROR", which is not a version: repair it, or leave it out/);
     expect(repo.hasState()).toBe(false);
 
-    const r = await repo.cli('run', repo.specPath, '--exclude', 't-3', 't-4');
+    const r = await repo.cli('run', repo.specPath, '--exclude', 't-3,t-4');
     expect(r.code).toBe(0);
     const s = repo.state();
     expect(s.excluded).toEqual(['t-3', 't-4']);

@@ -203,34 +203,31 @@ describe('RolloutEngine.run: pauses', () => {
     expect((s.state().condition as { failedTargets?: string[] }).failedTargets).toEqual(['edge-1']);
   });
 
-  // Engine bug: an admission waiting for the budget does not look at the wave's tolerance (or
+  // Regression (was a bug): an admission waiting for the budget does not look at the wave's tolerance (or
   // breaker) again when it wakes. edge-3 waits (edge-5 is down, edge-1 and edge-2 in flight,
   // budget 3); edge-1's drain fails (0% tolerance exceeded); the waiting admission wakes (at
   // edge-1's release; were edge-1 counted, at edge-2's) and takes edge-3 down and upgrades it
-  // anyway. Flip to `it` once fixed.
-  it.fails(
-    'given 0% tolerance, when a target fails while another waits for the budget, then the waiting one is not taken down',
-    async () => {
-      const s = edge(
-        5,
-        { canary: size(0), waves: size(3), maxUnavailable: size(3), failureTolerancePercent: 0 },
-        {},
-        {
-          sim: {
-            ...Object.fromEntries(ids('edge', 4).map((id) => [id, { version: '1.0.0' }])),
-            'edge-5': { version: '1.0.0', healthy: false },
-          },
+  // anyway. (Fixed: the admission checks the wave's stop conditions.)
+  it('given 0% tolerance, when a target fails while another waits for the budget, then the waiting one is not taken down', async () => {
+    const s = edge(
+      5,
+      { canary: size(0), waves: size(3), maxUnavailable: size(3), failureTolerancePercent: 0 },
+      {},
+      {
+        sim: {
+          ...Object.fromEntries(ids('edge', 4).map((id) => [id, { version: '1.0.0' }])),
+          'edge-5': { version: '1.0.0', healthy: false },
         },
-      );
-      s.fleet.failWhen({ kind: 'drain', target: 'edge-1' });
+      },
+    );
+    s.fleet.failWhen({ kind: 'drain', target: 'edge-1' });
 
-      const r = await s.engine().run();
+    const r = await s.engine().run();
 
-      expect(r.reason).toBe(Reasons.WaveFailureToleranceExceeded);
-      const failedAt = s.fleet.callsOf('drain', 'edge-1')[0]!.endAt!;
-      expect(s.fleet.callsOf('drain', 'edge-3').filter((c) => c.at >= failedAt)).toEqual([]);
-    },
-  );
+    expect(r.reason).toBe(Reasons.WaveFailureToleranceExceeded);
+    const failedAt = s.fleet.callsOf('drain', 'edge-1')[0]!.endAt!;
+    expect(s.fleet.callsOf('drain', 'edge-3').filter((c) => c.at >= failedAt)).toEqual([]);
+  });
 
   it('given a member unhealthy before the run, when the budget is used by it, then nothing is taken down and the pause names it (BudgetExhausted)', async () => {
     const s = edge(
@@ -260,45 +257,42 @@ describe('RolloutEngine.run: pauses', () => {
     });
   });
 
-  // Engine bug (budget-gate.ts / target-move.ts / wave-runner.ts): a target whose upgrade failed is
+  // Regression (was a bug, budget-gate.ts / target-move.ts / wave-runner.ts): a target whose upgrade failed is
   // released from the in-flight set (moveTarget's `finally`) before the state marks it `Failed`
   // (after `observeVersion`). An admission woken by that release probes it, finds it healthy — it
   // still runs 1.0.0, only drained, and a health check does not see a drain — and counts it as in
   // service. Here (budget 2, edge-4 down before the run) edge-2 is taken down while edge-1 is left
-  // drained: 3 of 4 out. Flip to `it` once fixed (the property test has the same counterexample).
-  it.fails(
-    'given a failed upgrade leaves a target drained, when another waits for the budget, then it is not taken down over the budget',
-    async () => {
-      const s = edge(
-        4,
-        {
-          canary: size(0),
-          waves: size(3),
-          maxUnavailable: size(2),
-          failureTolerancePercent: 100,
-          circuitBreaker: { maxConsecutiveFailures: 5 },
+  // drained: 3 of 4 out. Fixed; the property test keeps the same counterexample.
+  it('given a failed upgrade leaves a target drained, when another waits for the budget, then it is not taken down over the budget', async () => {
+    const s = edge(
+      4,
+      {
+        canary: size(0),
+        waves: size(3),
+        maxUnavailable: size(2),
+        failureTolerancePercent: 100,
+        circuitBreaker: { maxConsecutiveFailures: 5 },
+      },
+      {},
+      {
+        sim: {
+          'edge-1': { version: '1.0.0' },
+          'edge-2': { version: '1.0.0' },
+          'edge-3': { version: '1.0.0' },
+          'edge-4': { version: '1.0.0', healthy: false },
         },
-        {},
-        {
-          sim: {
-            'edge-1': { version: '1.0.0' },
-            'edge-2': { version: '1.0.0' },
-            'edge-3': { version: '1.0.0' },
-            'edge-4': { version: '1.0.0', healthy: false },
-          },
-        },
-      );
-      s.fleet.failWhen({ kind: 'upgrade', target: 'edge-1' });
-      let most = 0;
-      s.fleet.onChange(() => {
-        most = Math.max(most, ids('edge', 4).filter((id) => !s.fleet.inService(id)).length);
-      });
+      },
+    );
+    s.fleet.failWhen({ kind: 'upgrade', target: 'edge-1' });
+    let most = 0;
+    s.fleet.onChange(() => {
+      most = Math.max(most, ids('edge', 4).filter((id) => !s.fleet.inService(id)).length);
+    });
 
-      await s.engine().run();
+    await s.engine().run();
 
-      expect(most).toBeLessThanOrEqual(2);
-    },
-  );
+    expect(most).toBeLessThanOrEqual(2);
+  });
 
   it('given a target turns unhealthy in its observation window, then the rollout pauses (ObservationFailed)', async () => {
     const s = edge(3);
@@ -672,39 +666,33 @@ describe('RolloutEngine.rollbackTo', () => {
     expect(ids('edge', 4).every((id) => s.fleet.inService(id))).toBe(true);
   });
 
-  // Engine bug (rollback.ts `rollbackTo`): targets whose reported version is already the one to go
+  // Regression (was a bug, rollback.ts `rollbackTo`): targets whose reported version is already the one to go
   // back to are skipped, also when a failed upgrade left them drained: edge-4 stays out of service,
   // its `Failed` record is replaced by `Pending` (later budgets no longer count it: a health check
   // does not see a drain), and the result says RolledBack (or NothingToRollBack, Healthy). The
-  // rollback decision (`resume rollback`) does undrain it. Flip to `it` once fixed.
-  it.fails(
-    'given a failed upgrade left a target drained on its old version, when rolled back to it, then it is back in service',
-    async () => {
-      const s = edge(4, { waves: size(3), circuitBreaker: { maxConsecutiveFailures: 3 } });
-      s.fleet.failWhen({ kind: 'upgrade', target: 'edge-4' });
-      expect((await s.engine().run()).reason).toBe(Reasons.WaveFailureToleranceExceeded);
-      expect(s.fleet.get('edge-4')).toMatchObject({ version: '1.0.0', drained: true });
+  // rollback decision (`resume rollback`) does undrain it. (Fixed: the admission checks the wave's stop conditions.)
+  it('given a failed upgrade left a target drained on its old version, when rolled back to it, then it is back in service', async () => {
+    const s = edge(4, { waves: size(3), circuitBreaker: { maxConsecutiveFailures: 3 } });
+    s.fleet.failWhen({ kind: 'upgrade', target: 'edge-4' });
+    expect((await s.engine().run()).reason).toBe(Reasons.WaveFailureToleranceExceeded);
+    expect(s.fleet.get('edge-4')).toMatchObject({ version: '1.0.0', drained: true });
 
-      const r = await s.engine().rollbackTo(undefined);
+    const r = await s.engine().rollbackTo(undefined);
 
-      expect(r.outcome).toBe('RolledBack');
-      expect(s.fleet.inService('edge-4')).toBe(true);
-    },
-  );
+    expect(r.outcome).toBe('RolledBack');
+    expect(s.fleet.inService('edge-4')).toBe(true);
+  });
 
-  it.fails(
-    'given the only failed target was left drained on the version, when rolled back to it, then it is not "nothing to roll back"',
-    async () => {
-      const s = edge(4, { circuitBreaker: { maxConsecutiveFailures: 3 } });
-      s.fleet.failWhen({ kind: 'upgrade', target: 'edge-1' });
-      expect((await s.engine().run()).reason).toBe(Reasons.WaveFailureToleranceExceeded);
+  it('given the only failed target was left drained on the version, when rolled back to it, then it is not "nothing to roll back"', async () => {
+    const s = edge(4, { circuitBreaker: { maxConsecutiveFailures: 3 } });
+    s.fleet.failWhen({ kind: 'upgrade', target: 'edge-1' });
+    expect((await s.engine().run()).reason).toBe(Reasons.WaveFailureToleranceExceeded);
 
-      const r = await s.engine().rollbackTo('1.0.0');
+    const r = await s.engine().rollbackTo('1.0.0');
 
-      expect(r.reason).not.toBe(Reasons.NothingToRollBack);
-      expect(s.fleet.inService('edge-1')).toBe(true);
-    },
-  );
+    expect(r.reason).not.toBe(Reasons.NothingToRollBack);
+    expect(s.fleet.inService('edge-1')).toBe(true);
+  });
 
   it('given nothing recorded to go back to, then it refuses (InvalidPhaseError)', async () => {
     const s = edge(2);
