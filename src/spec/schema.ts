@@ -15,6 +15,7 @@
  */
 import semver from 'semver';
 import { z } from 'zod';
+import { PROVIDER_SETTINGS_SCHEMAS } from '../analysis/providers/settings.js';
 import {
   DEFAULT_CANARY,
   DEFAULT_CONFIDENCE,
@@ -571,20 +572,14 @@ const NoData = z.enum(
 const CONFIDENCE_PATTERN = String.raw`^[5-9]\d(?:\.\d+)?%$`;
 /** A regression size as a multiple of the baseline: `2x`, `1.5x`. */
 const DETECT_PATTERN = String.raw`^\d+(?:\.\d+)?x$`;
-const ProviderSettings = z.record(
-  z.string(),
-  z.unknown(),
-  e('must be a map of provider settings', 'a map like {address: "${PROM_URL}"}'),
-);
-
 const Provider = z
   .strictObject(
-    Object.fromEntries(
-      KNOWN_PROVIDER_TYPES.map((type) => [
-        type,
-        ProviderSettings.optional().describe(`Settings of the ${type} provider.`),
-      ]),
-    ) as Record<KnownProviderType, z.ZodOptional<typeof ProviderSettings>>,
+    {
+      // Each provider declares its settings beside its client (src/analysis/providers/<type>-settings.ts).
+      prometheus: PROVIDER_SETTINGS_SCHEMAS.prometheus.optional().describe('Settings of the prometheus provider.'),
+      scrape: PROVIDER_SETTINGS_SCHEMAS.scrape.optional().describe('Settings of the scrape provider.'),
+      http: PROVIDER_SETTINGS_SCHEMAS.http.optional().describe('Settings of the http provider.'),
+    } satisfies Record<KnownProviderType, z.ZodType>,
     {
       error: (issue) =>
         issue.code === 'unrecognized_keys'

@@ -285,7 +285,7 @@ describe('parseSpec: analysis', () => {
 
   it('reads ignoreIncreaseBelow beside maxIncrease, and locates it without one', () => {
     const metric = (fields: string) =>
-      `${MINIMAL}analysis:\n  provider: {prometheus: {}}\n  metrics:\n    - {name: m, query: q, ${fields}}\n`;
+      `${MINIMAL}analysis:\n  provider: {prometheus: {address: 'http://127.0.0.1:9090'}}\n  metrics:\n    - {name: m, query: q, ${fields}}\n`;
     const good = parseSpec(
       metric('baseline: {cohort: stable}, maxIncrease: 50%, ignoreIncreaseBelow: 0.001'),
       'r.yaml',
@@ -388,7 +388,7 @@ describe('parseSpec never throws', () => {
         verify: { run: ['c'] },
       },
       analysis: {
-        provider: { prometheus: {} },
+        provider: { prometheus: { address: 'http://127.0.0.1:9090' } },
         metrics: [{ name: 'm', query: 'q', baseline: { cohort: 'stable' }, maxIncrease: '5%' }],
       },
       versionPolicy: { stepThrough: ['0.9.0'] },

@@ -203,7 +203,7 @@ describe('checkSpecRules', () => {
     const metric = (statistical: { passScore?: number; marginalScore?: number }) =>
       given({
         analysis: {
-          provider: { prometheus: {} },
+          provider: { prometheus: { address: 'http://127.0.0.1:9090' } },
           metrics: [{ name: 'm', query: 'q', baseline: { cohort: 'stable' }, statistical }],
         },
       });
