@@ -47,6 +47,38 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: ['@actions/*', '@octokit/*', '../github/*', '../cli/*'] }],
     },
   },
+  // Layers (docs/design.md, "Architecture"): each imports only the layers below it, so
+  // there are no cycles between them (test/architecture/layers.test.ts checks the graph).
+  {
+    files: ['src/state/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['@actions/*', '@octokit/*', '../github/*', '../cli/*', '../app/*', '../engine/*'] },
+      ],
+    },
+  },
+  {
+    files: ['src/engine/**/*.ts', 'src/analysis/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['@actions/*', '@octokit/*', '../github/*', '../cli/*', '../app/*'] },
+      ],
+    },
+  },
+  {
+    files: ['src/github/**/*.ts', 'src/app/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['../cli/*'] }],
+    },
+  },
+  {
+    files: ['src/app/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['../cli/*', '../github/*'] }],
+    },
+  },
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,

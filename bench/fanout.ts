@@ -12,7 +12,7 @@
  * Same concurrency for all, a fresh connection pool per pass, passes alternate.
  */
 import { Agent, request } from 'undici';
-import { systemClock } from '../src/engine/clock.js';
+import { systemClock } from '../src/util/clock.js';
 import { RolloutEngine } from '../src/engine/rollout.js';
 import { createStepRunner, pollUntilHealthy } from '../src/engine/steps.js';
 import type { LocalFleet } from '../src/fleet/local-fleet.js';

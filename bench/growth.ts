@@ -6,7 +6,7 @@
  * same fleet in the same repetition.
  */
 import { join } from 'node:path';
-import { loadRollout } from '../src/cli/context.js';
+import { loadRollout } from '../src/app/session.js';
 import type { LocalFleet } from '../src/fleet/local-fleet.js';
 import { startBenchFleet } from './lib/fleet.js';
 import type { Section } from './lib/results.js';

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gitIn } from '../test/helpers/git.js';
-import { systemClock } from '../src/engine/clock.js';
+import { systemClock } from '../src/util/clock.js';
 import { RolloutEngine } from '../src/engine/rollout.js';
 import type { StepRunner } from '../src/engine/steps.js';
 import { planRollback, planRollout } from '../src/plan/plan.js';

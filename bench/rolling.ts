@@ -17,7 +17,7 @@
  * minutes apart on the same machine.
  */
 import { join } from 'node:path';
-import { loadRollout } from '../src/cli/context.js';
+import { loadRollout } from '../src/app/session.js';
 import type { LocalFleet } from '../src/fleet/local-fleet.js';
 import { assertUpgradedOnce, fleetVersions, startBenchFleet } from './lib/fleet.js';
 import type { Section } from './lib/results.js';

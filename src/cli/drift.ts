@@ -2,10 +2,10 @@
  * `fleetgate drift`: what each target reports (its `version` step) against
  * what the state says it should run (seed 001: drift report).
  */
-import { systemClock } from '../engine/clock.js';
+import { systemClock } from '../util/clock.js';
 import { createStepRunner } from '../engine/steps.js';
 import type { RolloutState } from '../state/types.js';
-import type { LoadedRollout } from './context.js';
+import type { LoadedRollout } from '../app/session.js';
 import { dirname, resolve } from 'node:path';
 
 export interface DriftEntry {

@@ -22,7 +22,7 @@ import { describePlan } from '../plan/plan.js';
 import { formatIssue } from '../spec/issue.js';
 import { readSpecFile, SpecValidationError } from '../spec/index.js';
 import { readState } from '../state/store.js';
-import { currentActor, loadRollout, openEngine, type LoadedRollout } from './context.js';
+import { currentActor, loadRollout, openEngine, type LoadedRollout } from '../app/session.js';
 import { colorsFor, createReporter } from './reporter.js';
 import { redactSecrets } from '../util/secrets.js';
 import { formatPreflight, formatStatus } from './status.js';

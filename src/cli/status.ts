@@ -3,7 +3,7 @@ import Table from 'cli-table3';
 import { formatMeasurements } from '../analysis/analyze.js';
 import type { PreflightReport } from '../engine/rollout.js';
 import type { RolloutState } from '../state/types.js';
-import type { LoadedRollout } from './context.js';
+import type { LoadedRollout } from '../app/session.js';
 import { colorsFor, type Colors } from './reporter.js';
 
 function phaseColor(phase: string, pc: Colors): string {

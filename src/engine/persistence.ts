@@ -6,7 +6,7 @@
  * (bench/RESULTS.md: a 1,000-target wave, 5,000 writes → 11).
  */
 import type { RolloutState } from '../state/types.js';
-import type { StatePort } from './state-port.js';
+import type { StatePort } from '../state/port.js';
 
 export class StateWriter {
   /** The last write started (or failed): later writes follow it. */

@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { CommandStep, HttpStep, StepSpec } from '../spec/types.js';
-import { onAbort, type Clock } from './clock.js';
+import { onAbort, type Clock } from '../util/clock.js';
 import { redactSecrets, registerSecret } from '../util/secrets.js';
 import { renderTemplate, resolvePlaceholder, type TemplateVars } from './template.js';
 

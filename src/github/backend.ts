@@ -6,8 +6,8 @@
  */
 import { relative, resolve, sep } from 'node:path';
 import { Option, type Command } from 'commander';
-import { systemClock, type Clock } from '../engine/clock.js';
-import type { StatePort } from '../engine/state-port.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import type { StatePort } from '../state/port.js';
 import { ConfigurationError } from '../errors.js';
 import { findRepoRoot } from '../state/git.js';
 import { readState } from '../state/store.js';

@@ -14,7 +14,7 @@ import { StateConflictError } from '../errors.js';
 import { readSpecFile } from '../spec/index.js';
 import { parseState, readState, serializeState } from '../state/store.js';
 import type { RolloutState } from '../state/types.js';
-import { loadRollout, openEngine, type LoadedRollout } from '../cli/context.js';
+import { loadRollout, openEngine, type LoadedRollout } from '../app/session.js';
 import { createScmFromEnv, readActionsContext, workflowFileOf, type ActionsContext } from './actions-env.js';
 import { emitIssueAnnotations } from './annotations.js';
 import { GITHUB_COMMAND_DESCRIPTION } from './command-info.js';

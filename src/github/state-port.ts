@@ -17,8 +17,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Clock } from '../engine/clock.js';
-import type { StatePort } from '../engine/state-port.js';
+import type { Clock } from '../util/clock.js';
+import type { StatePort } from '../state/port.js';
 import { StateConflictError } from '../errors.js';
 import { parseState, serializeState } from '../state/store.js';
 import type { RolloutState } from '../state/types.js';

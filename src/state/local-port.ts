@@ -2,8 +2,8 @@
  * Local mode: the state file next to the spec, made durable with git commits
  * when the spec lives in a git work tree.
  */
-import type { StatePort } from '../engine/state-port.js';
-import type { Clock } from '../engine/clock.js';
+import type { StatePort } from './port.js';
+import type { Clock } from '../util/clock.js';
 import { createGitCommitter, findRepoRoot, type StateCommitter } from './git.js';
 import { readState, writeState } from './store.js';
 

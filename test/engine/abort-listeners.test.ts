@@ -9,7 +9,7 @@ import { getEventListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { onAbort, systemClock } from '../../src/engine/clock.js';
+import { onAbort, systemClock } from '../../src/util/clock.js';
 import { createStepRunner, pollUntilHealthy } from '../../src/engine/steps.js';
 import type { CommandStep, HttpStep } from '../../src/spec/types.js';
 

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/engine/clock.js';
+import { systemClock } from '../../src/util/clock.js';
 import { createStepRunner, pickJsonField, pollUntilHealthy } from '../../src/engine/steps.js';
 import type { CommandStep, HttpStep } from '../../src/spec/types.js';
 

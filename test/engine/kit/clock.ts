@@ -5,8 +5,8 @@
  * concurrent sleepers wake in time order and a 15-minute observation window runs in
  * microseconds. In manual mode time moves only with {@link FakeClock.advance}.
  */
-import type { Clock } from '../../../src/engine/clock.js';
-import { onAbort } from '../../../src/engine/clock.js';
+import type { Clock } from '../../../src/util/clock.js';
+import { onAbort } from '../../../src/util/clock.js';
 
 /** 2026-01-01T12:00:00Z. */
 export const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);

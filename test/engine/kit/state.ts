@@ -5,8 +5,8 @@
  * called (as the file port serializes it), so later changes by the engine do not leak in.
  */
 import { StateConflictError } from '../../../src/errors.js';
-import type { Clock } from '../../../src/engine/clock.js';
-import type { StatePort } from '../../../src/engine/state-port.js';
+import type { Clock } from '../../../src/util/clock.js';
+import type { StatePort } from '../../../src/state/port.js';
 import type { RolloutState } from '../../../src/state/types.js';
 
 export class MemoryStatePort implements StatePort {

@@ -1,15 +1,18 @@
 /**
- * Builds what a command needs from a spec path: the validated spec, the
- * inventory, the plan, and (for commands that change things) an engine
- * holding the rollout's lock. Shared by the CLI and the GitHub actions.
+ * The composition root: builds what a command needs from a spec path — the
+ * validated spec, the inventory, the plan, and (for commands that change
+ * things) an engine wired to its step runner, metric provider, state port and
+ * the other rollouts' states, holding the rollout's lock. The one place the
+ * parts are wired, shared by the CLI (`src/cli/`) and the GitHub commands
+ * (`src/github/`); neither wires an engine itself.
  */
 import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { InventoryError } from '../errors.js';
-import { systemClock, type Clock } from '../engine/clock.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import type { EventSink } from '../engine/events.js';
 import { RolloutEngine, type GateApprover, type RollbackBatch } from '../engine/rollout.js';
-import type { StatePort } from '../engine/state-port.js';
+import type { StatePort } from '../state/port.js';
 import { createStepRunner } from '../engine/steps.js';
 import { loadInventory } from '../inventory/load.js';
 import { createProvider } from '../analysis/providers/index.js';

@@ -2,7 +2,7 @@
  * Where the engine keeps state: a port, so local files + git and the GitHub
  * contents API are two adapters of one interface.
  */
-import type { RolloutState } from '../state/types.js';
+import type { RolloutState } from './types.js';
 
 export interface StatePort {
   /** Human-readable location (`rollouts/demo.state.yaml`). */
