@@ -82,7 +82,7 @@ describe('parseSpec: normalization', () => {
   });
 
   it('applies version policy, rollback and gate defaults', () => {
-    expect(spec.versionPolicy).toEqual({ allowDowngrade: false, stepThrough: [] });
+    expect(spec.versionPolicy).toEqual({ allowDowngrade: false, stepThrough: [], allowMixedVersions: false });
     expect(spec.rollback).toEqual({ waves: { kind: 'percent', value: 50 } });
     expect(spec.gates).toEqual({});
     expect(spec.hooks).toEqual({});
