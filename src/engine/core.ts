@@ -11,7 +11,7 @@ import { InvalidPhaseError } from '../errors.js';
 import type { MetricProvider } from '../analysis/types.js';
 import type { Clock } from '../util/clock.js';
 import type { EventSink, RolloutEvent, RolloutEventName } from './events.js';
-import type { Reason } from './reasons.js';
+import { Reasons, type Reason } from './reasons.js';
 import type { StatePort } from '../state/port.js';
 import type { StepRunner } from './steps.js';
 import type { TemplateVars } from './template.js';
@@ -171,6 +171,21 @@ export class EngineCore {
     return Object.entries(by)
       .map(([phase, ids]) => `${phase}: ${ids.length}`)
       .join(', ');
+  }
+
+  /** The run was stopped (Ctrl-C, SIGTERM): records where, for the next run to continue. */
+  async interrupted(): Promise<RunResult> {
+    this.setCondition(
+      Reasons.Interrupted,
+      `interrupted at ${this.state.currentWave}; run \`fleetgate run\` again to continue`,
+    );
+    await this.persist();
+    return {
+      outcome: 'Paused',
+      state: this.state,
+      reason: Reasons.Interrupted,
+      message: this.state.condition!.message,
+    };
   }
 
   /** Records the rollout in progress in `history` (newest first, bounded). */

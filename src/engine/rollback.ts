@@ -337,14 +337,8 @@ export class RollbackRunner {
     return 'RolledBack';
   }
 
-  private async interrupted(): Promise<RunResult> {
-    const c = this.c;
-    c.setCondition(
-      Reasons.Interrupted,
-      `interrupted at ${c.state.currentWave}; run \`fleetgate run\` again to continue`,
-    );
-    await c.persist();
-    return { outcome: 'Paused', state: c.state, reason: Reasons.Interrupted, message: c.state.condition!.message };
+  private interrupted(): Promise<RunResult> {
+    return this.c.interrupted();
   }
 }
 

@@ -616,13 +616,7 @@ export class RolloutEngine {
     return { outcome: 'Healthy', state: s, reason: Reasons.RolloutCompleted };
   }
 
-  private async interrupted(): Promise<RunResult> {
-    const c = this.c;
-    c.setCondition(
-      Reasons.Interrupted,
-      `interrupted at ${c.state.currentWave}; run \`fleetgate run\` again to continue`,
-    );
-    await c.persist();
-    return { outcome: 'Paused', state: c.state, reason: Reasons.Interrupted, message: c.state.condition!.message };
+  private interrupted(): Promise<RunResult> {
+    return this.c.interrupted();
   }
 }
