@@ -5,8 +5,8 @@
  * flight and those the state records as failed and left drained, and lets the
  * target go only within the budget (`assessTakeDown`). When the budget is used by
  * members in flight it waits for one of them; when it is used by members that are
- * down for other reasons it re-probes until the verify step's timeout, then gives
- * up with the assessment (the engine pauses with `BudgetExhausted`).
+ * down for other reasons it re-probes for the verify step's timeout (counted from
+ * the end of the first probe round), then gives up with the assessment (the engine pauses with `BudgetExhausted`).
  */
 import { assessTakeDown, type OutOfService, type TakeDownAssessment } from './budget.js';
 import type { EngineCore } from './core.js';
@@ -24,6 +24,8 @@ export class BudgetGate {
   private readonly inFlight = new Set<string>();
   private readonly released = new Notifier();
   private readonly probes = new Map<string, { atMs: number; out?: OutOfService }>();
+  /** Probes under way: concurrent admissions share them instead of probing the same member again. */
+  private readonly probing = new Map<string, Promise<OutOfService | undefined>>();
 
   constructor(private readonly core: EngineCore) {}
 
@@ -37,12 +39,14 @@ export class BudgetGate {
   async admit(tier: string, id: string, budget: number, shouldStop?: () => boolean): Promise<Admission> {
     const c = this.core;
     const verify = c.spec.steps.verify;
-    const deadline = c.nowMs() + verify.timeoutMs;
+    // Set after the first look: a slow first probe round (a loaded runner) must not use up the wait.
+    let deadline: number | undefined;
     const interval = Math.max(50, Math.min(verify.intervalMs, 1_000));
     let announced = false;
     for (;;) {
       if (c.aborted || shouldStop?.()) return { admitted: false, stopped: true };
       const out = await this.observeTier(tier, id);
+      deadline ??= c.nowMs() + verify.timeoutMs;
       if (c.aborted || shouldStop?.()) return { admitted: false, stopped: true };
       // Synchronous from here to the add: no other admission can interleave.
       const inFlightNow = [...this.inFlight].filter((m) => c.tierNameOf(m) === tier && m !== id);
@@ -109,23 +113,41 @@ export class BudgetGate {
         if (last.out) out.push(last.out);
       } else toProbe.push(id);
     }
-    const verify = c.spec.steps.verify;
-    const step = { ...verify, retries: 0, timeoutMs: Math.min(verify.timeoutMs, BUDGET_PROBE_TIMEOUT_MS) };
     await pool(
       toProbe,
       c.d.probeConcurrency ?? 16,
       () => c.aborted,
       async (id) => {
+        const o = await this.probe(id);
+        if (o) out.push(o);
+      },
+    );
+    return out;
+  }
+
+  /** One health probe of `id`, shared with any other admission that asks while it runs. */
+  private probe(id: string): Promise<OutOfService | undefined> {
+    const running = this.probing.get(id);
+    if (running) return running;
+    const c = this.core;
+    const verify = c.spec.steps.verify;
+    const step = { ...verify, retries: 0, timeoutMs: Math.min(verify.timeoutMs, BUDGET_PROBE_TIMEOUT_MS) };
+    const p = (async () => {
+      try {
         const r = await c.d.runner.run(step, c.vars(c.target(id), c.spec.version), { signal: c.d.signal });
         const unreachable = r.status === undefined && r.exitCode === undefined;
         const o: OutOfService | undefined = r.ok
           ? undefined
           : { id, cause: unreachable ? 'unreachable' : 'unhealthy', message: r.message };
+        // Aged from the end of the probe: a slow round must not make every admission probe again.
         this.probes.set(id, { atMs: c.nowMs(), out: o });
-        if (o) out.push(o);
-      },
-    );
-    return out;
+        return o;
+      } finally {
+        this.probing.delete(id);
+      }
+    })();
+    this.probing.set(id, p);
+    return p;
   }
 }
 

@@ -294,6 +294,23 @@ describe('RolloutEngine.run: pauses', () => {
     expect(most).toBeLessThanOrEqual(2);
   });
 
+  // Regression (was a cost bug, budget-gate.ts): admissions waiting at the same time each probed
+  // every member of the tier, so a wave of n cost about n² health checks (890 step processes for
+  // 26 targets in test/hostile/injection.test.ts, most of them probes). They now share a probe
+  // under way, and a probe is aged from its end.
+  it('given concurrent admissions in one wave, then each member is probed once per look, not once per admission', async () => {
+    const s = edge(8, { canary: size(0), waves: size(8), maxUnavailable: size(4) });
+    s.fleet.latency = { ...s.fleet.latency, verify: 500 };
+
+    const r = await s.engine().run();
+
+    expect(r).toMatchObject({ outcome: 'Healthy' });
+    for (const id of ids('edge', 8)) {
+      // Its own verify after the upgrade, plus about one probe per release it waited through (4).
+      expect(s.fleet.callsOf('verify', id).length, id).toBeLessThanOrEqual(6);
+    }
+  });
+
   it('given a target turns unhealthy in its observation window, then the rollout pauses (ObservationFailed)', async () => {
     const s = edge(3);
     s.fleet.on(

@@ -72,7 +72,7 @@ steps:
   version: ${step('version')}
   drain: ${step('drain')}
   upgrade: ${step('upgrade')}
-  verify: ${step('verify', ', timeout: 5s, interval: 50ms')}
+  verify: ${step('verify', ', timeout: 30s, interval: 50ms')}
   undrain: ${step('undrain')}
 `;
 }
