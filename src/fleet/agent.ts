@@ -51,6 +51,8 @@ export interface AgentSnapshot {
   drained: boolean;
   state: AgentState;
   fault: FaultMode;
+  /** Application requests (`GET /work`) received and not answered yet. */
+  inflight: number;
 }
 
 /** An agent whose server is listening. */
@@ -94,6 +96,7 @@ const STAT_PATHS = [
   '/version',
   '/metrics',
   '/work',
+  '/inflight',
   '/drain',
   '/undrain',
   '/upgrade',
@@ -282,7 +285,18 @@ function sendText(res: ServerResponse, status: number, text: string, contentType
   res.end(text);
 }
 
-const GET_PATHS = new Set(['/healthz', '/readyz', '/version', '/metrics', '/work', '/_admin/stats']);
+const GET_PATHS = new Set(['/healthz', '/readyz', '/version', '/metrics', '/work', '/inflight', '/_admin/stats']);
+
+/**
+ * Reads `?delay=MS` of `GET /work`: a fixed latency in milliseconds (0 to {@link MAX_LATENCY_MS})
+ * instead of the sampled one; `undefined` when absent, `null` when invalid.
+ */
+function parseDelay(url: URL): number | undefined | null {
+  const raw = url.searchParams.get('delay');
+  if (raw === null) return undefined;
+  const ms = Number(raw);
+  return raw.trim() !== '' && Number.isFinite(ms) && ms >= 0 && ms <= MAX_LATENCY_MS ? ms : null;
+}
 const POST_PATHS = new Set(['/drain', '/undrain', '/upgrade', '/_admin/fault']);
 
 /**
@@ -312,6 +326,10 @@ export async function startAgentServer(options: AgentOptions): Promise<RunningAg
   const parked = new Set<{ req: IncomingMessage; res: ServerResponse; path: string; url: URL }>();
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
+  /** Application requests received and not answered yet; a restart cuts them. */
+  const working = new Set<ServerResponse>();
+  /** `performance.now()` when the last application request arrived (`-Infinity`: none yet). */
+  let lastWorkAt = Number.NEGATIVE_INFINITY;
 
   const later = (ms: number, fn: () => void): void => {
     const t = setTimeout(() => {
@@ -342,8 +360,29 @@ export async function startAgentServer(options: AgentOptions): Promise<RunningAg
           upgrades: agent.upgrades,
           drained: agent.drained,
           state: agent.state(),
+          inflight: working.size,
         });
         return;
+      case '/inflight': {
+        // A drain check: idle means drained, nothing in flight and nothing new for `quiet` ms
+        // (a load balancer that health-checks /readyz keeps sending until its next probes fail).
+        const quiet = Number(url.searchParams.get('quiet') ?? '0');
+        if (!Number.isFinite(quiet) || quiet < 0) {
+          sendJson(res, 400, { error: 'quiet must be a number of milliseconds ≥ 0' });
+          return;
+        }
+        const idleMs = Math.round(performance.now() - lastWorkAt);
+        const inflight = working.size;
+        const idle = agent.drained && inflight === 0 && idleMs >= quiet;
+        sendJson(res, idle ? 200 : 503, {
+          id: agent.id,
+          drained: agent.drained,
+          inflight,
+          idleMs: Number.isFinite(idleMs) ? idleMs : null,
+          idle,
+        });
+        return;
+      }
       case '/metrics':
         sendText(
           res,
@@ -353,15 +392,26 @@ export async function startAgentServer(options: AgentOptions): Promise<RunningAg
         );
         return;
       case '/work': {
+        const delay = parseDelay(url);
+        if (delay === null) {
+          sendJson(res, 400, { error: `delay must be a number of milliseconds from 0 to ${MAX_LATENCY_MS}` });
+          return;
+        }
+        lastWorkAt = performance.now();
         const state = agent.state();
         if (state === 'upgrading' || state === 'unhealthy') {
           agent.metrics.record(503, 0);
           sendJson(res, 503, { id: agent.id, status: state });
           return;
         }
-        const { status, latencyMs } = agent.sampleRequest();
+        const sample = agent.sampleRequest();
+        const { status } = sample;
+        const latencyMs = delay ?? sample.latencyMs;
         const version = agent.version;
+        working.add(res);
+        res.once('close', () => working.delete(res));
         later(latencyMs, () => {
+          working.delete(res);
           // A restart in between means the process that took the request is gone.
           if (agent.version !== version) {
             res.destroy();
@@ -388,6 +438,8 @@ export async function startAgentServer(options: AgentOptions): Promise<RunningAg
           return;
         }
         const outcome = agent.upgrade(to);
+        // A restart ends the process that holds the requests in flight: their connections drop now.
+        if (outcome.changed) for (const w of [...working]) w.destroy();
         if (!outcome.changed) sendJson(res, 200, { id: agent.id, version: outcome.version, unchanged: true });
         else sendJson(res, 202, { id: agent.id, from: outcome.from, to: outcome.to, upgradeMs: opts.upgradeMs });
         return;
@@ -513,6 +565,7 @@ export async function startAgentServer(options: AgentOptions): Promise<RunningAg
       drained: agent.drained,
       state: agent.state(),
       fault: agent.fault,
+      inflight: working.size,
     }),
     close: () => {
       closing ??= new Promise<void>((resolve) => {

@@ -17,6 +17,7 @@ describe('startAgentServer', () => {
         drained: false,
         state: 'ready',
         fault: 'none',
+        inflight: 0,
       });
     } finally {
       await agent.close();
@@ -53,6 +54,48 @@ describe('startAgentServer', () => {
       const drained = await total();
       await new Promise((r) => setTimeout(r, 300));
       expect(await total()).toBe(drained);
+    } finally {
+      await agent.close();
+    }
+  });
+});
+
+describe('in-flight requests and slow requests', () => {
+  it('/work?delay= holds a request that long; /inflight counts it and says idle only when drained, empty and quiet', async () => {
+    const agent = await startAgentServer({ id: 'a-4', version: '1.0.0', trafficRps: 0, baseErrorRate: 0 });
+    const inflight = async (query = '') => {
+      const res = await request(`http://${agent.address}/inflight${query}`);
+      return { status: res.statusCode, body: (await res.body.json()) as { inflight: number; idle: boolean } };
+    };
+    try {
+      const started = Date.now();
+      const slow = request(`http://${agent.address}/work?delay=300`).then(async (r) => {
+        await r.body.dump();
+        return { status: r.statusCode, ms: Date.now() - started };
+      });
+      await expect.poll(() => agent.snapshot().inflight).toBe(1);
+      expect(await inflight()).toMatchObject({ status: 503, body: { inflight: 1, idle: false } });
+      await (await request(`http://${agent.address}/drain`, { method: 'POST' })).body.dump();
+      expect((await inflight()).status).toBe(503); // drained, but one request still runs
+      const answered = await slow;
+      expect(answered.status).toBe(200);
+      expect(answered.ms).toBeGreaterThanOrEqual(290);
+      expect(await inflight()).toMatchObject({ status: 200, body: { inflight: 0, idle: true } });
+      expect((await inflight('?quiet=60000')).status).toBe(503); // a request arrived less than 60 s ago
+      expect((await request(`http://${agent.address}/work?delay=-1`)).statusCode).toBe(400);
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('a restart cuts the requests in flight and the count goes back to 0', async () => {
+    const agent = await startAgentServer({ id: 'a-5', version: '1.0.0', trafficRps: 0, upgradeMs: 20 });
+    try {
+      const cut = request(`http://${agent.address}/work?delay=2000`);
+      await expect.poll(() => agent.snapshot().inflight).toBe(1);
+      await (await request(`http://${agent.address}/upgrade?version=1.1.0`, { method: 'POST' })).body.dump();
+      await expect(cut.then((r) => r.body.text())).rejects.toThrow();
+      expect(agent.snapshot().inflight).toBe(0);
     } finally {
       await agent.close();
     }
