@@ -16,6 +16,10 @@ step "haproxy (for the zero-downtime load-balancer tests)"
 # Same pattern: Debian's package when root (CI); otherwise located, or the HAProxy tests skip loudly.
 bash scripts/haproxy.sh || echo "haproxy not available: the tests that need it are skipped (never in CI)" >&2
 
+step "etcd (for the quorum tests)"
+# Same pattern: Debian's etcd-server and etcd-client when root (CI); otherwise located, or the etcd tests skip loudly.
+bash scripts/etcd.sh >/dev/null || echo "etcd not available: the tests that need it are skipped (never in CI)" >&2
+
 step "build"
 node scripts/build.mjs
 
