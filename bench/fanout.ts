@@ -17,7 +17,7 @@ import { RolloutEngine } from '../src/engine/rollout.js';
 import { createStepRunner, pollUntilHealthy } from '../src/engine/steps.js';
 import type { LocalFleet } from '../src/fleet/local-fleet.js';
 import { planRollout } from '../src/plan/plan.js';
-import { parseSpec } from '../src/spec/index.js';
+import { parseSpec, tierSteps } from '../src/spec/index.js';
 import type { RolloutSpec, Target } from '../src/spec/types.js';
 import { mapLimit, startBenchFleet } from './lib/fleet.js';
 import type { Section } from './lib/results.js';
@@ -59,7 +59,7 @@ async function engineChecks(spec: RolloutSpec, targets: Target[], concurrency: n
     const results = await mapLimit(targets, concurrency, (target) =>
       pollUntilHealthy(
         runner,
-        spec.steps.verify,
+        tierSteps(spec, spec.tiers[0]!).verify,
         { target, version: spec.version, rollout: { name: spec.name }, component: spec.component },
         systemClock,
         () => undefined,

@@ -4,6 +4,7 @@
  */
 import { systemClock } from '../util/clock.js';
 import { createStepRunner } from '../engine/steps.js';
+import { matchesSelector, tierSteps } from '../spec/index.js';
 import type { RolloutState } from '../state/types.js';
 import type { LoadedRollout } from '../app/session.js';
 import { dirname, resolve } from 'node:path';
@@ -52,8 +53,9 @@ export async function detectDrift(loaded: LoadedRollout, state: RolloutState | u
     const workers = Array.from({ length: Math.min(16, queue.length) }, async () => {
       for (let t = queue.shift(); t; t = queue.shift()) {
         const expected = expectedVersion(state, t.id) ?? loaded.spec.version;
+        const tier = loaded.spec.tiers.find((x) => matchesSelector(t, x.select)) ?? loaded.spec.tiers[0]!;
         const r = await runner.run(
-          loaded.spec.steps.version,
+          tierSteps(loaded.spec, tier).version,
           { target: t, version: expected, rollout: { name: loaded.spec.name }, component: loaded.spec.component },
           { extractVersion: true },
         );

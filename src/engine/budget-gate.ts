@@ -38,7 +38,7 @@ export class BudgetGate {
    */
   async admit(tier: string, id: string, budget: number, shouldStop?: () => boolean): Promise<Admission> {
     const c = this.core;
-    const verify = c.spec.steps.verify;
+    const verify = c.stepsFor(id).verify;
     // Set after the first look: a slow first probe round (a loaded runner) must not use up the wait.
     let deadline: number | undefined;
     const interval = Math.max(50, Math.min(verify.intervalMs, 1_000));
@@ -130,7 +130,7 @@ export class BudgetGate {
     const running = this.probing.get(id);
     if (running) return running;
     const c = this.core;
-    const verify = c.spec.steps.verify;
+    const verify = c.stepsFor(id).verify;
     const step = { ...verify, retries: 0, timeoutMs: Math.min(verify.timeoutMs, BUDGET_PROBE_TIMEOUT_MS) };
     const p = (async () => {
       try {

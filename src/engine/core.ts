@@ -5,7 +5,8 @@
  * hold it.
  */
 import type { RolloutPlan, PlannedWave } from '../plan/types.js';
-import type { RolloutSpec, Target, TierSpec } from '../spec/types.js';
+import type { RolloutSpec, StepsSpec, Target, TierSpec } from '../spec/types.js';
+import { tierSteps } from '../spec/steps.js';
 import { HISTORY_LIMIT, type RolloutState } from '../state/types.js';
 import { InvalidPhaseError } from '../errors.js';
 import type { MetricProvider } from '../analysis/types.js';
@@ -142,6 +143,22 @@ export class EngineCore {
   hasTarget(id: string): boolean {
     return this.byId.has(id);
   }
+
+  /**
+   * The steps target `id` runs: its tier's (the spec's steps with the tier's own over them).
+   * @throws ConfigurationError when its tier lacks a required step (a spec that was not validated)
+   */
+  stepsFor(id: string): StepsSpec {
+    const tier = this.tierNameOf(id) ?? this.d.spec.tiers[0]!.name;
+    let steps = this.stepsByTier.get(tier);
+    if (!steps) {
+      steps = tierSteps(this.d.spec, this.tierSpec(tier));
+      this.stepsByTier.set(tier, steps);
+    }
+    return steps;
+  }
+
+  private readonly stepsByTier = new Map<string, StepsSpec>();
 
   tierSpec(name: string): TierSpec {
     return this.d.spec.tiers.find((t) => t.name === name)!;

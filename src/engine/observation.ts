@@ -99,8 +99,10 @@ export class Observer {
     const interval = c.tierOf(wave).strategy.observeIntervalMs;
     const ids = wave.targets.filter((id) => s.targets[id]?.phase === 'Succeeded');
     const turned: string[] = [];
-    const verify = c.spec.steps.verify;
-    const probeStep = { ...verify, retries: 0, timeoutMs: Math.min(verify.timeoutMs, OBSERVE_PROBE_TIMEOUT_MS) };
+    const probeStep = (id: string) => {
+      const verify = c.stepsFor(id).verify;
+      return { ...verify, retries: 0, timeoutMs: Math.min(verify.timeoutMs, OBSERVE_PROBE_TIMEOUT_MS) };
+    };
     const check = async () => {
       await pool(
         ids,
@@ -108,7 +110,7 @@ export class Observer {
         () => false,
         async (id) => {
           if (turned.includes(id)) return;
-          const r = await c.d.runner.run(probeStep, c.vars(c.target(id), desired), { signal: c.d.signal });
+          const r = await c.d.runner.run(probeStep(id), c.vars(c.target(id), desired), { signal: c.d.signal });
           c.emit('target_health_check', {
             wave: wave.id,
             target: id,

@@ -164,7 +164,7 @@ export class RollbackRunner {
       () => c.aborted,
       async (id) => {
         if (!c.hasTarget(id)) return void out.set(id, undefined);
-        const r = await c.d.runner.run(c.spec.steps.version, c.vars(c.target(id), c.spec.version), {
+        const r = await c.d.runner.run(c.stepsFor(id).version, c.vars(c.target(id), c.spec.version), {
           extractVersion: true,
           signal: c.d.signal,
         });
@@ -290,7 +290,7 @@ export class RollbackRunner {
       return 'RollbackFailed';
     };
     // A target that is down does not answer: record it and reinstall it anyway.
-    const probe = await c.d.runner.run(c.spec.steps.version, vars, { extractVersion: true, signal: c.d.signal });
+    const probe = await c.d.runner.run(c.stepsFor(id).version, vars, { extractVersion: true, signal: c.d.signal });
     if (probe.ok) {
       recordVersion(ts, probe.version);
       if (probe.version !== version) ts.from = probe.version;

@@ -274,18 +274,15 @@ export class RolloutEngine {
     const c = this.c;
     const out = new Map<string, { version?: string; message: string; healthy?: boolean; healthMessage?: string }>();
     const ids = c.plan.waves.flatMap((w) => w.targets);
-    const verify = {
-      ...this.spec.steps.verify,
-      retries: 0,
-      timeoutMs: Math.min(this.spec.steps.verify.timeoutMs, 5_000),
-    };
     await pool(
       ids,
       c.d.probeConcurrency ?? 16,
       () => false,
       async (id) => {
         const vars = c.vars(c.target(id), this.spec.version);
-        const r = await c.d.runner.run(this.spec.steps.version, vars, { extractVersion: true, signal: c.d.signal });
+        const steps = c.stepsFor(id);
+        const verify = { ...steps.verify, retries: 0, timeoutMs: Math.min(steps.verify.timeoutMs, 5_000) };
+        const r = await c.d.runner.run(steps.version, vars, { extractVersion: true, signal: c.d.signal });
         const entry: { version?: string; message: string; healthy?: boolean; healthMessage?: string } = {
           version: r.ok ? r.version : undefined,
           message: r.message,
@@ -380,18 +377,25 @@ export class RolloutEngine {
    * idempotent); a failed hook pauses the rollout, and `continue` runs it again first.
    * @throws InvalidPhaseError when the hook fails (the rollout is then Paused, HookFailed)
    */
-  private async ensureHook(which: 'before' | 'after', step: StepSpec): Promise<void> {
+  private async ensureHook(which: 'before' | 'after', step: StepSpec, tier?: string): Promise<void> {
     const c = this.c;
     const s = c.state;
-    const hooks = (s.hooks ??= {});
+    const rolloutHooks = (s.hooks ??= {});
+    // A tier's hooks are kept under its name, the rollout's at the top.
+    const hooks = tier === undefined ? rolloutHooks : ((rolloutHooks.tiers ??= {})[tier] ??= {});
     if (hooks[which]?.phase === 'Succeeded') return;
+    const name = tier === undefined ? which : `${tier} ${which}`;
     const startedAt = c.now();
     hooks[which] = { phase: 'Running', startedAt };
     await c.persist();
-    c.emit('hook_started', { hook: which });
-    const pseudo: Target = { id: `hook:${which}`, address: '', labels: {} };
+    c.emit('hook_started', { hook: which, ...(tier !== undefined && { tier }) });
+    const pseudo: Target = {
+      id: tier === undefined ? `hook:${which}` : `hook:${tier}:${which}`,
+      address: '',
+      labels: {},
+    };
     const r = await c.d.runner.run(step, c.vars(pseudo, this.spec.version), { signal: c.d.signal });
-    c.emit('hook_completed', { hook: which, ok: r.ok, message: r.message });
+    c.emit('hook_completed', { hook: which, ok: r.ok, message: r.message, ...(tier !== undefined && { tier }) });
     if (r.ok) {
       hooks[which] = { phase: 'Succeeded', startedAt, finishedAt: c.now() };
       await c.persist();
@@ -399,11 +403,11 @@ export class RolloutEngine {
     }
     hooks[which] = { phase: 'Failed', startedAt, finishedAt: c.now(), message: r.message };
     const err = new InvalidPhaseError(
-      `${which} hook failed, no further target was touched: ${r.message}. ${Messages.decide(this.spec.name)} (continue runs the hook again)`,
+      `${name} hook failed, no further target was touched: ${r.message}. ${Messages.decide(this.spec.name)} (continue runs the hook again)`,
     );
     s.phase = 'Paused';
     c.setCondition(Reasons.HookFailed, err.message);
-    await c.persistAndCommit(`fleetgate: ${this.spec.name} paused: ${which} hook failed`);
+    await c.persistAndCommit(`fleetgate: ${this.spec.name} paused: ${name} hook failed`);
     throw err;
   }
 
@@ -483,6 +487,8 @@ export class RolloutEngine {
       }
       if (s.phase === 'Paused') s.phase = 'Progressing';
 
+      const tierHooks = c.tierOf(wave).hooks;
+      if (tierHooks?.before && ws.phase !== 'Observing') await this.ensureHook('before', tierHooks.before, wave.tier);
       if (ws.phase === 'Pending' || ws.phase === 'Progressing' || ws.phase === 'Failed') {
         const firstTime = ws.phase === 'Pending';
         ws.phase = 'Progressing';
@@ -528,6 +534,8 @@ export class RolloutEngine {
         const ended = await this.observeWave(wave, desired, ws.observeUntil!);
         if (ended) return ended;
       }
+      const lastOfTier = c.plan.waves.filter((w) => w.tier === wave.tier).at(-1)?.id === wave.id;
+      if (lastOfTier && tierHooks?.after) await this.ensureHook('after', tierHooks.after, wave.tier);
       ws.phase = 'Completed';
       ws.finishedAt = c.now();
       completedThisRun++;

@@ -51,7 +51,7 @@ export async function moveTarget(
   version: string,
   opts: MoveOptions,
 ): Promise<MoveResult> {
-  const steps = c.spec.steps;
+  const steps = c.stepsFor(id);
   const vars = c.vars(c.target(id), version);
   const signal = c.d.signal;
   const run = async (name: 'drain' | 'upgrade' | 'undrain', step: StepSpec): Promise<string | undefined> => {
@@ -144,7 +144,7 @@ export function recordVersion(ts: TargetState, version: string | undefined, unkn
  */
 export async function observeVersion(c: EngineCore, waveId: string, id: string, ts: TargetState): Promise<void> {
   if (c.aborted) return;
-  const r = await c.d.runner.run(c.spec.steps.version, c.vars(c.target(id), c.spec.version), {
+  const r = await c.d.runner.run(c.stepsFor(id).version, c.vars(c.target(id), c.spec.version), {
     extractVersion: true,
     signal: c.d.signal,
   });

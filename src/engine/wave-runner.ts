@@ -101,7 +101,7 @@ export class WaveRunner {
     ts.message = undefined;
     c.emit('target_started', { wave: wave.id, target: id, version: desired, attempt: ts.attempts });
     await this.recordStep(ts, 'probe');
-    const probe = await c.d.runner.run(c.spec.steps.version, vars, { extractVersion: true, signal: c.d.signal });
+    const probe = await c.d.runner.run(c.stepsFor(id).version, vars, { extractVersion: true, signal: c.d.signal });
     if (!probe.ok) {
       recordVersion(ts, undefined, probe.message);
       return this.fail(wave, id, ts, `version step failed: ${probe.message}`);

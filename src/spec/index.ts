@@ -8,6 +8,7 @@ export * from './types.js';
 export { parseSpec, readSpecFile, loadSpec, MAX_ALIAS_COUNT, type ParseResult, type LoadSpecOptions } from './parse.js';
 export { normalizeSpec, normalizeStep, normalizeStrategy, normalizeLabels } from './normalize.js';
 export { checkSpecRules, matchesSelector, tierMembership } from './rules.js';
+export { tierSteps, missingSteps, STEP_NAMES, REQUIRED_STEP_NAMES } from './steps.js';
 export type { SpecProblem } from './problem.js';
 export { SpecValidationError } from './validation-error.js';
 export {

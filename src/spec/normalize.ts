@@ -48,11 +48,13 @@ import {
   type MetricSpec,
   type NoDataPolicy,
   type RolloutSpec,
+  type HooksSpec,
+  type StepOverrides,
   type StepSpec,
-  type StepsSpec,
   type StrategySpec,
   type TierSpec,
 } from './types.js';
+import { STEP_NAMES } from './steps.js';
 
 /** Label (and env, header) values are written as strings, numbers or booleans; the program uses strings. */
 export function normalizeLabels(labels: Record<string, string | number | boolean> | undefined): Record<string, string> {
@@ -104,11 +106,16 @@ export function normalizeStrategy(strategy: WrittenStrategy | undefined): Strate
 
 function normalizeTiers(tiers: WrittenRolloutSpec['tiers']): TierSpec[] {
   if (tiers === undefined) return [{ name: DEFAULT_TIER_NAME, select: {}, strategy: normalizeStrategy(undefined) }];
-  return tiers.map((tier) => ({
-    name: tier.name,
-    select: normalizeLabels(tier.select),
-    strategy: normalizeStrategy(tier.strategy),
-  }));
+  return tiers.map((tier) => {
+    const out: TierSpec = {
+      name: tier.name,
+      select: normalizeLabels(tier.select),
+      strategy: normalizeStrategy(tier.strategy),
+    };
+    if (tier.steps !== undefined) out.steps = normalizeSteps(tier.steps);
+    if (tier.hooks !== undefined) out.hooks = normalizeHooks(tier.hooks);
+    return out;
+  });
 }
 
 /**
@@ -155,15 +162,21 @@ export function normalizeStep(step: WrittenStep, defaults: StepDefaultsName): St
   throw new ConfigurationError('a step needs run (a command) or http (a request)');
 }
 
-function normalizeSteps(steps: WrittenRolloutSpec['steps']): StepsSpec {
-  const out: StepsSpec = {
-    version: normalizeStep(steps.version, 'version'),
-    upgrade: normalizeStep(steps.upgrade, 'upgrade'),
-    verify: normalizeStep(steps.verify, 'verify'),
-  };
-  if (steps.drain !== undefined) out.drain = normalizeStep(steps.drain, 'drain');
-  if (steps.undrain !== undefined) out.undrain = normalizeStep(steps.undrain, 'undrain');
+function normalizeSteps(steps: WrittenRolloutSpec['steps']): StepOverrides {
+  const out: StepOverrides = {};
+  if (steps === undefined) return out;
+  for (const name of STEP_NAMES) {
+    const step = steps[name];
+    if (step !== undefined) out[name] = normalizeStep(step, name);
+  }
   return out;
+}
+
+function normalizeHooks(hooks: WrittenRolloutSpec['hooks']): HooksSpec {
+  return {
+    ...(hooks?.before !== undefined ? { before: normalizeStep(hooks.before, 'hook') } : {}),
+    ...(hooks?.after !== undefined ? { after: normalizeStep(hooks.after, 'hook') } : {}),
+  };
 }
 
 function normalizeMetric(metric: WrittenMetric, noData: NoDataPolicy): MetricSpec {
@@ -231,10 +244,7 @@ export function normalizeSpec(written: WrittenRolloutSpec, file: string): Rollou
     inventory: normalizeInventory(written.inventory),
     tiers: normalizeTiers(written.tiers),
     steps: normalizeSteps(written.steps),
-    hooks: {
-      ...(written.hooks?.before !== undefined ? { before: normalizeStep(written.hooks.before, 'hook') } : {}),
-      ...(written.hooks?.after !== undefined ? { after: normalizeStep(written.hooks.after, 'hook') } : {}),
-    },
+    hooks: normalizeHooks(written.hooks),
     ...(written.analysis !== undefined ? { analysis: normalizeAnalysis(written.analysis) } : {}),
     gates: {
       ...(written.gates?.canary !== undefined ? { canary: written.gates.canary } : {}),

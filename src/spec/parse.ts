@@ -21,7 +21,7 @@ import type { Issue } from './issue.js';
 import { gotAt, keyText, locate, formatPath, type PathSegment, type YamlSource } from './locate.js';
 import { normalizeSpec } from './normalize.js';
 import type { SpecProblem } from './problem.js';
-import { checkSpecRules } from './rules.js';
+import { checkRequiredSteps, checkSpecRules } from './rules.js';
 import { WrittenRolloutSpecSchema } from './schema.js';
 import { SPEC_API_VERSION, SPEC_KIND, type RolloutSpec } from './types.js';
 import { SpecValidationError } from './validation-error.js';
@@ -251,12 +251,13 @@ function parseSpecUnchecked(text: string, file: string): ParseResult {
   }
 
   const parsed = WrittenRolloutSpecSchema.safeParse(data);
+  const missingSteps = checkRequiredSteps(data);
   if (!parsed.success) {
-    return fail(locateProblems(file, source, data, problemsFromZod(parsed.error.issues, data)));
+    return fail(locateProblems(file, source, data, [...problemsFromZod(parsed.error.issues, data), ...missingSteps]));
   }
 
   const spec = normalizeSpec(parsed.data, file);
-  const problems = locateProblems(file, source, data, checkSpecRules(spec, parsed.data));
+  const problems = locateProblems(file, source, data, [...missingSteps, ...checkSpecRules(spec, parsed.data)]);
   const errors = problems.filter((p) => p.severity === 'error');
   warnings.push(...problems.filter((p) => p.severity === 'warning'));
   if (errors.length > 0) return fail(errors);

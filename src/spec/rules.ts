@@ -11,6 +11,7 @@ import { labelPlaceholders } from './placeholders.js';
 import type { SpecProblem } from './problem.js';
 import type { WrittenRolloutSpec, WrittenStep } from './schema.js';
 import type { RolloutSpec, StepSpec, Target, TierSpec } from './types.js';
+import { REQUIRED_STEP_NAMES, STEP_NAMES } from './steps.js';
 
 /** Individual "target is in no tier" warnings before they are summed up in one. */
 export const MAX_TARGET_WARNINGS = 10;
@@ -282,13 +283,106 @@ function stepStrings(step: WrittenStep, base: PathSegment[]): { path: PathSegmen
   return found;
 }
 
-function checkLabelPlaceholders(written: WrittenRolloutSpec, targets: readonly Target[], out: SpecProblem[]): void {
-  for (const name of ['version', 'drain', 'upgrade', 'verify', 'undrain'] as const) {
-    const step = written.steps[name];
-    if (step === undefined) continue;
-    for (const { path, text } of stepStrings(step, ['steps', name])) {
+/** A step as written somewhere in the spec: its path, and for per-target steps the tiers that run it. */
+interface WrittenStepAt {
+  path: PathSegment[];
+  written: WrittenStep;
+  normalized: StepSpec;
+  /** Step name (`version` … `undrain`) or `hook`. */
+  name: string;
+  /** Indexes of the tiers that run it (every tier for a top-level step no tier replaces). */
+  tiers: number[];
+}
+
+/** Every step and hook written in the spec: top-level ones, and each tier's own. */
+function writtenSteps(spec: RolloutSpec, written: WrittenRolloutSpec): WrittenStepAt[] {
+  const found: WrittenStepAt[] = [];
+  const all = spec.tiers.map((_, i) => i);
+  for (const name of STEP_NAMES) {
+    const w = written.steps?.[name];
+    const n = spec.steps[name];
+    if (w !== undefined && n !== undefined) {
+      const tiers = all.filter((i) => spec.tiers[i]!.steps?.[name] === undefined);
+      found.push({ path: ['steps', name], written: w, normalized: n, name, tiers });
+    }
+  }
+  for (const which of ['before', 'after'] as const) {
+    const w = written.hooks?.[which];
+    const n = spec.hooks[which];
+    if (w !== undefined && n !== undefined)
+      found.push({ path: ['hooks', which], written: w, normalized: n, name: 'hook', tiers: [] });
+  }
+  written.tiers?.forEach((tier, i) => {
+    const normalized = spec.tiers[i];
+    for (const name of STEP_NAMES) {
+      const w = tier.steps?.[name];
+      const n = normalized?.steps?.[name];
+      if (w !== undefined && n !== undefined)
+        found.push({ path: ['tiers', i, 'steps', name], written: w, normalized: n, name, tiers: [i] });
+    }
+    for (const which of ['before', 'after'] as const) {
+      const w = tier.hooks?.[which];
+      const n = normalized?.hooks?.[which];
+      if (w !== undefined && n !== undefined)
+        found.push({ path: ['tiers', i, 'hooks', which], written: w, normalized: n, name: 'hook', tiers: [] });
+    }
+  });
+  return found;
+}
+
+/**
+ * Every tier ends up with a version, an upgrade and a verify step, from its own steps or the
+ * top-level ones. Works on the document as written (not yet schema-checked), so that a missing
+ * step is reported together with every other problem.
+ */
+export function checkRequiredSteps(data: unknown): SpecProblem[] {
+  const out: SpecProblem[] = [];
+  const record = (v: unknown): Record<string, unknown> | undefined =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  const doc = record(data);
+  if (!doc) return out;
+  const top = record(doc.steps) ?? {};
+  const has = (steps: Record<string, unknown>, n: string) => steps[n] !== undefined && steps[n] !== null;
+  if (!Array.isArray(doc.tiers)) {
+    for (const name of REQUIRED_STEP_NAMES)
+      if (!has(top, name))
+        out.push({
+          path: ['steps', name],
+          message: 'is required',
+          expected: 'a step: {run: [program, args...]} or {http: {url: ...}}',
+          severity: 'error',
+        });
+    return out;
+  }
+  doc.tiers.forEach((t, i) => {
+    const tier = record(t);
+    const own = record(tier?.steps) ?? {};
+    const missing = REQUIRED_STEP_NAMES.filter((n) => !has(own, n) && !has(top, n));
+    if (missing.length === 0) return;
+    const name = typeof tier?.name === 'string' ? tier.name : `#${i + 1}`;
+    out.push({
+      path: ['tiers', i],
+      message: `tier ${name} has no ${missing.join(', ')} step`,
+      expected: `${missing.join(', ')} in the top-level steps or in tiers[${i}].steps`,
+      severity: 'error',
+    });
+  });
+  return out;
+}
+
+function checkLabelPlaceholders(
+  spec: RolloutSpec,
+  written: WrittenRolloutSpec,
+  targets: readonly Target[],
+  out: SpecProblem[],
+): void {
+  const membership = tierMembership(targets, spec.tiers);
+  for (const at of writtenSteps(spec, written)) {
+    if (at.name === 'hook') continue;
+    const runBy = targets.filter((_, t) => membership[t]!.some((i) => at.tiers.includes(i)));
+    for (const { path, text } of stepStrings(at.written, at.path)) {
       for (const key of new Set(labelPlaceholders(text))) {
-        const missing = targets.filter((t) => !Object.hasOwn(t.labels, key)).map((t) => t.id);
+        const missing = runBy.filter((t) => !Object.hasOwn(t.labels, key)).map((t) => t.id);
         if (missing.length === 0) continue;
         out.push({
           path,
@@ -313,15 +407,7 @@ function timedDurations(spec: RolloutSpec, written: WrittenRolloutSpec): { path:
     found.push({ path: tierPath(written, i, 'strategy', 'observe'), ms: tier.strategy.observeMs });
     found.push({ path: tierPath(written, i, 'strategy', 'observeInterval'), ms: tier.strategy.observeIntervalMs });
   });
-  const steps: [PathSegment[], StepSpec | undefined][] = [
-    ...(['version', 'drain', 'upgrade', 'verify', 'undrain'] as const).map(
-      (n): [PathSegment[], StepSpec | undefined] => [['steps', n], spec.steps[n]],
-    ),
-    [['hooks', 'before'], spec.hooks.before],
-    [['hooks', 'after'], spec.hooks.after],
-  ];
-  for (const [path, step] of steps) {
-    if (step === undefined) continue;
+  for (const { path, normalized: step } of writtenSteps(spec, written)) {
     found.push({ path: [...path, 'timeout'], ms: step.timeoutMs });
     found.push({ path: [...path, 'interval'], ms: step.intervalMs });
   }
@@ -342,10 +428,11 @@ function checkTimings(spec: RolloutSpec, written: WrittenRolloutSpec, out: SpecP
       severity: 'error',
     });
   }
-  const verify = spec.steps.verify;
-  if (verify.intervalMs >= verify.timeoutMs) {
+  for (const at of writtenSteps(spec, written)) {
+    const verify = at.normalized;
+    if (at.name !== 'verify' || verify.intervalMs < verify.timeoutMs) continue;
     out.push({
-      path: ['steps', 'verify', written.steps.verify.interval !== undefined ? 'interval' : 'timeout'],
+      path: [...at.path, at.written.interval !== undefined ? 'interval' : 'timeout'],
       message: `verify is polled every ${formatDuration(verify.intervalMs)} within ${formatDuration(verify.timeoutMs)}, so it gets a single try`,
       expected: 'interval shorter than timeout',
       severity: 'warning',
@@ -366,7 +453,8 @@ function checkTimings(spec: RolloutSpec, written: WrittenRolloutSpec, out: SpecP
 /**
  * Checks the rules that relate fields to each other:
  *
- * - tier names are unique; metric names are unique;
+ * - tier names are unique; metric names are unique; every tier has a version, upgrade and
+ *   verify step (its own or the top-level one);
  * - inline inventory: target ids are unique (same address twice: warning);
  *   every target is in some tier (warning) and in at most one (error);
  *   a tier that selects no target (warning); a quorum tier has at most one
@@ -391,7 +479,7 @@ export function checkSpecRules(spec: RolloutSpec, written: WrittenRolloutSpec): 
   if (spec.inventory.kind === 'inline') {
     checkTargets(spec.inventory.targets, out);
     checkMembership(spec, written, spec.inventory.targets, out);
-    checkLabelPlaceholders(written, spec.inventory.targets, out);
+    checkLabelPlaceholders(spec, written, spec.inventory.targets, out);
   }
   checkLeaderLabels(written, out);
   checkVersionPolicy(spec, out);

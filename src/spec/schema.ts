@@ -398,14 +398,6 @@ const Strategy = strict({
   ),
 }).meta({ id: 'Strategy', description: 'How a tier is rolled: canary, waves, limits, observation window, breaker.' });
 
-const Tier = strict({
-  name: Name.describe('Tier name, unique in the spec (DNS-label-like).'),
-  select: Labels.optional().describe(
-    'Label selector: a target is in the tier when every pair matches. Omitted = every target.',
-  ),
-  strategy: Strategy.optional(),
-}).meta({ id: 'Tier' });
-
 // ---------------------------------------------------------------------------
 // Steps
 
@@ -544,14 +536,22 @@ function stepDescription(name: StepDefaultsName, what: string): string {
 }
 
 const Steps = strict({
-  version: Step.describe(stepDescription('version', 'Reads the version a target runs (stdout, or the json field).')),
+  version: Step.optional().describe(
+    stepDescription('version', 'Reads the version a target runs (stdout, or the json field). Required per tier.'),
+  ),
   drain: Step.optional().describe(stepDescription('drain', 'Takes the target out of service before the upgrade.')),
-  upgrade: Step.describe(stepDescription('upgrade', 'Upgrades the target to {{version}}.')),
-  verify: Step.describe(
-    stepDescription('verify', 'Health check, polled every interval until it passes within timeout.'),
+  upgrade: Step.optional().describe(
+    stepDescription('upgrade', 'Upgrades the target to {{version}}. Required per tier.'),
+  ),
+  verify: Step.optional().describe(
+    stepDescription('verify', 'Health check, polled every interval until it passes within timeout. Required per tier.'),
   ),
   undrain: Step.optional().describe(stepDescription('undrain', 'Puts the target back in service.')),
-}).meta({ id: 'Steps', description: 'Per-target steps, run in order drain, upgrade, verify, undrain.' });
+}).meta({
+  id: 'Steps',
+  description:
+    'Per-target steps, run in order drain, upgrade, verify, undrain. A tier uses the top-level steps with its own steps over them; every tier needs version, upgrade and verify from one or the other.',
+});
 
 const Hooks = strict({
   before: HookStep.optional().describe(
@@ -559,6 +559,28 @@ const Hooks = strict({
   ),
   after: HookStep.optional().describe(stepDescription('hook', 'Runs once after the last wave is healthy.')),
 });
+
+const TierHooks = strict({
+  before: HookStep.optional().describe(
+    stepDescription(
+      'hook',
+      "Runs once before the tier's first target is touched (e.g. stop a scheduler's leader election).",
+    ),
+  ),
+  after: HookStep.optional().describe(stepDescription('hook', "Runs once after the tier's last wave is healthy.")),
+}).meta({ id: 'TierHooks' });
+
+const Tier = strict({
+  name: Name.describe('Tier name, unique in the spec (DNS-label-like).'),
+  select: Labels.optional().describe(
+    'Label selector: a target is in the tier when every pair matches. Omitted = every target.',
+  ),
+  strategy: Strategy.optional(),
+  steps: Steps.optional().describe(
+    "This tier's own steps, over the top-level steps (one procedure per component: seed 000).",
+  ),
+  hooks: TierHooks.optional(),
+}).meta({ id: 'Tier' });
 
 // ---------------------------------------------------------------------------
 // Analysis
@@ -884,7 +906,7 @@ export const WrittenRolloutSpecSchema = strict({
     .describe(
       `Tiers in dependency order, leaf to core; a tier finishes before the next starts. Omitted = one tier "${DEFAULT_TIER_NAME}" with every target.`,
     ),
-  steps: Steps,
+  steps: Steps.optional().describe('Steps of every tier that does not write its own.'),
   hooks: Hooks.optional().describe('Commands or requests run once per rollout.'),
   analysis: Analysis.optional(),
   gates: Gates.optional(),

@@ -83,6 +83,13 @@ export interface StepsSpec {
   undrain?: StepSpec;
 }
 
+/**
+ * Steps as a spec or a tier writes them: any subset. A tier's steps are the spec's top-level
+ * `steps` with the tier's own `steps` over them (`tierSteps` in `src/spec/steps.ts`); the
+ * validator makes sure every tier ends up with `version`, `upgrade` and `verify`.
+ */
+export type StepOverrides = Partial<StepsSpec>;
+
 export interface HooksSpec {
   /** Runs once before the first target of a rollout is touched (backup, migrations: seeds 002, 003). */
   before?: StepSpec;
@@ -127,6 +134,10 @@ export interface TierSpec {
   /** Label selector: a target belongs to the tier when every pair matches. Empty = every target. */
   select: Record<string, string>;
   strategy: StrategySpec;
+  /** Steps of this tier that differ from the spec's top-level `steps` (seed 000: one procedure per component). */
+  steps?: StepOverrides;
+  /** Hooks run before the tier's first target is touched and after its last wave is healthy. */
+  hooks?: HooksSpec;
 }
 
 export type Severity = 'warning' | 'critical';
@@ -230,7 +241,9 @@ export interface RolloutSpec {
   version: string;
   inventory: InventorySource;
   tiers: TierSpec[];
-  steps: StepsSpec;
+  /** Steps every tier uses unless it has its own (see {@link TierSpec.steps}). */
+  steps: StepOverrides;
+  /** Hooks run once per rollout (before the first target, after the last wave). */
   hooks: HooksSpec;
   analysis?: AnalysisSpec;
   gates: GatesSpec;

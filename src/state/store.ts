@@ -680,7 +680,10 @@ const checkStateShape: Rule = fields(
       fields({ decision: oneOf(['continue', 'rollback', 'abort']), by: text }, { at: text, reason: text, wave: text }),
     ),
     approvals: listOf(fields({ gate: text, by: text }, { at: text })),
-    hooks: fields({}, { before: checkHook, after: checkHook }),
+    hooks: fields(
+      {},
+      { before: checkHook, after: checkHook, tiers: mapOf(fields({}, { before: checkHook, after: checkHook })) },
+    ),
     excluded: listOf(text),
     history: listOf(
       fields(

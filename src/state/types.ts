@@ -150,7 +150,12 @@ export interface RolloutState {
   decisions: DecisionRecord[];
   approvals: Approval[];
   /** Hooks of the rollout in progress and how they ended (a `Running` one is re-run by the next run). */
-  hooks?: { before?: HookRecord; after?: HookRecord };
+  hooks?: {
+    before?: HookRecord;
+    after?: HookRecord;
+    /** Hooks of tiers that have their own, by tier name. */
+    tiers?: Record<string, { before?: HookRecord; after?: HookRecord }>;
+  };
   /** Targets left out of this rollout explicitly (spec `exclude`, `--exclude`): never touched. */
   excluded?: string[];
   /** Past rollouts, newest first, bounded (see `HISTORY_LIMIT`). */

@@ -311,6 +311,33 @@ describe('RolloutEngine.run: pauses', () => {
     }
   });
 
+  it('given a tier with its own steps and hooks, then its targets run them (the others the top-level ones), hooks around the tier', async () => {
+    const db = tier('db', { role: 'db' }, { canary: size(0), waves: size(1), observeMs: 0 });
+    db.steps = { upgrade: httpStep('db-upgrade'), drain: httpStep('db-drain') };
+    db.hooks = { before: httpStep('db-before'), after: httpStep('db-after') };
+    const spec = engineSpec([tier('web', { role: 'web' }, { canary: size(0), waves: size(2), observeMs: 0 }), db]);
+    const s = scenario({ spec, targets: [...fleet('web', 2, { role: 'web' }), ...fleet('db', 2, { role: 'db' })] });
+
+    const r = await s.engine().run();
+
+    expect(r).toMatchObject({ outcome: 'Healthy' });
+    const stepsOf = (id: string) => s.fleet.calls.filter((c) => c.target === id).map((c) => c.step);
+    expect(stepsOf('db-1')).toContain('POST http://{{target.address}}/db-upgrade');
+    expect(stepsOf('db-1')).toContain('POST http://{{target.address}}/db-drain');
+    expect(stepsOf('db-1')).not.toContain('POST http://{{target.address}}/upgrade');
+    expect(stepsOf('db-1')).toContain('POST http://{{target.address}}/undrain');
+    expect(stepsOf('web-1')).toContain('POST http://{{target.address}}/upgrade');
+    expect(stepsOf('web-1')).not.toContain('POST http://{{target.address}}/db-upgrade');
+    const order = s.fleet.calls.map((c) => c.step ?? '');
+    const before = order.indexOf('POST http://{{target.address}}/db-before');
+    const after = order.indexOf('POST http://{{target.address}}/db-after');
+    const dbTouched = s.fleet.calls.flatMap((c, i) => (c.target.startsWith('db-') && c.kind === 'drain' ? [i] : []));
+    expect(before).toBeGreaterThan(order.lastIndexOf('POST http://{{target.address}}/undrain', dbTouched[0]));
+    expect(before).toBeLessThan(dbTouched[0]!);
+    expect(after).toBeGreaterThan(Math.max(...dbTouched));
+    expect(s.state().hooks?.tiers?.db).toMatchObject({ before: { phase: 'Succeeded' }, after: { phase: 'Succeeded' } });
+  });
+
   it('given a target turns unhealthy in its observation window, then the rollout pauses (ObservationFailed)', async () => {
     const s = edge(3);
     s.fleet.on(

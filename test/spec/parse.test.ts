@@ -9,6 +9,7 @@ import { formatIssue, type Issue } from '../../src/spec/issue.js';
 import { loadSpec, parseSpec, readSpecFile, type ParseResult } from '../../src/spec/parse.js';
 import { KNOWN_PROVIDER_TYPES } from '../../src/spec/schema.js';
 import { SpecValidationError } from '../../src/spec/validation-error.js';
+import { tierSteps } from '../../src/spec/steps.js';
 
 const MINIMAL = `apiVersion: fleetgate/v1alpha1
 kind: Rollout
@@ -166,6 +167,33 @@ describe('parseSpec: locations', () => {
     expect(lines(result)).toEqual([
       'r.yaml:8:1 steps.upgrade: is required (expected a step: {run: [program, args...]} or {http: {url: ...}})',
     ]);
+  });
+
+  it("takes a tier's own steps over the top-level ones, and reports a tier left without a required step at its line", () => {
+    const text =
+      MINIMAL.replace('  upgrade: {run: [agent-update, "{{version}}"]}\n', '') +
+      `tiers:
+  - name: agents
+    select: {role: agent}
+    steps:
+      upgrade: {run: [agent-update, "{{version}}"]}
+  - name: db
+    select: {role: db}
+    steps:
+      drain: {run: [db-drain]}
+`;
+    expect(lines(parseSpec(text, 'r.yaml'))).toEqual([
+      'r.yaml:16:5 tiers[1]: tier db has no upgrade step (expected upgrade in the top-level steps or in tiers[1].steps)',
+    ]);
+    const ok = parseSpec(
+      text.replace('      drain: {run: [db-drain]}', '      upgrade: {run: [db-upgrade]}'),
+      'r.yaml',
+    );
+    expect(ok.ok).toBe(true);
+    if (!ok.ok) return;
+    expect(ok.spec.steps.upgrade).toBeUndefined();
+    expect(tierSteps(ok.spec, ok.spec.tiers[1]!).upgrade).toMatchObject({ kind: 'run', run: ['db-upgrade'] });
+    expect(tierSteps(ok.spec, ok.spec.tiers[1]!).version).toMatchObject({ run: ['agent', '--version'] });
   });
 
   it('points an unknown key at the key, with a suggestion', () => {

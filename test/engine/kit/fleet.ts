@@ -45,6 +45,8 @@ export interface Call {
   ok?: boolean;
   /** Index of this call among all calls. */
   n: number;
+  /** The step as the runner got it (`POST http://{{target.address}}/upgrade`, or the argv joined). */
+  step?: string;
 }
 
 /** A rule making matching calls fail: no effect on the target, HTTP 500 (or the given message). */
@@ -157,8 +159,8 @@ export class SimFleet {
   }
 
   /** @internal the runner's entry: what a call does to the fleet, and what it answers. */
-  async handle(kind: StepKind, target: string, version: string, clock: FakeClock, signal?: AbortSignal) {
-    const call: Call = { kind, target, version, at: clock.nowMs(), n: this.calls.length };
+  async handle(kind: StepKind, target: string, version: string, clock: FakeClock, signal?: AbortSignal, step?: string) {
+    const call: Call = { kind, target, version, at: clock.nowMs(), n: this.calls.length, ...(step && { step }) };
     this.calls.push(call);
     for (const s of [...this.scripts]) {
       if (!s.match(call)) continue;
@@ -237,6 +239,16 @@ export class ScriptedRunner implements StepRunner {
       ['undrain', spec.steps.undrain],
       ['before', spec.hooks.before],
       ['after', spec.hooks.after],
+      // A tier's own steps and hooks (distinct URLs from the top-level ones).
+      ...spec.tiers.flatMap((t): [StepKind, StepSpec | undefined][] => [
+        ['version', t.steps?.version],
+        ['drain', t.steps?.drain],
+        ['upgrade', t.steps?.upgrade],
+        ['verify', t.steps?.verify],
+        ['undrain', t.steps?.undrain],
+        ['before', t.hooks?.before],
+        ['after', t.hooks?.after],
+      ]),
     ];
     for (const [kind, step] of named) {
       if (!step) continue;
@@ -255,7 +267,7 @@ export class ScriptedRunner implements StepRunner {
   }
 
   run(step: StepSpec, vars: TemplateVars, opts: { signal?: AbortSignal } = {}): Promise<StepResult> {
-    return this.fleet.handle(this.kindOf(step), vars.target.id, vars.version, this.clock, opts.signal);
+    return this.fleet.handle(this.kindOf(step), vars.target.id, vars.version, this.clock, opts.signal, stepKey(step));
   }
 }
 
