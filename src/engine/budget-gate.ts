@@ -73,10 +73,15 @@ export class BudgetGate {
     }
   }
 
-  /** `id` is back in service, or failed (a failed one stays counted through the state). */
-  release(id: string): void {
+  /**
+   * `id` is back in service, or failed (a failed one stays counted through the state).
+   * @param healthy - true when the move ended with a passing health check and the undrain:
+   *   that counts as a fresh probe (in service now), so the next admissions need not ask again
+   */
+  release(id: string, healthy = false): void {
     if (this.inFlight.delete(id)) {
-      this.probes.delete(id);
+      if (healthy) this.probes.set(id, { atMs: this.core.nowMs() });
+      else this.probes.delete(id);
       this.released.notify();
     }
   }
@@ -134,7 +139,10 @@ export class BudgetGate {
     const step = { ...verify, retries: 0, timeoutMs: Math.min(verify.timeoutMs, BUDGET_PROBE_TIMEOUT_MS) };
     const p = (async () => {
       try {
-        const r = await c.d.runner.run(step, c.vars(c.target(id), c.spec.version), { signal: c.d.signal });
+        const r = await c.d.runner.run(step, c.vars(c.target(id), c.spec.version), {
+          signal: c.d.signal,
+          purpose: 'budget-probe',
+        });
         const unreachable = r.status === undefined && r.exitCode === undefined;
         const o: OutOfService | undefined = r.ok
           ? undefined

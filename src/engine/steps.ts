@@ -32,13 +32,21 @@ export interface StepResult {
   durationMs: number;
 }
 
+/** How a step is run. */
+export interface StepRunOptions {
+  signal?: AbortSignal;
+  /** Read the version from the result (the `version` step). */
+  extractVersion?: boolean;
+  /**
+   * Why the engine runs it, when it is not the step itself: `budget-probe` is a one-attempt
+   * health check of a tier member before another is taken down. Runners may count calls by it.
+   */
+  purpose?: 'budget-probe';
+}
+
 /** Executes steps; the engine only sees this interface, so tests may count or slow calls. */
 export interface StepRunner {
-  run(
-    step: StepSpec,
-    vars: TemplateVars,
-    opts?: { signal?: AbortSignal; extractVersion?: boolean },
-  ): Promise<StepResult>;
+  run(step: StepSpec, vars: TemplateVars, opts?: StepRunOptions): Promise<StepResult>;
 }
 
 export interface StepRunnerOptions {

@@ -122,7 +122,7 @@ export async function moveTarget(
   } finally {
     if (admitted) {
       if (!moved) opts.markOut?.();
-      opts.gate!.gate.release(id);
+      opts.gate!.gate.release(id, moved);
     }
   }
 }
