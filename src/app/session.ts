@@ -97,7 +97,7 @@ export async function openEngine(
     opts.lock === false
       ? { path: lockPath, release: () => Promise.resolve() }
       : await acquireLock(lockPath, { owner: `fleetgate ${currentActor()}`, ttlMs: 60_000 });
-  const runner = createStepRunner({ clock, baseDir: dirname(resolve(loaded.specPath)) });
+  const runner = createStepRunner({ clock, baseDir: dirname(resolve(loaded.specPath)), ssh: spec.ssh });
   try {
     const store = opts.store ?? (await createLocalStatePort({ path: loaded.statePath, clock, commit: opts.commit }));
     const provider = spec.analysis

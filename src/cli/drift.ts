@@ -46,7 +46,11 @@ export function expectedVersion(state: RolloutState | undefined, id: string): st
 
 /** Probes every target in the inventory (read-only). */
 export async function detectDrift(loaded: LoadedRollout, state: RolloutState | undefined): Promise<DriftReport> {
-  const runner = createStepRunner({ clock: systemClock, baseDir: dirname(resolve(loaded.specPath)) });
+  const runner = createStepRunner({
+    clock: systemClock,
+    baseDir: dirname(resolve(loaded.specPath)),
+    ssh: loaded.spec.ssh,
+  });
   const drifted: DriftEntry[] = [];
   try {
     const queue = [...loaded.targets];

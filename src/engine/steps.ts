@@ -9,9 +9,10 @@ import { resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, request, type Dispatcher } from 'undici';
-import type { CommandStep, HttpStep, StepSpec } from '../spec/types.js';
+import type { CommandStep, HttpStep, SshSpec, SshStep, StepSpec } from '../spec/types.js';
 import { onAbort, type Clock } from '../util/clock.js';
 import { redactSecrets, registerSecret } from '../util/secrets.js';
+import { buildRemoteCommand, createSshTransport, explainSshFailure, SshError } from './ssh.js';
 import { renderTemplate, resolvePlaceholder, type TemplateVars } from './template.js';
 
 export interface StepResult {
@@ -60,6 +61,8 @@ export interface StepRunnerOptions {
    * (default {@link KILL_GRACE_MS}).
    */
   killGraceMs?: number;
+  /** How `ssh` steps connect (the spec's `ssh:` section; absent = its defaults). */
+  ssh?: SshSpec;
 }
 
 const MAX_OUTPUT = 300;
@@ -400,6 +403,47 @@ function groupHasLiveMember(pgid: number): boolean {
   return false;
 }
 
+/** A finished command attempt (local or over SSH) as a result: exit status, output, version. */
+function commandOutcome(
+  shown: string,
+  step: CommandStep | SshStep,
+  { stdout, stderr, exitCode, exitSignal, failure }: GroupOutcome,
+  extract: boolean,
+): CommandAttempt {
+  if (failure !== undefined || exitCode !== 0) {
+    const why =
+      failure === 'timeout'
+        ? `timed out after ${step.timeoutMs} ms`
+        : failure === 'aborted'
+          ? 'The operation was aborted'
+          : failure instanceof Error
+            ? failure.message
+            : failure !== undefined
+              ? `${failure} maxBuffer length exceeded`
+              : exitCode !== null
+                ? `exit ${exitCode}`
+                : `killed by ${exitSignal ?? 'a signal'}`;
+    return {
+      ok: false,
+      exitCode: failure === undefined ? exitCode : null,
+      message: `${shown}: ${why}: ${clip(stderr || stdout)}`,
+    };
+  }
+  let version: string | undefined;
+  if (extract) {
+    if (step.json !== undefined) {
+      try {
+        version = pickJsonField(JSON.parse(stdout), step.json);
+      } catch {
+        version = undefined;
+      }
+    } else version = stdout.trim();
+    if (!version)
+      return { ok: false, exitCode: 0, message: `${shown}: no version in output: ${clip(stdout)}` };
+  }
+  return { ok: true, exitCode: 0, version, message: `${shown}: exit 0` };
+}
+
 /**
  * Creates the real step runner: commands as argv (no shell), each in its own process group
  * that ends with the step ({@link KILL_GRACE_MS}), HTTP through one shared undici `Agent`
@@ -480,40 +524,58 @@ export function createStepRunner(opts: StepRunnerOptions): StepRunner & { close(
       timeoutMs: step.timeoutMs,
       graceMs: opts.killGraceMs ?? KILL_GRACE_MS,
       signal,
-    }).then(({ stdout, stderr, exitCode, exitSignal, failure }): CommandAttempt => {
-      if (failure !== undefined || exitCode !== 0) {
-        const why =
-          failure === 'timeout'
-            ? `timed out after ${step.timeoutMs} ms`
-            : failure === 'aborted'
-              ? 'The operation was aborted'
-              : failure instanceof Error
-                ? failure.message
-                : failure !== undefined
-                  ? `${failure} maxBuffer length exceeded`
-                  : exitCode !== null
-                    ? `exit ${exitCode}`
-                    : `killed by ${exitSignal ?? 'a signal'}`;
-        return {
-          ok: false,
-          exitCode: failure === undefined ? exitCode : null,
-          message: `${argv.join(' ')}: ${why}: ${clip(stderr || stdout)}`,
-        };
-      }
-      let version: string | undefined;
-      if (extract) {
-        if (step.json !== undefined) {
-          try {
-            version = pickJsonField(JSON.parse(stdout), step.json);
-          } catch {
-            version = undefined;
-          }
-        } else version = stdout.trim();
-        if (!version)
-          return { ok: false, exitCode: 0, message: `${argv.join(' ')}: no version in output: ${clip(stdout)}` };
-      }
-      return { ok: true, exitCode: 0, version, message: `${argv.join(' ')}: exit 0` };
+    }).then((outcome) => commandOutcome(argv.join(' '), step, outcome, extract));
+  }
+
+  const sshTransport = createSshTransport(opts.ssh, {
+    baseDir: opts.baseDir,
+    env: process.env,
+    exec: (file, args, o) =>
+      runInGroup(file, args, {
+        cwd: opts.baseDir,
+        env: process.env,
+        timeoutMs: o.timeoutMs,
+        graceMs: opts.killGraceMs ?? KILL_GRACE_MS,
+        signal: o.signal,
+      }).then((r) => ({
+        stdout: r.stdout,
+        stderr: r.stderr,
+        exitCode: r.exitCode,
+        ...(r.failure !== undefined && {
+          failed: r.failure instanceof Error ? r.failure.message : r.failure === 'timeout' ? 'timed out' : r.failure,
+        }),
+      })),
+  });
+
+  async function attemptSsh(
+    step: SshStep,
+    vars: TemplateVars,
+    extract: boolean,
+    signal?: AbortSignal,
+  ): Promise<CommandAttempt> {
+    const remote = step.ssh.map((a) => renderTemplate(a, vars));
+    const command = buildRemoteCommand(remote);
+    let via;
+    try {
+      via = await sshTransport.connect(vars, signal);
+    } catch (error) {
+      if (error instanceof SshError) return { ok: false, exitCode: null, message: error.message };
+      throw error;
+    }
+    const shown = `ssh ${via.dest.label} ${remote.join(' ')}`;
+    const { stdout, stderr, exitCode, exitSignal, failure } = await runInGroup(via.file, [...via.args, command], {
+      cwd: opts.baseDir,
+      env: process.env,
+      timeoutMs: step.timeoutMs,
+      graceMs: opts.killGraceMs ?? KILL_GRACE_MS,
+      signal,
     });
+    if (failure === undefined && exitCode === 255) {
+      // 255 is ssh's own failure (the remote command's status is passed through otherwise).
+      const explained = explainSshFailure(stderr, vars.target.id, via.dest);
+      if (explained) return { ok: false, exitCode, message: explained.message };
+    }
+    return commandOutcome(shown, step, { stdout, stderr, exitCode, exitSignal, failure }, extract);
   }
 
   // Closed when the run ends, also when it fails half-way with targets still in flight: no new attempt
@@ -532,7 +594,9 @@ export function createStepRunner(opts: StepRunnerOptions): StepRunner & { close(
           const r =
             step.kind === 'http'
               ? await attemptHttp(step, vars, extract, runOpts.signal)
-              : await attemptCommand(step, vars, extract, runOpts.signal);
+              : step.kind === 'ssh'
+                ? await attemptSsh(step, vars, extract, runOpts.signal)
+                : await attemptCommand(step, vars, extract, runOpts.signal);
           last = { ...r, attempts: attempt, durationMs: opts.clock.now().getTime() - started };
         } catch (error) {
           const message =
@@ -548,9 +612,9 @@ export function createStepRunner(opts: StepRunnerOptions): StepRunner & { close(
       }
       return last;
     },
-    close: () => {
+    close: async () => {
       closed = true;
-      return dispatcher.close();
+      await Promise.all([dispatcher.close(), sshTransport.close()]);
     },
   };
 }

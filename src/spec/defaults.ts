@@ -98,3 +98,10 @@ export const DEFAULT_MIN_SAMPLES = 1;
 export const DEFAULT_MAX_WAIT = '1h';
 /** Least observation window before the analysis may end it early when omitted: none. */
 export const DEFAULT_MIN_WINDOW = '0s';
+
+/** Host of `ssh` steps when `ssh.host` is omitted: the target's address without a port. */
+export const DEFAULT_SSH_HOST = '{{target.host}}';
+/** Port of `ssh` steps when `ssh.port` is omitted (the IANA ssh port). */
+export const DEFAULT_SSH_PORT = 22;
+/** Time allowed to open one target's SSH connection when `ssh.connectTimeout` is omitted. */
+export const DEFAULT_SSH_CONNECT_TIMEOUT = '10s';

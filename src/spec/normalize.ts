@@ -25,6 +25,9 @@ import {
   DEFAULT_PASS_SCORE,
   DEFAULT_ROLLBACK_WAVES_SIZE,
   DEFAULT_SEVERITY,
+  DEFAULT_SSH_CONNECT_TIMEOUT,
+  DEFAULT_SSH_HOST,
+  DEFAULT_SSH_PORT,
   DEFAULT_TIER_NAME,
   DEFAULT_WAVES,
   STEP_DEFAULTS,
@@ -50,6 +53,7 @@ import {
   type RolloutSpec,
   type HooksSpec,
   type StepOverrides,
+  type SshSpec,
   type StepSpec,
   type StrategySpec,
   type TierSpec,
@@ -140,6 +144,14 @@ export function normalizeStep(step: WrittenStep, defaults: StepDefaultsName): St
       ...common,
     };
   }
+  if (step.ssh !== undefined) {
+    return {
+      kind: 'ssh',
+      ssh: [...step.ssh],
+      ...(step.json !== undefined ? { json: step.json } : {}),
+      ...common,
+    };
+  }
   if (step.http !== undefined) {
     const http = step.http;
     const expect =
@@ -168,6 +180,36 @@ function normalizeSteps(steps: WrittenRolloutSpec['steps']): StepOverrides {
   for (const name of STEP_NAMES) {
     const step = steps[name];
     if (step !== undefined) out[name] = normalizeStep(step, name);
+  }
+  for (const name of ['drain', 'undrain'] as const) {
+    const written = steps[name];
+    const step = out[name];
+    if (written === undefined || step === undefined) continue;
+    // `until` is polled like verify: its defaults are verify's unless it says otherwise.
+    if (written.until !== undefined) step.until = normalizeStep(written.until, 'verify');
+    if (written.grace !== undefined) step.graceMs = parseDuration(written.grace);
+  }
+  return out;
+}
+
+/** The `ssh:` section with its defaults: host `{{target.host}}`, port 22, strict host key checking, 10 s to connect. */
+export function normalizeSsh(ssh: NonNullable<WrittenRolloutSpec['ssh']>): SshSpec {
+  const out: SshSpec = {
+    host: ssh.host ?? DEFAULT_SSH_HOST,
+    port: String(ssh.port ?? DEFAULT_SSH_PORT),
+    strictHostKeyChecking: ssh.strictHostKeyChecking ?? true,
+    connectTimeoutMs: parseDuration(ssh.connectTimeout ?? DEFAULT_SSH_CONNECT_TIMEOUT),
+  };
+  if (ssh.user !== undefined) out.user = ssh.user;
+  if (ssh.identity?.env !== undefined) out.identity = { kind: 'env', name: ssh.identity.env };
+  else if (ssh.identity?.file !== undefined) out.identity = { kind: 'file', path: ssh.identity.file };
+  if (ssh.knownHosts !== undefined) {
+    const file = ssh.knownHosts.file;
+    out.knownHosts = {
+      files: file === undefined ? [] : Array.isArray(file) ? [...file] : [file],
+      hosts: [...(ssh.knownHosts.hosts ?? [])],
+      ...(ssh.knownHosts.label !== undefined ? { label: ssh.knownHosts.label } : {}),
+    };
   }
   return out;
 }
@@ -245,6 +287,7 @@ export function normalizeSpec(written: WrittenRolloutSpec, file: string): Rollou
     tiers: normalizeTiers(written.tiers),
     steps: normalizeSteps(written.steps),
     hooks: normalizeHooks(written.hooks),
+    ...(written.ssh !== undefined ? { ssh: normalizeSsh(written.ssh) } : {}),
     ...(written.analysis !== undefined ? { analysis: normalizeAnalysis(written.analysis) } : {}),
     gates: {
       ...(written.gates?.canary !== undefined ? { canary: written.gates.canary } : {}),

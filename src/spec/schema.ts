@@ -42,6 +42,9 @@ import {
   DEFAULT_PASS_SCORE,
   DEFAULT_ROLLBACK_WAVES,
   DEFAULT_SEVERITY,
+  DEFAULT_SSH_CONNECT_TIMEOUT,
+  DEFAULT_SSH_HOST,
+  DEFAULT_SSH_PORT,
   DEFAULT_TIER_NAME,
   DEFAULT_WAVES,
   STEP_DEFAULTS,
@@ -467,6 +470,11 @@ function stepSchema(id: string, context: TemplateContext) {
         'Version step: dotted path of the JSON field in stdout holding the version (default: the trimmed stdout).',
       ),
       http: httpSchema(context).optional().describe('HTTP request.'),
+      ssh: Argv(context)
+        .optional()
+        .describe(
+          'argv command run on the target over SSH (connection settings: the top-level ssh section); each element reaches the remote program as one argument, quoted by Fleetgate; templated.',
+        ),
       timeout: PositiveDuration.optional().describe(
         'Time allowed for one attempt; for verify, the whole polling budget. Number = seconds.',
       ),
@@ -477,24 +485,52 @@ function stepSchema(id: string, context: TemplateContext) {
         'Delay between attempts; for verify, the polling interval. Number = seconds.',
       ),
     },
-    'a step: {run: [program, args...]} or {http: {url: ...}}',
+    'a step: {run: [program, args...]}, {ssh: [program, args...]} or {http: {url: ...}}',
   )
-    .superRefine((value, ctx) => {
-      const hasRun = value.run !== undefined;
-      const hasHttp = value.http !== undefined;
-      if (hasRun && hasHttp) {
+    .superRefine((parsed, ctx) => {
+      const value = parsed as Partial<Record<'run' | 'http' | 'ssh' | 'env' | 'cwd' | 'json', unknown>>;
+      const kinds = (['run', 'http', 'ssh'] as const).filter((k) => value[k] !== undefined);
+      if (kinds.length > 1) {
         ctx.addIssue({
           code: 'custom',
-          path: ['http'],
-          message: explain('a step is either a command or an HTTP request, not both', 'exactly one of run or http'),
+          path: [kinds[1]!],
+          message: explain(
+            'a step is one of a local command, an HTTP request or an SSH command, not several',
+            'exactly one of run, http or ssh',
+          ),
         });
-      } else if (!hasRun && !hasHttp) {
+      } else if (kinds.length === 0) {
         if (hasOwnUnknownKeys(ctx)) return;
         ctx.addIssue({
           code: 'custom',
-          message: explain('needs run (a command) or http (a request)', 'exactly one of run or http'),
+          message: explain(
+            'needs run (a command), http (a request) or ssh (a command on the target)',
+            'exactly one of run, http or ssh',
+          ),
         });
-      } else if (hasHttp) {
+      } else if (value.ssh !== undefined) {
+        if (context === 'hook') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['ssh'],
+            message: explain(
+              'a hook runs once per rollout, not on a target, so it cannot be an ssh step',
+              'run or http in hooks',
+            ),
+          });
+        }
+        for (const key of ['env', 'cwd'] as const) {
+          if (value[key] === undefined) continue;
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: explain(
+              `applies to run steps only (${key === 'env' ? 'put VAR=value before the program: [env, VAR=value, program, ...]' : 'use [sh, -c, ...] or cd in a script on the target'})`,
+              'ssh with json, timeout, retries, interval',
+            ),
+          });
+        }
+      } else if (value.http !== undefined) {
         for (const key of ['env', 'cwd', 'json'] as const) {
           if (value[key] === undefined) continue;
           const hint =
@@ -519,15 +555,127 @@ function stepSchema(id: string, context: TemplateContext) {
       description:
         context === 'hook'
           ? 'A hook: an argv command (run) or an HTTP request (http); runs once per rollout, so no {{target.*}}.'
-          : 'A step on one target: an argv command (run) or an HTTP request (http), templated with {{target.*}} and {{version}}.',
+          : 'A step on one target: an argv command (run), an HTTP request (http) or an argv command on the target over SSH (ssh), templated with {{target.*}} and {{version}}.',
       oneOf: [
         { required: ['run'] },
         { required: ['http'], not: { anyOf: [{ required: ['env'] }, { required: ['cwd'] }, { required: ['json'] }] } },
+        ...(context === 'hook'
+          ? []
+          : [{ required: ['ssh'], not: { anyOf: [{ required: ['env'] }, { required: ['cwd'] }] } }]),
       ],
     });
 }
 
 const Step = stepSchema('Step', 'step');
+
+const EnvName = z
+  .string(e('must be an environment variable name', 'a string'))
+  .regex(
+    regex(ENV_NAME_PATTERN),
+    e('must be an environment variable name', 'letters, digits and _, not starting with a digit'),
+  );
+
+const FilePath = z.string(e('must be a file path', 'a string')).min(1, e('must be a file path', 'a non-empty path'));
+
+const SshIdentity = strict(
+  {
+    env: EnvName.optional().describe(
+      'Environment variable holding the private key itself (e.g. a GitHub secret); written to a 0600 file for the run, masked, removed after.',
+    ),
+    file: FilePath.optional().describe(
+      "Private key file, relative to the spec file's folder (or absolute, or ~/...); copied to a 0600 file for the run.",
+    ),
+  },
+  '{env: VARIABLE} or {file: path}',
+)
+  .superRefine((value, ctx) => {
+    if ((value.env === undefined) === (value.file === undefined)) {
+      if (hasOwnUnknownKeys(ctx)) return;
+      ctx.addIssue({
+        code: 'custom',
+        message: explain('needs exactly one of env or file', '{env: SSH_PRIVATE_KEY} or {file: keys/deploy}'),
+      });
+    }
+  })
+  .meta({ id: 'SshIdentity', description: 'Where the private key comes from: an environment variable or a file.' });
+
+const SshKnownHosts = strict(
+  {
+    file: z
+      .union(
+        [FilePath, z.array(FilePath).min(1, e('must list a file', 'one or more paths'))],
+        e('must be a file path or a list of them', 'a path like known_hosts or a list of paths'),
+      )
+      .optional()
+      .describe("known_hosts file(s), relative to the spec file's folder (or absolute, or ~/...)."),
+    hosts: z
+      .array(
+        z
+          .string(e('must be a known_hosts line', 'a string'))
+          .regex(/^\S+ \S+ \S+/, e('must be a known_hosts line', '"host ssh-ed25519 AAAA..."')),
+        e('must be a list of known_hosts lines', 'a list of "host keytype key" lines'),
+      )
+      .optional()
+      .describe('known_hosts lines: "host ssh-ed25519 AAAA...", "[host]:2222 ssh-ed25519 AAAA...".'),
+    label: z
+      .string(e('must be a label key', 'a string'))
+      .min(1, e('must be a label key', 'a non-empty string'))
+      .optional()
+      .describe(
+        'Label key whose value on each target is its host key ("ssh-ed25519 AAAA..."): host keys pinned in the inventory.',
+      ),
+  },
+  '{file: known_hosts}, {hosts: [lines]} or {label: ssh-host-key}',
+)
+  .superRefine((value, ctx) => {
+    if (value.file === undefined && value.hosts === undefined && value.label === undefined) {
+      if (hasOwnUnknownKeys(ctx)) return;
+      ctx.addIssue({
+        code: 'custom',
+        message: explain('needs file, hosts or label', 'one or more of file, hosts, label'),
+      });
+    }
+  })
+  .meta({ id: 'SshKnownHosts', description: 'Host keys ssh steps accept; any other key fails the step.' });
+
+const Ssh = strict({
+  host: templated('step')
+    .optional()
+    .describe(`Host to connect to (default "${DEFAULT_SSH_HOST}"); templated.`),
+  port: z
+    .union(
+      [
+        z
+          .number(e('must be a port', 'a whole number from 1 to 65535'))
+          .int(e('must be a port', 'a whole number from 1 to 65535'))
+          .min(1, e('must be a port', 'a whole number from 1 to 65535'))
+          .max(65535, e('must be a port', 'a whole number from 1 to 65535')),
+        templated('step').regex(/\{\{|^[0-9]{1,5}$/, e('must be a port', 'a number or a template like "{{target.labels.ssh-port}}"')),
+      ],
+      e('must be a port', 'a number or a template like "{{target.labels.ssh-port}}"'),
+    )
+    .optional()
+    .describe(`Port (default ${DEFAULT_SSH_PORT}); a number or a template such as "{{target.labels.ssh-port}}".`),
+  user: templated('step').optional().describe("Remote user; templated (default: the ssh client's own)."),
+  identity: SshIdentity.optional(),
+  knownHosts: SshKnownHosts.optional().describe(
+    "Host keys to accept (default: the ssh client's ~/.ssh/known_hosts)."
+  ),
+  strictHostKeyChecking: withDefault(
+    z.boolean(e('must be true or false', 'true or false')),
+    'true (default): a host whose key is not pinned fails; false: a new host key is accepted on first use (accept-new), a changed one still fails.',
+    true,
+  ),
+  connectTimeout: withDefault(
+    PositiveDuration,
+    `Time allowed to open a target's connection (default ${DEFAULT_SSH_CONNECT_TIMEOUT}). Number = seconds.`,
+    DEFAULT_SSH_CONNECT_TIMEOUT,
+  ),
+}).meta({
+  id: 'Ssh',
+  description:
+    'How ssh steps connect: one multiplexed OpenSSH connection per target per run, BatchMode, strict host key checking.',
+});
 const HookStep = stepSchema('HookStep', 'hook');
 
 function stepDescription(name: StepDefaultsName, what: string): string {
@@ -908,6 +1056,7 @@ export const WrittenRolloutSpecSchema = strict({
     ),
   steps: Steps.optional().describe('Steps of every tier that does not write its own.'),
   hooks: Hooks.optional().describe('Commands or requests run once per rollout.'),
+  ssh: Ssh.optional().describe('Connection settings of ssh steps (docs/ssh.md).'),
   analysis: Analysis.optional(),
   gates: Gates.optional(),
   versionPolicy: VersionPolicy.optional().describe('Downgrade, skew and step-through rules (seeds 000, 003).'),

@@ -67,20 +67,87 @@ export interface HttpStep extends StepCommon {
   json?: string;
 }
 
-export type StepSpec = CommandStep | HttpStep;
+/**
+ * A command run on the target over SSH: `ssh` is an argv list that Fleetgate quotes for the
+ * remote POSIX shell (each element one single-quoted word), so no element is ever read as
+ * shell code there. How to connect (host, port, user, key, known_hosts) is the spec's
+ * top-level {@link SshSpec}; the system `ssh` client is started as argv, never through a
+ * local shell.
+ */
+export interface SshStep extends StepCommon {
+  kind: 'ssh';
+  /** Remote argv: program and arguments, each templated, then quoted by Fleetgate. */
+  ssh: string[];
+  /** For the `version` step: the command's trimmed stdout is the version unless `json` names a field. */
+  json?: string;
+}
+
+export type StepSpec = CommandStep | HttpStep | SshStep;
+
+/** Where the private key of `ssh` steps comes from. */
+export type SshIdentity =
+  /** An environment variable holding the key itself (e.g. a GitHub secret); written to a 0600 file per run. */
+  | { kind: 'env'; name: string }
+  /** A key file (relative to the spec file's folder, or absolute, or `~/…`); copied to a 0600 file per run. */
+  | { kind: 'file'; path: string };
+
+/** Host keys `ssh` steps accept (strict checking: any other key fails the step). */
+export interface SshKnownHosts {
+  /** known_hosts files (relative to the spec file's folder, or absolute, or `~/…`). */
+  files: string[];
+  /** known_hosts lines written in the spec (`host ssh-ed25519 AAAA…`, `[host]:2222 …`). */
+  hosts: string[];
+  /** Label key whose value on each target is its host key (`ssh-ed25519 AAAA…`), pinned in the inventory. */
+  label?: string;
+}
+
+/** How `ssh` steps connect (the spec's top-level `ssh:`); templates are rendered per target. */
+export interface SshSpec {
+  /** Host template (default `{{target.host}}`). */
+  host: string;
+  /** Port template (default `22`). */
+  port: string;
+  /** User template; absent = the ssh client's default. */
+  user?: string;
+  identity?: SshIdentity;
+  /** Absent = the ssh client's own known_hosts files (`~/.ssh/known_hosts`). */
+  knownHosts?: SshKnownHosts;
+  /** `true` (default): `StrictHostKeyChecking=yes`; `false`: `accept-new` (a changed key still fails). */
+  strictHostKeyChecking: boolean;
+  /** Time allowed to open a target's connection (ms; default 10 s); rounded up to whole seconds for ssh. */
+  connectTimeoutMs: number;
+}
 
 /** Names of the per-target steps, in the order they run. */
 export const TARGET_STEP_NAMES = ['drain', 'upgrade', 'verify', 'undrain'] as const;
 export type TargetStepName = (typeof TARGET_STEP_NAMES)[number];
 
+/**
+ * What says a drain or an undrain has taken effect. Both apply after the step itself has
+ * succeeded: first `graceMs`, then `until` polled.
+ */
+export interface Settle {
+  /**
+   * Check polled every `until.intervalMs` until it passes or `until.timeoutMs` (the whole
+   * polling budget) elapses: for a drain, before the upgrade starts; for an undrain, before
+   * the target's slot in its tier's budget is released. Not passing fails the target.
+   */
+  until?: StepSpec;
+  /** Minimum wait after the step, before `until` (ms). */
+  graceMs?: number;
+}
+
+/** A drain or undrain step, with what says it has taken effect. */
+export type SettlingStepSpec = StepSpec & Settle;
+
 export interface StepsSpec {
   /** Reads the version a target runs now (idempotence, resume, drift). */
   version: StepSpec;
-  drain?: StepSpec;
+  drain?: SettlingStepSpec;
   upgrade: StepSpec;
   /** Polled every `intervalMs` until it succeeds or `timeoutMs` elapses. */
   verify: StepSpec;
-  undrain?: StepSpec;
+  undrain?: SettlingStepSpec;
 }
 
 /**
@@ -245,6 +312,8 @@ export interface RolloutSpec {
   steps: StepOverrides;
   /** Hooks run once per rollout (before the first target, after the last wave). */
   hooks: HooksSpec;
+  /** How `ssh` steps connect; absent = the defaults of {@link SshSpec}. */
+  ssh?: SshSpec;
   analysis?: AnalysisSpec;
   gates: GatesSpec;
   versionPolicy: VersionPolicySpec;

@@ -272,5 +272,9 @@ export class ScriptedRunner implements StepRunner {
 }
 
 function stepKey(step: StepSpec): string {
-  return step.kind === 'http' ? `${step.method} ${step.url}` : step.run.join(' ');
+  return step.kind === 'http'
+    ? `${step.method} ${step.url}`
+    : step.kind === 'ssh'
+      ? `ssh ${step.ssh.join(' ')}`
+      : step.run.join(' ');
 }
