@@ -11,15 +11,17 @@
  *   mirror. No API call.
  * - `commit()` (after every wave, pause and finish) sends the file with the blob
  *   sha this job last read or wrote. On 409/422 it re-reads: when the remote only
- *   appended approvals it merges them in and retries; otherwise it throws
- *   `StateConflictError` and writes nothing — never overwrites.
+ *   appended approvals it merges them in and retries; when the file is unchanged
+ *   the branch itself refused the write (protection, a ruleset: GitHub answers 409
+ *   for those too) and it throws `StateWriteError` naming the fix; otherwise it
+ *   throws `StateConflictError` and writes nothing — never overwrites.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Clock } from '../util/clock.js';
 import type { StatePort } from '../state/port.js';
-import { StateConflictError } from '../errors.js';
+import { StateConflictError, StateWriteError } from '../errors.js';
 import { parseState, serializeState } from '../state/store.js';
 import type { RolloutState } from '../state/types.js';
 import { ScmConflictError } from './errors.js';
@@ -89,6 +91,23 @@ export function createGitHubStatePort(opts: GitHubStatePortOptions): StatePort &
   let current: RolloutState | undefined;
   let live: RolloutState | undefined;
   let branchChecked = false;
+
+  /**
+   * GitHub also answers 409 when the branch itself refuses the write (branch protection
+   * requiring pull requests or status checks, a ruleset): the file is unchanged, so nobody
+   * else wrote it. Says so, with GitHub's message, what this run touched and the fixes.
+   */
+  function refusedNotConflict(error: ScmConflictError, state: RolloutState): StateWriteError {
+    const touched = Object.entries(state.targets)
+      .filter(([, t]) => t.phase !== 'Pending')
+      .map(([id, t]) => `${id} ${t.phase}`);
+    return new StateWriteError(
+      `GitHub refused to commit ${path} to ${branch} (${error.message.replace(/^GitHub API: /, '')}), but the file there is unchanged: this is not another run's write, the branch does not accept the commit (branch protection or a ruleset requiring pull requests or checks). ` +
+        `This run's state (revision ${state.revision}: ${touched.length > 0 ? touched.join(', ') : 'no target touched'}) is in the job's copy ${opts.localPath}. ` +
+        `Fix: keep the state on a dedicated branch (the reusable workflow's state-branch input, or the repository variable FLEETGATE_STATE_BRANCH, e.g. fleetgate-state), or let the token bypass the rule; then re-run to continue.`,
+      { cause: error },
+    );
+  }
 
   async function fetchRemote(): Promise<RemoteCopy> {
     const file = await scm.readFile(path, branch);
@@ -167,6 +186,7 @@ export function createGitHubStatePort(opts: GitHubStatePortOptions): StatePort &
         } catch (error) {
           if (!(error instanceof ScmConflictError)) throw error;
           const fresh = await fetchRemote();
+          if (fresh.sha === remote?.sha) throw refusedNotConflict(error, current);
           const verdict = mergeRemoteState(remote?.state, fresh.state, current);
           if (!verdict.ok || attempt + 1 >= attempts) {
             const why = verdict.ok ? `still refused after ${attempts} merges` : verdict.reason;

@@ -39,6 +39,11 @@ export interface FakeGitHubOptions {
   defaultBranch?: string;
   /** Branches with classic protection. */
   protectedBranches?: string[];
+  /**
+   * Protected branches whose rules refuse direct commits by this token (pull request or status
+   * checks required, no bypass): a contents-API write there answers 409 with GitHub's message.
+   */
+  refuseDirectCommitsTo?: string[];
   environments?: Record<string, FakeEnvironment>;
   /** Login → permission (others: 404, not a collaborator). */
   collaborators?: Record<string, Permission>;
@@ -414,6 +419,8 @@ export class FakeGitHub {
       const branch = (b.branch as string | undefined) ?? this.remote.defaultBranch;
       await this.beforeWrite?.(p.path!, branch);
       const custom = (b.author ?? b.committer) as { name: string; email: string } | undefined;
+      if ((this.opts.refuseDirectCommitsTo ?? []).includes(branch))
+        return error(409, 'Repository rule violations found\n\nChanges must be made through a pull request.\n\n');
       try {
         const r = await this.remote.writeFile({
           branch,

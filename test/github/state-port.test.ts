@@ -37,8 +37,16 @@ function progressing(revision: number): RolloutState {
   };
 }
 
-async function setup(opts: { branch?: string; createFrom?: string; files?: Record<string, string> } = {}) {
-  fake = await FakeGitHub.start({ files: opts.files ?? { 'rollouts/edge.yaml': 'spec\n' } });
+async function setup(
+  opts: { branch?: string; createFrom?: string; files?: Record<string, string>; refuseDirectCommitsTo?: string[] } = {},
+) {
+  fake = await FakeGitHub.start({
+    files: opts.files ?? { 'rollouts/edge.yaml': 'spec\n' },
+    ...(opts.refuseDirectCommitsTo && {
+      protectedBranches: opts.refuseDirectCommitsTo,
+      refuseDirectCommitsTo: opts.refuseDirectCommitsTo,
+    }),
+  });
   const scm = fake.scm();
   const localPath = join(mkdtempSync(join(tmpdir(), 'fleetgate-port-')), PATH);
   const port = createGitHubStatePort({
@@ -143,6 +151,35 @@ describe('GitHub state port', () => {
       /changed on GitHub .*another writer changed decisions, phase .*Nothing was overwritten/,
     );
     expect(await f.remote.read('main', PATH)).toBe(before);
+  });
+
+  // Issue 12, item 4: GitHub answers 409 for a protected branch too; that was reported as "someone
+  // else wrote the state".
+  it("tells a protected branch (409, file unchanged) from a conflict: GitHub's message, what was touched, the fix", async () => {
+    const {
+      port,
+      localPath,
+      fake: f,
+    } = await setup({
+      files: { [PATH]: serializeState(progressing(4)) },
+      refuseDirectCommitsTo: ['main'],
+    });
+    const live = (await port.read())!;
+    live.targets['t-1'] = { phase: 'Succeeded', from: '1.0.0', version: '1.1.0' };
+    await port.write(live);
+    const before = await f.remote.read('main', PATH);
+
+    const refused = port.commit('fleetgate: edge canary healthy');
+
+    await expect(refused).rejects.toMatchObject({ name: 'StateWriteError' });
+    await expect(refused).rejects.toThrow(/Changes must be made through a pull request/);
+    await expect(refused).rejects.toThrow(/not another run's write/);
+    await expect(refused).rejects.toThrow(/t-1 Succeeded/);
+    await expect(refused).rejects.toThrow(/state-branch|FLEETGATE_STATE_BRANCH/);
+    expect(await f.remote.read('main', PATH)).toBe(before);
+    expect(port.log.commits).toEqual([]);
+    // Nothing is lost: the job's copy holds what this run did.
+    expect(readFileSync(localPath, 'utf8')).toContain('phase: Succeeded');
   });
 
   it('keeps state on a dedicated branch, created from the default branch when missing', async () => {
