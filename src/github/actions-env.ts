@@ -73,7 +73,8 @@ export function readActionsContext(env: NodeJS.ProcessEnv = process.env): Action
     workflowRef: env.GITHUB_WORKFLOW_REF || undefined,
     defaultBranch: repoPayload?.default_branch,
     pullRequest: typeof pr?.number === 'number' ? pr.number : undefined,
-    fromFork: Boolean(pr && headRepo !== undefined && headRepo !== env.GITHUB_REPOSITORY),
+    // A deleted fork leaves `head.repo: null`: still code from outside, so still a fork.
+    fromFork: Boolean(pr && (pr.head?.repo === null || (headRepo !== undefined && headRepo !== env.GITHUB_REPOSITORY))),
     runUrl:
       repository && runId ? `${serverUrl}/${repository.owner}/${repository.repo}/actions/runs/${runId}` : undefined,
   };
