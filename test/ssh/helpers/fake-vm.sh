@@ -15,6 +15,10 @@ state="$FAKEVM_ROOT/nginx.version"
 broken() { grep -qxF "$1" "$FAKEVM_ROOT/../broken-versions" 2>/dev/null; }
 case "$name" in
 sudo) exec "$@" ;;
+env)
+  while [ $# -gt 0 ] && case "$1" in *=*) true ;; *) false ;; esac; do export "$1"; shift; done
+  exec "$@"
+  ;;
 touch | rm)
   last=""
   for a in "$@"; do last="$a"; done
