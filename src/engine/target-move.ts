@@ -4,7 +4,7 @@
  * admitted by the tier's budget first, and the target's version read again after
  * any failed step (what it runs now is recorded, not assumed).
  */
-import type { StepSpec } from '../spec/types.js';
+import type { SettlingStepSpec, StepSpec } from '../spec/types.js';
 import type { TargetState } from '../state/types.js';
 import type { TakeDownAssessment } from './budget.js';
 import type { BudgetGate } from './budget-gate.js';
@@ -67,6 +67,34 @@ export async function moveTarget(
     });
     return r.ok ? undefined : `${name} to ${version} failed: ${r.message}`;
   };
+  /**
+   * After a drain or undrain step: its `grace`, then its `until` check polled like verify.
+   * The caller goes on (upgrade; release of the target's slot) only once this passes.
+   */
+  const settle = async (name: 'drain' | 'undrain', step: SettlingStepSpec): Promise<string | undefined> => {
+    if (step.graceMs !== undefined && step.graceMs > 0) await c.d.clock.sleep(step.graceMs, signal);
+    if (step.until === undefined) return undefined;
+    const r = await pollUntilHealthy(
+      c.d.runner,
+      step.until,
+      vars,
+      c.d.clock,
+      (probe, n) =>
+        c.emit('target_health_check', {
+          wave: waveId,
+          target: id,
+          healthy: probe.ok,
+          probe: n,
+          during: opts.during,
+          message: probe.ok ? `${name} until passed` : `${name} until: ${probe.message}`,
+        }),
+      signal,
+    );
+    if (r.ok) return undefined;
+    return name === 'drain'
+      ? `drain did not complete (until not passed within ${step.until.timeoutMs} ms, ${r.probes} probes): ${r.message}; not upgraded, left out of service`
+      : `undrain not confirmed (until not passed within ${step.until.timeoutMs} ms, ${r.probes} probes): ${r.message}; left out of service`;
+  };
   let admitted = false;
   let moved = false;
   try {
@@ -81,7 +109,7 @@ export async function moveTarget(
         admitted = true;
       }
       if (steps.drain) {
-        const why = await run('drain', steps.drain);
+        const why = (await run('drain', steps.drain)) ?? (await settle('drain', steps.drain));
         if (why !== undefined && !opts.tolerateFailedDrain) return { ok: false, why };
         if (why !== undefined)
           c.emit('target_observed', { wave: waveId, target: id, message: `${why}; going on (rollback)` });
@@ -114,7 +142,7 @@ export async function moveTarget(
     if (after.version !== version)
       return { ok: false, why: `reports ${after.version} after moving to ${version}, expected ${version}` };
     if (steps.undrain) {
-      const why = await run('undrain', steps.undrain);
+      const why = (await run('undrain', steps.undrain)) ?? (await settle('undrain', steps.undrain));
       if (why !== undefined) return { ok: false, why };
     }
     moved = true;

@@ -485,5 +485,31 @@ export function checkSpecRules(spec: RolloutSpec, written: WrittenRolloutSpec): 
   checkVersionPolicy(spec, out);
   checkAnalysis(written, out);
   checkTimings(spec, written, out);
+  checkDrains(written, out);
   return out;
+}
+
+/** Message of the warning for a drain with neither `until` nor `grace` (also used by `plan`). */
+export const UNSETTLED_DRAIN_WARNING =
+  'the drain has neither until nor grace: the upgrade starts as soon as the drain request returns, before a load balancer has stopped sending requests or the ones in flight have finished';
+
+/**
+ * A drain (top-level or a tier's) with neither `until` nor `grace` (warning): the upgrade
+ * would start as soon as the drain returns (see docs/load-balancers.md).
+ */
+function checkDrains(written: WrittenRolloutSpec, out: SpecProblem[]): void {
+  const drains: { path: (string | number)[]; drain: { until?: unknown; grace?: unknown } | undefined }[] = [
+    { path: ['steps', 'drain'], drain: written.steps?.drain },
+    ...(written.tiers ?? []).map((t, i) => ({ path: ['tiers', i, 'steps', 'drain'], drain: t.steps?.drain })),
+  ];
+  for (const { path, drain } of drains) {
+    if (drain === undefined || drain.until !== undefined || drain.grace !== undefined) continue;
+    out.push({
+      path,
+      message: UNSETTLED_DRAIN_WARNING,
+      expected:
+        'until: a check that passes once the target is out (the load balancer reports 0 sessions), or grace: a minimum wait',
+      severity: 'warning',
+    });
+  }
 }

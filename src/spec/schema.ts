@@ -449,9 +449,11 @@ function httpSchema(context: TemplateContext) {
   });
 }
 
-function stepSchema(id: string, context: TemplateContext) {
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- no extra fields
+function stepSchema<Extra extends z.core.$ZodLooseShape = {}>(id: string, context: TemplateContext, extra?: Extra) {
   return strict(
     {
+      ...(extra as Extra),
       run: Argv(context).optional().describe('argv command, run without a shell; templated.'),
       env: z
         .record(
@@ -639,9 +641,7 @@ const SshKnownHosts = strict(
   .meta({ id: 'SshKnownHosts', description: 'Host keys ssh steps accept; any other key fails the step.' });
 
 const Ssh = strict({
-  host: templated('step')
-    .optional()
-    .describe(`Host to connect to (default "${DEFAULT_SSH_HOST}"); templated.`),
+  host: templated('step').optional().describe(`Host to connect to (default "${DEFAULT_SSH_HOST}"); templated.`),
   port: z
     .union(
       [
@@ -650,7 +650,10 @@ const Ssh = strict({
           .int(e('must be a port', 'a whole number from 1 to 65535'))
           .min(1, e('must be a port', 'a whole number from 1 to 65535'))
           .max(65535, e('must be a port', 'a whole number from 1 to 65535')),
-        templated('step').regex(/\{\{|^[0-9]{1,5}$/, e('must be a port', 'a number or a template like "{{target.labels.ssh-port}}"')),
+        templated('step').regex(
+          /\{\{|^[0-9]{1,5}$/,
+          e('must be a port', 'a number or a template like "{{target.labels.ssh-port}}"'),
+        ),
       ],
       e('must be a port', 'a number or a template like "{{target.labels.ssh-port}}"'),
     )
@@ -658,9 +661,7 @@ const Ssh = strict({
     .describe(`Port (default ${DEFAULT_SSH_PORT}); a number or a template such as "{{target.labels.ssh-port}}".`),
   user: templated('step').optional().describe("Remote user; templated (default: the ssh client's own)."),
   identity: SshIdentity.optional(),
-  knownHosts: SshKnownHosts.optional().describe(
-    "Host keys to accept (default: the ssh client's ~/.ssh/known_hosts)."
-  ),
+  knownHosts: SshKnownHosts.optional().describe("Host keys to accept (default: the ssh client's ~/.ssh/known_hosts)."),
   strictHostKeyChecking: withDefault(
     z.boolean(e('must be true or false', 'true or false')),
     'true (default): a host whose key is not pinned fails; false: a new host key is accepted on first use (accept-new), a changed one still fails.',
@@ -677,6 +678,18 @@ const Ssh = strict({
     'How ssh steps connect: one multiplexed OpenSSH connection per target per run, BatchMode, strict host key checking.',
 });
 const HookStep = stepSchema('HookStep', 'hook');
+/**
+ * A drain or undrain step: a step with `until` and `grace`, what says it has taken effect
+ * (the load balancer's view, in-flight requests), so the next step starts only then.
+ */
+const SettlingStep = stepSchema('SettlingStep', 'step', {
+  until: Step.optional().describe(
+    'Check polled every interval (its own) until it passes within its timeout, after the step: for drain, before the upgrade starts (e.g. the load balancer reports 0 sessions); for undrain, before the next target may go down (e.g. the load balancer reports it UP). A check that does not pass fails the target (left out of service). Defaults as verify.',
+  ),
+  grace: Duration.optional().describe(
+    'Minimum wait after the step (and before until is polled), for drains with no signal to poll. Number = seconds.',
+  ),
+});
 
 function stepDescription(name: StepDefaultsName, what: string): string {
   const d = STEP_DEFAULTS[name];
@@ -687,14 +700,21 @@ const Steps = strict({
   version: Step.optional().describe(
     stepDescription('version', 'Reads the version a target runs (stdout, or the json field). Required per tier.'),
   ),
-  drain: Step.optional().describe(stepDescription('drain', 'Takes the target out of service before the upgrade.')),
+  drain: SettlingStep.optional().describe(
+    stepDescription(
+      'drain',
+      'Takes the target out of service before the upgrade; until (polled) or grace says when it is out.',
+    ),
+  ),
   upgrade: Step.optional().describe(
     stepDescription('upgrade', 'Upgrades the target to {{version}}. Required per tier.'),
   ),
   verify: Step.optional().describe(
     stepDescription('verify', 'Health check, polled every interval until it passes within timeout. Required per tier.'),
   ),
-  undrain: Step.optional().describe(stepDescription('undrain', 'Puts the target back in service.')),
+  undrain: SettlingStep.optional().describe(
+    stepDescription('undrain', 'Puts the target back in service; until (polled) says when it is back.'),
+  ),
 }).meta({
   id: 'Steps',
   description:
@@ -1080,6 +1100,8 @@ export const WrittenRolloutSpecSchema = strict({
 export type WrittenRolloutSpec = z.input<typeof WrittenRolloutSpecSchema>;
 /** A step as written. */
 export type WrittenStep = z.input<typeof Step>;
+/** A drain or undrain step as written (a step with `until` and `grace`). */
+export type WrittenSettlingStep = z.input<typeof SettlingStep>;
 /** A strategy as written. */
 export type WrittenStrategy = z.input<typeof Strategy>;
 /** A metric as written. */

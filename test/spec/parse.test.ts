@@ -180,13 +180,13 @@ describe('parseSpec: locations', () => {
   - name: db
     select: {role: db}
     steps:
-      drain: {run: [db-drain]}
+      drain: {run: [db-drain], grace: 5s}
 `;
     expect(lines(parseSpec(text, 'r.yaml'))).toEqual([
       'r.yaml:16:5 tiers[1]: tier db has no upgrade step (expected upgrade in the top-level steps or in tiers[1].steps)',
     ]);
     const ok = parseSpec(
-      text.replace('      drain: {run: [db-drain]}', '      upgrade: {run: [db-upgrade]}'),
+      text.replace('      drain: {run: [db-drain], grace: 5s}', '      upgrade: {run: [db-upgrade]}'),
       'r.yaml',
     );
     expect(ok.ok).toBe(true);
