@@ -35,6 +35,7 @@ import type { DeploymentState, RolloutScm } from './scm.js';
 import { annotate, setOutputs, writeSummary } from './runner-io.js';
 import { mergeRemoteState } from './state-merge.js';
 import { planWorkflowRun } from './workflow-plan.js';
+import { registerSpecsCommand } from './specs-command.js';
 
 /** Exit codes shared with the CLI (see `ExitCode` in src/cli/main.ts). */
 const EXIT = { ok: 0, error: 1, paused: 3, rolledBack: 4, progressing: 6 } as const;
@@ -169,6 +170,7 @@ async function recordGateReviewer(
 /** Registers `fleetgate github <command>` on the CLI program. */
 export function registerGitHubCommands(program: Command): void {
   const gh = program.command('github').description(GITHUB_COMMAND_DESCRIPTION);
+  registerSpecsCommand(gh);
 
   addStateBackendOptions(
     gh
