@@ -18,6 +18,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
+import { ConfigurationError } from '../errors.js';
 import { SPEC_KIND } from '../spec/types.js';
 
 /** A `before` of a push that created the branch. */
@@ -65,7 +66,8 @@ export function gitIn(cwd: string): (args: string[]) => Promise<string> {
 
 /**
  * The specs this run is about (see the module comment for each event).
- * @throws Error when a dispatched `spec` is not a path under `rollouts/`, or git fails where it must not
+ * @throws ConfigurationError when a dispatched `spec` is not a path under `rollouts/`; Error when git fails
+ *   where it must not (the diff of a pull request)
  */
 export async function selectSpecs(o: SpecSelectionInput): Promise<SpecSelection> {
   const git = o.git ?? gitIn(o.cwd);
@@ -74,7 +76,7 @@ export async function selectSpecs(o: SpecSelectionInput): Promise<SpecSelection>
   if (o.event === 'workflow_dispatch') {
     const spec = (o.input ?? '').trim();
     if (!SAFE_PATH.test(spec) || spec.split('/').includes('..'))
-      throw new Error(`the spec input must be a .yaml file under ${SPECS_DIR}/ (got ${JSON.stringify(spec)})`);
+      throw new ConfigurationError(`the spec input must be a .yaml file under ${SPECS_DIR}/ (got ${JSON.stringify(spec)})`);
     candidates = [spec];
     how = `the dispatched spec ${spec}`;
   } else if (o.event === 'push' && o.after) {
