@@ -237,6 +237,9 @@ export function planRollout(spec: RolloutSpec, targets: readonly Target[]): Roll
   spec.tiers.forEach((tier, i) => {
     const tierMembers = members[i]!;
     if (tierMembers.length === 0) warnings.push(PlanWarnings.EmptyTier(tier.name));
+    const drain = tier.steps?.drain ?? spec.steps.drain;
+    if (tierMembers.length > 0 && drain !== undefined && drain.until === undefined && drain.graceMs === undefined)
+      warnings.push(PlanWarnings.UnsettledDrain(tier.name));
     const { planned, waves: tierWaves } = tier.strategy.quorum
       ? planQuorumTier(tier, tierMembers, warnings)
       : planOrdinaryTier(tier, tierMembers);

@@ -28,6 +28,7 @@ export const PlanWarningCodes = {
   NoQuorumLeader: 'NoQuorumLeader',
   SeveralQuorumLeaders: 'SeveralQuorumLeaders',
   UnknownExcluded: 'UnknownExcluded',
+  UnsettledDrain: 'UnsettledDrain',
 } as const;
 
 /** A planning warning code. */
@@ -59,6 +60,9 @@ export const PlanWarnings = {
   SeveralQuorumLeaders: (tier: string, label: string, ids: readonly string[]): string =>
     `quorum tier ${quote(tier)}: ${ids.length} members have label ${quote(label)} = "true" (${listIds(ids)}); ${quote(ids[0] ?? '')} is treated as the leader, the others as followers`,
   /** `exclude` names targets no tier holds (a typo, or a target gone from the inventory). */
+  /** A tier's drain has neither `until` nor `grace`: its upgrades start as soon as the drain returns (docs/load-balancers.md). */
+  UnsettledDrain: (tier: string): string =>
+    `tier ${quote(tier)}: the drain has neither until nor grace, so each upgrade starts as soon as the drain request returns, before a load balancer has stopped sending requests or the ones in flight have finished`,
   UnknownExcluded: (ids: readonly string[]): string =>
     `exclude names target${ids.length === 1 ? '' : 's'} no tier holds (nothing to leave out): ${listIds(ids)}`,
 } as const satisfies Record<PlanWarningCode, (...args: never[]) => string>;
