@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { SshSpec } from '../spec/types.js';
 import { registerSecret } from '../util/secrets.js';
 import { renderTemplate, type TemplateVars } from './template.js';
@@ -301,7 +302,13 @@ export function createSshTransport(settings: SshSpec | undefined, opts: SshTrans
       m.dest.host,
     ];
     const out = await opts.exec(ssh, args, { timeoutMs: s.connectTimeoutMs + 5_000, signal });
-    if (out.exitCode === 0 && out.failed === undefined) return;
+    if (out.exitCode === 0 && out.failed === undefined) {
+      // `-f` returns once authenticated; the backgrounded master may bind its socket a moment later,
+      // and a step started before that would open a connection of its own.
+      const deadline = Date.now() + s.connectTimeoutMs;
+      while (!existsSync(m.controlPath) && Date.now() < deadline) await delay(10);
+      return;
+    }
     throw (
       explainSshFailure(out.stderr, target, m.dest) ??
       new SshError(

@@ -12,7 +12,7 @@ name=$(basename "$0")
   printf '\n'
 } >>"$FAKEVM_ROOT/commands.log"
 state="$FAKEVM_ROOT/nginx.version"
-broken() { grep -qxF "$1" "$FAKEVM_ROOT/../broken-versions" 2>/dev/null; }
+broken() { grep -qxF "$1" "$FAKEVM_ROOT/../../broken-versions" 2>/dev/null; }
 case "$name" in
 sudo) exec "$@" ;;
 env)
