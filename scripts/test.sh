@@ -20,6 +20,11 @@ step "etcd (for the quorum tests)"
 # Same pattern: Debian's etcd-server and etcd-client when root (CI); otherwise located, or the etcd tests skip loudly.
 bash scripts/etcd.sh >/dev/null || echo "etcd not available: the tests that need it are skipped (never in CI)" >&2
 
+step "openssh (for the ssh step tests)"
+# Installs Debian's openssh-server and openssh-client when running as root (CI); elsewhere locates
+# them or says loudly why the sshd tests will be skipped.
+bash scripts/sshd.sh >/dev/null || echo "sshd not available: the tests that need it are skipped (never in CI)" >&2
+
 step "build"
 node scripts/build.mjs
 

@@ -357,7 +357,7 @@ export function createSshTransport(settings: SshSpec | undefined, opts: SshTrans
                   timeoutMs: 5_000,
                 })
                 .catch(() => undefined)
-            : undefined,
+            : Promise.resolve(undefined),
         ),
       );
       process.off('exit', onExit);
