@@ -224,13 +224,14 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
         const result = await readSpecFile(file);
         const issues = result.ok ? result.warnings : [...result.errors, ...result.warnings];
         all.push(...issues);
-        if (flags.format === 'github') await emitIssueAnnotations(issues);
         if (!result.ok) failed = true;
         if (!flags.json) {
           for (const i of issues) process.stdout.write(`${formatIssue(i)}\n`);
           if (result.ok) process.stdout.write(`${file}: valid\n`);
         }
       }
+      // Once for all files: GitHub caps annotations per step.
+      if (flags.format === 'github') await emitIssueAnnotations(all);
       if (flags.json) process.stdout.write(`${JSON.stringify({ ok: !failed, issues: all }, null, 2)}\n`);
       process.exitCode = failed ? ExitCode.Error : ExitCode.Ok;
     });

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import type { PreflightReport } from '../engine/rollout.js';
 import { StateConflictError } from '../errors.js';
-import { readSpecFile } from '../spec/index.js';
+import { readSpecFile, type Issue } from '../spec/index.js';
 import { parseState, readState, serializeState } from '../state/store.js';
 import type { RolloutState } from '../state/types.js';
 import { loadRollout, openEngine, type LoadedRollout } from '../app/session.js';
@@ -197,6 +197,8 @@ export function registerGitHubCommands(program: Command): void {
     ) => {
       const ctx = readActionsContext();
       const reports: PlanReport[] = [];
+      // Annotated once for all specs after the loop: GitHub caps annotations per step.
+      const toAnnotate: Issue[] = [];
       let failed = false;
       let first: ReturnType<typeof planWorkflowRun> | undefined;
       let scm: RolloutScm | undefined;
@@ -205,7 +207,7 @@ export function registerGitHubCommands(program: Command): void {
       for (const specPath of specs) {
         const parsed = await readSpecFile(specPath);
         if (!parsed.ok) {
-          await emitIssueAnnotations([...parsed.errors, ...parsed.warnings]);
+          toAnnotate.push(...parsed.errors, ...parsed.warnings);
           reports.push({ specPath, issues: [...parsed.errors, ...parsed.warnings] });
           failed = true;
           continue;
@@ -215,7 +217,7 @@ export function registerGitHubCommands(program: Command): void {
           loaded = await loadRollout(specPath);
         } catch (error) {
           const issues = (error as { issues?: PlanReport['issues'] }).issues;
-          if (issues) await emitIssueAnnotations(issues);
+          if (issues) toAnnotate.push(...issues);
           reports.push({
             specPath,
             issues: issues ?? [
@@ -250,6 +252,7 @@ export function registerGitHubCommands(program: Command): void {
           observeEnvironment: flags.observeEnvironment,
         });
       }
+      await emitIssueAnnotations(toAnnotate);
       const footer = ctx.runUrl
         ? `Planned by [Fleetgate](${ctx.runUrl}) for ${ctx.sha ? code(ctx.sha.slice(0, 7)) : 'this commit'}.`
         : undefined;
