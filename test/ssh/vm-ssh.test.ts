@@ -169,7 +169,7 @@ describe.skipIf(sshd === undefined)('ssh steps over a real sshd (Debian openssh-
     for (const n of runConns) expect(n).toBeLessThanOrEqual(1);
   }, 120_000);
 
-  it('a broken version trips the breaker, and the rollback returns the touched VMs', async () => {
+  it('a broken version fails its health checks and pauses the rollout, and the rollback returns the touched VMs', async () => {
     fleet.breakVersion('1.26.3');
     const dir = repoWithExample(fleet, { version: '1.26.3' });
     dirs.push(dir);
