@@ -303,11 +303,21 @@ export function createSshTransport(settings: SshSpec | undefined, opts: SshTrans
     ];
     const out = await opts.exec(ssh, args, { timeoutMs: s.connectTimeoutMs + 5_000, signal });
     if (out.exitCode === 0 && out.failed === undefined) {
-      // `-f` returns once authenticated; the backgrounded master may bind its socket a moment later,
-      // and a step started before that would open a connection of its own.
+      // `-f` returns once authenticated; the backgrounded master binds and listens on its socket a
+      // moment later, and a step started before that would open a connection of its own. `-O check`
+      // asks the master itself (no new connection).
       const deadline = Date.now() + s.connectTimeoutMs;
-      while (!existsSync(m.controlPath) && Date.now() < deadline) await delay(10);
-      return;
+      for (;;) {
+        if (existsSync(m.controlPath)) {
+          const check = await opts.exec(ssh, ['-o', `ControlPath=${m.controlPath}`, '-O', 'check', '--', m.dest.host], {
+            timeoutMs: 2_000,
+            signal,
+          });
+          if (check.exitCode === 0) return;
+        }
+        if (Date.now() >= deadline) return;
+        await delay(10);
+      }
     }
     throw (
       explainSshFailure(out.stderr, target, m.dest) ??
