@@ -438,8 +438,7 @@ function commandOutcome(
         version = undefined;
       }
     } else version = stdout.trim();
-    if (!version)
-      return { ok: false, exitCode: 0, message: `${shown}: no version in output: ${clip(stdout)}` };
+    if (!version) return { ok: false, exitCode: 0, message: `${shown}: no version in output: ${clip(stdout)}` };
   }
   return { ok: true, exitCode: 0, version, message: `${shown}: exit 0` };
 }

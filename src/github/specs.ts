@@ -76,7 +76,9 @@ export async function selectSpecs(o: SpecSelectionInput): Promise<SpecSelection>
   if (o.event === 'workflow_dispatch') {
     const spec = (o.input ?? '').trim();
     if (!SAFE_PATH.test(spec) || spec.split('/').includes('..'))
-      throw new ConfigurationError(`the spec input must be a .yaml file under ${SPECS_DIR}/ (got ${JSON.stringify(spec)})`);
+      throw new ConfigurationError(
+        `the spec input must be a .yaml file under ${SPECS_DIR}/ (got ${JSON.stringify(spec)})`,
+      );
     candidates = [spec];
     how = `the dispatched spec ${spec}`;
   } else if (o.event === 'push' && o.after) {

@@ -53,9 +53,9 @@ describe('selectSpecs', () => {
     const r = repo();
     const got = await selectSpecs({ event: 'push', before: ZERO_SHA, after: r.first, cwd: r.dir });
     expect(got.specs).toEqual(['rollouts/a.yaml', 'rollouts/b.yaml']);
-    expect(got.skipped).toEqual([
-      { path: 'rollouts/a.state.yaml', why: 'a state file' },
-      { path: 'rollouts/examples/inventory/vms.yaml', why: expect.stringMatching(/kind is missing, not Rollout/) },
+    expect(got.skipped.map((x) => [x.path, x.why.split(' (')[0]])).toEqual([
+      ['rollouts/a.state.yaml', 'a state file'],
+      ['rollouts/examples/inventory/vms.yaml', 'kind is missing, not Rollout'],
     ]);
   });
 
