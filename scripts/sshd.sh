@@ -49,48 +49,12 @@ if [[ "$mode" == "--check" ]]; then
   exit 1
 fi
 
-if [[ "$(id -u)" != "0" ]]; then
-  loud 'not running as root, so this script will not install it'
-  exit 1
-fi
-
-if ! command -v apt-get >/dev/null 2>&1; then
-  loud 'apt-get is not available on this machine'
-  exit 1
-fi
-
-# Parallel test workers may all get here at once: install once, under a lock.
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"${TMPDIR:-/tmp}/fleetgate-sshd-install.lock"
-  flock -w 600 9 || true
+recheck() {
   locate
-fi
-
-echo 'sshd.sh: installing the Debian packages openssh-server openssh-client' >&2
-export DEBIAN_FRONTEND=noninteractive
-# The package's postinst may try to start the service; policy-rc.d 101 forbids
-# that while installing (restored afterwards), and the service is stopped below
-# in case it started anyway.
-policy=/usr/sbin/policy-rc.d
-created_policy=0
-if [[ ! -e "$policy" ]]; then
-  printf '#!/bin/sh\nexit 101\n' >"$policy"
-  chmod +x "$policy"
-  created_policy=1
-fi
-cleanup() { if [[ "$created_policy" == 1 ]]; then rm -f "$policy"; fi; }
-trap cleanup EXIT
-
-apt-get update -qq >&2
-apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends openssh-server openssh-client >&2
-
-# Stop and disable the system service if one started: tests run their own.
-if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
-  systemctl stop ssh >/dev/null 2>&1 || true
-  systemctl disable ssh >/dev/null 2>&1 || true
-elif command -v service >/dev/null 2>&1; then
-  service ssh stop >/dev/null 2>&1 || true
-fi
+}
+# shellcheck source=lib/debian-install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/debian-install.sh"
+debian_install sshd ssh openssh-server openssh-client
 
 locate
 loud 'apt-get install finished but no sshd binary was found'
