@@ -34,6 +34,17 @@ describe('state store', () => {
     expect(parseState(text, 'x')).toEqual(s);
   });
 
+  it('round-trips the hooks of tiers that have their own (state.hooks.tiers)', () => {
+    const state = {
+      ...createEmptyState('x'),
+      hooks: {
+        before: { phase: 'Succeeded' as const, startedAt: '2026-12-02T10:00:00Z' },
+        tiers: { db: { before: { phase: 'Running' as const, startedAt: '2026-12-02T10:01:00Z' } } },
+      },
+    };
+    expect(parseState(serializeState(state), 'x.state.yaml').hooks).toEqual(state.hooks);
+  });
+
   it('compares and swaps the revision on every write', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'fg-state-'));
     const path = join(dir, 'edge.state.yaml');
