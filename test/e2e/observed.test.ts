@@ -22,9 +22,22 @@ async function given(opts: Parameters<typeof RolloutRepo.create>[0]): Promise<Ro
 }
 
 /** Sets an agent's version by hand, as an operator (or a failed earlier change) would have. */
+/** Puts an agent on `version` by hand, as an operator would: an upgrade, a restart, then it answers again. */
 async function setVersion(address: string, version: string): Promise<void> {
   const r = await fetch(`http://${address}/upgrade?version=${encodeURIComponent(version)}`, { method: 'POST' });
   expect(r.status).toBeLessThan(300);
+  // The agent restarts for its upgradeMs: wait until it is back, so what the test does next meets
+  // a settled target (a target mid-restart is another case, tested elsewhere).
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const v = await fetch(`http://${address}/version`).catch(() => undefined);
+    if (v?.ok) {
+      const body = (await v.json()) as { version?: string; state?: string };
+      if (body.version === version && body.state !== 'upgrading') return;
+    }
+    if (Date.now() > deadline) throw new Error(`${address} did not come back on ${version}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** A spec whose single tier is a quorum (leader label `leader`). */

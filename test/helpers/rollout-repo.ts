@@ -147,14 +147,11 @@ export class RolloutRepo {
 
   /** Then: what each agent reports on /version. */
   async versions(): Promise<Map<string, { version: string; upgrades: number }>> {
-    const out = new Map<string, { version: string; upgrades: number }>();
-    await Promise.all(
-      this.fleet.targets.map(async (t) => {
-        const r = await readAgentVersion(t.address);
-        out.set(t.id, { version: r.version, upgrades: r.upgrades });
-      }),
+    // Read concurrently, kept in inventory order (tests compare the values as a list).
+    const read = await Promise.all(this.fleet.targets.map((t) => readAgentVersion(t.address)));
+    return new Map(
+      this.fleet.targets.map((t, i) => [t.id, { version: read[i]!.version, upgrades: read[i]!.upgrades }]),
     );
-    return out;
   }
 
   async close(): Promise<void> {
