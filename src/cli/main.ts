@@ -516,6 +516,11 @@ function jsonRequested(program: Command, argv: readonly string[]): boolean {
 export async function main(argv: string[] = process.argv): Promise<number> {
   let json = false;
   try {
+    // Named secrets passed as one JSON secret (the reusable workflow's FLEETGATE_SECRETS): exported and masked first.
+    if (process.env.FLEETGATE_SECRETS) {
+      const { createRunnerMask, expandSecretBundle } = await import('../github/secret-bundle.js');
+      expandSecretBundle(process.env, createRunnerMask());
+    }
     const program = await buildProgram(argv);
     json = jsonRequested(program, argv);
     program.hook('preAction', (_program, command) => {
