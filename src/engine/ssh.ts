@@ -155,11 +155,16 @@ function firstLine(text: string): string {
   );
 }
 
-/** What the transport needs to run a program: the step runner's process-group executor. */
+/**
+ * What the transport needs to run a program: the step runner's process-group executor.
+ * `daemonizes` marks a program that backgrounds itself on success (`ssh -f`): after a clean
+ * exit, what it left in its process group must not be ended (the backgrounded master is still
+ * in the group for a moment, until its `setsid()`).
+ */
 export type SshExec = (
   file: string,
   args: string[],
-  o: { timeoutMs: number; signal?: AbortSignal },
+  o: { timeoutMs: number; signal?: AbortSignal; daemonizes?: boolean },
 ) => Promise<{ stdout: string; stderr: string; exitCode: number | null; failed?: string }>;
 
 export interface SshTransportOptions {
@@ -178,6 +183,8 @@ export interface SshInvocation {
   /** Options and destination; the caller appends the remote command as the last element. */
   args: string[];
   dest: SshDestination;
+  /** The target's master socket the invocation goes through. */
+  controlPath: string;
 }
 
 export interface SshTransport {
@@ -187,12 +194,22 @@ export interface SshTransport {
    * @throws SshError with a message that names the target and what to do (host key, auth, unreachable, key)
    */
   connect(vars: TemplateVars, signal?: AbortSignal): Promise<SshInvocation>;
+  /**
+   * Tells the transport what an invocation printed on stderr. When `ssh` could not reach the
+   * master through its socket (it then connected on its own), the socket is dropped so that the
+   * target's next step opens a new master instead of connecting on its own again.
+   */
+  noteOutput(invocation: SshInvocation, stderr: string): void;
   /** Closes every master (`ssh -O exit`) and removes the run's key and socket folder. Idempotent. */
   close(): Promise<void>;
 }
 
+/** What `ssh` prints when a ControlPath socket is there but no master answers on it. */
+const MASTER_UNREACHABLE_RE = /Control socket connect\(|ControlSocket .* already exists/;
+
 interface Master {
   controlPath: string;
+  /** Set while the master is being started: every step of the target waits for the same start. */
   knownHostsFile?: string;
   opening?: Promise<void>;
   dest: SshDestination;
@@ -212,6 +229,7 @@ export function createSshTransport(settings: SshSpec | undefined, opts: SshTrans
   let keyFile: string | undefined;
   let knownHosts: string | undefined;
   const masters = new Map<string, Master>();
+  let made = 0;
   let closed = false;
 
   const onExit = (): void => {
@@ -290,6 +308,9 @@ export function createSshTransport(settings: SshSpec | undefined, opts: SshTrans
   }
 
   async function open(m: Master, target: string, signal?: AbortSignal): Promise<void> {
+    // A socket left by a master that died without cleaning up (SIGKILL) would make the new master
+    // run without multiplexing ("ControlSocket … already exists, disabling multiplexing").
+    rmSync(m.controlPath, { force: true });
     const args = [
       ...commonArgs(m),
       '-o',
@@ -301,31 +322,45 @@ export function createSshTransport(settings: SshSpec | undefined, opts: SshTrans
       '--',
       m.dest.host,
     ];
-    const out = await opts.exec(ssh, args, { timeoutMs: s.connectTimeoutMs + 5_000, signal });
-    if (out.exitCode === 0 && out.failed === undefined) {
-      // `-f` returns once authenticated; the backgrounded master binds and listens on its socket a
-      // moment later, and a step started before that would open a connection of its own. `-O check`
-      // asks the master itself (no new connection).
-      const deadline = Date.now() + s.connectTimeoutMs;
-      for (;;) {
-        if (existsSync(m.controlPath)) {
-          const check = await opts.exec(ssh, ['-o', `ControlPath=${m.controlPath}`, '-O', 'check', '--', m.dest.host], {
-            timeoutMs: 2_000,
-            signal,
-          });
-          if (check.exitCode === 0) return;
-        }
-        if (Date.now() >= deadline) return;
-        await delay(10);
-      }
+    // `daemonizes`: `ssh -f` exits once authenticated and its backgrounded child (the master) is
+    // still in the process group until it calls setsid(); ending the group then would kill the
+    // master and leave its socket behind, and every step would connect on its own.
+    const out = await opts.exec(ssh, args, { timeoutMs: s.connectTimeoutMs + 5_000, signal, daemonizes: true });
+    if (out.exitCode !== 0 || out.failed !== undefined) {
+      throw (
+        explainSshFailure(out.stderr, target, m.dest) ??
+        new SshError(
+          `cannot open the ssh connection to target ${target} (${m.dest.label}): ${out.failed ?? `exit ${out.exitCode}`}: ${firstLine(out.stderr)}`,
+          'ssh',
+        )
+      );
     }
-    throw (
-      explainSshFailure(out.stderr, target, m.dest) ??
-      new SshError(
-        `cannot open the ssh connection to target ${target} (${m.dest.label}): ${out.failed ?? `exit ${out.exitCode}`}: ${firstLine(out.stderr)}`,
-        'ssh',
-      )
+    // OpenSSH listens on the socket before `-f` returns; `-O check` asks the master itself (no new
+    // connection) and confirms it is there before any step relies on it.
+    const deadline = Date.now() + s.connectTimeoutMs;
+    let last = 'its socket was not created';
+    for (;;) {
+      if (existsSync(m.controlPath)) {
+        const check = await opts.exec(ssh, ['-o', `ControlPath=${m.controlPath}`, '-O', 'check', '--', m.dest.host], {
+          timeoutMs: 2_000,
+          signal,
+        });
+        if (check.exitCode === 0) return;
+        last = firstLine(check.stderr);
+      }
+      if (signal?.aborted || Date.now() >= deadline) break;
+      await delay(10);
+    }
+    rmSync(m.controlPath, { force: true });
+    throw new SshError(
+      `the ssh connection to target ${target} (${m.dest.label}) was opened but its control master does not answer ` +
+        `(${last}); nothing was run on it. Steps connect through that master only, to keep one connection per target.`,
+      'ssh',
     );
+  }
+
+  function forget(m: Master): void {
+    if (m.opening === undefined) rmSync(m.controlPath, { force: true });
   }
 
   return {
@@ -336,7 +371,7 @@ export function createSshTransport(settings: SshSpec | undefined, opts: SshTrans
       const id = vars.target.id;
       let m = masters.get(id);
       if (!m || m.dest.label !== dest.label) {
-        const n = masters.size;
+        const n = made++;
         m = { controlPath: join(base, `c${n}`), dest };
         if (s.knownHosts?.label !== undefined) {
           const key = vars.target.labels[s.knownHosts.label];
@@ -349,12 +384,21 @@ export function createSshTransport(settings: SshSpec | undefined, opts: SshTrans
         masters.set(id, m);
       }
       const master = m;
-      // A master that ended (idle past ControlPersist, the network dropped) removes its socket: open again.
-      if (!existsSync(master.controlPath)) {
-        master.opening ??= open(master, id, signal).finally(() => (master.opening = undefined));
-        await master.opening;
-      }
-      return { file: ssh, args: [...commonArgs(master), '-o', 'ControlMaster=no', '--', dest.host], dest };
+      // One start per target: concurrent steps wait for the same one. A master that ended (idle past
+      // ControlPersist, the network dropped) removes its socket: open again.
+      if (master.opening === undefined && !existsSync(master.controlPath))
+        master.opening = open(master, id, signal).finally(() => (master.opening = undefined));
+      if (master.opening !== undefined) await master.opening;
+      return {
+        file: ssh,
+        args: [...commonArgs(master), '-o', 'ControlMaster=no', '--', dest.host],
+        dest,
+        controlPath: master.controlPath,
+      };
+    },
+    noteOutput(invocation, stderr) {
+      if (!MASTER_UNREACHABLE_RE.test(stderr)) return;
+      for (const m of masters.values()) if (m.controlPath === invocation.controlPath) forget(m);
     },
     async close() {
       if (closed) return;

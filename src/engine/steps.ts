@@ -239,12 +239,23 @@ interface GroupOutcome {
  * are left in its group, the group gets SIGTERM, and SIGKILL once `graceMs` has passed with
  * any of it still there. Resolves only when the group is gone or has been SIGKILLed, and
  * never waits for long on a process outside the group that holds the output pipes.
+ *
+ * `daemonizes`: a program that backgrounds itself on success (`ssh -f`: its child calls
+ * `setsid()` a moment after the parent exits, and until then is still in the group). After a
+ * clean exit (status 0) its group is left alone; after a failure or a stop it is ended as usual.
  * @throws what `spawn` throws synchronously (a NUL byte in an argument, …)
  */
 async function runInGroup(
   file: string,
   args: string[],
-  o: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; graceMs: number; signal?: AbortSignal },
+  o: {
+    cwd: string;
+    env: NodeJS.ProcessEnv;
+    timeoutMs: number;
+    graceMs: number;
+    signal?: AbortSignal;
+    daemonizes?: boolean;
+  },
 ): Promise<GroupOutcome> {
   if (o.signal?.aborted) return { stdout: '', stderr: '', exitCode: null, exitSignal: null, failure: 'aborted' };
   const child = spawn(file, args, {
@@ -298,7 +309,9 @@ async function runInGroup(
     return result(undefined);
   }
 
-  await endGroup(child, o.graceMs);
+  const daemonized =
+    o.daemonizes === true && typeof first !== 'string' && !(first instanceof Error) && first.code === 0;
+  if (!daemonized) await endGroup(child, o.graceMs);
   const exit = typeof first === 'string' ? await within(exited, EXIT_WAIT_MS) : first;
   await within(closed, STDIO_CLOSE_WAIT_MS);
   if (child.exitCode === null && child.signalCode === null) child.unref(); // uninterruptible: do not keep Node up
@@ -536,6 +549,7 @@ export function createStepRunner(opts: StepRunnerOptions): StepRunner & { close(
         timeoutMs: o.timeoutMs,
         graceMs: opts.killGraceMs ?? KILL_GRACE_MS,
         signal: o.signal,
+        ...(o.daemonizes && { daemonizes: true }),
       }).then((r) => ({
         stdout: r.stdout,
         stderr: r.stderr,
@@ -569,6 +583,7 @@ export function createStepRunner(opts: StepRunnerOptions): StepRunner & { close(
       graceMs: opts.killGraceMs ?? KILL_GRACE_MS,
       signal,
     });
+    sshTransport.noteOutput(via, stderr);
     if (failure === undefined && exitCode === 255) {
       // 255 is ssh's own failure (the remote command's status is passed through otherwise).
       const explained = explainSshFailure(stderr, vars.target.id, via.dest);

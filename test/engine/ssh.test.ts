@@ -2,12 +2,23 @@
  * The ssh transport's pure parts, without an sshd: the remote command is quoted so that a POSIX
  * shell (here the local `/bin/sh`, as the remote login shell would) hands every element to the
  * program as exactly one unchanged argument; destinations refuse what ssh would read as options;
- * ssh's own failures are explained with the host. test/ssh/ runs the same against real sshd.
+ * ssh's own failures are explained with the host; control masters are started once per target
+ * and trusted only once they answer (through a scripted ssh). test/ssh/ runs the same against
+ * real sshd.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildRemoteCommand, explainSshFailure, quotePosixWord, resolveDestination } from '../../src/engine/ssh.js';
+import {
+  buildRemoteCommand,
+  createSshTransport,
+  explainSshFailure,
+  quotePosixWord,
+  resolveDestination,
+  SshError,
+  type SshExec,
+} from '../../src/engine/ssh.js';
 import type { SshSpec } from '../../src/spec/types.js';
 
 /** What the program receives when `sh -c` runs the command built from `argv`. */
@@ -125,5 +136,89 @@ describe('ssh failures', () => {
       'unreachable',
     );
     expect(explainSshFailure('something else', 't1', dest)).toBeUndefined();
+  });
+});
+
+describe('control masters', () => {
+  const settings: SshSpec = {
+    host: '{{target.address}}',
+    port: '22',
+    strictHostKeyChecking: true,
+    connectTimeoutMs: 300,
+  };
+  const vars = (id: string) => ({
+    target: { id, address: '10.0.0.1', labels: {} },
+    version: '1',
+    rollout: { name: 'r' },
+    component: 'c',
+  });
+
+  /**
+   * A scripted ssh: `-f` starts a master (creates its socket), `-O check` answers while
+   * `answers` says so, `-O exit` removes the socket; anything else fails the test.
+   */
+  function scriptedSsh(answers: () => boolean) {
+    const calls: Array<{ op: 'start' | 'check' | 'exit'; daemonizes?: boolean }> = [];
+    const exec: SshExec = async (file, args, o) => {
+      const path = args.find((a) => a.startsWith('ControlPath='))!.slice('ControlPath='.length);
+      await new Promise((r) => setTimeout(r, 5));
+      if (args.includes('-f')) {
+        calls.push({ op: 'start', ...(o.daemonizes !== undefined && { daemonizes: o.daemonizes }) });
+        writeFileSync(path, '');
+        return { stdout: '', stderr: '', exitCode: 0 };
+      }
+      const op = args[args.indexOf('-O') + 1];
+      if (op === 'check') {
+        calls.push({ op: 'check' });
+        return answers()
+          ? { stdout: '', stderr: 'Master running (pid=1)\n', exitCode: 0 }
+          : { stdout: '', stderr: `Control socket connect(${path}): Connection refused\n`, exitCode: 255 };
+      }
+      if (op === 'exit') {
+        calls.push({ op: 'exit' });
+        rmSync(path, { force: true });
+        return { stdout: '', stderr: '', exitCode: 0 };
+      }
+      throw new Error(`unexpected ssh call: ${file} ${args.join(' ')}`);
+    };
+    return { calls, exec };
+  }
+
+  it('starts one master per target for steps that connect at once, and leaves the backgrounded master alone', async () => {
+    const ssh = scriptedSsh(() => true);
+    const transport = createSshTransport(settings, { baseDir: '/', env: {}, exec: ssh.exec });
+    const vias = await Promise.all([1, 2, 3, 4].map(() => transport.connect(vars('t1'))));
+    expect(ssh.calls.filter((c) => c.op === 'start')).toEqual([{ op: 'start', daemonizes: true }]);
+    expect(new Set(vias.map((v) => v.controlPath)).size).toBe(1);
+    expect(vias[0]!.args).toContain('ControlMaster=no');
+    await transport.close();
+    expect(existsSync(vias[0]!.controlPath)).toBe(false);
+  });
+
+  it('fails the step, naming the target, when the master does not answer, and starts a new one next time', async () => {
+    let answering = false;
+    const ssh = scriptedSsh(() => answering);
+    const transport = createSshTransport(settings, { baseDir: '/', env: {}, exec: ssh.exec });
+    const failed = await transport.connect(vars('t1')).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(SshError);
+    expect((failed as SshError).message).toMatch(/target t1 \(10\.0\.0\.1:22\).*control master does not answer/);
+    answering = true;
+    const via = await transport.connect(vars('t1'));
+    expect(ssh.calls.filter((c) => c.op === 'start')).toHaveLength(2);
+    expect(existsSync(via.controlPath)).toBe(true);
+    await transport.close();
+  });
+
+  it('drops a socket whose master is gone, so the next step starts a new master', async () => {
+    const ssh = scriptedSsh(() => true);
+    const transport = createSshTransport(settings, { baseDir: '/', env: {}, exec: ssh.exec });
+    const via = await transport.connect(vars('t1'));
+    await transport.connect(vars('t1'));
+    expect(ssh.calls.filter((c) => c.op === 'start')).toHaveLength(1);
+    transport.noteOutput(via, `Control socket connect(${via.controlPath}): Connection refused\n`);
+    expect(existsSync(via.controlPath)).toBe(false);
+    await transport.connect(vars('t1'));
+    expect(ssh.calls.filter((c) => c.op === 'start')).toHaveLength(2);
+    await transport.close();
   });
 });
