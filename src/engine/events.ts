@@ -34,7 +34,11 @@ export type RolloutEventName =
   /** A take-down waits for its tier's budget (members out of service are named). */
   | 'budget_wait'
   /** A target's version was read again after a failed step (what it runs now). */
-  | 'target_observed';
+  | 'target_observed'
+  /** A quorum tier's `leader` step answered, right before one of its waves (the leader goes last). */
+  | 'leader_observed'
+  /** `transferLeadership` ran before the leader's drain (`ok`, `transferee`, the leader seen after it). */
+  | 'leadership_transferred';
 
 export interface RolloutEvent {
   /** ISO-8601 time. */

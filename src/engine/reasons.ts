@@ -28,6 +28,16 @@ export const Reasons = {
   TargetHeld: 'TargetHeld',
   /** A rollback found every target already on the version. */
   NothingToRollBack: 'NothingToRollBack',
+  /** A firing Alertmanager alert matches the spec's `alerts.select` (before a wave, or at the end of its window). */
+  AlertFiring: 'AlertFiring',
+  /** Alertmanager did not answer the alert gate: never a pass. */
+  AlertmanagerUnreachable: 'AlertmanagerUnreachable',
+  /** A quorum tier's `leader` step failed on every member, or named no member of the tier. */
+  LeaderUnknown: 'LeaderUnknown',
+  /** `transferLeadership` failed, or the leader did not move within its timeout (the leader is untouched). */
+  LeadershipNotTransferred: 'LeadershipNotTransferred',
+  /** A member's `caughtUp` check did not pass within its timeout after it was back (target failed). */
+  NotCaughtUp: 'NotCaughtUp',
 } as const;
 export type Reason = (typeof Reasons)[keyof typeof Reasons];
 
@@ -44,5 +54,23 @@ export const Messages = {
     `${target} was not taken out of service: tier ${tier} may have ${budget} member(s) out at once and ${out} ${out.includes(',') ? 'are' : 'is'} out now. Wait for them to come back, roll this rollout's failed targets back (\`fleetgate resume --decision rollback\`), or repair them and leave the repaired ones out (\`--exclude\`: an excluded member counts only while a health check sees it down), then \`fleetgate resume --decision continue\``,
   targetHeld: (rollout: string, phase: string, targets: string[]) =>
     `${targets.length} target(s) are held by rollout "${rollout}" (${phase}): ${targets.slice(0, 10).join(', ')}${targets.length > 10 ? ' …' : ''}; finish, roll back or abort that rollout first`,
+  leaderNotMember: (tier: string, askedOf: string, answer: string) =>
+    `the leader step of quorum tier ${tier} (asked of ${askedOf}) answered ${JSON.stringify(answer)}, which is not a member of the tier: it must print the leader's target id; no member was taken down`,
+  leaderUnread: (tier: string, failures: string[]) =>
+    `the leader step of quorum tier ${tier} failed on every member (${failures.join('; ') || 'no member to ask'}); the leader cannot be kept for last, so no member was taken down`,
+  noTransferee: (tier: string, leader: string, desired: string) =>
+    `no member of tier ${tier} runs ${desired} yet: leadership was not moved off ${leader} before its drain`,
+  transferFailed: (leader: string, transferee: string, message: string) =>
+    `transferLeadership from ${leader} to ${transferee} failed: ${message}; ${leader} was not taken down`,
+  leaderDidNotMove: (leader: string, transferee: string, timeoutMs: number, last: string) =>
+    `leadership did not move off ${leader} (transferred to ${transferee}) within ${timeoutMs} ms: ${last}; ${leader} was not taken down`,
+  notCaughtUp: (target: string, version: string, timeoutMs: number, probes: number, message: string) =>
+    `${target} on ${version} did not catch up within ${timeoutMs} ms (${probes} checks): ${message}; left out of service`,
+  alertFiring: (message: string, touched: boolean, action: 'fail' | 'pause') =>
+    action === 'fail' && !touched
+      ? `${message}; nothing of this rollout was touched yet, so there is nothing to roll back: paused`
+      : message,
+  alertmanagerUnreachable: (message: string) =>
+    `${message}. Bring Alertmanager back and \`fleetgate resume --decision continue\` (the gate is checked again), or decide otherwise`,
   decide: (name: string) => `decide with: fleetgate resume rollouts/${name}.yaml --decision continue|rollback|abort`,
 } as const;

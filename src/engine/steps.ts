@@ -13,7 +13,7 @@ import type { CommandStep, HttpStep, SshSpec, SshStep, StepSpec } from '../spec/
 import { onAbort, type Clock } from '../util/clock.js';
 import { redactSecrets, registerSecret } from '../util/secrets.js';
 import { buildRemoteCommand, createSshTransport, explainSshFailure, SshError } from './ssh.js';
-import { renderTemplate, resolvePlaceholder, type TemplateVars } from './template.js';
+import { AUTHORITY_PLACEHOLDERS, renderTemplate, resolvePlaceholder, type TemplateVars } from './template.js';
 
 export interface StepResult {
   ok: boolean;
@@ -121,7 +121,7 @@ export function renderUrl(template: string, vars: TemplateVars): string {
     const name = m[1]!;
     const value = resolvePlaceholder(name, vars);
     if (value === undefined) continue; // renderTemplate names it
-    if ((name === 'target.address' || name === 'target.host') && !URL_AUTHORITY.test(value)) {
+    if (AUTHORITY_PLACEHOLDERS.has(name) && !URL_AUTHORITY.test(value)) {
       throw new Error(
         `{{${name}}} of target ${vars.target.id} is ${JSON.stringify(value)}, not a host or host:port: refusing to put it in a URL`,
       );

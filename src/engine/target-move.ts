@@ -1,6 +1,6 @@
 /**
  * Moving one target to a version — drain → upgrade → verify (polled) → version
- * read again → undrain — shared by upgrades and rollbacks, with the take-down
+ * read again → undrain → caughtUp (polled) — shared by upgrades and rollbacks, with the take-down
  * admitted by the tier's budget first, and the target's version read again after
  * any failed step (what it runs now is recorded, not assumed).
  */
@@ -9,13 +9,14 @@ import type { TargetState } from '../state/types.js';
 import type { TakeDownAssessment } from './budget.js';
 import type { BudgetGate } from './budget-gate.js';
 import type { EngineCore } from './core.js';
+import { Messages, Reasons, type Reason } from './reasons.js';
 import { pollUntilHealthy } from './steps.js';
 
 /** How a move ended. */
 export type MoveResult =
   | { ok: true }
   /** `blocked`: never taken down, the budget did not allow it; `stopped`: the run is stopping. */
-  | { ok: false; why: string; blocked?: TakeDownAssessment; stopped?: boolean };
+  | { ok: false; why: string; blocked?: TakeDownAssessment; stopped?: boolean; reason?: Reason };
 
 export interface MoveOptions {
   /** False when the target already runs the version: only verify (and undrain). */
@@ -144,6 +145,33 @@ export async function moveTarget(
     if (steps.undrain) {
       const why = (await run('undrain', steps.undrain)) ?? (await settle('undrain', steps.undrain));
       if (why !== undefined) return { ok: false, why };
+    }
+    if (steps.caughtUp) {
+      // Back, but not yet counted back: the next member goes down only once this one has caught up.
+      await opts.record('caughtUp');
+      const caught = await pollUntilHealthy(
+        c.d.runner,
+        steps.caughtUp,
+        vars,
+        c.d.clock,
+        (probe, n) =>
+          c.emit('target_health_check', {
+            wave: waveId,
+            target: id,
+            healthy: probe.ok,
+            probe: n,
+            during: opts.during,
+            check: 'caughtUp',
+            message: probe.ok ? 'caught up' : `caughtUp: ${probe.message}`,
+          }),
+        signal,
+      );
+      if (!caught.ok)
+        return {
+          ok: false,
+          why: Messages.notCaughtUp(id, version, steps.caughtUp.timeoutMs, caught.probes, caught.message),
+          reason: Reasons.NotCaughtUp,
+        };
     }
     moved = true;
     return { ok: true };

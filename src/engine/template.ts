@@ -11,7 +11,20 @@ export interface TemplateVars {
   version: string;
   rollout: { name: string };
   component: string;
+  /**
+   * The member leadership moves to, for `steps.transferLeadership` only
+   * (`{{transferee.id}}`, `{{transferee.address}}`, `{{transferee.host}}`, `{{transferee.labels.<key>}}`).
+   */
+  transferee?: Target;
 }
+
+/** Placeholders whose value is a host or `host:port`: kept as they are in URLs (checked there instead). */
+export const AUTHORITY_PLACEHOLDERS: ReadonlySet<string> = new Set([
+  'target.address',
+  'target.host',
+  'transferee.address',
+  'transferee.host',
+]);
 
 const PLACEHOLDER = /\{\{\s*([a-zA-Z0-9_.-]+)\s*\}\}/g;
 
@@ -38,6 +51,16 @@ export function resolvePlaceholder(name: string, vars: TemplateVars): string | u
     const key = name.slice('target.labels.'.length);
     return Object.hasOwn(vars.target.labels, key) ? vars.target.labels[key] : undefined;
   }
+  const transferee = vars.transferee;
+  if (transferee !== undefined && name.startsWith('transferee.')) {
+    if (name === 'transferee.id') return transferee.id;
+    if (name === 'transferee.address') return transferee.address;
+    if (name === 'transferee.host') return hostOf(transferee.address);
+    if (name.startsWith('transferee.labels.')) {
+      const key = name.slice('transferee.labels.'.length);
+      return Object.hasOwn(transferee.labels, key) ? transferee.labels[key] : undefined;
+    }
+  }
   return undefined;
 }
 
@@ -50,7 +73,8 @@ export function hostOf(address: string): string {
 
 /**
  * Renders a template string.
- * @param encode - how to encode each inserted value (`url` percent-encodes all but `target.address`/`target.host`).
+ * @param encode - how to encode each inserted value (`url` percent-encodes all but the addresses and hosts
+ *   of {@link AUTHORITY_PLACEHOLDERS}).
  * @throws Error naming the placeholder when it is unknown or the label is missing.
  */
 export function renderTemplate(template: string, vars: TemplateVars, encode: 'none' | 'url' = 'none'): string {
@@ -58,7 +82,7 @@ export function renderTemplate(template: string, vars: TemplateVars, encode: 'no
     const value = resolvePlaceholder(name, vars);
     if (value === undefined)
       throw new Error(`template placeholder {{${name}}} has no value for target ${vars.target.id}`);
-    if (encode === 'url' && name !== 'target.address' && name !== 'target.host') return encodeURIComponent(value);
+    if (encode === 'url' && !AUTHORITY_PLACEHOLDERS.has(name)) return encodeURIComponent(value);
     return value;
   });
 }

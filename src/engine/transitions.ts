@@ -24,6 +24,8 @@ export interface WaveStepsObserved {
   breakerTripped?: string;
   /** A take-down refused by the tier's budget (message names the members out). */
   budgetExhausted?: string;
+  /** The leader could not be told, or leadership could not be moved off it (nothing was taken down). */
+  leadership?: { reason: Reason; message: string };
   /** Percent of the wave's targets that may fail (0–100). */
   tolerancePercent: number;
   /** An operator's `continue` accepted this wave's failures. */
@@ -32,7 +34,8 @@ export interface WaveStepsObserved {
 
 /**
  * After a wave's steps: breaker trip → pause; failures above the wave's tolerance (and not
- * accepted) → pause; budget exhausted → pause; else the observation window.
+ * accepted) → pause; budget exhausted → pause; leadership not moved off the leader → pause;
+ * else the observation window.
  */
 export function decideAfterWaveSteps(o: WaveStepsObserved): Transition {
   if (o.breakerTripped !== undefined)
@@ -47,6 +50,8 @@ export function decideAfterWaveSteps(o: WaveStepsObserved): Transition {
   }
   if (o.budgetExhausted !== undefined)
     return { kind: 'pause', reason: Reasons.BudgetExhausted, message: o.budgetExhausted, failedTargets: o.failed };
+  if (o.leadership !== undefined)
+    return { kind: 'pause', reason: o.leadership.reason, message: o.leadership.message, failedTargets: o.failed };
   return { kind: 'observe' };
 }
 

@@ -9,15 +9,16 @@ import type { TargetState } from '../state/types.js';
 import { describeOutOfService } from './budget.js';
 import { BudgetGate } from './budget-gate.js';
 import type { EngineCore } from './core.js';
+import type { Leadership, LeadershipProblem } from './leadership.js';
 import { pool } from './pool.js';
-import { Messages } from './reasons.js';
+import { Messages, type Reason } from './reasons.js';
 import { moveTarget, observeVersion, recordVersion } from './target-move.js';
 import { exceedsTolerance } from './transitions.js';
 
 type TargetOutcome = 'Succeeded' | 'Failed' | 'Skipped' | 'Blocked' | 'Stopped';
 
 /** Steps that only read a target: recorded with the next state write, not written ahead (see `recordStep`). */
-const READ_ONLY_STEPS: ReadonlySet<string> = new Set(['probe', 'verify']);
+const READ_ONLY_STEPS: ReadonlySet<string> = new Set(['probe', 'verify', 'caughtUp']);
 
 /** What a wave's steps left behind. */
 export interface WaveRunResult {
@@ -25,12 +26,17 @@ export interface WaveRunResult {
   breakerTripped?: string;
   /** Why a take-down was refused by the budget (names the members out). */
   budgetExhausted?: string;
+  /** Why the leader of a quorum tier was not taken down (leadership could not be moved off it). */
+  leadership?: LeadershipProblem;
 }
 
 export class WaveRunner {
   readonly gate: BudgetGate;
 
-  constructor(private readonly c: EngineCore) {
+  constructor(
+    private readonly c: EngineCore,
+    private readonly leadership?: Leadership,
+  ) {
     this.gate = new BudgetGate(c);
   }
 
@@ -52,13 +58,24 @@ export class WaveRunner {
     const stop = () =>
       result.breakerTripped !== undefined ||
       result.budgetExhausted !== undefined ||
+      result.leadership !== undefined ||
       c.aborted ||
       (!accepted && exceedsTolerance(failedInWave(), wave.targets.length, strategy.failureTolerancePercent));
     await pool(todo, wave.maxUnavailable, stop, async (id) => {
       if (stop()) return;
-      const outcome = await this.upgradeTarget(wave, id, desired, budget, stop, (why) => {
-        result.budgetExhausted ??= why;
-      });
+      const outcome = await this.upgradeTarget(
+        wave,
+        id,
+        desired,
+        budget,
+        stop,
+        (why) => {
+          result.budgetExhausted ??= why;
+        },
+        (problem) => {
+          result.leadership ??= problem;
+        },
+      );
       if (outcome === 'Failed') {
         s.breaker.consecutiveFailures++;
         streak.push(id);
@@ -89,6 +106,7 @@ export class WaveRunner {
     budget: number,
     stop: () => boolean,
     onBlocked: (why: string) => void,
+    onLeadership: (problem: LeadershipProblem) => void,
   ): Promise<TargetOutcome> {
     const c = this.c;
     const s = c.state;
@@ -99,6 +117,7 @@ export class WaveRunner {
     ts.startedAt ??= c.now();
     ts.attempts = (ts.attempts ?? 0) + 1;
     ts.message = undefined;
+    ts.reason = undefined;
     c.emit('target_started', { wave: wave.id, target: id, version: desired, attempt: ts.attempts });
     await this.recordStep(ts, 'probe');
     const probe = await c.d.runner.run(c.stepsFor(id).version, vars, { extractVersion: true, signal: c.d.signal });
@@ -109,6 +128,19 @@ export class WaveRunner {
     ts.from ??= probe.version;
     recordVersion(ts, probe.version);
     const already = probe.version === desired;
+    if (!already && wave.kind === 'leader' && this.leadership && c.stepsFor(id).transferLeadership) {
+      // Leadership moves to a member already on the new version before the leader goes down.
+      await this.recordStep(ts, 'transferLeadership');
+      const problem = await this.leadership.transferFrom(wave, id, desired);
+      if (problem !== undefined || c.aborted) {
+        // Not taken down: back to where it was (the transfer changed the cluster, not the target).
+        ts.phase = previous.phase;
+        ts.step = previous.step;
+        ts.attempts = Math.max(0, (ts.attempts ?? 1) - 1) || undefined;
+        if (problem !== undefined) onLeadership(problem);
+        return c.aborted ? 'Stopped' : 'Blocked';
+      }
+    }
     const moved = await moveTarget(c, wave.id, id, desired, {
       change: !already,
       record: (step) => this.recordStep(ts, step),
@@ -139,7 +171,7 @@ export class WaveRunner {
         return 'Stopped';
       }
       await observeVersion(c, wave.id, id, ts);
-      return this.fail(wave, id, ts, moved.why);
+      return this.fail(wave, id, ts, moved.why, moved.reason);
     }
     ts.phase = 'Succeeded';
     ts.step = undefined;
@@ -157,11 +189,12 @@ export class WaveRunner {
     return already ? 'Skipped' : 'Succeeded';
   }
 
-  private fail(wave: PlannedWave, id: string, ts: TargetState, message: string): TargetOutcome {
+  private fail(wave: PlannedWave, id: string, ts: TargetState, message: string, reason?: Reason): TargetOutcome {
     ts.phase = 'Failed';
     ts.message = message;
+    if (reason !== undefined) ts.reason = reason;
     ts.finishedAt = this.c.now();
-    this.c.emit('target_failed', { wave: wave.id, target: id, step: ts.step, message });
+    this.c.emit('target_failed', { wave: wave.id, target: id, step: ts.step, message, ...(reason && { reason }) });
     return 'Failed';
   }
 

@@ -21,6 +21,7 @@ import { PlanWarnings } from './warnings.js';
 export { planRollback, type PlannedRollbackBatch } from './rollback.js';
 export { excludeFromPlan } from './exclude.js';
 export { describePlan, formatDurationMs } from './describe.js';
+export { placeQuorumLeader, type ObservedLeadership, type StartedWave } from './leader.js';
 
 /** A tier's waves before they get their global `index`. */
 type TierWave = Omit<PlannedWave, 'index'>;
@@ -176,7 +177,9 @@ function planQuorumTier(
  *   `auto` = batch sizing table: seed 000).
  * - **Quorum tier** (`strategy.quorum`): see the quorum procedure (seed 000):
  *   no wave above floor((n-1)/2) members, the leader (label
- *   `strategy.leaderLabel` = "true", any case) alone in `<tier>/leader`, last.
+ *   `strategy.leaderLabel` = "true", any case) alone in `<tier>/leader`, last. With a
+ *   `leader` step the engine observes the leader right before each of the tier's waves and
+ *   re-plans the tier around it (`placeQuorumLeader`).
  * - **maxUnavailable**: each wave's is min(tier maxUnavailable, wave size), ≥ 1.
  * - **budget**: the tier's most members out of service at once for any reason —
  *   `maxUnavailable`, or n − `minAvailable`; for a quorum tier at most floor((n-1)/2).

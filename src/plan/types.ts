@@ -34,7 +34,10 @@ export interface PlannedTier {
   budget: number;
   /** Members left out of the rollout explicitly (in `targets` still: they count when observed down). */
   excluded?: string[];
-  /** For a quorum tier: the leader target id, done last (undefined when no target carries the leader label). */
+  /**
+   * For a quorum tier: the leader target id, done last — the member carrying the leader label,
+   * or the one the engine's `leader` step observed (undefined when neither says).
+   */
   leader?: string;
 }
 

@@ -5,7 +5,8 @@
 import type { NoDataPolicy, Severity, Size } from './types.js';
 
 /** Step names that have their own defaults; `hook` covers `hooks.before` / `hooks.after`. */
-export type StepDefaultsName = 'version' | 'drain' | 'undrain' | 'upgrade' | 'verify' | 'hook';
+export type StepDefaultsName =
+  'version' | 'drain' | 'undrain' | 'upgrade' | 'verify' | 'hook' | 'leader' | 'transferLeadership' | 'caughtUp';
 
 /** Written defaults of a step's timeout, retries and interval. */
 export interface WrittenStepDefaults {
@@ -19,7 +20,9 @@ export interface WrittenStepDefaults {
  * 30 s, 2 retries (seed 000 API servers: 30 s connection drain grace period).
  * `upgrade`: 5 min, no retry (an upgrade is not blindly repeated). `verify`:
  * polled every 5 s until healthy within 5 min. Hooks: 10 min, no retry
- * (backups and migrations, seeds 002/003).
+ * (backups and migrations, seeds 002/003). `leader`: a quick read like `version`.
+ * `transferLeadership`: 30 s for the transfer and again for the leader to be seen elsewhere, no
+ * retry. `caughtUp`: polled every second for at most 2 min (a member replaying its Raft log).
  */
 export const STEP_DEFAULTS: Readonly<Record<StepDefaultsName, WrittenStepDefaults>> = {
   version: { timeout: '10s', retries: 2, interval: '1s' },
@@ -28,6 +31,9 @@ export const STEP_DEFAULTS: Readonly<Record<StepDefaultsName, WrittenStepDefault
   upgrade: { timeout: '5m', retries: 0, interval: '5s' },
   verify: { timeout: '5m', retries: 0, interval: '5s' },
   hook: { timeout: '10m', retries: 0, interval: '5s' },
+  leader: { timeout: '10s', retries: 2, interval: '1s' },
+  transferLeadership: { timeout: '30s', retries: 0, interval: '200ms' },
+  caughtUp: { timeout: '2m', retries: 0, interval: '1s' },
 };
 
 /** HTTP statuses a step accepts when `expect` is omitted: any 2xx up to 206. */

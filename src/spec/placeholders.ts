@@ -6,7 +6,7 @@
  */
 
 /** Where a templated string is used, which decides the placeholders it may hold. */
-export type TemplateContext = 'step' | 'hook' | 'query';
+export type TemplateContext = 'step' | 'transfer' | 'hook' | 'query';
 
 /** Placeholders of per-target steps (`steps.*`). `<key>` stands for any label key. */
 export const STEP_PLACEHOLDERS = [
@@ -17,6 +17,18 @@ export const STEP_PLACEHOLDERS = [
   'version',
   'rollout.name',
   'component',
+] as const;
+
+/**
+ * Placeholders of `steps.transferLeadership`: a step's, and the member leadership moves to
+ * (`transferee.*`, a member already on the new version).
+ */
+export const TRANSFER_PLACEHOLDERS = [
+  ...STEP_PLACEHOLDERS,
+  'transferee.id',
+  'transferee.address',
+  'transferee.host',
+  'transferee.labels.<key>',
 ] as const;
 
 /** Placeholders of hooks: they run once per rollout, so no `target.*`. */
@@ -41,6 +53,7 @@ const LABEL_KEY = String.raw`[A-Za-z0-9_.-]+`;
 
 const KNOWN_SOURCE: Record<TemplateContext, string> = {
   step: String.raw`target\.(?:id|address|host)|target\.labels\.${LABEL_KEY}|version|rollout\.name|component`,
+  transfer: String.raw`(?:target|transferee)\.(?:id|address|host)|(?:target|transferee)\.labels\.${LABEL_KEY}|version|rollout\.name|component`,
   hook: String.raw`version|rollout\.name|component`,
   query: [...QUERY_PLACEHOLDERS]
     .sort((a, b) => b.length - a.length)
@@ -50,12 +63,14 @@ const KNOWN_SOURCE: Record<TemplateContext, string> = {
 
 const KNOWN_RE: Record<TemplateContext, RegExp> = {
   step: new RegExp(`^(?:${KNOWN_SOURCE.step})$`),
+  transfer: new RegExp(`^(?:${KNOWN_SOURCE.transfer})$`),
   hook: new RegExp(`^(?:${KNOWN_SOURCE.hook})$`),
   query: new RegExp(`^(?:${KNOWN_SOURCE.query})$`),
 };
 
 const LISTS: Record<TemplateContext, readonly string[]> = {
   step: STEP_PLACEHOLDERS,
+  transfer: TRANSFER_PLACEHOLDERS,
   hook: HOOK_PLACEHOLDERS,
   query: QUERY_PLACEHOLDERS,
 };

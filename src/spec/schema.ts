@@ -557,7 +557,9 @@ function stepSchema<Extra extends z.core.$ZodLooseShape = {}>(id: string, contex
       description:
         context === 'hook'
           ? 'A hook: an argv command (run) or an HTTP request (http); runs once per rollout, so no {{target.*}}.'
-          : 'A step on one target: an argv command (run), an HTTP request (http) or an argv command on the target over SSH (ssh), templated with {{target.*}} and {{version}}.',
+          : context === 'transfer'
+            ? 'A leadership transfer: a step on the leader ({{target.*}}) that may also name the member leadership moves to ({{transferee.*}}).'
+            : 'A step on one target: an argv command (run), an HTTP request (http) or an argv command on the target over SSH (ssh), templated with {{target.*}} and {{version}}.',
       oneOf: [
         { required: ['run'] },
         { required: ['http'], not: { anyOf: [{ required: ['env'] }, { required: ['cwd'] }, { required: ['json'] }] } },
@@ -678,6 +680,8 @@ const Ssh = strict({
     'How ssh steps connect: one multiplexed OpenSSH connection per target per run, BatchMode, strict host key checking.',
 });
 const HookStep = stepSchema('HookStep', 'hook');
+/** `steps.transferLeadership`: a step that may also name the member leadership moves to (`{{transferee.*}}`). */
+const TransferStep = stepSchema('TransferStep', 'transfer');
 /**
  * A drain or undrain step: a step with `until` and `grace`, what says it has taken effect
  * (the load balancer's view, in-flight requests), so the next step starts only then.
@@ -714,6 +718,24 @@ const Steps = strict({
   ),
   undrain: SettlingStep.optional().describe(
     stepDescription('undrain', 'Puts the target back in service; until (polled) says when it is back.'),
+  ),
+  leader: Step.optional().describe(
+    stepDescription(
+      'leader',
+      "Quorum tier: prints the current leader's target id (trimmed stdout, the HTTP body, or the json field). Asked of the tier's members in turn ({{target.*}} is the member asked; the first answer wins) before each of the tier's waves, so the leader found then goes last; an id outside the tier pauses the rollout (LeaderUnknown).",
+    ),
+  ),
+  transferLeadership: TransferStep.optional().describe(
+    stepDescription(
+      'transferLeadership',
+      'Quorum tier: run before the leader ({{target.*}}) is drained, to move leadership to a member already on the new version ({{transferee.id}}, {{transferee.address}}, {{transferee.labels.<key>}}). With a leader step, the leader is read again every interval until another member leads, within timeout; otherwise the rollout pauses (LeadershipNotTransferred) with the leader untouched.',
+    ),
+  ),
+  caughtUp: Step.optional().describe(
+    stepDescription(
+      'caughtUp',
+      "Polled every interval for at most timeout after a member is back (after undrain), before the next member may go down: e.g. its Raft applied index within a bound of the leader's. Not passing fails the target (NotCaughtUp), left out of service.",
+    ),
   ),
 }).meta({
   id: 'Steps',

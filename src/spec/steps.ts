@@ -8,7 +8,16 @@ import { ConfigurationError } from '../errors.js';
 import type { RolloutSpec, StepsSpec, TierSpec } from './types.js';
 
 /** Every step name a spec or a tier may write, in the order they are listed in docs. */
-export const STEP_NAMES = ['version', 'drain', 'upgrade', 'verify', 'undrain'] as const;
+export const STEP_NAMES = [
+  'version',
+  'drain',
+  'upgrade',
+  'verify',
+  'undrain',
+  'leader',
+  'transferLeadership',
+  'caughtUp',
+] as const;
 /** Steps every tier must end up with (from its own steps or the top-level ones). */
 export const REQUIRED_STEP_NAMES = ['version', 'upgrade', 'verify'] as const;
 

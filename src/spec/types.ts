@@ -148,6 +148,24 @@ export interface StepsSpec {
   /** Polled every `intervalMs` until it succeeds or `timeoutMs` elapses. */
   verify: StepSpec;
   undrain?: SettlingStepSpec;
+  /**
+   * Quorum tier: prints the current leader's target id (trimmed stdout, the HTTP body, or the
+   * `json` field). Asked of the tier's members in turn (`{{target.*}}` is the member asked; the
+   * first answer wins) when the tier is about to run a wave, so the leader found then goes last.
+   */
+  leader?: StepSpec;
+  /**
+   * Quorum tier: moves leadership off the leader (`{{target.*}}`) to a member already on the new
+   * version (`{{transferee.*}}`), before the leader is drained. With a `leader` step, the leader
+   * is read again every `intervalMs` until another member leads, within `timeoutMs`.
+   */
+  transferLeadership?: StepSpec;
+  /**
+   * Polled every `intervalMs` for at most `timeoutMs` after a member is back (after its undrain),
+   * before its slot in the tier's budget is released: e.g. its Raft applied index is within a
+   * bound of the leader's. Not passing fails the target (`NotCaughtUp`), left out of service.
+   */
+  caughtUp?: StepSpec;
 }
 
 /**
