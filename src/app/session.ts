@@ -23,10 +23,8 @@ import { loadSpec } from '../spec/index.js';
 import type { RolloutSpec, Target } from '../spec/types.js';
 import { createLocalStatePort } from '../state/local-port.js';
 import { acquireLock, type HeldLock } from '../state/lock.js';
-import { readState, statePathFor } from '../state/store.js';
-import type { RolloutState } from '../state/types.js';
-import { readdir } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { statePathFor } from '../state/store.js';
+import { leaseClaimant } from '../engine/lease.js';
 
 export interface LoadedRollout {
   specPath: string;
@@ -121,8 +119,8 @@ export async function openEngine(
       actor: currentActor(),
       signal: opts.signal,
       exclude: opts.exclude,
-      // One target, one rollout: the other rollouts' state files beside this one (local state).
-      otherRollouts: opts.store ? undefined : () => readSiblingStates(loaded.statePath),
+      // A backend shared by several machines (GitHub) keeps runs apart with a lease in the state.
+      lease: store.shared ? leaseClaimant(currentActor()) : undefined,
     });
     return {
       engine,
@@ -137,16 +135,4 @@ export async function openEngine(
     await lock.release();
     throw error;
   }
-}
-
-/**
- * The states of the other rollouts in the folder of `statePath` (`*.state.yaml`), for the
- * rule that two rollouts never hold the same target. A state that cannot be read is skipped.
- */
-export async function readSiblingStates(statePath: string): Promise<RolloutState[]> {
-  const dir = dirname(resolve(statePath));
-  const own = basename(statePath);
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.state.yaml') && n !== own);
-  const states = await Promise.all(names.map((n) => readState(join(dir, n)).catch(() => undefined)));
-  return states.filter((s): s is RolloutState => s !== undefined);
 }

@@ -17,6 +17,7 @@ import type { StatePort } from '../state/port.js';
 import type { StepRunner } from './steps.js';
 import type { TemplateVars } from './template.js';
 import { StateWriter } from './persistence.js';
+import type { LeaseOptions } from './lease.js';
 
 /** Answers an approval gate: a CLI prompt, `--yes`, or (in GitHub) an environment that was already approved. */
 export type GateApprover = (
@@ -71,11 +72,16 @@ export interface EngineDeps {
   exclude?: string[];
   /**
    * The states of the other rollouts in the same repository (one target, one rollout at a
-   * time). Absent: no other rollout is checked.
+   * time). Absent: the store's `siblings()`, when it has them; else no other rollout is checked.
    */
   otherRollouts?: () => Promise<RolloutState[]>;
   /** How old (ms) a member's health probe may be when a take-down is judged (default 1,000). */
   budgetProbeMaxAgeMs?: number;
+  /**
+   * Take a lease in the state before touching any target (state shared by several machines,
+   * see `src/engine/lease.ts`). Absent: no lease in the state (the local lock file keeps runs apart).
+   */
+  lease?: LeaseOptions;
 }
 
 /** The shared state of one engine run. */

@@ -13,6 +13,8 @@ export class StateWriter {
   private lastWrite: Promise<void> = Promise.resolve();
   /** The write not started yet that every change made from now on will be in. */
   private nextWrite: Promise<void> | undefined;
+  /** The last commit started: commits run one at a time (the lease renewal commits beside the run's own). */
+  private lastCommit: Promise<void> = Promise.resolve();
 
   /**
    * @param store - where the state goes
@@ -53,8 +55,14 @@ export class StateWriter {
    * Persists, then makes the write durable where people look (a git commit).
    * @throws StateConflictError, StateWriteError
    */
-  async persistAndCommit(message: string): Promise<void> {
-    await this.persist();
-    await this.store.commit(message);
+  persistAndCommit(message: string): Promise<void> {
+    const done = this.lastCommit
+      .catch(() => undefined)
+      .then(async () => {
+        await this.persist();
+        await this.store.commit(message);
+      });
+    this.lastCommit = done;
+    return done;
   }
 }

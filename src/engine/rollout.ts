@@ -17,9 +17,17 @@ import type { RolloutSpec, StepSpec, Target } from '../spec/types.js';
 import { excludeFromPlan } from '../plan/exclude.js';
 import { createEmptyState } from '../state/store.js';
 import type { Decision, RolloutPhase, RolloutState } from '../state/types.js';
-import { InvalidPhaseError, RolloutPausedError, TargetHeldError, VersionPolicyError } from '../errors.js';
+import {
+  InvalidPhaseError,
+  RolloutLockedError,
+  RolloutPausedError,
+  StateConflictError,
+  TargetHeldError,
+  VersionPolicyError,
+} from '../errors.js';
+import { judgeLease, LEASE_TTL_MS, leaseLive, newLease, type LeaseOptions } from './lease.js';
+import { processAlive } from '../util/process.js';
 import { EngineCore, type EngineDeps, type RunResult } from './core.js';
-import { Leadership } from './leadership.js';
 import { Observer } from './observation.js';
 import { pool } from './pool.js';
 import { Messages, Reasons, type Reason } from './reasons.js';
@@ -87,12 +95,10 @@ export class RolloutEngine {
   private readonly waves: WaveRunner;
   private readonly observer: Observer;
   private readonly rollbacks: RollbackRunner;
-  private readonly leadership: Leadership;
 
   constructor(d: EngineDeps) {
     this.c = new EngineCore(d);
-    this.leadership = new Leadership(this.c);
-    this.waves = new WaveRunner(this.c, this.leadership);
+    this.waves = new WaveRunner(this.c);
     this.observer = new Observer(this.c);
     this.rollbacks = new RollbackRunner(this.c);
   }
@@ -117,7 +123,6 @@ export class RolloutEngine {
       ...new Set([...this.spec.exclude, ...(c.d.exclude ?? []), ...(inFlight ? (s.excluded ?? []) : [])]),
     ];
     c.plan = excludeFromPlan(c.d.plan, excluded);
-    this.leadership.reset(c.plan);
     if (excluded.length > 0 && inFlight) s.excluded = excluded;
   }
 
@@ -128,8 +133,12 @@ export class RolloutEngine {
    * one in progress (after a crash) from the last persisted state.
    * @throws VersionPolicyError, InvalidPhaseError (paused, rolled-back version, targets held by another rollout), StateConflictError, StateWriteError
    */
-  async run(opts: RunOptions = {}): Promise<RunResult> {
-    const state = await this.load();
+  run(opts: RunOptions = {}): Promise<RunResult> {
+    return this.leased(() => this.runLoaded(opts));
+  }
+
+  private async runLoaded(opts: RunOptions): Promise<RunResult> {
+    const state = this.c.state;
     const desired = this.spec.version;
     if (state.phase === 'Paused' && state.condition?.reason !== Reasons.GatePending) {
       throw new RolloutPausedError(
@@ -171,9 +180,13 @@ export class RolloutEngine {
    * (failed ones first), `abort` stops where it is (seed 001).
    * @throws InvalidPhaseError when the rollout is not paused
    */
-  async resume(decision: Decision, reason?: string, opts: RunOptions = {}): Promise<RunResult> {
+  resume(decision: Decision, reason?: string, opts: RunOptions = {}): Promise<RunResult> {
+    return this.leased(() => this.resumeLoaded(decision, reason, opts));
+  }
+
+  private async resumeLoaded(decision: Decision, reason: string | undefined, opts: RunOptions): Promise<RunResult> {
     const c = this.c;
-    const state = await this.load();
+    const state = c.state;
     const decidable: RolloutPhase[] = ['Paused', 'Progressing', 'Degraded'];
     if (!decidable.includes(state.phase) || (state.phase === 'Degraded' && decision === 'abort')) {
       throw new InvalidPhaseError(`rollout ${this.spec.name} is ${state.phase}: there is nothing to ${decision}`);
@@ -216,10 +229,87 @@ export class RolloutEngine {
    * @throws VersionPolicyError (`UnknownRollbackVersion`) when `version` is not a version the fleet ran;
    *   InvalidPhaseError when nothing says where to go back to; TargetHeldError
    */
-  async rollbackTo(version: string | undefined, reason?: string): Promise<RunResult> {
+  rollbackTo(version: string | undefined, reason?: string): Promise<RunResult> {
+    return this.leased(async () => {
+      await this.assertTargetsFree();
+      return this.rollbacks.rollbackTo(version, reason);
+    });
+  }
+
+  // ---------------------------------------------------------------- the run's lease
+
+  /**
+   * Loads the state and, on a shared backend, holds the rollout's lease in it while `work`
+   * runs: taken (a compare-and-swap commit) before any target is touched, renewed every
+   * third of its length, removed at the end whatever happened.
+   * @throws RolloutLockedError when another run holds the lease (nothing was touched)
+   */
+  private async leased(work: () => Promise<RunResult>): Promise<RunResult> {
     await this.load();
-    await this.assertTargetsFree();
-    return this.rollbacks.rollbackTo(version, reason);
+    const lease = this.c.d.lease;
+    if (!lease) return work();
+    await this.takeLease(lease);
+    const stop = new AbortController();
+    const renewal = this.renewLease(lease, stop.signal);
+    try {
+      return await work();
+    } finally {
+      stop.abort();
+      await renewal;
+      await this.releaseLease(lease);
+    }
+  }
+
+  /** @throws RolloutLockedError naming the holder and when its lease ends; StateConflictError, StateWriteError */
+  private async takeLease(me: LeaseOptions): Promise<void> {
+    const c = this.c;
+    const verdict = judgeLease(c.state.lease, me, c.nowMs(), processAlive);
+    if (!verdict.free) throw new RolloutLockedError(`rollout ${this.spec.name}: ${verdict.message}`);
+    if (verdict.takeOver) c.emit('lease_taken_over', { message: verdict.takeOver });
+    c.state.lease = newLease(me, c.nowMs(), me.ttlMs ?? LEASE_TTL_MS);
+    try {
+      await c.persistAndCommit(`fleetgate: ${this.spec.name} run started (lease for ${me.holder})`);
+    } catch (error) {
+      // Lost the compare-and-swap: when the winner's lease is the reason, say whose it is.
+      if (!(error instanceof StateConflictError)) throw error;
+      const fresh = await c.d.store.read();
+      const again = judgeLease(fresh?.lease, me, c.nowMs(), processAlive);
+      if (!again.free) throw new RolloutLockedError(`rollout ${this.spec.name}: ${again.message}`);
+      throw error;
+    }
+    c.emit('lease_taken', { holder: me.holder, expiresAt: c.state.lease.expiresAt });
+  }
+
+  private async renewLease(me: LeaseOptions, signal: AbortSignal): Promise<void> {
+    const c = this.c;
+    const ttl = me.ttlMs ?? LEASE_TTL_MS;
+    for (;;) {
+      await c.d.clock.sleep(ttl / 3, signal);
+      const lease = c.state.lease;
+      if (signal.aborted || lease?.key !== me.key) return;
+      lease.expiresAt = new Date(c.nowMs() + ttl).toISOString();
+      try {
+        await c.persistAndCommit(`fleetgate: ${this.spec.name} lease renewed until ${lease.expiresAt}`);
+      } catch (error) {
+        // The run's own next write or commit fails the same way and stops it.
+        c.emit('lease_renewal_failed', { message: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+
+  private async releaseLease(me: LeaseOptions): Promise<void> {
+    const c = this.c;
+    const lease = c.state.lease;
+    if (lease?.key !== me.key) return;
+    delete c.state.lease;
+    try {
+      await c.persistAndCommit(`fleetgate: ${this.spec.name} run ended (lease released)`);
+      c.emit('lease_released', { holder: me.holder });
+    } catch (error) {
+      c.emit('lease_release_failed', {
+        message: `${error instanceof Error ? error.message : String(error)}; the lease ends by itself at ${lease.expiresAt}`,
+      });
+    }
   }
 
   /**
@@ -323,10 +413,18 @@ export class RolloutEngine {
    */
   private async assertTargetsFree(): Promise<void> {
     const c = this.c;
-    if (!c.d.otherRollouts) return;
+    // Given by the caller, else the states kept beside this one on the same backend.
+    const others = c.d.otherRollouts ?? (c.d.store.siblings ? () => c.d.store.siblings!() : undefined);
+    if (!others) return;
     const mine = new Set(c.plan.waves.flatMap((w) => w.targets));
-    for (const other of await c.d.otherRollouts()) {
-      if (other.name === this.spec.name || !HOLDING_PHASES.includes(other.phase)) continue;
+    const myLease = c.state.lease;
+    for (const other of await others()) {
+      if (other.name === this.spec.name) continue;
+      // A rollout holds its targets while in flight, and while a run of it that leased
+      // before this one is starting (two starts at once: the earlier lease goes on).
+      const starting =
+        leaseLive(other.lease, c.nowMs()) && (myLease === undefined || other.lease!.acquiredAt < myLease.acquiredAt);
+      if (!HOLDING_PHASES.includes(other.phase) && !starting) continue;
       const excluded = new Set(other.excluded ?? []);
       const held = Object.keys(other.targets).filter((id) => mine.has(id) && !excluded.has(id));
       if (held.length > 0)
@@ -465,10 +563,7 @@ export class RolloutEngine {
     const desired = s.toVersion!;
     if (this.spec.hooks.before) await this.ensureHook('before', this.spec.hooks.before);
     let completedThisRun = 0;
-    // The wave the leader was last observed for (a quorum tier's waves are re-planned around it).
-    let observedFor: string | undefined;
-    for (let i = 0; i < c.plan.waves.length; i++) {
-      const wave = c.plan.waves[i]!;
+    for (const wave of c.plan.waves) {
       let ws = s.waves.find((w) => w.id === wave.id);
       if (!ws) {
         ws = { id: wave.id, phase: 'Pending', targets: wave.targets };
@@ -496,17 +591,7 @@ export class RolloutEngine {
 
       const tierHooks = c.tierOf(wave).hooks;
       if (tierHooks?.before && ws.phase !== 'Observing') await this.ensureHook('before', tierHooks.before, wave.tier);
-      const applying = ws.phase === 'Pending' || ws.phase === 'Progressing' || ws.phase === 'Failed';
-      if (applying && observedFor !== wave.id && this.leadership.leaderStep(wave.tier) !== undefined) {
-        // Leadership moves: the tier is re-planned around the member leading right now.
-        const problem = await this.leadership.beforeWave(wave);
-        if (c.aborted) return this.interrupted();
-        if (problem) return this.pause(problem.reason, problem.message);
-        observedFor = c.plan.waves.find((w) => s.waves.find((x) => x.id === w.id)?.phase !== 'Completed')?.id;
-        i = -1;
-        continue;
-      }
-      if (applying) {
+      if (ws.phase === 'Pending' || ws.phase === 'Progressing' || ws.phase === 'Failed') {
         const firstTime = ws.phase === 'Pending';
         ws.phase = 'Progressing';
         ws.startedAt ??= c.now();
@@ -529,7 +614,6 @@ export class RolloutEngine {
           failed,
           breakerTripped: ran.breakerTripped,
           budgetExhausted: ran.budgetExhausted,
-          leadership: ran.leadership,
           tolerancePercent: c.tierOf(wave).strategy.failureTolerancePercent,
           accepted: s.decisions.some((d) => d.decision === 'continue' && d.wave === wave.id),
         });

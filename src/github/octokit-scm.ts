@@ -156,6 +156,15 @@ export function createOctokitScm(opts: OctokitScmOptions): RolloutScm {
       }
     },
 
+    async listFiles(path, ref): Promise<string[]> {
+      const data = await callOrMissing(`list ${path} at ${ref} in ${slug}`, async () => {
+        const r = await octokit.rest.repos.getContent({ owner, repo, path, ref });
+        return r.data;
+      });
+      if (data === undefined || !Array.isArray(data)) return [];
+      return data.filter((entry) => entry.type === 'file').map((entry) => entry.name);
+    },
+
     async getBranch(name): Promise<BranchInfo | undefined> {
       const data = await callOrMissing(`read branch ${name} of ${slug}`, async () => {
         const r = await octokit.rest.repos.getBranch({ owner, repo, branch: name });

@@ -105,6 +105,11 @@ export interface RolloutScm {
   /** File at `ref` (branch, tag or sha); `undefined` when the file (or the ref) does not exist. */
   readFile(path: string, ref: string): Promise<FileAtRef | undefined>;
   /**
+   * Names of the files directly in folder `path` at `ref` (not subfolders); empty when the
+   * folder or the ref does not exist. GitHub lists at most 1,000 entries of a folder.
+   */
+  listFiles(path: string, ref: string): Promise<string[]>;
+  /**
    * Creates or updates one file in one commit, without custom author or committer
    * (so GitHub shows the bot's commit as Verified).
    * @returns the new commit sha and the new blob sha

@@ -18,7 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, posix } from 'node:path';
 import type { Clock } from '../util/clock.js';
 import type { StatePort } from '../state/port.js';
 import { StateConflictError, StateWriteError } from '../errors.js';
@@ -137,6 +137,27 @@ export function createGitHubStatePort(opts: GitHubStatePortOptions): StatePort &
     location: `${scm.repository.owner}/${scm.repository.repo}@${branch}:${path}`,
     branch,
     log,
+    // Runners share no lock file: the engine keeps runs apart with a lease in this state.
+    shared: true,
+
+    /** The other rollouts' states in the same folder of the same branch (one API read per file). */
+    async siblings(): Promise<RolloutState[]> {
+      const folder = posix.dirname(path);
+      const own = posix.basename(path);
+      const names = (await scm.listFiles(folder, branch)).filter((n) => n.endsWith('.state.yaml') && n !== own);
+      const states = await Promise.all(
+        names.map(async (name) => {
+          const file = `${folder}/${name}`;
+          try {
+            const found = await scm.readFile(file, branch);
+            return found ? parseState(found.content, `${branch}:${file}`) : undefined;
+          } catch {
+            return undefined; // unreadable: skipped, as the local backend does
+          }
+        }),
+      );
+      return states.filter((s): s is RolloutState => s !== undefined);
+    },
 
     async read(): Promise<RolloutState | undefined> {
       if (opts.createFrom !== undefined && !(await scm.getBranch(branch))) {

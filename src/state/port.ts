@@ -20,4 +20,15 @@ export interface StatePort {
    * @throws StateWriteError when the commit is refused
    */
   commit(message: string): Promise<void>;
+  /**
+   * True when runs on other machines share this state (the GitHub contents API): the engine
+   * then takes a lease in the state, made visible with `commit()`, before touching any target.
+   * Absent or false: one machine's lock file already keeps runs apart (the local backend).
+   */
+  readonly shared?: boolean;
+  /**
+   * The states of the other rollouts kept beside this one (same folder, same branch), for the
+   * rule that two rollouts never hold the same target. A state that cannot be read is skipped.
+   */
+  siblings?(): Promise<RolloutState[]>;
 }

@@ -685,6 +685,7 @@ const checkStateShape: Rule = fields(
       { before: checkHook, after: checkHook, tiers: mapOf(fields({}, { before: checkHook, after: checkHook })) },
     ),
     excluded: listOf(text),
+    lease: fields({ holder: text, key: text, acquiredAt: text, expiresAt: text }, { host: text, pid: wholeNumber }),
     history: listOf(
       fields(
         { to: text, phase: oneOf(ROLLOUT_PHASES) },

@@ -53,8 +53,6 @@ export interface TargetState {
   startedAt?: string;
   finishedAt?: string;
   message?: string;
-  /** Reason code of the last failure, when it has one (`NotCaughtUp`). */
-  reason?: string;
 }
 
 export interface WaveState {
@@ -162,6 +160,29 @@ export interface RolloutState {
   excluded?: string[];
   /** Past rollouts, newest first, bounded (see `HISTORY_LIMIT`). */
   history: HistoryEntry[];
+  /**
+   * The run that may touch this rollout's targets now, on backends shared by several
+   * machines (GitHub): taken with a compare-and-swap commit before any target is touched,
+   * renewed while the run lives, removed when it ends (see `src/engine/lease.ts`).
+   */
+  lease?: StateLease;
+}
+
+/** A run's claim on the rollout (times ISO, UTC). */
+export interface StateLease {
+  /** Who holds it, for people: `github:alice run 123 attempt 1 job canary`. */
+  holder: string;
+  /**
+   * What a later run compares to tell a re-run of the same job (may take the lease over)
+   * from another run: `github:<owner>/<repo>:<run id>:<job>`, or `local:<host>:<pid>`.
+   */
+  key: string;
+  acquiredAt: string;
+  /** Past this time the lease no longer holds anyone off (renewed every third of its length). */
+  expiresAt: string;
+  /** Host and process of the holder, when it runs outside Actions (a dead process frees it at once). */
+  host?: string;
+  pid?: number;
 }
 
 /** Most past rollouts kept in `history`. */

@@ -393,7 +393,19 @@ export class FakeGitHub {
       const commit = await this.remote.resolve(ref);
       if (!commit) return error(404, `No commit found for the ref ${ref}`);
       const sha = await this.remote.blobAt(commit, p.path!);
-      if (!sha) return error(404, 'Not Found');
+      if (!sha) {
+        // Like GitHub: a folder's path lists its entries (files and folders, no content).
+        const entries = await this.remote.listDir(commit, p.path!);
+        if (!entries) return error(404, 'Not Found');
+        return {
+          status: 200,
+          body: entries.map((e) => ({
+            ...this.contentShape(`${p.path!.replace(/\/+$/, '')}/${e.name}`, e.sha, e.size, ref),
+            type: e.type,
+            ...(e.type === 'dir' && { download_url: null }),
+          })),
+        };
+      }
       const data = await this.remote.readBlob(sha);
       const base = this.contentShape(p.path!, sha, data.length, ref);
       // Like GitHub: files over 1 MB come without content (read them as blobs).

@@ -130,6 +130,34 @@ export class GitRemote {
     }
   }
 
+  /** Entries directly in folder `path` at `commit` (`undefined` when it is not a folder there). */
+  async listDir(
+    commit: string,
+    path: string,
+  ): Promise<{ name: string; type: 'file' | 'dir'; sha: string; size: number }[] | undefined> {
+    let out: string;
+    try {
+      out = await this.git(['ls-tree', '-l', commit, '--', `${path.replace(/\/+$/, '')}/`]);
+    } catch {
+      return undefined;
+    }
+    const entries = out
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => {
+        const m = /^\d{6} (blob|tree) ([0-9a-f]{40}) +(-|\d+)\t(.*)$/.exec(line);
+        if (!m) throw new Error(`git ls-tree: unexpected line ${line}`);
+        const name = m[4]!.split('/').at(-1)!;
+        return {
+          name,
+          type: m[1] === 'blob' ? ('file' as const) : ('dir' as const),
+          sha: m[2]!,
+          size: m[3] === '-' ? 0 : Number(m[3]),
+        };
+      });
+    return entries.length > 0 ? entries : undefined;
+  }
+
   async readBlob(sha: string): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       execFile(

@@ -10,6 +10,7 @@ import type { RolloutPlan } from '../../../src/plan/types.js';
 import { RolloutEngine, type EngineDeps, type GateApprover } from '../../../src/engine/rollout.js';
 import type { RolloutEvent } from '../../../src/engine/events.js';
 import type { MetricProvider } from '../../../src/analysis/types.js';
+import type { LeaseOptions } from '../../../src/engine/lease.js';
 import type { RolloutState } from '../../../src/state/types.js';
 import type { RolloutSpec, StepSpec, Target, TierSpec } from '../../../src/spec/types.js';
 import { spec as planSpec } from '../../plan/helpers.js';
@@ -71,6 +72,8 @@ export interface ScenarioOptions {
   otherRollouts?: () => Promise<RolloutState[]>;
   budgetProbeMaxAgeMs?: number;
   signal?: AbortSignal;
+  /** A lease in the state (as on a shared backend such as GitHub). */
+  lease?: LeaseOptions;
 }
 
 /** Everything one test works with. `spec` and `targets` may be changed between runs (a re-plan). */
@@ -88,6 +91,8 @@ export class Scenario {
   otherRollouts?: () => Promise<RolloutState[]>;
   analysis?: MetricProvider;
   signal?: AbortSignal;
+  /** The lease the next engine asks for (change it between runs to play another runner). */
+  lease?: LeaseOptions;
   /** Plan of the last `engine()` (before exclusions). */
   plan!: RolloutPlan;
   private readonly opts: ScenarioOptions;
@@ -108,6 +113,7 @@ export class Scenario {
     this.otherRollouts = opts.otherRollouts;
     this.analysis = opts.analysis;
     this.signal = opts.signal;
+    this.lease = opts.lease;
   }
 
   /** The dependencies of one engine run (a new plan from the spec and inventory as they are now). */
@@ -134,6 +140,7 @@ export class Scenario {
       ...(this.exclude && { exclude: this.exclude }),
       ...(this.otherRollouts && { otherRollouts: this.otherRollouts }),
       ...(this.opts.budgetProbeMaxAgeMs !== undefined && { budgetProbeMaxAgeMs: this.opts.budgetProbeMaxAgeMs }),
+      ...(this.lease && { lease: this.lease }),
     };
   }
 
