@@ -35,6 +35,10 @@ export type RolloutEventName =
   | 'budget_wait'
   /** A target's version was read again after a failed step (what it runs now). */
   | 'target_observed'
+  /** A quorum tier's `leader` step answered, right before one of its waves (the leader goes last). */
+  | 'leader_observed'
+  /** `transferLeadership` ran before the leader's drain (`ok`, `transferee`, the leader seen after it). */
+  | 'leadership_transferred'
   /** The run took the rollout's lease in the state (shared backends: before any target is touched). */
   | 'lease_taken'
   /** The lease was free only because its holder's expired or its process is gone (`message` says which). */

@@ -28,6 +28,7 @@ import {
 import { judgeLease, LEASE_TTL_MS, leaseLive, newLease, type LeaseOptions } from './lease.js';
 import { processAlive } from '../util/process.js';
 import { EngineCore, type EngineDeps, type RunResult } from './core.js';
+import { Leadership } from './leadership.js';
 import { Observer } from './observation.js';
 import { pool } from './pool.js';
 import { Messages, Reasons, type Reason } from './reasons.js';
@@ -95,10 +96,12 @@ export class RolloutEngine {
   private readonly waves: WaveRunner;
   private readonly observer: Observer;
   private readonly rollbacks: RollbackRunner;
+  private readonly leadership: Leadership;
 
   constructor(d: EngineDeps) {
     this.c = new EngineCore(d);
-    this.waves = new WaveRunner(this.c);
+    this.leadership = new Leadership(this.c);
+    this.waves = new WaveRunner(this.c, this.leadership);
     this.observer = new Observer(this.c);
     this.rollbacks = new RollbackRunner(this.c);
   }
@@ -123,6 +126,7 @@ export class RolloutEngine {
       ...new Set([...this.spec.exclude, ...(c.d.exclude ?? []), ...(inFlight ? (s.excluded ?? []) : [])]),
     ];
     c.plan = excludeFromPlan(c.d.plan, excluded);
+    this.leadership.reset(c.plan);
     if (excluded.length > 0 && inFlight) s.excluded = excluded;
   }
 
@@ -563,7 +567,10 @@ export class RolloutEngine {
     const desired = s.toVersion!;
     if (this.spec.hooks.before) await this.ensureHook('before', this.spec.hooks.before);
     let completedThisRun = 0;
-    for (const wave of c.plan.waves) {
+    // The wave the leader was last observed for (a quorum tier's waves are re-planned around it).
+    let observedFor: string | undefined;
+    for (let i = 0; i < c.plan.waves.length; i++) {
+      const wave = c.plan.waves[i]!;
       let ws = s.waves.find((w) => w.id === wave.id);
       if (!ws) {
         ws = { id: wave.id, phase: 'Pending', targets: wave.targets };
@@ -591,7 +598,17 @@ export class RolloutEngine {
 
       const tierHooks = c.tierOf(wave).hooks;
       if (tierHooks?.before && ws.phase !== 'Observing') await this.ensureHook('before', tierHooks.before, wave.tier);
-      if (ws.phase === 'Pending' || ws.phase === 'Progressing' || ws.phase === 'Failed') {
+      const applying = ws.phase === 'Pending' || ws.phase === 'Progressing' || ws.phase === 'Failed';
+      if (applying && observedFor !== wave.id && this.leadership.leaderStep(wave.tier) !== undefined) {
+        // Leadership moves: the tier is re-planned around the member leading right now.
+        const problem = await this.leadership.beforeWave(wave);
+        if (c.aborted) return this.interrupted();
+        if (problem) return this.pause(problem.reason, problem.message);
+        observedFor = c.plan.waves.find((w) => s.waves.find((x) => x.id === w.id)?.phase !== 'Completed')?.id;
+        i = -1;
+        continue;
+      }
+      if (applying) {
         const firstTime = ws.phase === 'Pending';
         ws.phase = 'Progressing';
         ws.startedAt ??= c.now();
@@ -614,6 +631,7 @@ export class RolloutEngine {
           failed,
           breakerTripped: ran.breakerTripped,
           budgetExhausted: ran.budgetExhausted,
+          leadership: ran.leadership,
           tolerancePercent: c.tierOf(wave).strategy.failureTolerancePercent,
           accepted: s.decisions.some((d) => d.decision === 'continue' && d.wave === wave.id),
         });

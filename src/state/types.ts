@@ -53,6 +53,8 @@ export interface TargetState {
   startedAt?: string;
   finishedAt?: string;
   message?: string;
+  /** Reason code of the last failure, when it has one (`NotCaughtUp`). */
+  reason?: string;
 }
 
 export interface WaveState {
