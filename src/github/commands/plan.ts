@@ -1,0 +1,159 @@
+/**
+ * `fleetgate github plan`: plan outputs for the rollout workflow, its job summary and the sticky pull-request comment.
+ */
+import type { Command } from 'commander';
+import { readSpecFile, type Issue } from '../../spec/index.js';
+import { loadRollout, type LoadedRollout } from '../../app/session.js';
+import { createScmFromEnv, readActionsContext } from '../actions-env.js';
+import { emitIssueAnnotations } from '../annotations.js';
+import { addStateBackendOptions, readStateWithBackend, type StateBackendFlags } from '../backend.js';
+import { upsertStickyComment } from '../comment.js';
+import { auditEnvironments } from '../environments.js';
+import { GitHubApiError } from '../errors.js';
+import { PLAN_COMMENT_MARKER, code, renderPlanComment, type PlanReport } from '../markdown.js';
+import type { RolloutScm } from '../scm.js';
+import { annotate, setOutputs, writeSummary } from '../runner-io.js';
+import { planWorkflowRun } from '../workflow-plan.js';
+import { EXIT, preflightOf, maxObserveMs } from './shared.js';
+
+/** Adds `plan` to the `github` command group. */
+export function registerPlanCommand(gh: Command): void {
+  addStateBackendOptions(
+    gh
+      .command('plan')
+      .description('plan outputs for the rollout workflow; job summary; sticky pull-request comment with --comment')
+      .argument('<specs...>', 'rollout spec files')
+      .option('--comment', 'create or update the sticky plan comment on the pull request')
+      .option('--preflight', 'also probe every target read-only (version skew, policy)')
+      .option('--audit', 'also read the gates’ environments (needs actions: read)')
+      .option('--observe-environment <env>', 'environment whose wait timer holds observation windows', '')
+      .option('--max-waves-per-run <n>', 'waves one run’s matrix holds (≤ 250)', '50')
+      .option('--fallback-permission <permission>', 'permission a fallback approval needs', 'maintain'),
+  ).action(
+    async (
+      specs: string[],
+      flags: StateBackendFlags & {
+        comment?: boolean;
+        preflight?: boolean;
+        audit?: boolean;
+        observeEnvironment: string;
+        maxWavesPerRun: string;
+        fallbackPermission: string;
+      },
+    ) => {
+      const ctx = readActionsContext();
+      const reports: PlanReport[] = [];
+      // Annotated once for all specs after the loop: GitHub caps annotations per step.
+      const toAnnotate: Issue[] = [];
+      let failed = false;
+      let first: ReturnType<typeof planWorkflowRun> | undefined;
+      let scm: RolloutScm | undefined;
+      const needScm = flags.audit || flags.comment;
+      if (needScm) scm = await createScmFromEnv(ctx);
+      for (const specPath of specs) {
+        const parsed = await readSpecFile(specPath);
+        if (!parsed.ok) {
+          toAnnotate.push(...parsed.errors, ...parsed.warnings);
+          reports.push({ specPath, issues: [...parsed.errors, ...parsed.warnings] });
+          failed = true;
+          continue;
+        }
+        let loaded: LoadedRollout;
+        try {
+          loaded = await loadRollout(specPath);
+        } catch (error) {
+          const issues = (error as { issues?: PlanReport['issues'] }).issues;
+          if (issues) toAnnotate.push(...issues);
+          reports.push({
+            specPath,
+            issues: issues ?? [
+              { file: specPath, line: 0, col: 0, path: '', message: (error as Error).message, severity: 'error' },
+            ],
+          });
+          failed = true;
+          continue;
+        }
+        const state = await readStateWithBackend(loaded.statePath, flags);
+        let preflight: PlanReport['preflight'];
+        if (flags.preflight) {
+          preflight = ctx.fromFork
+            ? { skipped: 'pull request from a fork: the fleet is not probed from untrusted code' }
+            : await preflightOf(loaded, flags);
+        } else {
+          preflight = { skipped: 'preflight not requested' };
+        }
+        const audit =
+          flags.audit && scm
+            ? await auditEnvironments(scm, loaded.spec.gates, {
+                observeEnvironment: flags.observeEnvironment || undefined,
+                maxObserveMs: maxObserveMs(loaded),
+                fallbackPermission: flags.fallbackPermission,
+              })
+            : undefined;
+        for (const a of audit ?? [])
+          if (a.severity === 'warning') annotate('warning', a.message, `fleetgate: gate ${a.gate}`);
+        reports.push({ specPath, plan: loaded.plan, gates: loaded.spec.gates, state, preflight, audit });
+        first ??= planWorkflowRun(loaded.spec, loaded.plan, state, {
+          maxWavesPerRun: Number(flags.maxWavesPerRun),
+          observeEnvironment: flags.observeEnvironment,
+        });
+      }
+      await emitIssueAnnotations(toAnnotate);
+      const footer = ctx.runUrl
+        ? `Planned by [Fleetgate](${ctx.runUrl}) for ${ctx.sha ? code(ctx.sha.slice(0, 7)) : 'this commit'}.`
+        : undefined;
+      const body = renderPlanComment(reports, footer);
+      writeSummary(body.replace(PLAN_COMMENT_MARKER, ''));
+      let commentUrl = '';
+      if (flags.comment) {
+        if (!ctx.pullRequest) {
+          annotate('notice', 'not a pull request: no plan comment');
+        } else if (ctx.fromFork) {
+          annotate(
+            'notice',
+            'pull request from a fork: its token is read-only, so the plan is in the job summary instead of a comment',
+          );
+        } else {
+          try {
+            const r = await upsertStickyComment(scm!, ctx.pullRequest, PLAN_COMMENT_MARKER, body);
+            commentUrl = r.comment.htmlUrl;
+            process.stdout.write(`plan comment ${r.action}: ${commentUrl}\n`);
+          } catch (error) {
+            if (!(error instanceof GitHubApiError) || error.status !== 403) throw error;
+            annotate(
+              'warning',
+              `cannot comment (${error.message}): grant pull-requests: write; the plan is in the job summary`,
+            );
+          }
+        }
+      }
+      if (first) {
+        setOutputs({
+          rollout: first.rollout,
+          version: first.version,
+          phase: first.phase,
+          'has-work': first.hasWork,
+          'idle-reason': first.idleReason ?? '',
+          'canary-wave': first.canaryWave,
+          'canary-environment': first.canaryEnvironment,
+          'canary-wait': first.canaryWait,
+          'promote-environment': first.promoteEnvironment,
+          'observe-environment': first.observeEnvironment,
+          waves: first.waves,
+          'wave-count': first.waves.length,
+          'more-waves': first.moreWaves,
+          'short-windows': first.shortWindows,
+          'max-observe-seconds': first.maxObserveSeconds,
+          'last-known-good': first.lastKnownGood ?? '',
+        });
+      }
+      setOutputs({ 'comment-url': commentUrl, valid: !failed });
+      if (flags.preflight) {
+        for (const r of reports) {
+          if (r.preflight && !('skipped' in r.preflight) && !r.preflight.ok) failed = true;
+        }
+      }
+      process.exitCode = failed ? EXIT.error : EXIT.ok;
+    },
+  );
+}
