@@ -3,6 +3,7 @@
  * durations in milliseconds, percents as percent numbers, sizes as `Size`,
  * label values as strings.
  */
+import { normalizeAlerts } from './alerts.js';
 import { ConfigurationError } from '../errors.js';
 import {
   DEFAULT_CANARY,
@@ -289,6 +290,7 @@ export function normalizeSpec(written: WrittenRolloutSpec, file: string): Rollou
     hooks: normalizeHooks(written.hooks),
     ...(written.ssh !== undefined ? { ssh: normalizeSsh(written.ssh) } : {}),
     ...(written.analysis !== undefined ? { analysis: normalizeAnalysis(written.analysis) } : {}),
+    ...(written.alerts !== undefined ? { alerts: normalizeAlerts(written.alerts) } : {}),
     gates: {
       ...(written.gates?.canary !== undefined ? { canary: written.gates.canary } : {}),
       ...(written.gates?.promote !== undefined ? { promote: written.gates.promote } : {}),

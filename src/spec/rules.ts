@@ -4,6 +4,7 @@
  * every problem they find (no early exit). Pure: data in, problems out.
  */
 import semver from 'semver';
+import { checkAlertsRules } from './alerts.js';
 import { DEFAULT_MARGINAL_SCORE, DEFAULT_PASS_SCORE } from './defaults.js';
 import { formatDuration } from './duration.js';
 import type { PathSegment } from './locate.js';
@@ -486,6 +487,7 @@ export function checkSpecRules(spec: RolloutSpec, written: WrittenRolloutSpec): 
   checkAnalysis(written, out);
   checkTimings(spec, written, out);
   checkDrains(written, out);
+  out.push(...checkAlertsRules(written.alerts));
   return out;
 }
 

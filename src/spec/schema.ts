@@ -15,7 +15,7 @@
  */
 import semver from 'semver';
 import { z } from 'zod';
-import { PROVIDER_SETTINGS_SCHEMAS } from '../analysis/providers/settings.js';
+import { ALERTS_SETTINGS_SCHEMA, PROVIDER_SETTINGS_SCHEMAS } from '../analysis/providers/settings.js';
 import {
   DEFAULT_CANARY,
   DEFAULT_CONFIDENCE,
@@ -1100,6 +1100,7 @@ export const WrittenRolloutSpecSchema = strict({
   hooks: Hooks.optional().describe('Commands or requests run once per rollout.'),
   ssh: Ssh.optional().describe('Connection settings of ssh steps (docs/ssh.md).'),
   analysis: Analysis.optional(),
+  alerts: ALERTS_SETTINGS_SCHEMA.optional(),
   gates: Gates.optional(),
   versionPolicy: VersionPolicy.optional().describe('Downgrade, skew and step-through rules (seeds 000, 003).'),
   rollback: Rollback.optional().describe('How rollbacks are batched.'),

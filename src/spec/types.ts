@@ -292,6 +292,38 @@ export interface AnalysisSpec {
   minWindowMs?: number;
 }
 
+/** How Fleetgate reaches Alertmanager (credentials are read from the environment when the client is made). */
+export interface AlertmanagerSpec {
+  /** Base URL as written (`${VAR}` not yet expanded). */
+  url: string;
+  /** Name of the environment variable holding a bearer token. */
+  bearerTokenEnv?: string;
+  headers: Record<string, string>;
+  /** Time allowed per request (ms). */
+  timeoutMs: number;
+  retries: number;
+  /** Wait before the first retry (ms), doubled each time. */
+  backoffMs: number;
+}
+
+/** The `alerts` section: firing Alertmanager alerts as a gate, silences for planned work (docs/providers/alertmanager.md). */
+export interface AlertsSpec {
+  alertmanager: AlertmanagerSpec;
+  /** Selector in Alertmanager matcher syntax as written; values may hold `{{target.*}}`. */
+  select: string;
+  /** `fail`: the wave fails and touched targets roll back; `pause`: pause with reason `AlertFiring`. */
+  action: 'fail' | 'pause';
+  /** Silences of each target's alerts while it is drained and upgraded; absent = none. */
+  silence?: {
+    /** Most time a silence lasts (ms); it is expired as soon as the target is back. */
+    durationMs: number;
+    /** Words added to each silence's comment. */
+    comment?: string;
+    /** Matchers naming the target, added to `select`'s (as written, templated per target). */
+    matchers: string;
+  };
+}
+
 export interface GatesSpec {
   /** Environment (or CLI prompt) that approves starting the canary. */
   canary?: string;
@@ -333,6 +365,8 @@ export interface RolloutSpec {
   /** How `ssh` steps connect; absent = the defaults of {@link SshSpec}. */
   ssh?: SshSpec;
   analysis?: AnalysisSpec;
+  /** Alertmanager as a gate and silences for planned work; absent = no alert gate. */
+  alerts?: AlertsSpec;
   gates: GatesSpec;
   versionPolicy: VersionPolicySpec;
   rollback: RollbackSpec;
