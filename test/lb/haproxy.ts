@@ -10,11 +10,11 @@
  * message and the tests skip; with `CI` set it installs the package (CI runs
  * as root) and a missing binary fails the run.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort } from '../analysis/helpers/prometheus.js';
+import { freePort, startServerProcess } from '../helpers/server-process.js';
 import { readServerStats, type ServerStat } from './stats-socket.js';
 
 const SCRIPT = resolve(import.meta.dirname, '../../scripts/haproxy.sh');
@@ -121,51 +121,29 @@ export async function startHaproxy(binary: string, opts: HaproxyOptions): Promis
     await rm(dir, { recursive: true, force: true });
     throw new Error(`haproxy refused its config: ${checked.stderr}${checked.stdout}`);
   }
-  let log = '';
-  const child = spawn(binary, ['-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const stream of [child.stdout, child.stderr]) {
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => (log = (log + chunk).slice(-4000)));
-  }
-  let exited = false;
-  const exit = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));
-  const onParentExit = (): void => {
-    child.kill('SIGKILL');
-  };
-  process.once('exit', onParentExit);
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      process.off('exit', onParentExit);
-      if (!exited) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-        await exit;
-        clearTimeout(timer);
-      }
-      await rm(dir, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
+  const proc = startServerProcess(binary, ['-db', '-f', cfg], {
+    name: 'haproxy',
+    afterStop: () => rm(dir, { recursive: true, force: true }),
+  });
   const servers = async (): Promise<ServerStat[]> =>
     (await readServerStats(socket)).filter((s) => s.backend === backend);
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    let last = 'no answer';
-    try {
-      const rows = await servers();
-      last = rows.map((r) => `${r.server}=${r.status}`).join(' ');
-      if (rows.length === opts.servers.length && rows.every((r) => r.status === 'UP')) break;
-    } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
-    }
-    if (exited || Date.now() > deadline) {
-      await stop();
-      throw new Error(`haproxy servers were not all UP within 15 s (${last}); log: ${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { url: `http://127.0.0.1:${port}`, socket, backend, servers, stop };
+  let last = 'no answer';
+  await proc.waitUntil(
+    'servers were not all UP',
+    15_000,
+    async () => {
+      try {
+        const rows = await servers();
+        last = rows.map((r) => `${r.server}=${r.status}`).join(' ');
+        return rows.length === opts.servers.length && rows.every((r) => r.status === 'UP');
+      } catch (err) {
+        last = err instanceof Error ? err.message : String(err);
+        return false;
+      }
+    },
+    { describe: () => last },
+  );
+  return { url: `http://127.0.0.1:${port}`, socket, backend, servers, stop: proc.stop };
 }
 
 /** What {@link startNotUpSampler} saw. */

@@ -9,12 +9,15 @@
  * message and the tests skip; with `CI` set it installs the package (CI runs
  * as root) and a missing binary fails the run.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
+import { freePort, pollUntil, startServerProcess } from '../../helpers/server-process.js';
+
+// Other helpers and tests take the port picker from here.
+export { freePort };
 
 const SCRIPT = resolve(import.meta.dirname, '../../../scripts/prometheus.sh');
 
@@ -47,19 +50,6 @@ export function locatePrometheus(): string | undefined {
   return path;
 }
 
-/** A free TCP port on 127.0.0.1 (the kernel picks one; a small race with other processes remains). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
 /** A Prometheus started by {@link startPrometheus}. */
 export interface TestPrometheus {
   /** `http://127.0.0.1:PORT`. */
@@ -75,24 +65,6 @@ async function getJson(url: string): Promise<unknown> {
   const text = await res.body.text();
   if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
   return JSON.parse(text) as unknown;
-}
-
-async function waitFor(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<boolean>,
-  describe: () => string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // Not ready yet.
-    }
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms; ${describe()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /**
@@ -116,8 +88,7 @@ export async function startPrometheus(binary: string, targets: readonly string[]
     '',
   ].join('\n');
   await writeFile(join(dir, 'prometheus.yml'), config);
-  let log = '';
-  const child: ChildProcess = spawn(
+  const proc = startServerProcess(
     binary,
     [
       `--config.file=${join(dir, 'prometheus.yml')}`,
@@ -125,55 +96,20 @@ export async function startPrometheus(binary: string, targets: readonly string[]
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=warn',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { name: 'prometheus', graceMs: 5000, afterStop: () => rm(dir, { recursive: true, force: true }) },
   );
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
-    log = (log + chunk).slice(-4000);
-  });
-  let exited = false;
-  const exit = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));
-  const onParentExit = (): void => {
-    child.kill('SIGKILL');
-  };
-  process.once('exit', onParentExit);
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      process.off('exit', onParentExit);
-      if (!exited) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exit;
-        clearTimeout(timer);
-      }
-      await rm(dir, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
   const url = `http://127.0.0.1:${port}`;
-  try {
-    await waitFor(
-      'prometheus did not become ready',
-      20_000,
-      async () => !exited && (await request(`${url}/-/ready`)).statusCode === 200,
-      () => log,
-    );
-    await waitFor(
-      'prometheus targets were not all up',
-      20_000,
-      async () => {
-        const body = (await getJson(`${url}/api/v1/targets`)) as { data: { activeTargets: Array<{ health: string }> } };
-        const active = body.data.activeTargets;
-        return active.length === targets.length && active.every((t) => t.health === 'up');
-      },
-      () => log,
-    );
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { url, stop, running: () => !exited };
+  await proc.waitUntil(
+    'did not become ready',
+    20_000,
+    async () => (await request(`${url}/-/ready`)).statusCode === 200,
+  );
+  await proc.waitUntil('targets were not all up', 20_000, async () => {
+    const body = (await getJson(`${url}/api/v1/targets`)) as { data: { activeTargets: Array<{ health: string }> } };
+    const active = body.data.activeTargets;
+    return active.length === targets.length && active.every((t) => t.health === 'up');
+  });
+  return { url, stop: proc.stop, running: proc.running };
 }
 
 /**
@@ -191,7 +127,7 @@ export async function waitForSamples(
   const versionMatcher = version !== undefined ? `,version=${JSON.stringify(version)}` : '';
   const query = `min by (instance) (count_over_time(fleet_agent_build_info{instance=~"${regex}"${versionMatcher}}[1m]))`;
   let last = 'no answer';
-  await waitFor(
+  await pollUntil(
     `prometheus did not scrape ${samples} samples of every target`,
     20_000,
     async () => {
@@ -202,6 +138,6 @@ export async function waitForSamples(
       const result = body.data.result;
       return result.length >= addresses.length && result.every((r) => Number(r.value[1]) >= samples);
     },
-    () => `${query} → ${last}`,
+    { describe: () => `${query} → ${last}` },
   );
 }

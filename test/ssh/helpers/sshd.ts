@@ -8,12 +8,12 @@
  * {@link locateSshd} returns `undefined` after a LOUD message and the tests skip; as root (CI)
  * it installs the packages, and in CI (`CI` set) a missing sshd fails the run.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
-import { freePort } from '../../analysis/helpers/prometheus.js';
+import { freePort, startServerProcess, type ServerProcess } from '../../helpers/server-process.js';
 
 const SCRIPT = resolve(import.meta.dirname, '../../../scripts/sshd.sh');
 const FAKE_VM = resolve(import.meta.dirname, 'fake-vm.sh');
@@ -71,20 +71,15 @@ export interface SshFleet {
   stop(): Promise<void>;
 }
 
-async function waitForPort(port: number, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((res) => {
-      const c = createConnection({ port, host: '127.0.0.1' }, () => {
-        c.destroy();
-        res(true);
-      });
-      c.on('error', () => res(false));
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+function listening(port: number): Promise<boolean> {
+  return new Promise<boolean>((res) => {
+    const c = createConnection({ port, host: '127.0.0.1' }, () => {
+      c.destroy();
+      res(true);
     });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`sshd on ${port} did not start`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    c.on('error', () => res(false));
+  });
 }
 
 /** Starts `count` sshd processes, each a fake VM at `startVersion` (a Debian version like `1.26.1-1`). */
@@ -94,7 +89,7 @@ export async function startSshFleet(sshd: string, count: number, startVersion: s
   mkdirSync('/run/sshd', { recursive: true });
   const privateKeyFile = join(dir, 'client_key');
   writeFileSync(join(dir, 'authorized_keys'), `${keygen(privateKeyFile)}\n`);
-  const procs: ChildProcess[] = [];
+  const procs: ServerProcess[] = [];
   const vms: FakeVm[] = [];
   for (let i = 1; i <= count; i++) {
     const id = `vm-${i}`;
@@ -130,9 +125,12 @@ export async function startSshFleet(sshd: string, count: number, startVersion: s
         '',
       ].join('\n'),
     );
-    const p = spawn(sshd, ['-D', '-f', join(home, 'sshd_config'), '-E', log], { stdio: 'ignore' });
+    const p = startServerProcess(sshd, ['-D', '-f', join(home, 'sshd_config'), '-E', log], { name: `sshd ${id}` });
     procs.push(p);
-    await waitForPort(port);
+    await p.waitUntil(`did not listen on port ${port}`, 5_000, () => listening(port), {
+      describe: () => (existsSync(log) ? readFileSync(log, 'utf8') : 'no sshd log'),
+      intervalMs: 50,
+    });
     vms.push({
       id,
       port,
@@ -156,17 +154,7 @@ export async function startSshFleet(sshd: string, count: number, startVersion: s
     privateKey: readFileSync(privateKeyFile, 'utf8'),
     breakVersion: (v) => writeFileSync(join(dir, 'broken-versions'), `${v}\n`, { flag: 'a' }),
     async stop() {
-      await Promise.all(
-        procs.map(
-          (p) =>
-            new Promise<void>((res) => {
-              if (p.exitCode !== null || p.signalCode !== null) return res();
-              p.once('exit', () => res());
-              p.kill('SIGTERM');
-              setTimeout(() => p.kill('SIGKILL'), 3_000).unref();
-            }),
-        ),
-      );
+      await Promise.all(procs.map((p) => p.stop()));
       await rm(dir, { recursive: true, force: true });
     },
   };
