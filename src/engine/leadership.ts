@@ -86,14 +86,16 @@ export class Leadership {
     const previous = this.leaders.get(wave.tier);
     this.leaders.set(wave.tier, reading.leader);
     this.apply();
-    const last = this.c.plan.waves.filter((w) => w.tier === wave.tier).at(-1);
+    const tierWaves = this.c.plan.waves.filter((w) => w.tier === wave.tier);
+    const next = tierWaves.find((w) => this.c.state.waves.find((x) => x.id === w.id)?.phase !== 'Completed');
     this.c.emit('leader_observed', {
       tier: wave.tier,
-      wave: wave.id,
+      // The wave that runs next, as re-planned around this leader.
+      wave: next?.id ?? wave.id,
       leader: reading.leader,
       askedOf: reading.askedOf,
       ...(previous !== undefined && { previous }),
-      lastWave: last?.id,
+      lastWave: tierWaves.at(-1)?.id,
     });
     return undefined;
   }

@@ -5,14 +5,18 @@
  * git repository; only `etcd/cluster.json` names this cluster's addresses), through the
  * bundled CLI. For the whole rollout a bounded writer puts ≥ 5 keys/s and a sampler
  * counts healthy members every 100 ms. Then: no write failed, a majority was healthy at
- * every sample (members serving their Raft status; `/health` figures printed too), every member was upgraded after leadership had moved off it and the
- * leader found at the start went last; with a member down before the run, the rollout
- * pauses (BudgetExhausted) before taking another down.
+ * every sample (members serving their Raft status; `/health` figures printed too), no
+ * member went down while leading, and the member the recipe's `leader` step found leading
+ * right before the last wave went last, after the engine's `transferLeadership` step had
+ * moved leadership to a member already upgraded (read from the run's events, and from the
+ * member script's own log of who led when each member went down); every member passed its
+ * `caughtUp` check. With a member down before the run, the rollout pauses
+ * (BudgetExhausted) before taking another down.
  */
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { gitIn } from '../helpers/git.js';
 import {
@@ -39,6 +43,8 @@ interface RunFigures {
   writer: WriterFigures;
   sampler: SamplerFigures;
   state: string;
+  /** The run's events (`--events`), in order. */
+  events: { event: string; [key: string]: unknown }[];
 }
 
 /** A git repository holding the recipe (unchanged) and this cluster's `etcd/cluster.json`. */
@@ -59,8 +65,10 @@ async function rollUnderWrites(cluster: EtcdCluster, repo: string, extra: string
   const writer = startWriter(cluster.members, WRITES_PER_SECOND);
   const sampler = startSampler(cluster.members, 100);
   const started = Date.now();
+  const eventsFile = join(mkdtempSync(join(tmpdir(), 'fleetgate-etcd-events-')), 'events.jsonl');
   const { code, output } = await new Promise<{ code: number; output: string }>((done) => {
-    const child = spawn(process.execPath, [CLI, 'run', 'rollouts/etcd.yaml', '--yes', ...extra], {
+    const args = [CLI, 'run', 'rollouts/etcd.yaml', '--yes', '--events', eventsFile, ...extra];
+    const child = spawn(process.execPath, args, {
       cwd: repo,
       env: { ...process.env, CI: '1', NO_COLOR: '1' },
     });
@@ -77,7 +85,17 @@ async function rollUnderWrites(cluster: EtcdCluster, repo: string, extra: string
   } catch {
     state = '(no state file)';
   }
-  return { code, output, ms, writer: w, sampler: s, state };
+  let events: RunFigures['events'] = [];
+  try {
+    events = readFileSync(eventsFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as RunFigures['events'][number]);
+  } catch {
+    events = [];
+  }
+  rmSync(dirname(eventsFile), { recursive: true, force: true });
+  return { code, output, ms, writer: w, sampler: s, state, events };
 }
 
 function describeRun(label: string, n: number, r: RunFigures): string {
@@ -108,8 +126,15 @@ describe.skipIf(binaries === undefined)('quorum rollout of a real etcd cluster (
       expect(leaderBefore).toBeDefined();
       const r = await rollUnderWrites(cluster, repo);
       const moves = cluster.moves();
+      const observed = r.events.filter((e) => e.event === 'leader_observed');
+      const transfers = r.events.filter((e) => e.event === 'leadership_transferred');
+      const caughtUp = r.events.filter(
+        (e) => e.event === 'target_health_check' && e.check === 'caughtUp' && e.healthy === true,
+      );
       process.stdout.write(
         `\n[etcd] ${describeRun('rollout', n, r)}; leader at start ${leaderBefore}; ` +
+          `leader observed before each wave: ${observed.map((e) => `${String(e.wave)}=${String(e.leader)}`).join(', ')}; ` +
+          `transfers: ${transfers.map((e) => `${String(e.target)} → ${String(e.transferee)} (ok ${String(e.ok)}, leader then ${String(e.leader)}, ${String(e.durationMs)} ms)`).join(', ')}; ` +
           `went down: ${moves.map((m) => `${m.member} (leader then: ${m.leader})`).join(', ')}\n`,
       );
       expect(r.code, `${r.output}\n${r.state}`).toBe(0);
@@ -118,9 +143,22 @@ describe.skipIf(binaries === undefined)('quorum rollout of a real etcd cluster (
       expect(r.sampler.samples).toBeGreaterThan(20);
       expect(r.sampler.withoutMajority).toBe(0);
       expect(moves.map((m) => m.member).sort()).toEqual(cluster.members.map((m) => m.id).sort());
-      // The leader found at the start went last, and no member was leading when it went down.
-      expect(moves.at(-1)!.member).toBe(leaderBefore);
+      // The leader step was asked before every wave; the one it found before the last wave
+      // went last, after the transfer step had moved leadership to an upgraded member.
+      const waves = r.events.filter((e) => e.event === 'wave_started').map((e) => e.wave);
+      expect(observed.map((e) => e.wave)).toEqual(waves);
+      const last = observed.at(-1)!;
+      expect(last.wave).toBe('etcd/leader');
+      expect(moves.at(-1)!.member).toBe(last.leader);
+      expect(transfers).toHaveLength(1);
+      expect(transfers[0]).toMatchObject({ target: last.leader, ok: true });
+      expect(transfers[0]!.transferee).not.toBe(last.leader);
+      expect(moves.slice(0, -1).map((m) => m.member)).toContain(transfers[0]!.transferee);
+      expect(transfers[0]!.leader).not.toBe(last.leader);
+      // No member was leading when it went down.
       for (const m of moves) expect(m.leader, `${m.member} went down while leading`).not.toBe(m.member);
+      // Each member caught up before the next went down.
+      expect(new Set(caughtUp.map((e) => e.target))).toEqual(new Set(cluster.members.map((m) => m.id)));
       for (const m of cluster.members)
         expect(readFileSync(join(m.dir, 'version'), 'utf8').trim(), m.id).toBe('3.4.0-b');
     }, 150_000);

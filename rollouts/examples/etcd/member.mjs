@@ -10,19 +10,17 @@
  *   member.mjs stop <dir>                   SIGTERM, wait until the process is gone
  *   member.mjs upgrade <dir> <version>      stop, record the version, start again
  *   member.mjs version <address> <dir>      etcd answers /version → print <dir>/version
- *   member.mjs leader <address>             print the name of the current Raft leader
- *   member.mjs transfer <address> <name>    move leadership to member <name> (asked of the leader)
- *   member.mjs caught-up <address> <bound>  healthy, and applied index within <bound> entries of the leader's
- *   member.mjs discover <cluster.json>      inventory JSON; the current leader labelled raft-leader: "true"
- *   member.mjs not-leader <address> <name>  passes once <name> does not lead (the drain's until)
- *   member.mjs hand-off <cluster.json> <name> <version>
- *                                           drain: when <name> leads, move leadership to a member on <version>
+ *   member.mjs leader <address>             print the name of the current Raft leader (the leader step)
+ *   member.mjs transfer <to-address>        move leadership to the member at <to-address> (transferLeadership)
+ *   member.mjs healthy <address>            /health passes: serving, with a leader (verify)
+ *   member.mjs caught-up <address> <bound>  applied index within <bound> entries of the leader's (caughtUp)
+ *   member.mjs discover <cluster.json>      inventory JSON (target id = member name)
  *
  * A "version" here is what the member folder says it runs: the test restarts the same
  * etcd binary, so the member really goes down, comes back and must catch up.
  */
 /* global process, fetch, AbortSignal */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { appendFileSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -55,8 +53,9 @@ async function leaderOf(address) {
   return { leaderId: status.leader, leaderName: leader?.name, members, status };
 }
 
-function spawnSyncNode(argv) {
-  return spawnSync(process.execPath, [process.argv[1], ...argv], { encoding: 'utf8', timeout: 15_000 });
+/** `host:port` of a member's first client URL (`undefined` when it has none). */
+function clientAddress(member) {
+  return member?.clientURLs?.[0]?.replace(/^https?:\/\//, '');
 }
 
 function alive(pid) {
@@ -130,36 +129,34 @@ switch (cmd) {
     break;
   }
   case 'transfer': {
-    const [address, to] = args;
-    const seen = await leaderOf(address).catch((e) => fail(e.message));
-    const target = seen.members.find((m) => m.name === to);
-    if (!target) fail(`no member named ${to}`);
-    if (seen.leaderId === target.ID) break;
-    const leader = seen.members.find((m) => m.ID === seen.leaderId);
-    const leaderAddress = leader?.clientURLs?.[0]?.replace(/^https?:\/\//, '');
+    // etcd's MoveLeader must be asked of the leader; the transferee tells its own member id.
+    const [to] = args;
+    if (!to) fail('usage: transfer <to-address>');
+    const seen = await leaderOf(to).catch((e) => fail(e.message));
+    const targetID = seen.status.header.member_id;
+    if (seen.leaderId === targetID) break;
+    const leaderAddress = clientAddress(seen.members.find((m) => m.ID === seen.leaderId));
     if (!leaderAddress) fail('no leader to transfer from');
-    await v3(leaderAddress, 'maintenance/transfer-leadership', { targetID: target.ID }, 10_000).catch((e) =>
-      fail(e.message),
-    );
-    for (let i = 0; i < 100; i++) {
-      const now = await leaderOf(address).catch(() => undefined);
-      if (now?.leaderId === target.ID) process.exit(0);
-      await sleep(50);
-    }
-    fail(`leadership did not move to ${to}`);
+    await v3(leaderAddress, 'maintenance/transfer-leadership', { targetID }, 10_000).catch((e) => fail(e.message));
+    process.stdout.write(`leadership moved to ${to}\n`);
     break;
   }
-  case 'caught-up': {
-    const [address, boundText] = args;
-    const bound = Number(boundText ?? '0');
+  case 'healthy': {
+    const [address] = args;
     const health = await fetch(`http://${address}/health`, { signal: AbortSignal.timeout(2000) }).catch((e) =>
       fail(`${address}: ${e.cause?.code ?? e.message}`),
     );
     const body = await health.json().catch(() => ({}));
     if (health.status !== 200 || body.health !== 'true') fail(`${address}/health: ${JSON.stringify(body)}`);
+    process.stdout.write('healthy\n');
+    break;
+  }
+  case 'caught-up': {
+    const [address, boundText] = args;
+    const bound = Number(boundText ?? '0');
     const seen = await leaderOf(address).catch((e) => fail(e.message));
     const leader = seen.members.find((m) => m.ID === seen.leaderId);
-    const leaderAddress = leader?.clientURLs?.[0]?.replace(/^https?:\/\//, '');
+    const leaderAddress = clientAddress(leader);
     if (!leaderAddress) fail('no leader');
     const lead = await v3(leaderAddress, 'maintenance/status').catch((e) => fail(e.message));
     const mine = Number(seen.status.raftAppliedIndex ?? seen.status.raftIndex);
@@ -170,50 +167,14 @@ switch (cmd) {
   }
   case 'discover': {
     const cluster = JSON.parse(readFileSync(args[0], 'utf8'));
-    let leaderName;
-    for (const m of cluster.members) {
-      leaderName = await leaderOf(m.address)
-        .then((r) => r.leaderName)
-        .catch(() => undefined);
-      if (leaderName) break;
-    }
     const targets = cluster.members.map((m) => ({
       id: m.id,
       address: m.address,
-      labels: { role: 'etcd', dir: m.dir, ...(m.id === leaderName ? { 'raft-leader': 'true' } : {}) },
+      labels: { role: 'etcd', dir: m.dir },
     }));
     process.stdout.write(`${JSON.stringify({ targets })}\n`);
     break;
   }
-  case 'not-leader': {
-    const [address, name] = args;
-    const seen = await leaderOf(address).catch((e) => fail(e.message));
-    if (!seen.leaderName) fail('no leader yet');
-    if (seen.leaderName === name) fail(`${name} still leads`);
-    process.stdout.write(`${seen.leaderName} leads\n`);
-    break;
-  }
-  case 'hand-off': {
-    const [file, name, version] = args;
-    const cluster = JSON.parse(readFileSync(file, 'utf8'));
-    const me = cluster.members.find((m) => m.id === name);
-    if (!me) fail(`no member ${name} in ${file}`);
-    const seen = await leaderOf(me.address).catch((e) => fail(e.message));
-    if (seen.leaderName !== name) break;
-    const onVersion = cluster.members.filter((m) => {
-      if (m.id === name) return false;
-      try {
-        return readFileSync(join(m.dir, 'version'), 'utf8').trim() === version;
-      } catch {
-        return false;
-      }
-    });
-    const to = onVersion[0] ?? cluster.members.find((m) => m.id !== name);
-    const res = spawnSyncNode(['transfer', me.address, to.id]);
-    if (res.status !== 0) fail(`transfer to ${to.id} failed: ${res.stderr}`);
-    process.stdout.write(`leadership moved from ${name} to ${to.id}\n`);
-    break;
-  }
   default:
-    fail('unknown subcommand (start, stop, upgrade, version, leader, transfer, caught-up, discover)');
+    fail('unknown subcommand (start, stop, upgrade, version, leader, transfer, healthy, caught-up, discover)');
 }
