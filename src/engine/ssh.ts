@@ -348,9 +348,15 @@ export function createSshTransport(settings: SshSpec | undefined, opts: SshTrans
         if (check.exitCode === 0) return;
         last = firstLine(check.stderr);
       }
-      if (signal?.aborted || Date.now() >= deadline) break;
+      // Stopping: a master that is there after all is closed with the others by close().
+      if (signal?.aborted) throw new SshError(`the run is stopping: no step was run on target ${target}`, 'ssh');
+      if (Date.now() >= deadline) break;
       await delay(10);
     }
+    // One that is there but too slow to answer is asked to exit, so it does not hold a connection.
+    await opts
+      .exec(ssh, ['-o', `ControlPath=${m.controlPath}`, '-O', 'exit', '--', m.dest.host], { timeoutMs: 2_000 })
+      .catch(() => undefined);
     rmSync(m.controlPath, { force: true });
     throw new SshError(
       `the ssh connection to target ${target} (${m.dest.label}) was opened but its control master does not answer ` +

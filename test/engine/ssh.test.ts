@@ -202,6 +202,7 @@ describe('control masters', () => {
     const failed = await transport.connect(vars('t1')).catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(SshError);
     expect((failed as SshError).message).toMatch(/target t1 \(10\.0\.0\.1:22\).*control master does not answer/);
+    expect(ssh.calls.at(-1)).toEqual({ op: 'exit' }); // a master too slow to answer does not hold a connection
     answering = true;
     const via = await transport.connect(vars('t1'));
     expect(ssh.calls.filter((c) => c.op === 'start')).toHaveLength(2);
