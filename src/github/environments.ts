@@ -22,6 +22,20 @@ export interface GateAudit {
   waitTimerMinutes: number;
   severity: 'notice' | 'warning';
   message: string;
+  /**
+   * `observe` only: the environment's wait timer covers the longest observation window, so a run
+   * may dispatch the next run to wait on it. False otherwise, and always for the other gates.
+   */
+  covers: boolean;
+}
+
+/**
+ * What to configure so that `name`'s wait timer holds windows of `observeMs`, and what happens
+ * until then (no run dispatches the next one to find the window still open).
+ */
+export function observeTimerAdvice(name: string, observeMs: number): string {
+  const needed = Math.max(1, Math.ceil(observeMs / 60_000));
+  return `Until then no run dispatches the next one to wait on it (each would find the window open and dispatch again): the rollout goes on when the caller's schedule runs after the window (${formatDurationMs(observeMs)}), or by hand. To let runs continue themselves: Settings → Environments → \`${name}\` → Wait timer, at least ${needed} minute${needed === 1 ? '' : 's'} (wait timers exist in public repositories and, on private or internal ones, only with GitHub Enterprise), or pass \`observe-environment: ''\` and rely on the schedule.`;
 }
 
 /**
@@ -36,7 +50,7 @@ export function assessEnvironment(
   opts: { observeMs?: number; fallbackPermission?: string } = {},
 ): GateAudit {
   const fallback = `Fleetgate pauses at this gate instead and waits for a fallback approval: the decide workflow with \`continue\`, accepted only from a user with \`${opts.fallbackPermission ?? 'maintain'}\` permission.`;
-  const base = { gate, environment: name, reviewers: [] as string[], waitTimerMinutes: 0 };
+  const base = { gate, environment: name, reviewers: [] as string[], waitTimerMinutes: 0, covers: false };
   if (info instanceof Error) {
     return {
       ...base,
@@ -52,7 +66,7 @@ export function assessEnvironment(
       severity: 'warning',
       message:
         gate === 'observe'
-          ? `environment \`${name}\` (observation wait) does not exist: the first job naming it creates it with no wait timer, so the analysis job would find the window still open and stop; the next run continues.`
+          ? `environment \`${name}\` (observation wait) does not exist (GitHub answers 404): the first job naming it creates it with no wait timer, so an analysis job would find the window still open and stop. ${observeTimerAdvice(name, opts.observeMs ?? 0)}`
           : `environment \`${name}\` (${gate} gate) does not exist: the first job naming it creates it WITHOUT protection rules, so nobody would be asked to approve. Create it under Settings → Environments with required reviewers. ${fallback}`,
     };
   }
@@ -65,6 +79,7 @@ export function assessEnvironment(
         ...withRules,
         verdict: 'timer',
         severity: 'notice',
+        covers: true,
         message: `environment \`${name}\` waits ${info.waitTimerMinutes} min before each analysis job (covers the longest observation window, ${formatDurationMs(opts.observeMs ?? 0)}); the wait holds no runner and is not billed.`,
       };
     }
@@ -72,7 +87,7 @@ export function assessEnvironment(
       ...withRules,
       verdict: info.waitTimerMinutes > 0 ? 'timer' : 'open',
       severity: 'warning',
-      message: `environment \`${name}\` has a wait timer of ${info.waitTimerMinutes} min, shorter than the longest observation window (${formatDurationMs(opts.observeMs ?? 0)}): analysis jobs will find windows still open and stop; the next run continues after them. Set its wait timer to at least ${needed} min (wait timers need a public repository or GitHub Enterprise on private ones).`,
+      message: `environment \`${name}\` ${info.waitTimerMinutes > 0 ? `has a wait timer of ${info.waitTimerMinutes} min, shorter than` : 'has no wait timer (none configured, or none available: private repositories on Free, Pro and Team have none), so it does not hold'} the longest observation window (${formatDurationMs(opts.observeMs ?? 0)}): analysis jobs will find windows still open and stop. ${observeTimerAdvice(name, opts.observeMs ?? 0)}`,
     };
   }
   if (info.reviewers.length > 0) {

@@ -122,6 +122,9 @@ export function registerPreflightCommand(gh: Command): void {
         audit,
         'state-location': location.message,
         versions: report?.versions ?? {},
+        // Read from the environment itself (its wait_timer rule), not assumed from its name: the
+        // reusable workflow dispatches a run to wait on it only when this is true.
+        'observe-covers': audit.some((a) => a.gate === 'observe' && a.covers),
       });
       if (report && !report.ok) process.stderr.write(`preflight: ${loaded.spec.name} is not ready\n`);
       process.exitCode = report && !report.ok ? EXIT.error : EXIT.ok;
