@@ -176,7 +176,7 @@ export type HttpOutcome =
 /** A request to send. */
 export interface HttpRequest {
   url: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   headers?: Record<string, string>;
   body?: string;
   signal?: AbortSignal;

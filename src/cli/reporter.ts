@@ -115,6 +115,16 @@ function describe(e: RolloutEvent, pc: Colors): string | undefined {
       return pc.red(pc.bold(`✖ ${e.rollout} degraded (${String(e.reason)})`));
     case 'state_committed':
       return pc.dim(`  state r${String(e.revision)} committed: ${String(e.message)}`);
+    case 'alerts_checked':
+      return e.verdict === 'pass'
+        ? pc.green(`  ✔ alerts ${e.when === 'before' ? 'before' : 'after'} ${String(e.wave)}: none firing`)
+        : pc.red(`  ✖ alerts ${e.when === 'before' ? 'before' : 'after'} ${String(e.wave)}: ${String(e.message)}`);
+    case 'silence_created':
+      return pc.dim(`  ${t} alerts silenced until ${String(e.until)} (silence ${String(e.silence)})`);
+    case 'silence_expired':
+      return pc.dim(`  ${e.target === undefined ? '' : `${t} `}silence ${String(e.silence)} expired`);
+    case 'alerts_warning':
+      return pc.yellow(`  ! alerts: ${String(e.message)}`);
     default:
       return undefined;
   }

@@ -1,5 +1,6 @@
 /** Text rendering of a rollout's state for `fleetgate status`. */
 import Table from 'cli-table3';
+import { alertChecksOf, formatFiringAlert } from '../analysis/alerts/format.js';
 import { formatMeasurements } from '../analysis/analyze.js';
 import type { PreflightReport } from '../engine/rollout.js';
 import type { RolloutState } from '../state/types.js';
@@ -69,6 +70,17 @@ export function formatStatus(
     lines.push(pc.bold(`  analysis of ${w.id}: ${w.analysis.verdict}`) + ` — ${w.analysis.message}`);
     lines.push(formatMeasurements(w.analysis.measurements));
   }
+  for (const w of state.waves) {
+    for (const check of alertChecksOf(w)) {
+      lines.push(pc.bold(`  alerts ${check.when} ${w.id}: ${check.verdict}`) + ` — ${check.message}`);
+      for (const a of check.alerts.slice(0, 10)) lines.push(`    ${formatFiringAlert(a)}`);
+      if (check.firing > 10) lines.push(`    … ${check.firing - 10} more`);
+    }
+  }
+  if (state.silences && state.silences.length > 0)
+    lines.push(
+      `  silences not expired yet: ${state.silences.map((x) => `${x.id} (${x.target}, until ${x.endsAt})`).join(', ')}`,
+    );
   for (const trip of state.breaker.trips) lines.push(`  breaker tripped ${trip.at} at ${trip.wave}: ${trip.reason}`);
   for (const d of state.decisions)
     lines.push(

@@ -17,6 +17,7 @@ import type { StatePort } from '../state/port.js';
 import type { StepRunner } from './steps.js';
 import type { TemplateVars } from './template.js';
 import { StateWriter } from './persistence.js';
+import { AlertGuard, type AlertsDeps } from './alerts.js';
 import type { LeaseOptions } from './lease.js';
 
 /** Answers an approval gate: a CLI prompt, `--yes`, or (in GitHub) an environment that was already approved. */
@@ -77,6 +78,8 @@ export interface EngineDeps {
   otherRollouts?: () => Promise<RolloutState[]>;
   /** How old (ms) a member's health probe may be when a take-down is judged (default 1,000). */
   budgetProbeMaxAgeMs?: number;
+  /** Alertmanager for the spec's `alerts` (gate and silences); absent: no alert gate. */
+  alerts?: AlertsDeps;
   /**
    * Take a lease in the state before touching any target (state shared by several machines,
    * see `src/engine/lease.ts`). Absent: no lease in the state (the local lock file keeps runs apart).
@@ -90,12 +93,15 @@ export class EngineCore {
   /** The plan with the excluded targets left out (see `excludeFromPlan`). */
   plan: RolloutPlan;
   readonly writer: StateWriter;
+  /** The alert gate and the silences of planned work (inert without `alerts`). */
+  readonly alerts: AlertGuard;
   private readonly byId: Map<string, Target>;
 
   constructor(readonly d: EngineDeps) {
     this.plan = d.plan;
     this.byId = new Map(d.targets.map((t) => [t.id, t]));
     this.writer = new StateWriter(d.store, () => this.state);
+    this.alerts = new AlertGuard(this);
   }
 
   get spec(): RolloutSpec {

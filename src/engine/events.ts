@@ -47,7 +47,14 @@ export type RolloutEventName =
   | 'lease_released'
   | 'lease_release_failed'
   /** Renewing the lease failed (the run's next commit fails too if another run took it). */
-  | 'lease_renewal_failed';
+  | 'lease_renewal_failed'
+  /** The alert gate asked Alertmanager (verdict, how many alerts fired). */
+  | 'alerts_checked'
+  /** A silence was created for a target's planned work, or expired. */
+  | 'silence_created'
+  | 'silence_expired'
+  /** A silence could not be created or expired (the rollout goes on; the id stays recorded). */
+  | 'alerts_warning';
 
 export interface RolloutEvent {
   /** ISO-8601 time. */

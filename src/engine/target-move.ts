@@ -97,6 +97,7 @@ export async function moveTarget(
       : `undrain not confirmed (until not passed within ${step.until.timeoutMs} ms, ${r.probes} probes): ${r.message}; left out of service`;
   };
   let admitted = false;
+  let silenced = false;
   let moved = false;
   try {
     if (opts.change) {
@@ -109,6 +110,9 @@ export async function moveTarget(
         }
         admitted = true;
       }
+      // Planned work: the target's alerts are silenced until it is back (spec alerts.silence).
+      silenced = true;
+      await c.alerts.silence(waveId, id, version, opts.during);
       if (steps.drain) {
         const why = (await run('drain', steps.drain)) ?? (await settle('drain', steps.drain));
         if (why !== undefined && !opts.tolerateFailedDrain) return { ok: false, why };
@@ -176,6 +180,7 @@ export async function moveTarget(
     moved = true;
     return { ok: true };
   } finally {
+    if (silenced) await c.alerts.release(id);
     if (admitted) {
       if (!moved) opts.markOut?.();
       opts.gate!.gate.release(id, moved);

@@ -4,6 +4,7 @@
  * text out. Every value that came from a spec, an inventory or a person is
  * escaped, because a pull request from anyone can propose a spec.
  */
+import { alertChecksOf, formatFiringAlert } from '../analysis/alerts/format.js';
 import type { PreflightReport } from '../engine/rollout.js';
 import { abbreviateIds, formatDurationMs } from '../plan/describe.js';
 import type { RolloutPlan } from '../plan/types.js';
@@ -269,6 +270,8 @@ export function renderRunSummary(s: RunSummaryInput): string {
   out.push('', renderPlanDiagram(s.plan, s.gates, st?.waves), '');
   const analysis = renderAnalysis(st);
   if (analysis) out.push(analysis, '');
+  const alerts = renderAlerts(st);
+  if (alerts) out.push(alerts, '');
   if (st && st.approvals.length > 0) {
     out.push('### Approvals', '', '| gate | by | at | comment |', '|---|---|---|---|');
     for (const a of st.approvals as ((typeof st.approvals)[number] & { comment?: string })[])
@@ -320,6 +323,22 @@ export function renderAnalysis(state: RolloutState | undefined): string | undefi
     '|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
+}
+
+/**
+ * The alert gate's checks of each wave (the engine's `waves[].alerts`): verdict, and each
+ * firing alert that matched (name, labels, since when).
+ */
+export function renderAlerts(state: RolloutState | undefined): string | undefined {
+  const rows: string[] = [];
+  for (const w of state?.waves ?? []) {
+    for (const check of alertChecksOf(w)) {
+      rows.push(`| ${code(w.id)} | ${check.when} | **${check.verdict}** | ${escapeMarkdown(check.message)} |`);
+      for (const a of check.alerts.slice(0, 10)) rows.push(`| | | | ${escapeMarkdown(formatFiringAlert(a))} |`);
+    }
+  }
+  if (rows.length === 0) return undefined;
+  return ['### Alerts', '', '| wave | when | verdict | alerts |', '|---|---|---|---|', ...rows].join('\n');
 }
 
 /** Cuts markdown to at most `maxBytes` UTF-8 bytes, on a line boundary, with a note saying so. */
