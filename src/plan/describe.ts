@@ -49,7 +49,11 @@ function tierHeadline(tier: PlannedTier, position: number, count: number): strin
   const head = `Tier ${position}/${count} ${tier.name}`;
   if (tier.targets.length === 0) return `${head}: no targets`;
   if (tier.quorum) {
-    const leader = tier.leader === undefined ? 'no leader labelled' : `leader ${tier.leader} last`;
+    const leader = tier.leaderStep
+      ? `leader found by the leader step before each wave, last${tier.leader === undefined ? '' : ` (labelled now: ${tier.leader})`}`
+      : tier.leader === undefined
+        ? 'no leader labelled'
+        : `leader ${tier.leader} last`;
     return `${head}: quorum of ${tier.targets.length}, canary ${tier.canarySize}, waves of ${tier.waveSize}, maxUnavailable ${tier.maxUnavailable}; ${leader}`;
   }
   const canary = tier.canarySize === 0 ? 'no canary' : `canary ${tier.canarySize}`;

@@ -116,6 +116,7 @@ function planQuorumTier(
   tier: TierSpec,
   members: readonly Target[],
   warnings: string[],
+  leaderStep: boolean,
 ): { planned: PlannedTier; waves: TierWave[] } {
   const s = tier.strategy;
   const n = members.length;
@@ -123,7 +124,9 @@ function planQuorumTier(
   if (n > 0 && n <= 2) warnings.push(PlanWarnings.SmallQuorum(tier.name, n));
 
   const leaders = members.filter((t) => hasTrueLabel(t, s.leaderLabel)).map((t) => t.id);
-  if (n > 0 && leaders.length === 0) warnings.push(PlanWarnings.NoQuorumLeader(tier.name, s.leaderLabel));
+  // A leader step finds the leader at run time; only without one is a missing label a problem.
+  if (n > 0 && leaders.length === 0 && !leaderStep)
+    warnings.push(PlanWarnings.NoQuorumLeader(tier.name, s.leaderLabel));
   if (leaders.length > 1) warnings.push(PlanWarnings.SeveralQuorumLeaders(tier.name, s.leaderLabel, leaders));
   const leader = leaders[0];
   const followers = members.filter((t) => t.id !== leader).map((t) => t.id);
@@ -158,6 +161,7 @@ function planQuorumTier(
     budget,
   };
   if (leader !== undefined) planned.leader = leader;
+  if (leaderStep) planned.leaderStep = true;
   return { planned, waves };
 }
 
@@ -244,7 +248,7 @@ export function planRollout(spec: RolloutSpec, targets: readonly Target[]): Roll
     if (tierMembers.length > 0 && drain !== undefined && drain.until === undefined && drain.graceMs === undefined)
       warnings.push(PlanWarnings.UnsettledDrain(tier.name));
     const { planned, waves: tierWaves } = tier.strategy.quorum
-      ? planQuorumTier(tier, tierMembers, warnings)
+      ? planQuorumTier(tier, tierMembers, warnings, (tier.steps?.leader ?? spec.steps.leader) !== undefined)
       : planOrdinaryTier(tier, tierMembers);
     tiers.push(planned);
     for (const w of tierWaves) {

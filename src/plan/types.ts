@@ -39,6 +39,8 @@ export interface PlannedTier {
    * or the one the engine's `leader` step observed (undefined when neither says).
    */
   leader?: string;
+  /** For a quorum tier with a `leader` step: the engine finds the leader right before each wave. */
+  leaderStep?: boolean;
 }
 
 export interface RolloutPlan {

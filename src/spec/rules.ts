@@ -6,6 +6,7 @@
 import semver from 'semver';
 import { checkAlertsRules } from './alerts.js';
 import { DEFAULT_MARGINAL_SCORE, DEFAULT_PASS_SCORE } from './defaults.js';
+import { checkQuorumSteps } from './quorum-rules.js';
 import { formatDuration } from './duration.js';
 import type { PathSegment } from './locate.js';
 import { labelPlaceholders } from './placeholders.js';
@@ -461,7 +462,8 @@ function checkTimings(spec: RolloutSpec, written: WrittenRolloutSpec, out: SpecP
  *   a tier that selects no target (warning); a quorum tier has at most one
  *   target whose leader label is `"true"`; every `{{target.labels.<key>}}`
  *   in steps names a label every target has;
- * - `leaderLabel` without `quorum: true` (warning);
+ * - `leaderLabel` without `quorum: true` (warning); `leader` / `transferLeadership` outside a
+ *   quorum tier, `transferLeadership` without `leader` (warnings: `checkQuorumSteps`);
  * - `versionPolicy.stepThrough` is ascending, below `version`, and does not
  *   list `version` itself (seed 003: version skipping through a path);
  * - statistical `marginalScore` ≤ `passScore` (defaults 75 and 95 included); a baseline nothing uses (warning);
@@ -487,6 +489,7 @@ export function checkSpecRules(spec: RolloutSpec, written: WrittenRolloutSpec): 
   checkAnalysis(written, out);
   checkTimings(spec, written, out);
   checkDrains(written, out);
+  out.push(...checkQuorumSteps(spec));
   out.push(...checkAlertsRules(written.alerts));
   return out;
 }
