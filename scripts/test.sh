@@ -12,6 +12,10 @@ step "prometheus (for the analysis tests)"
 # the Prometheus tests will be skipped.
 bash scripts/prometheus.sh || echo "prometheus not available: the tests that need it are skipped (never in CI)" >&2
 
+step "alertmanager (for the alert-gate and silence tests)"
+# Same pattern: Debian's prometheus-alertmanager when root (CI); otherwise located, or the Alertmanager tests skip loudly.
+bash scripts/alertmanager.sh >/dev/null || echo "alertmanager not available: the tests that need it are skipped (never in CI)" >&2
+
 step "haproxy (for the zero-downtime load-balancer tests)"
 # Same pattern: Debian's package when root (CI); otherwise located, or the HAProxy tests skip loudly.
 bash scripts/haproxy.sh || echo "haproxy not available: the tests that need it are skipped (never in CI)" >&2
