@@ -107,6 +107,15 @@ function describe(e: RolloutEvent, pc: Colors): string | undefined {
       return pc.dim(
         `  ${t} ${typeof e.version === 'string' ? `now reports ${e.version}` : ''}${typeof e.message === 'string' ? ` ${e.message}` : ''}`,
       );
+    case 'leader_observed':
+      return pc.dim(
+        `  leader of ${String(e.tier)}: ${String(e.leader)} (asked of ${String(e.askedOf)}), last in ${String(e.lastWave)}`,
+      );
+    case 'leadership_transferred':
+      if (e.skipped === true) return pc.yellow(`  ${t}: ${String(e.message)}`);
+      return e.ok === true
+        ? `  leadership moved from ${t} to ${String(e.transferee)}${typeof e.leader === 'string' ? ` (${e.leader} leads)` : ''}`
+        : pc.red(`  ✖ ${String(e.message)}`);
     case 'rollout_completed':
       return pc.green(
         pc.bold(`✔ ${e.rollout} ${typeof e.message === 'string' ? e.message : `healthy at ${String(e.version)}`}`),

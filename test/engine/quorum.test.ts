@@ -164,6 +164,29 @@ describe('quorum tier: the leader step', () => {
     ]);
   });
 
+  it('given a run that stops after the re-planned canary, then the next run (a new plan from the label) keeps the waves the state recorded', async () => {
+    const { s, cluster } = setUp({
+      members: 5,
+      leader: 'c-2',
+      labels: (id): Record<string, string> => (id === 'c-5' ? { leader: 'true' } : {}),
+    });
+    expect((await s.engine().run({ maxWaves: 1 })).outcome).toBe('Progressing');
+    expect(s.state().waves.map((w) => [w.id, w.phase, w.targets])).toEqual([
+      ['control/canary', 'Completed', ['c-1', 'c-3']],
+      ['control/1', 'Pending', ['c-4', 'c-5']],
+      ['control/leader', 'Pending', ['c-2']],
+    ]);
+    cluster.leader = 'c-4';
+    const r = await s.engine().run();
+    expect(r.outcome).toBe('Healthy');
+    expect(upgraded(s)).toEqual(['c-1', 'c-3', 'c-2', 'c-5', 'c-4']);
+    expect(s.state().waves.map((w) => [w.id, w.targets])).toEqual([
+      ['control/canary', ['c-1', 'c-3']],
+      ['control/1', ['c-2', 'c-5']],
+      ['control/leader', ['c-4']],
+    ]);
+  });
+
   it('given the leader moves onto a member already upgraded, then the last wave holds an ordinary member', async () => {
     const { s, cluster } = setUp({ leader: 'c-3' });
     s.fleet.on(
