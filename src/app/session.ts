@@ -15,7 +15,6 @@ import { RolloutEngine, type GateApprover, type RollbackBatch } from '../engine/
 import type { StatePort } from '../state/port.js';
 import { createStepRunner } from '../engine/steps.js';
 import { loadInventory } from '../inventory/load.js';
-import { createAlertmanagerClient } from '../analysis/alerts/client.js';
 import { createProvider } from '../analysis/providers/index.js';
 import { registerSecret } from '../util/secrets.js';
 import { excludeFromPlan, planRollback, planRollout } from '../plan/plan.js';
@@ -25,6 +24,7 @@ import type { RolloutSpec, Target } from '../spec/types.js';
 import { createLocalStatePort } from '../state/local-port.js';
 import { acquireLock, type HeldLock } from '../state/lock.js';
 import { statePathFor } from '../state/store.js';
+import type { RolloutState } from '../state/types.js';
 import { leaseClaimant } from '../engine/lease.js';
 
 export interface LoadedRollout {
@@ -33,23 +33,60 @@ export interface LoadedRollout {
   targets: Target[];
   plan: RolloutPlan;
   statePath: string;
+  /**
+   * Set when the inventory could not be loaded and the targets were rebuilt from the state
+   * instead (`recordedTargets`): what failed, to be shown as a warning.
+   */
+  inventoryFallback?: string;
+}
+
+/** Options of {@link loadRollout}. */
+export interface LoadRolloutOptions {
+  /**
+   * For commands that return targets to a known version (rollback): when the inventory fails
+   * (a discovery command that needs the member that is down), read the state with this and
+   * use the targets it recorded (address and labels). Never for a forward rollout.
+   */
+  recorded?: () => Promise<RolloutState | undefined>;
 }
 
 /**
  * Parses and validates the spec, loads the inventory and plans. Touches no target.
- * @throws SpecValidationError (every spec problem with its location), InventoryError
+ * @throws SpecValidationError (every spec problem with its location), InventoryError (also
+ *   with `recorded` when the state records no target address to fall back on)
  */
-export async function loadRollout(specPath: string): Promise<LoadedRollout> {
+export async function loadRollout(specPath: string, opts: LoadRolloutOptions = {}): Promise<LoadedRollout> {
   const spec = await loadSpec(specPath);
   const { targets, issues } = await loadInventory(spec.inventory, {
     baseDir: dirname(resolve(specPath)),
     file: specPath,
   });
+  const statePath = statePathFor(specPath);
   const errors = issues.filter((i) => i.severity === 'error');
-  if (errors.length > 0) throw new InventoryError(errors);
+  if (errors.length > 0) {
+    const fallback = opts.recorded ? recordedTargets(await opts.recorded()) : [];
+    if (fallback.length === 0) throw new InventoryError(errors);
+    const why = errors.map((e) => e.message).join('; ');
+    return {
+      specPath,
+      spec,
+      targets: fallback,
+      plan: excludeFromPlan(planRollout(spec, fallback), spec.exclude),
+      statePath,
+      inventoryFallback: `the inventory could not be loaded (${why}): using the ${fallback.length} target(s) the state recorded (addresses and labels as of the last run)`,
+    };
+  }
   // The spec's own exclusions are part of the plan (so `plan` and the PR comment show them).
   const plan = excludeFromPlan(planRollout(spec, targets), spec.exclude);
-  return { specPath, spec, targets, plan, statePath: statePathFor(specPath) };
+  return { specPath, spec, targets, plan, statePath };
+}
+
+/** The targets a state recorded with their address (and labels), in the state's order. */
+export function recordedTargets(state: RolloutState | undefined): Target[] {
+  if (!state) return [];
+  return Object.entries(state.targets)
+    .filter(([, t]) => typeof t.address === 'string' && t.address !== '')
+    .map(([id, t]) => ({ id, address: t.address!, labels: { ...(t.labels ?? {}) } }));
 }
 
 /** Who runs this, for decisions and approvals: `github:<actor>` in Actions, else the OS user. */
@@ -108,10 +145,6 @@ export async function openEngine(
       : undefined;
     const engine = new RolloutEngine({
       analysis: provider ? { provider } : undefined,
-      // Alertmanager as a gate and silences (spec alerts); the token is read and masked here.
-      alerts: spec.alerts
-        ? { client: createAlertmanagerClient(spec.alerts.alertmanager, { env: process.env, mask: registerSecret }) }
-        : undefined,
       spec,
       targets: loaded.targets,
       plan,

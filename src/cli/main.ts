@@ -30,6 +30,8 @@ import { detectDrift, formatDrift } from './drift.js';
 import { runLocalFleetCommand } from './fleet-command.js';
 import { emitIssueAnnotations } from '../github/annotations.js';
 import { addStateBackendOptions, createStateBackend, readStateWithBackend } from '../github/backend.js';
+import { annotate } from '../github/runner-io.js';
+import { statePathFor } from '../state/store.js';
 import { GITHUB_COMMAND_DESCRIPTION } from '../github/command-info.js';
 import { GitHubApiError, NotAuthorizedError, ScmConflictError } from '../github/errors.js';
 import type { Issue } from '../spec/issue.js';
@@ -112,8 +114,14 @@ async function withEngine(
   specPath: string,
   flags: RunFlags,
   act: (engine: Awaited<ReturnType<typeof openEngine>>['engine']) => Promise<RunResult>,
+  opts: { fallbackToRecordedTargets?: boolean } = {},
 ): Promise<number> {
-  const loaded = await loadRollout(specPath);
+  // A rollback must work when discovery does not (the member it needs is the one that is down).
+  const loaded = await loadRollout(
+    specPath,
+    opts.fallbackToRecordedTargets ? { recorded: () => readStateWithBackend(statePathFor(specPath), flags) } : {},
+  );
+  if (loaded.inventoryFallback) annotate('warning', redactSecrets(loaded.inventoryFallback));
   const out = sinkFor(flags);
   const controller = new AbortController();
   const stop = () => controller.abort();
@@ -304,7 +312,9 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
       )
       .option('--reason <text>', 'why (recorded in state)'),
   ).action(async (spec: string, flags: RunFlags & { decision: 'continue' | 'rollback' | 'abort'; reason?: string }) => {
-    process.exitCode = await withEngine(spec, flags, (e) => e.resume(flags.decision, flags.reason, runOptions(flags)));
+    process.exitCode = await withEngine(spec, flags, (e) => e.resume(flags.decision, flags.reason, runOptions(flags)), {
+      fallbackToRecordedTargets: flags.decision === 'rollback',
+    });
   });
 
   runFlags(
@@ -315,7 +325,9 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
       .option('--to <version>', 'version to restore (default: last known good)')
       .option('--reason <text>', 'why (recorded in state)'),
   ).action(async (spec: string, flags: RunFlags & { to?: string; reason?: string }) => {
-    process.exitCode = await withEngine(spec, flags, (e) => e.rollbackTo(flags.to, flags.reason));
+    process.exitCode = await withEngine(spec, flags, (e) => e.rollbackTo(flags.to, flags.reason), {
+      fallbackToRecordedTargets: true,
+    });
   });
 
   addStateBackendOptions(

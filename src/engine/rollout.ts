@@ -36,7 +36,6 @@ import { RollbackRunner } from './rollback.js';
 import { decideAfterObservation, decideAfterWaveSteps, type Transition } from './transitions.js';
 import { assessReportedVersions, prevailingVersion, type FleetVersionProblem } from './version-policy.js';
 import { WaveRunner } from './wave-runner.js';
-import type { AlertTransition } from './alerts.js';
 import type { PlannedWave } from '../plan/types.js';
 
 export {
@@ -89,6 +88,13 @@ export interface RunOptions {
   deferObservation?: boolean;
 }
 
+/** Whether two label sets hold the same pairs (absent = none). */
+function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  const ka = Object.keys(a ?? {});
+  const kb = Object.keys(b ?? {});
+  return ka.length === kb.length && ka.every((k) => a![k] === b![k]);
+}
+
 /** Phases in which a rollout holds its targets (no other rollout may touch them). */
 const HOLDING_PHASES: readonly RolloutPhase[] = ['Progressing', 'Paused', 'RollingBack'];
 
@@ -115,7 +121,23 @@ export class RolloutEngine {
     const c = this.c;
     c.state = (await c.d.store.read()) ?? createEmptyState(this.spec.name);
     this.applyExclusions();
+    this.recordInventory();
     return c.state;
+  }
+
+  /**
+   * Copies each recorded target's address and labels from the inventory (written with the
+   * next write), so a rollback can still reach the targets when discovery fails.
+   */
+  private recordInventory(): void {
+    const c = this.c;
+    for (const t of c.d.targets) {
+      const ts = c.state.targets[t.id];
+      if (!ts) continue;
+      if (ts.address !== t.address) ts.address = t.address;
+      const labels = Object.keys(t.labels).length > 0 ? t.labels : undefined;
+      if (!sameLabels(ts.labels, labels)) ts.labels = labels && { ...labels };
+    }
   }
 
   /** The plan without the excluded targets: the spec's, the command line's and (mid-rollout) the state's. */
@@ -143,7 +165,6 @@ export class RolloutEngine {
   }
 
   private async runLoaded(opts: RunOptions): Promise<RunResult> {
-    await this.c.alerts.expireLeftovers();
     const state = this.c.state;
     const desired = this.spec.version;
     if (state.phase === 'Paused' && state.condition?.reason !== Reasons.GatePending) {
@@ -192,7 +213,6 @@ export class RolloutEngine {
 
   private async resumeLoaded(decision: Decision, reason: string | undefined, opts: RunOptions): Promise<RunResult> {
     const c = this.c;
-    await c.alerts.expireLeftovers();
     const state = c.state;
     const decidable: RolloutPhase[] = ['Paused', 'Progressing', 'Degraded'];
     if (!decidable.includes(state.phase) || (state.phase === 'Degraded' && decision === 'abort')) {
@@ -238,7 +258,6 @@ export class RolloutEngine {
    */
   rollbackTo(version: string | undefined, reason?: string): Promise<RunResult> {
     return this.leased(async () => {
-      await this.c.alerts.expireLeftovers();
       await this.assertTargetsFree();
       return this.rollbacks.rollbackTo(version, reason);
     });
@@ -477,6 +496,7 @@ export class RolloutEngine {
     c.setCondition(Reasons.RolloutStarted, `rollout ${current ?? '?'} → ${desired} started by ${c.d.actor}`);
     for (const w of c.plan.waves) s.waves.push({ id: w.id, phase: 'Pending', targets: w.targets });
     for (const [id, p] of probes) s.targets[id] = { phase: 'Pending', from: p.version, version: p.version };
+    this.recordInventory();
     c.emit('rollout_started', { from: current, to: desired, waves: c.plan.waves.length, by: c.d.actor });
     await c.persistAndCommit(`fleetgate: ${this.spec.name} started (${current ?? '?'} → ${desired})`);
   }
@@ -599,11 +619,6 @@ export class RolloutEngine {
         c.emit('gate_approved', { gate, by: answer.by, wave: wave.id });
       }
       if (s.phase === 'Paused') s.phase = 'Progressing';
-      if (ws.phase === 'Pending') {
-        // The alert gate before the wave starts (spec alerts): a firing alert fails or pauses it.
-        const alerted = await c.alerts.gate(wave, 'before');
-        if (alerted) return this.followAlerts(alerted, wave, 'before');
-      }
 
       const tierHooks = c.tierOf(wave).hooks;
       if (tierHooks?.before && ws.phase !== 'Observing') await this.ensureHook('before', tierHooks.before, wave.tier);
@@ -721,22 +736,7 @@ export class RolloutEngine {
         ? { verdict: analysis.verdict, severity: analysis.severity, message: analysis.message }
         : undefined,
     });
-    if (next.kind === 'complete') {
-      // The alert gate at the end of the window (spec alerts).
-      const alerted = await c.alerts.gate(wave, 'after');
-      if (alerted) return this.followAlerts(alerted, wave, 'after');
-    }
     return this.follow(next, wave);
-  }
-
-  /**
-   * Carries out what the alert gate called for. A pause before a wave leaves the wave as it
-   * was (nothing of it ran); at the end of its window, as a failed analysis does.
-   */
-  private async followAlerts(t: AlertTransition, wave: PlannedWave, when: 'before' | 'after'): Promise<RunResult> {
-    if (this.c.aborted) return this.interrupted();
-    if (t.kind === 'pause' && when === 'before') return this.pause(t.reason, t.message);
-    return (await this.follow(t, wave)) ?? this.pause(t.reason, t.message);
   }
 
   private async finish(): Promise<RunResult> {

@@ -131,15 +131,29 @@ function cachedTargetLine(id: string, target: unknown): string {
   if (hit && hit.id === id && hit.keys.length === keys.length) {
     let same = true;
     for (let i = 0; i < keys.length && same; i++)
-      same = hit.keys[i] === keys[i] && Object.is(hit.values[i], record[keys[i]!]);
+      same = hit.keys[i] === keys[i] && sameCachedValue(hit.values[i], record[keys[i]!]);
     if (same) return hit.line;
   }
   const line = formatTargetLine(id, target) ?? formatTargetWithYaml(id, target);
-  const values = keys.map((k) => record[k]);
-  // Only scalar fields are compared by value; a nested object could change unseen.
-  if (values.every((v) => v === null || typeof v !== 'object')) targetLines.set(record, { id, keys, values, line });
+  // Scalars are compared by value, flat maps (labels) by a copy of their entries; anything
+  // deeper could change unseen and is not cached.
+  const values = keys.map((k) => {
+    const v = record[k];
+    return isFlatRecord(v) ? { ...v } : v;
+  });
+  if (values.every((v) => v === null || typeof v !== 'object' || isFlatRecord(v)))
+    targetLines.set(record, { id, keys, values, line });
   else targetLines.delete(record);
   return line;
+}
+
+/** Whether a value equals what the cache copied (scalars by identity, flat maps entry by entry). */
+function sameCachedValue(cached: unknown, value: unknown): boolean {
+  if (Object.is(cached, value)) return true;
+  if (!isFlatRecord(cached) || !isFlatRecord(value)) return false;
+  const a = Object.keys(cached);
+  const b = Object.keys(value);
+  return a.length === b.length && a.every((k, i) => k === b[i] && Object.is(cached[k], value[k]));
 }
 
 /** Wave target lists by array, with the ids they were made from. */
@@ -258,17 +272,33 @@ function formatFlowSeq(items: unknown[]): string | undefined {
   return `[ ${parts.join(', ')} ]`;
 }
 
-/** `  id: { phase: Succeeded, … }` when every key and value is simple; `undefined` otherwise. */
-function formatTargetLine(id: string, target: unknown): string | undefined {
-  if (!isPlainWord(id) || target === null || typeof target !== 'object' || Array.isArray(target)) return undefined;
+/** A flat record (every value a string, number or boolean): a target's `labels`. */
+function isFlatRecord(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  for (const v of Object.values(value)) if (v !== undefined && (v === null || typeof v === 'object')) return false;
+  return true;
+}
+
+/** `{ k: v, … }` / `{}` for a map of simple keys and values (one level of `nested` allowed); `undefined` otherwise. */
+function formatFlowMap(record: object, nested: boolean): string | undefined {
   const parts: string[] = [];
-  for (const [key, value] of Object.entries(target)) {
+  for (const [key, value] of Object.entries(record)) {
     if (value === undefined) continue;
-    const text = formatSimpleScalar(value);
+    const text = nested && isFlatRecord(value) ? formatFlowMap(value, false) : formatSimpleScalar(value);
     if (text === undefined || !isPlainWord(key)) return undefined;
     parts.push(`${key}: ${text}`);
   }
-  return parts.length === 0 ? `  ${id}: {}` : `  ${id}: { ${parts.join(', ')} }`;
+  return parts.length === 0 ? '{}' : `{ ${parts.join(', ')} }`;
+}
+
+/**
+ * `  id: { phase: Succeeded, …, labels: { role: edge } }` when every key and value is simple
+ * (a value may be one flat map of simple ones: the target's labels); `undefined` otherwise.
+ */
+function formatTargetLine(id: string, target: unknown): string | undefined {
+  if (!isPlainWord(id) || target === null || typeof target !== 'object' || Array.isArray(target)) return undefined;
+  const map = formatFlowMap(target, true);
+  return map === undefined ? undefined : `  ${id}: ${map}`;
 }
 
 /** One target's line(s) written by `yaml`, indented as in the full document. */
@@ -325,25 +355,51 @@ function readSimpleScalar(s: string, i: number, stop: string): { value: unknown;
   return isPlainWord(word) ? { value: word, next: end } : undefined;
 }
 
-/** Reads `{ k: v, … }` / `{}` (the whole of `s`); `undefined` when it is not in the fast grammar. */
-function readFlowMap(s: string): Record<string, unknown> | undefined {
-  if (s === '{}') return {};
-  if (!s.startsWith('{ ') || !s.endsWith(' }')) return undefined;
-  const body = s.slice(2, -2);
+/** Characters of a plain word (see `PLAIN_WORD`): where a plain value inside a flow map ends. */
+const WORD_CHARS = /[A-Za-z0-9_./+@:-]*/y;
+
+/**
+ * Reads `{ k: v, … }` / `{}` at `s[i]`, a value being a simple scalar or (when `nested`) one
+ * more such map of simple scalars.
+ * @returns the map and the index after its `}`, or `undefined` (not in the fast grammar).
+ */
+function readFlowMapAt(
+  s: string,
+  i: number,
+  nested: boolean,
+): { value: Record<string, unknown>; next: number } | undefined {
+  if (s.startsWith('{}', i)) return { value: {}, next: i + 2 };
+  if (!s.startsWith('{ ', i)) return undefined;
   const out: Record<string, unknown> = {};
-  let i = 0;
+  let j = i + 2;
   for (;;) {
-    const colon = body.indexOf(': ', i);
+    const colon = s.indexOf(': ', j);
     if (colon < 0) return undefined;
-    const key = body.slice(i, colon);
+    const key = s.slice(j, colon);
     if (!isPlainWord(key) || key === '__proto__' || Object.hasOwn(out, key)) return undefined;
-    const v = readSimpleScalar(body, colon + 2, ', ');
+    const at = colon + 2;
+    let v: { value: unknown; next: number } | undefined;
+    if (s[at] === '{') {
+      v = nested ? readFlowMapAt(s, at, false) : undefined;
+    } else if (s[at] === '"' || s[at] === "'") {
+      v = readSimpleScalar(s, at, ', ');
+    } else {
+      WORD_CHARS.lastIndex = at;
+      const end = at + WORD_CHARS.exec(s)![0].length;
+      v = readSimpleScalar(s.slice(0, end), at, ', ');
+    }
     if (v === undefined) return undefined;
     out[key] = v.value;
-    if (v.next === body.length) return out;
-    if (!body.startsWith(', ', v.next)) return undefined;
-    i = v.next + 2;
+    if (s.startsWith(' }', v.next)) return { value: out, next: v.next + 2 };
+    if (!s.startsWith(', ', v.next)) return undefined;
+    j = v.next + 2;
   }
+}
+
+/** Reads `{ k: v, … }` / `{}` (the whole of `s`, one nested level); `undefined` when it is not in the fast grammar. */
+function readFlowMap(s: string): Record<string, unknown> | undefined {
+  const r = readFlowMapAt(s, 0, true);
+  return r !== undefined && r.next === s.length ? r.value : undefined;
 }
 
 /** Reads `[ a, b ]` / `[]` (the whole of `s`); `undefined` when it is not in the fast grammar. */
@@ -638,6 +694,8 @@ const checkTarget = fields(
     startedAt: text,
     finishedAt: text,
     message: text,
+    address: text,
+    labels: mapOf(text),
   },
 );
 

@@ -2,7 +2,6 @@
  * The state file (`rollouts/<name>.state.yaml`): observed progress, written
  * only by Fleetgate. Times are ISO-8601 strings (UTC); durations in ms.
  */
-import type { AlertsCheck, SilenceRecord } from '../analysis/alerts/types.js';
 import type { Measurement } from '../analysis/types.js';
 
 export const STATE_API_VERSION = 'fleetgate/v1alpha1';
@@ -54,6 +53,12 @@ export interface TargetState {
   startedAt?: string;
   finishedAt?: string;
   message?: string;
+  /**
+   * Where the target was reached, and its labels, as the inventory said when this rollout
+   * last loaded it: a rollback rebuilds its targets from these when discovery fails.
+   */
+  address?: string;
+  labels?: Record<string, string>;
   /** Reason code of the last failure, when it has one (`NotCaughtUp`). */
   reason?: string;
 }
@@ -72,13 +77,6 @@ export interface WaveState {
   message?: string;
   /** Metric analysis of the observation window: verdict and every measurement (metric, query, cohort, window, value, baseline, threshold, phase, message). */
   analysis?: { verdict: 'pass' | 'fail' | 'inconclusive'; message: string; measurements: Measurement[] };
-  /** The alert gate's checks (spec `alerts`): before the wave started and at the end of its window, with the alerts that fired. */
-  alerts?: {
-    before?: AlertsCheck;
-    after?: AlertsCheck;
-    /** Alerts an operator's `continue` accepted after a check showed them (`fingerprint@startsAt`): not counted again. */
-    accepted?: string[];
-  };
 }
 
 export interface BreakerTrip {
@@ -168,11 +166,6 @@ export interface RolloutState {
   };
   /** Targets left out of this rollout explicitly (spec `exclude`, `--exclude`): never touched. */
   excluded?: string[];
-  /**
-   * Silences Fleetgate created in Alertmanager for targets being drained and upgraded and has
-   * not expired yet (spec `alerts.silence`); the next run expires any a stopped run left.
-   */
-  silences?: SilenceRecord[];
   /** Past rollouts, newest first, bounded (see `HISTORY_LIMIT`). */
   history: HistoryEntry[];
   /**

@@ -273,6 +273,50 @@ describe('rollbacks go to versions the fleet ran', () => {
   });
 });
 
+describe('a rollback when discovery fails', () => {
+  /** Discovery that lists the fleet, and fails (as a cluster's member list does) once `discovery-down` exists. */
+  async function discovered(): Promise<RolloutRepo> {
+    const repo = await given({ count: 3, version: '1.0.0', spec: { version: '1.1.0' } });
+    const targets = repo.fleet.targets.map((t) => ({ id: t.id, address: t.address, labels: t.labels }));
+    writeFileSync(
+      join(repo.dir, 'rollouts', 'discover.mjs'),
+      [
+        "import { existsSync } from 'node:fs';",
+        "if (existsSync(new URL('./discovery-down', import.meta.url))) {",
+        "  console.error('member t-2 unreachable: cannot list the cluster');",
+        '  process.exit(1);',
+        '}',
+        `console.log(JSON.stringify(${JSON.stringify({ targets })}));`,
+      ].join('\n'),
+    );
+    const spec = specText({ version: '1.1.0' }).replace(
+      'inventory:\n  file: ../inventory.yaml',
+      'inventory:\n  discover:\n    run: [node, ./discover.mjs]',
+    );
+    writeAndCommit(repo, repo.specPath, spec, 'discovered inventory');
+    return repo;
+  }
+
+  it('rolls back the targets the state recorded, with a warning; a forward run still refuses', async () => {
+    const repo = await discovered();
+    expect((await repo.cli('run', repo.specPath)).code).toBe(0);
+    expect(Object.values(repo.state().targets).every((t) => t.address?.startsWith('127.0.0.1:'))).toBe(true);
+    writeFileSync(join(repo.dir, 'rollouts', 'discovery-down'), '');
+
+    const forward = await repo.cli('run', repo.specPath);
+    expect(forward.code).toBe(1);
+    expect(forward.stderr).toMatch(/discovery command .* exited with code 1/);
+
+    const r = await repo.cli('rollback', repo.specPath, '--to', '1.0.0');
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(
+      /warning: the inventory could not be loaded .*member t-2 unreachable.*using the 3 target\(s\) the state recorded/,
+    );
+    expect([...(await repo.versions()).values()].map((v) => v.version)).toEqual(['1.0.0', '1.0.0', '1.0.0']);
+    expect(repo.state().phase).toBe('RolledBack');
+  });
+});
+
 describe('the state says what happened', () => {
   it('after a failed verify, status and drift show the version the target runs', async () => {
     const repo = await given({

@@ -109,6 +109,8 @@ const targetState: fc.Arbitrary<TargetState> = fc
       startedAt: anyText,
       finishedAt: anyText,
       message: anyText,
+      address: anyText,
+      labels: fc.dictionary(targetId, anyText, { maxKeys: 4 }),
       extra: fc.oneof(fc.record({ value: fc.double(), list: fc.array(fc.nat(), { maxLength: 2 }) }), fc.constant(null)),
     },
     { requiredKeys: ['phase'] },

@@ -3,7 +3,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { readState } from '../../state/store.js';
+import { readState, statePathFor } from '../../state/store.js';
 import type { RolloutState } from '../../state/types.js';
 import { loadRollout, type LoadedRollout } from '../../app/session.js';
 import { createScmFromEnv, readActionsContext, type ActionsContext } from '../actions-env.js';
@@ -117,7 +117,11 @@ export function registerSummaryCommand(gh: Command): void {
     ) => {
       const ctx = readActionsContext();
       const exitCode = Number(flags.exitCode);
-      const loaded = await loadRollout(spec);
+      // A summary is read-only: when discovery fails (a rollback's case), the recorded targets do.
+      const loaded = await loadRollout(spec, {
+        recorded: async () =>
+          (await readState(statePathFor(spec))) ?? (await readStateWithBackend(statePathFor(spec), flags)),
+      });
       const result = await readResult(flags.resultFile);
       const githubBackend = usesGitHubBackend(flags);
       const scm =
