@@ -15,6 +15,7 @@ import { RolloutEngine, type GateApprover, type RollbackBatch } from '../engine/
 import type { StatePort } from '../state/port.js';
 import { createStepRunner } from '../engine/steps.js';
 import { loadInventory } from '../inventory/load.js';
+import { createAlertmanagerClient } from '../analysis/alerts/client.js';
 import { createProvider } from '../analysis/providers/index.js';
 import { registerSecret } from '../util/secrets.js';
 import { excludeFromPlan, planRollback, planRollout } from '../plan/plan.js';
@@ -145,6 +146,10 @@ export async function openEngine(
       : undefined;
     const engine = new RolloutEngine({
       analysis: provider ? { provider } : undefined,
+      // Alertmanager as a gate and silences (spec alerts); the token is read and masked here.
+      alerts: spec.alerts
+        ? { client: createAlertmanagerClient(spec.alerts.alertmanager, { env: process.env, mask: registerSecret }) }
+        : undefined,
       spec,
       targets: loaded.targets,
       plan,

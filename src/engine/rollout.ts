@@ -36,6 +36,7 @@ import { RollbackRunner } from './rollback.js';
 import { decideAfterObservation, decideAfterWaveSteps, type Transition } from './transitions.js';
 import { assessReportedVersions, prevailingVersion, type FleetVersionProblem } from './version-policy.js';
 import { WaveRunner } from './wave-runner.js';
+import type { AlertTransition } from './alerts.js';
 import type { PlannedWave } from '../plan/types.js';
 
 export {
@@ -165,6 +166,7 @@ export class RolloutEngine {
   }
 
   private async runLoaded(opts: RunOptions): Promise<RunResult> {
+    await this.c.alerts.expireLeftovers();
     const state = this.c.state;
     const desired = this.spec.version;
     if (state.phase === 'Paused' && state.condition?.reason !== Reasons.GatePending) {
@@ -213,6 +215,7 @@ export class RolloutEngine {
 
   private async resumeLoaded(decision: Decision, reason: string | undefined, opts: RunOptions): Promise<RunResult> {
     const c = this.c;
+    await c.alerts.expireLeftovers();
     const state = c.state;
     const decidable: RolloutPhase[] = ['Paused', 'Progressing', 'Degraded'];
     if (!decidable.includes(state.phase) || (state.phase === 'Degraded' && decision === 'abort')) {
@@ -258,6 +261,7 @@ export class RolloutEngine {
    */
   rollbackTo(version: string | undefined, reason?: string): Promise<RunResult> {
     return this.leased(async () => {
+      await this.c.alerts.expireLeftovers();
       await this.assertTargetsFree();
       return this.rollbacks.rollbackTo(version, reason);
     });
@@ -619,6 +623,11 @@ export class RolloutEngine {
         c.emit('gate_approved', { gate, by: answer.by, wave: wave.id });
       }
       if (s.phase === 'Paused') s.phase = 'Progressing';
+      if (ws.phase === 'Pending') {
+        // The alert gate before the wave starts (spec alerts): a firing alert fails or pauses it.
+        const alerted = await c.alerts.gate(wave, 'before');
+        if (alerted) return this.followAlerts(alerted, wave, 'before');
+      }
 
       const tierHooks = c.tierOf(wave).hooks;
       if (tierHooks?.before && ws.phase !== 'Observing') await this.ensureHook('before', tierHooks.before, wave.tier);
@@ -736,7 +745,22 @@ export class RolloutEngine {
         ? { verdict: analysis.verdict, severity: analysis.severity, message: analysis.message }
         : undefined,
     });
+    if (next.kind === 'complete') {
+      // The alert gate at the end of the window (spec alerts).
+      const alerted = await c.alerts.gate(wave, 'after');
+      if (alerted) return this.followAlerts(alerted, wave, 'after');
+    }
     return this.follow(next, wave);
+  }
+
+  /**
+   * Carries out what the alert gate called for. A pause before a wave leaves the wave as it
+   * was (nothing of it ran); at the end of its window, as a failed analysis does.
+   */
+  private async followAlerts(t: AlertTransition, wave: PlannedWave, when: 'before' | 'after'): Promise<RunResult> {
+    if (this.c.aborted) return this.interrupted();
+    if (t.kind === 'pause' && when === 'before') return this.pause(t.reason, t.message);
+    return (await this.follow(t, wave)) ?? this.pause(t.reason, t.message);
   }
 
   private async finish(): Promise<RunResult> {

@@ -2,6 +2,7 @@
  * The state file (`rollouts/<name>.state.yaml`): observed progress, written
  * only by Fleetgate. Times are ISO-8601 strings (UTC); durations in ms.
  */
+import type { AlertsCheck, SilenceRecord } from '../analysis/alerts/types.js';
 import type { Measurement } from '../analysis/types.js';
 
 export const STATE_API_VERSION = 'fleetgate/v1alpha1';
@@ -77,6 +78,13 @@ export interface WaveState {
   message?: string;
   /** Metric analysis of the observation window: verdict and every measurement (metric, query, cohort, window, value, baseline, threshold, phase, message). */
   analysis?: { verdict: 'pass' | 'fail' | 'inconclusive'; message: string; measurements: Measurement[] };
+  /** The alert gate's checks (spec `alerts`): before the wave started and at the end of its window, with the alerts that fired. */
+  alerts?: {
+    before?: AlertsCheck;
+    after?: AlertsCheck;
+    /** Alerts an operator's `continue` accepted after a check showed them (`fingerprint@startsAt`): not counted again. */
+    accepted?: string[];
+  };
 }
 
 export interface BreakerTrip {
@@ -166,6 +174,11 @@ export interface RolloutState {
   };
   /** Targets left out of this rollout explicitly (spec `exclude`, `--exclude`): never touched. */
   excluded?: string[];
+  /**
+   * Silences Fleetgate created in Alertmanager for targets being drained and upgraded and has
+   * not expired yet (spec `alerts.silence`); the next run expires any a stopped run left.
+   */
+  silences?: SilenceRecord[];
   /** Past rollouts, newest first, bounded (see `HISTORY_LIMIT`). */
   history: HistoryEntry[];
   /**
