@@ -4,8 +4,15 @@
  * - `authorizeActor`: the fallback approval (and every `workflow_dispatch`
  *   decision) is accepted only from a user with at least the required repository
  *   permission (collaborator-permission API) or an active member of a listed team.
- * - `findEnvironmentApproval`: who approved an environment gate in this run
- *   (`GET …/actions/runs/{run_id}/approvals`), to record them in the state.
+ * - `findRunApproval`: who approved an environment gate in this run
+ *   (`GET …/actions/runs/{run_id}/approvals`). A gate counts as approved only
+ *   when that list shows an approval of its environment (issue 12, item 6): an
+ *   environment that merely *has* reviewers proves nothing (an administrator can
+ *   bypass them, and on some plans they are not available), so without one the
+ *   rollout pauses with `GatePending`. The list covers every attempt of the run
+ *   (it is scoped by `run_id`, with no attempt and no time), so an approval
+ *   already recorded in the state for this run is not counted again: a re-run
+ *   whose gate was bypassed does not reuse the first attempt's approval.
  */
 import { NotAuthorizedError } from './errors.js';
 import { PERMISSION_LEVELS, type PermissionLevel, type RolloutScm, type RunApproval } from './scm.js';
@@ -58,17 +65,50 @@ export async function authorizeActor(
   );
 }
 
-/** The newest approval of `environment` among a run's reviews, if any. */
-export function pickEnvironmentApproval(reviews: readonly RunApproval[], environment: string): RunApproval | undefined {
+/**
+ * The newest approval of `environment` among a run's reviews that is not yet recorded, if any.
+ * @param alreadyRecorded - approvals of `environment` from this run the state already holds (earlier attempts)
+ */
+export function pickEnvironmentApproval(
+  reviews: readonly RunApproval[],
+  environment: string,
+  alreadyRecorded = 0,
+): RunApproval | undefined {
   const matching = reviews.filter((r) => r.state === 'approved' && r.environments.includes(environment));
-  return matching.at(-1);
+  return matching.length > alreadyRecorded ? matching.at(-1) : undefined;
 }
 
-/** Who approved `environment` in run `runId`, or `undefined` (no reviewers, or an admin bypassed them). */
+/** What {@link countRecordedRunApprovals} reads of a state approval (written by the `summary` command). */
+export interface RecordedApproval {
+  gate: string;
+  via?: unknown;
+  run?: unknown;
+}
+
+/**
+ * How many approvals of `environment` taken from run `runUrl`'s reviews the state already
+ * records (`via: environment <name>`, `run: <url>`).
+ */
+export function countRecordedRunApprovals(
+  approvals: readonly RecordedApproval[],
+  environment: string,
+  runUrl: string | undefined,
+): number {
+  if (!runUrl) return 0;
+  return approvals.filter((a) => a.gate === environment && a.via === `environment ${environment}` && a.run === runUrl)
+    .length;
+}
+
+/**
+ * Who approved `environment` in run `runId` and is not yet recorded, or `undefined`: nobody did
+ * (no reviewers, rules not available on the plan, or an administrator bypassed them).
+ * @throws GitHubApiError when the approvals cannot be read (`actions: read`)
+ */
 export async function findEnvironmentApproval(
   scm: RolloutScm,
   runId: number,
   environment: string,
+  alreadyRecorded = 0,
 ): Promise<RunApproval | undefined> {
-  return pickEnvironmentApproval(await scm.listRunApprovals(runId), environment);
+  return pickEnvironmentApproval(await scm.listRunApprovals(runId), environment, alreadyRecorded);
 }

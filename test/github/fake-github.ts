@@ -29,6 +29,8 @@ export interface FakeReview {
   state: 'approved' | 'rejected';
   user: string;
   comment: string;
+  /** Run attempt the review was given in (default 1). GitHub lists every attempt's reviews under the run. */
+  attempt?: number;
 }
 
 export interface FakeGitHubOptions {
@@ -534,7 +536,11 @@ export class FakeGitHub {
       };
     },
     'actions/get-reviews-for-run': (p) => {
-      const reviews = this.opts.reviews?.[Number(p.run_id)] ?? [];
+      // Scoped by run, not attempt (the endpoint takes no attempt and answers no time): every
+      // attempt's reviews, oldest attempt first.
+      const reviews = [...(this.opts.reviews?.[Number(p.run_id)] ?? [])].sort(
+        (a, b) => (a.attempt ?? 1) - (b.attempt ?? 1),
+      );
       return {
         status: 200,
         body: reviews.map((r) => ({

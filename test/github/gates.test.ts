@@ -4,7 +4,12 @@
  * listed team), and environment approvals are found in the run's reviews.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { authorizeActor, findEnvironmentApproval, permissionAtLeast } from '../../src/github/approvals.js';
+import {
+  authorizeActor,
+  countRecordedRunApprovals,
+  findEnvironmentApproval,
+  permissionAtLeast,
+} from '../../src/github/approvals.js';
 import { assessEnvironment, auditEnvironments } from '../../src/github/environments.js';
 import { FakeGitHub } from './fake-github.js';
 
@@ -109,5 +114,43 @@ describe('fallback approval permission', () => {
       comment: 'dashboards green',
     });
     expect(await findEnvironmentApproval(fake.scm(), 7, 'edge-production')).toBeUndefined();
+  });
+
+  it("does not count an earlier attempt's approval again (the list is per run, every attempt in it)", async () => {
+    const runUrl = 'https://github.com/acme/fleet/actions/runs/8';
+    fake = await FakeGitHub.start({
+      reviews: {
+        8: [{ environments: ['edge-canary'], state: 'approved', user: 'alice', comment: 'first try', attempt: 1 }],
+        9: [
+          { environments: ['edge-canary'], state: 'approved', user: 'bob', comment: 'again', attempt: 2 },
+          { environments: ['edge-canary'], state: 'approved', user: 'alice', comment: 'first try', attempt: 1 },
+        ],
+      },
+    });
+    // Attempt 1 recorded alice's approval; attempt 2 waited again and an administrator bypassed it.
+    const recorded = [
+      {
+        at: '2026-12-01T10:00:00Z',
+        gate: 'edge-canary',
+        by: 'github:alice',
+        via: 'environment edge-canary',
+        run: runUrl,
+      },
+      {
+        at: '2026-12-01T10:00:00Z',
+        gate: 'edge-canary',
+        by: 'github:x',
+        via: 'environment edge-canary',
+        run: `${runUrl}9`,
+      },
+      { at: '2026-12-01T10:00:00Z', gate: 'edge-canary', by: 'alice (--approve edge-canary)' },
+    ];
+    const earlier = countRecordedRunApprovals(recorded, 'edge-canary', runUrl);
+    expect(earlier).toBe(1);
+    expect(countRecordedRunApprovals(recorded, 'edge-canary', undefined)).toBe(0);
+    expect(await findEnvironmentApproval(fake.scm(), 8, 'edge-canary', earlier)).toBeUndefined();
+    expect(await findEnvironmentApproval(fake.scm(), 8, 'edge-canary')).toMatchObject({ user: 'alice' });
+    // A second attempt that was approved again: the newest approval counts (the fake lists attempts in order).
+    expect(await findEnvironmentApproval(fake.scm(), 9, 'edge-canary', 1)).toMatchObject({ user: 'bob' });
   });
 });

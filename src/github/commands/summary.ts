@@ -7,7 +7,7 @@ import { readState, statePathFor } from '../../state/store.js';
 import type { RolloutState } from '../../state/types.js';
 import { loadRollout, type LoadedRollout } from '../../app/session.js';
 import { createScmFromEnv, readActionsContext, type ActionsContext } from '../actions-env.js';
-import { findEnvironmentApproval } from '../approvals.js';
+import { countRecordedRunApprovals, findEnvironmentApproval } from '../approvals.js';
 import {
   addStateBackendOptions,
   createStateBackend,
@@ -71,14 +71,23 @@ async function recordGateReviewer(
   const marker = `(--approve ${gate})`;
   const pending = state?.approvals.filter((a) => a.gate === gate && a.by.endsWith(marker));
   if (!state || !pending || pending.length === 0) return state;
-  const review = await findEnvironmentApproval(scm, ctx.runId, gate);
+  // The same approval the gate step counted: the newest of the run's, unless earlier attempts used them all.
+  const review = await findEnvironmentApproval(
+    scm,
+    ctx.runId,
+    gate,
+    countRecordedRunApprovals(state.approvals, gate, ctx.runUrl),
+  );
   if (!review) return state;
   for (const a of pending) {
+    // Who and their comment from the run's approvals; when: `at`, the moment the wave took it
+    // (GitHub's approvals carry no time); which attempt of the run.
     Object.assign(a, {
       by: `github:${review.user}`,
       comment: review.comment,
       via: `environment ${gate}`,
       ...(ctx.runUrl ? { run: ctx.runUrl } : {}),
+      ...(ctx.runAttempt ? { attempt: ctx.runAttempt } : {}),
     });
   }
   const written = await port.write(state);
