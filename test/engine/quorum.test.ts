@@ -8,8 +8,8 @@
  * election), a transfer moves it where it is asked to.
  */
 import { describe, expect, it } from 'vitest';
-import type { StepResult, StepRunner } from '../../src/engine/steps.js';
-import type { TemplateVars } from '../../src/engine/template.js';
+import { renderUrl, type StepResult, type StepRunner } from '../../src/engine/steps.js';
+import { renderTemplate, type TemplateVars } from '../../src/engine/template.js';
 import { placeQuorumLeader } from '../../src/plan/leader.js';
 import { planRollout } from '../../src/plan/plan.js';
 import type { StepSpec, StepsSpec, Target } from '../../src/spec/types.js';
@@ -375,5 +375,35 @@ describe('placeQuorumLeader (pure)', () => {
       expect(p.waves.at(-1)!.targets).toEqual([leader]);
       expect(p.waves.flatMap((w) => w.targets).sort()).toEqual(['c-1', 'c-2', 'c-3', 'c-4', 'c-5']);
     }
+  });
+});
+
+describe('{{transferee.*}} in a transferLeadership step', () => {
+  const vars = (address: string): TemplateVars => ({
+    target: { id: 'c-3', address: 'c-3.test:2379', labels: {} },
+    transferee: { id: 'c-1', address, labels: { 'node-id': 'a b/c' } },
+    version: '1.1.0',
+    rollout: { name: 'r' },
+    component: 'etcd',
+  });
+
+  it('fills the transferee, keeps its address as a URL authority and percent-encodes its labels', () => {
+    expect(
+      renderUrl(
+        'http://{{target.address}}/move?to={{transferee.id}}&id={{transferee.labels.node-id}}',
+        vars('c-1.test:2379'),
+      ),
+    ).toBe('http://c-3.test:2379/move?to=c-1&id=a%20b%2Fc');
+    expect(renderUrl('http://{{transferee.address}}/', vars('c-1.test:2379'))).toBe('http://c-1.test:2379/');
+    expect(renderTemplate('{{transferee.host}}', vars('c-1.test:2379'))).toBe('c-1.test');
+  });
+
+  it('refuses a transferee address that would move the request elsewhere', () => {
+    expect(() => renderUrl('http://{{transferee.address}}/', vars('evil.test/x?'))).toThrow(/not a host or host:port/);
+  });
+
+  it('has no value outside a transfer (the engine gives no transferee)', () => {
+    const { transferee: _unused, ...plain } = vars('c-1.test:2379');
+    expect(() => renderTemplate('{{transferee.id}}', plain)).toThrow(/\{\{transferee\.id\}\}/);
   });
 });
