@@ -58,7 +58,8 @@ export function silenceMarker(rollout: string): string {
 
 /**
  * What a check of the alert gate means for the rollout (pure).
- * `pass` → nothing; no answer → pause `AlertmanagerUnreachable`; a firing alert → with
+ * `pass` → nothing; no answer → pause `AlertmanagerUnreachable` (not asked, because the selector
+ * cannot be rendered for a target: `AlertGateNotAsked`); a firing alert → with
  * `action: fail` and targets already touched, roll back (`AlertFiring`, like a failed critical
  * metric), else pause `AlertFiring`.
  *
@@ -66,6 +67,12 @@ export function silenceMarker(rollout: string): string {
  */
 export function decideOnAlerts(check: AlertsCheck, touched: boolean): AlertTransition | undefined {
   if (check.verdict === 'pass') return undefined;
+  if (check.verdict === 'inconclusive' && check.notAsked)
+    return {
+      kind: 'pause',
+      reason: Reasons.AlertGateNotAsked,
+      message: `${check.message}. Give the targets the label, or change alerts.select, then \`fleetgate resume --decision continue\``,
+    };
   if (check.verdict === 'inconclusive')
     return {
       kind: 'pause',
@@ -186,7 +193,7 @@ export class AlertGuard {
     }
     const accepted = acceptedAlerts(c.state.waves, c.state.decisions);
     const answer = problem
-      ? { ok: false as const, message: problem }
+      ? { ok: false as const, message: problem, notAsked: true }
       : await this.client
           .listAlerts(filter, c.d.signal)
           .then((r) => (r.ok ? { ok: true as const, alerts: r.value } : { ok: false as const, message: r.message }));

@@ -32,6 +32,8 @@ export const Reasons = {
   AlertFiring: 'AlertFiring',
   /** Alertmanager did not answer the alert gate: never a pass. */
   AlertmanagerUnreachable: 'AlertmanagerUnreachable',
+  /** The alert gate could not ask (a per-target selector reads a label a target lacks): never a pass. */
+  AlertGateNotAsked: 'AlertGateNotAsked',
   /** A quorum tier's `leader` step failed on every member, or named no member of the tier. */
   LeaderUnknown: 'LeaderUnknown',
   /** `transferLeadership` failed, or the leader did not move within its timeout (the leader is untouched). */

@@ -245,3 +245,16 @@ describe('the alert gate (engine)', () => {
     expect(resumed.outcome).toBe('Healthy');
   });
 });
+
+describe('the alert gate with a per-target selector (engine)', () => {
+  it('pauses, without asking, when the selector reads a label a target does not have', async () => {
+    const { s, am, engine } = given(2, alertsSpec({ silence: undefined, select: 'zone="{{target.labels.zone}}"' }));
+    const r = await engine().run();
+    expect([r.outcome, r.reason]).toEqual(['Paused', 'AlertGateNotAsked']);
+    expect(r.message).toMatch(
+      /could not ask Alertmanager before edge\/canary starts: alerts\.select cannot be rendered for edge-1/,
+    );
+    expect(am.calls).toEqual([]);
+    expect(s.state().waves[0]!.alerts?.before?.verdict).toBe('inconclusive');
+  });
+});

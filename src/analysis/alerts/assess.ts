@@ -30,7 +30,7 @@ export interface AlertsCheckInput {
    */
   rendered: { target?: string; matchers: Matcher[] }[];
   /** Alertmanager's answer (active, not silenced, not inhibited alerts), or why there is none. */
-  answer: { ok: true; alerts: ApiAlert[] } | { ok: false; message: string };
+  answer: { ok: true; alerts: ApiAlert[] } | { ok: false; message: string; notAsked?: boolean };
   /**
    * Alerts an operator's `continue` accepted after an earlier check showed them (keys from
    * {@link alertKey}): not counted again. A new alert, or the same one firing anew, counts.
@@ -81,7 +81,10 @@ export function assessAlerts(input: AlertsCheckInput): AlertsCheck {
     return {
       ...base,
       verdict: 'inconclusive',
-      message: `Alertmanager at ${input.where} did not answer ${moment}: ${input.answer.message} (the alert gate never passes without an answer)`,
+      ...(input.answer.notAsked ? { notAsked: true } : {}),
+      message: input.answer.notAsked
+        ? `the alert gate could not ask Alertmanager ${moment}: ${input.answer.message} (the alert gate never passes without an answer)`
+        : `Alertmanager at ${input.where} did not answer ${moment}: ${input.answer.message} (the alert gate never passes without an answer)`,
       firing: 0,
       alerts: [],
     };

@@ -34,6 +34,8 @@ export interface AlertsCheck {
   /** Targets the selector was rendered for (how many). */
   targets: number;
   message: string;
+  /** True when Alertmanager was not asked (the selector could not be rendered): `inconclusive`. */
+  notAsked?: boolean;
   /** How many firing alerts matched. */
   firing: number;
   /** The matching alerts, at most {@link MAX_RECORDED_ALERTS}, oldest first. */
