@@ -101,7 +101,31 @@ export class Leadership {
   }
 
   /**
-   * Before the leader `id` of a `leader` wave is drained: runs `transferLeadership` with a
+   * Whether target `id` of a quorum tier must hand leadership off before it goes down: always
+   * in the tier's `leader` wave; in its other waves when the `leader` step, asked again right
+   * now, names it (leadership may have moved onto it since its wave started). A failed reading
+   * does not stop the take-down: the wave's own reading allowed it a moment ago.
+   */
+  async mustTransferFrom(wave: PlannedWave, id: string): Promise<boolean> {
+    if (wave.kind === 'leader') return true;
+    const step = this.leaderStep(wave.tier);
+    if (step === undefined) return false;
+    const reading = await this.read(wave.tier, step);
+    if (!reading.ok || reading.leader !== id) return false;
+    this.leaders.set(wave.tier, reading.leader);
+    this.c.emit('leader_observed', {
+      tier: wave.tier,
+      wave: wave.id,
+      target: id,
+      leader: reading.leader,
+      askedOf: reading.askedOf,
+      message: `${id} leads now, in ${wave.id}: leadership is moved off it before it goes down`,
+    });
+    return true;
+  }
+
+  /**
+   * Before the leader `id` is drained (in the `leader` wave, or a member that leads now): runs `transferLeadership` with a
    * member already on `desired` as `{{transferee.*}}`, then (with a `leader` step) reads the
    * leader every `intervalMs` until another member leads, for at most the step's `timeoutMs`.
    * No transfer step: nothing to do. No member on `desired` yet: nothing is moved (an event

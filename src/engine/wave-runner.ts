@@ -128,7 +128,12 @@ export class WaveRunner {
     ts.from ??= probe.version;
     recordVersion(ts, probe.version);
     const already = probe.version === desired;
-    if (!already && wave.kind === 'leader' && this.leadership && c.stepsFor(id).transferLeadership) {
+    if (
+      !already &&
+      this.leadership &&
+      c.stepsFor(id).transferLeadership &&
+      (await this.leadership.mustTransferFrom(wave, id))
+    ) {
       // Leadership moves to a member already on the new version before the leader goes down.
       await this.recordStep(ts, 'transferLeadership');
       const problem = await this.leadership.transferFrom(wave, id, desired);

@@ -261,6 +261,32 @@ describe('quorum tier: transferLeadership', () => {
     expect(moved).toMatchObject({ target: 'c-3', transferee: 'c-1', ok: true, leader: 'c-1', wave: 'control/leader' });
   });
 
+  it('given leadership moves onto a member of the running wave, then it is moved off before that member goes down', async () => {
+    const { s, cluster, transfers } = setUp({ members: 5, leader: 'c-5', steps: steps() });
+    // c-2, planned in the canary with c-1, wins an election while c-1 is restarted.
+    s.fleet.on(
+      (call) => call.kind === 'undrain' && call.target === 'c-1',
+      () => {
+        cluster.leader = 'c-2';
+      },
+    );
+    const r = await s.engine().run();
+    expect(r.outcome).toBe('Healthy');
+    // Leadership then stays on c-1 (upgraded), so c-5 goes as an ordinary member: no second transfer.
+    expect(transfers).toEqual([{ from: 'c-2', to: 'c-1' }]);
+    expect(cluster.log.filter((l) => l.startsWith('drain'))).toEqual([
+      'drain c-1 (leader c-5)',
+      'drain c-2 (leader c-1)',
+      'drain c-3 (leader c-1)',
+      'drain c-4 (leader c-1)',
+      'drain c-5 (leader c-1)',
+    ]);
+    expect(s.events.find((e) => e.event === 'leader_observed' && e.target === 'c-2')).toMatchObject({
+      wave: 'control/canary',
+      leader: 'c-2',
+    });
+  });
+
   it('given the leadership does not move, then the rollout pauses (LeadershipNotTransferred) with the leader untouched', async () => {
     const { s, cluster } = setUp({ leader: 'c-3', steps: steps(), transferWorks: () => false });
     const r = await s.engine().run();
