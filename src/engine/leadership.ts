@@ -47,8 +47,9 @@ export class Leadership {
 
   /**
    * Asks the tier's `leader` step, of each member in turn (plan order), until one answers.
-   * Never throws: a step that fails everywhere, or an answer that is not a member of the tier,
-   * is a reading with reason `LeaderUnknown`.
+   * A step that fails everywhere, or an answer that is not a member of the tier, is a reading
+   * with reason `LeaderUnknown` (not an exception).
+   * @throws InvalidPhaseError when a member of the plan is not in the inventory any more
    */
   async read(tier: string, step: StepSpec): Promise<LeaderReading> {
     const c = this.c;
@@ -61,7 +62,8 @@ export class Leadership {
         signal: c.d.signal,
       });
       if (!r.ok || r.version === undefined) {
-        failures.push(`${id}: ${r.message}`);
+        // The runner reads the answer as it reads a version; say what is missing here.
+        failures.push(`${id}: ${r.message.replace(/no version in /, 'no leader id in ')}`);
         continue;
       }
       const leader = r.version.trim();
