@@ -6,8 +6,9 @@
 import type { WrittenAlerts } from '../analysis/providers/alertmanager-settings.js';
 import { parseDuration } from './duration.js';
 import { parseMatchers } from './matchers.js';
+import { labelPlaceholders } from './placeholders.js';
 import type { SpecProblem } from './problem.js';
-import type { AlertsSpec } from './types.js';
+import type { AlertsSpec, Target } from './types.js';
 
 /** How long a silence lasts when `silence.duration` is omitted: an upper bound, it is expired as soon as the target is back. */
 export const DEFAULT_SILENCE_DURATION = '30m';
@@ -45,16 +46,28 @@ export function normalizeAlerts(written: WrittenAlerts): AlertsSpec {
 }
 
 /**
- * Checks the matcher syntax of `alerts.select` and `alerts.silence.matchers`.
- * @returns one problem per field that does not parse (path, message, expected)
+ * Checks the matcher syntax of `alerts.select` and `alerts.silence.matchers`, and (given the
+ * inline inventory's targets) that every target has the labels they read through
+ * `{{target.labels.<key>}}`.
+ * @returns one problem per field that does not parse or reads a label a target lacks
  */
-export function checkAlertsRules(written: WrittenAlerts | undefined): SpecProblem[] {
+export function checkAlertsRules(written: WrittenAlerts | undefined, targets?: readonly Target[]): SpecProblem[] {
   if (written === undefined) return [];
   const fields: { path: (string | number)[]; text: string }[] = [{ path: ['alerts', 'select'], text: written.select }];
   if (written.silence !== undefined && written.silence !== true && written.silence.matchers !== undefined)
     fields.push({ path: ['alerts', 'silence', 'matchers'], text: written.silence.matchers });
   const out: SpecProblem[] = [];
   for (const { path, text } of fields) {
+    for (const key of new Set(labelPlaceholders(text))) {
+      const missing = (targets ?? []).filter((t) => !Object.hasOwn(t.labels, key)).map((t) => t.id);
+      if (missing.length === 0) continue;
+      out.push({
+        path,
+        message: `uses {{target.labels.${key}}}, but ${missing.length} target(s) have no label "${key}" (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''})`,
+        expected: `every target to have label ${key}`,
+        severity: 'error',
+      });
+    }
     const parsed = parseMatchers(text);
     if (parsed.ok) continue;
     const p = parsed.problem;

@@ -490,7 +490,7 @@ export function checkSpecRules(spec: RolloutSpec, written: WrittenRolloutSpec): 
   checkTimings(spec, written, out);
   checkDrains(written, out);
   out.push(...checkQuorumSteps(spec));
-  out.push(...checkAlertsRules(written.alerts));
+  out.push(...checkAlertsRules(written.alerts, spec.inventory.kind === 'inline' ? spec.inventory.targets : undefined));
   return out;
 }
 

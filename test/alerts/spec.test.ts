@@ -99,6 +99,22 @@ describe('spec: alerts', () => {
     ] as string[]);
   });
 
+  it('refuses a label placeholder that a target of the inline inventory lacks', () => {
+    const inline = HEAD.replace(
+      'inventory:\n  file: inventory.yaml',
+      'inventory:\n  targets:\n    - { id: a, address: "10.0.0.1:80", labels: { zone: x } }\n    - { id: b, address: "10.0.0.2:80" }',
+    );
+    const r = parseSpec(
+      `${inline}alerts:\n  alertmanager: {url: "http://127.0.0.1:9093"}\n  select: 'zone="{{target.labels.zone}}"'\n`,
+      'edge.yaml',
+    );
+    expect(r.ok ? [] : r.errors.map(formatIssue)).toEqual([
+      expect.stringMatching(
+        /^edge\.yaml:\d+:11 alerts\.select: uses \{\{target\.labels\.zone\}\}, but 1 target\(s\) have no label "zone" \(b\)/,
+      ),
+    ] as string[]);
+  });
+
   it('needs the Alertmanager URL and a selector', () => {
     expect(errors('alerts:\n  silence: true\n')).toEqual([
       expect.stringMatching(/^edge\.yaml:12:1 alerts\.alertmanager: is required/),
