@@ -297,6 +297,7 @@ export function createOctokitScm(opts: OctokitScmOptions): RolloutScm {
           repo,
           ref: req.ref,
           environment: req.environment,
+          ...(req.task ? { task: req.task } : {}),
           description: req.description,
           payload: req.payload as { [key: string]: unknown },
           auto_merge: false,
@@ -309,6 +310,17 @@ export function createOctokitScm(opts: OctokitScmOptions): RolloutScm {
       if (!('id' in data))
         throw new GitHubApiError(`GitHub API: deployment to ${req.environment}: ${data.message}`, 202);
       return { id: data.id };
+    },
+
+    async listDeployments(environment, task) {
+      const data = await call(`list deployments to ${environment} in ${slug}`, async () => {
+        const r = await octokit.rest.repos.listDeployments({ owner, repo, environment, task, per_page: 100 });
+        return r.data;
+      });
+      return data.map((d) => ({
+        id: d.id,
+        payload: d.payload !== null && typeof d.payload === 'object' ? (d.payload as Record<string, unknown>) : {},
+      }));
     },
 
     async createDeploymentStatus(deploymentId, req) {

@@ -144,11 +144,15 @@ export interface RolloutScm {
   createDeployment(req: {
     ref: string;
     environment: string;
+    /** What the deployment does (`deploy:<rollout>`); GitHub's default is `deploy`. */
+    task?: string;
     description: string;
     payload: Record<string, unknown>;
     productionEnvironment?: boolean;
     transientEnvironment?: boolean;
   }): Promise<{ id: number }>;
+  /** The newest deployments (first page, up to 100) of `environment` with `task`, newest first. */
+  listDeployments(environment: string, task: string): Promise<{ id: number; payload: Record<string, unknown> }[]>;
   createDeploymentStatus(
     deploymentId: number,
     req: { state: DeploymentState; description: string; logUrl?: string; environmentUrl?: string },

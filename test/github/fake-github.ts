@@ -126,6 +126,7 @@ export class FakeGitHub {
     id: number;
     environment: string;
     ref: string;
+    task: string;
     payload: unknown;
     statuses: { state: string; description: string }[];
   }[] = [];
@@ -624,6 +625,7 @@ export class FakeGitHub {
         id,
         environment: b.environment as string,
         ref: b.ref as string,
+        task: (b.task as string | undefined) ?? 'deploy',
         payload: b.payload,
         statuses: [],
       });
@@ -636,7 +638,7 @@ export class FakeGitHub {
           node_id: `D_${id}`,
           sha,
           ref: b.ref,
-          task: 'deploy',
+          task: (b.task as string | undefined) ?? 'deploy',
           payload: b.payload ?? {},
           original_environment: b.environment,
           environment: b.environment,
@@ -650,6 +652,38 @@ export class FakeGitHub {
           production_environment: Boolean(b.production_environment),
         },
       };
+    },
+    'repos/list-deployments': async (_p, q) => {
+      // Like GitHub: newest first, filtered by the query's environment, task, ref and sha.
+      const perPage = Number(q.get('per_page') ?? 30);
+      const matching = [...this.deployments]
+        .reverse()
+        .filter(
+          (d) =>
+            (q.get('environment') === null || d.environment === q.get('environment')) &&
+            (q.get('task') === null || d.task === q.get('task')),
+        )
+        .slice(0, perPage);
+      const body = await Promise.all(
+        matching.map(async (d) => ({
+          url: `${this.repoUrl()}/deployments/${d.id}`,
+          id: d.id,
+          node_id: `D_${d.id}`,
+          sha: (await this.remote.resolve(d.ref)) ?? d.ref,
+          ref: d.ref,
+          task: d.task,
+          payload: d.payload ?? {},
+          original_environment: d.environment,
+          environment: d.environment,
+          description: null,
+          creator: simpleUser(BOT_LOGIN),
+          created_at: '2026-01-01T00:00:00Z',
+          updated_at: '2026-01-01T00:00:00Z',
+          statuses_url: `${this.repoUrl()}/deployments/${d.id}/statuses`,
+          repository_url: this.repoUrl(),
+        })),
+      );
+      return { status: 200, body };
     },
     'repos/create-deployment-status': (p, _q, b) => {
       const d = this.deployments.find((x) => x.id === Number(p.deployment_id));

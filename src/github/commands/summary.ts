@@ -17,7 +17,8 @@ import {
 } from '../backend.js';
 import { GitHubApiError, NotAuthorizedError } from '../errors.js';
 import { renderRunSummary } from '../markdown.js';
-import type { DeploymentState, RolloutScm } from '../scm.js';
+import type { RolloutScm } from '../scm.js';
+import { isJobOutcome, recordDeployment } from '../deployments.js';
 import { annotate, setOutputs, writeSummary } from '../runner-io.js';
 import { EXIT } from './shared.js';
 
@@ -171,25 +172,16 @@ export function registerSummaryCommand(gh: Command): void {
           `${loaded.spec.name} ${outcome.toLowerCase()}: ${message ?? state?.condition?.message ?? ''}`,
         );
       if (flags.deploymentEnvironment && scm && ctx.sha) {
-        const depState: DeploymentState =
-          outcome === 'Healthy'
-            ? 'success'
-            : outcome === 'Progressing' || outcome === 'Paused'
-              ? 'in_progress'
-              : 'failure';
         try {
-          const dep = await scm.createDeployment({
-            ref: ctx.sha,
+          await recordDeployment(scm, {
+            rollout: loaded.spec.name,
             environment: flags.deploymentEnvironment,
-            description:
-              `${loaded.spec.name} ${state?.toVersion ?? loaded.spec.version}: ${flags.phase} ${state?.currentWave ?? ''}`.trim(),
-            payload: { rollout: loaded.spec.name, wave: state?.currentWave ?? '', outcome },
-            productionEnvironment: outcome === 'Healthy',
-          });
-          await scm.createDeploymentStatus(dep.id, {
-            state: depState,
-            description: `${outcome}${result?.reason ? ` (${result.reason})` : ''}`,
-            logUrl: ctx.runUrl,
+            sha: ctx.sha,
+            outcome: isJobOutcome(outcome) ? outcome : 'Error',
+            phase: flags.phase,
+            state,
+            reason: result?.reason,
+            runUrl: ctx.runUrl,
           });
         } catch (error) {
           if (!(error instanceof GitHubApiError)) throw error;
