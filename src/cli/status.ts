@@ -118,5 +118,10 @@ export function formatPreflight(r: PreflightReport, pc: Colors = colorsFor(proce
   if ((r.excluded ?? []).length > 0) lines.push(`  left out (exclude): ${r.excluded.join(', ')}`);
   for (const u of r.unreachable.slice(0, 20)) lines.push(pc.red(`  ${u.id} did not answer: ${u.message}`));
   if (r.unreachable.length > 20) lines.push(pc.red(`  … ${r.unreachable.length - 20} more unreachable`));
+  if (r.alerts) {
+    const line = `  alerts now: ${r.alerts.verdict === 'pass' ? 'none firing' : r.alerts.verdict} — ${r.alerts.message}`;
+    lines.push(r.alerts.verdict === 'pass' ? line : pc.yellow(line));
+    for (const a of r.alerts.alerts.slice(0, 10)) lines.push(pc.yellow(`    ${formatFiringAlert(a)}`));
+  }
   return lines.join('\n');
 }

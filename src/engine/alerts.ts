@@ -157,31 +157,31 @@ export class AlertGuard {
   }
 
   /**
-   * Runs one check of the gate for `wave` and records it in the wave's state (`alerts.before`
-   * or `alerts.after`) with the alerts that fired.
-   * Alerts an operator accepted with a `continue` after an earlier check are not counted again.
-   * @returns the transition it calls for (undefined: go on, or the gate is off)
+   * Asks Alertmanager once for `waveId`'s check over `ids` (the targets a per-target selector
+   * is rendered for) and decides it. Records nothing.
+   * @returns the check, or undefined when the gate is off or the run stopped while asking
    */
-  async gate(wave: PlannedWave, when: 'before' | 'after'): Promise<AlertTransition | undefined> {
+  private async ask(
+    waveId: string,
+    ids: readonly string[],
+    when: 'before' | 'after',
+    accepted: ReadonlySet<string>,
+  ): Promise<AlertsCheck | undefined> {
     const spec = this.spec;
     if (!spec) return undefined;
     const c = this.c;
-    const ws = c.state.waves.find((w) => w.id === wave.id);
-    if (!ws) return undefined;
-    if (when === 'before' && this.passedBefore.has(wave.id)) return undefined;
     const matchers = parsedOrThrow(spec.select, 'alerts.select');
-    const pseudo: Target = { id: `alerts:${wave.id}`, address: '', labels: {} };
+    const pseudo: Target = { id: `alerts:${waveId}`, address: '', labels: {} };
     let rendered: { target?: string; matchers: Matcher[] }[];
     let problem: string | undefined;
-    const perTarget = dependsOnTarget(matchers);
     // Matchers that do not depend on the target go to Alertmanager as filters; the rest match here.
     const filter = this.render(
       matchers.filter((m) => !isTargetDependent(m)),
       pseudo,
     ).map(formatMatcher);
-    if (perTarget) {
+    if (dependsOnTarget(matchers)) {
       rendered = [];
-      for (const id of this.covered(wave)) {
+      for (const id of ids) {
         try {
           rendered.push({ target: id, matchers: this.render(matchers, c.target(id)) });
         } catch (err) {
@@ -191,17 +191,15 @@ export class AlertGuard {
     } else {
       rendered = [{ matchers: this.render(matchers, pseudo) }];
     }
-    const accepted = acceptedAlerts(c.state.waves, c.state.decisions);
     const answer = problem
       ? { ok: false as const, message: problem, notAsked: true }
       : await this.client
           .listAlerts(filter, c.d.signal)
           .then((r) => (r.ok ? { ok: true as const, alerts: r.value } : { ok: false as const, message: r.message }));
-    // Stopped while asking (Ctrl-C): nothing is decided; the caller records the interruption.
-    if (c.aborted) return { kind: 'pause', reason: Reasons.Interrupted, message: 'interrupted during the alert gate' };
-    const check = assessAlerts({
+    if (c.aborted) return undefined;
+    return assessAlerts({
       when,
-      wave: wave.id,
+      wave: waveId,
       action: spec.action,
       selector: spec.select,
       filter,
@@ -211,6 +209,24 @@ export class AlertGuard {
       where: this.client.where,
       at: c.now(),
     });
+  }
+
+  /**
+   * Runs one check of the gate for `wave` and records it in the wave's state (`alerts.before`
+   * or `alerts.after`) with the alerts that fired.
+   * Alerts an operator accepted with a `continue` after an earlier check are not counted again.
+   * @returns the transition it calls for (undefined: go on, or the gate is off)
+   */
+  async gate(wave: PlannedWave, when: 'before' | 'after'): Promise<AlertTransition | undefined> {
+    if (!this.spec) return undefined;
+    const c = this.c;
+    const ws = c.state.waves.find((w) => w.id === wave.id);
+    if (!ws) return undefined;
+    if (when === 'before' && this.passedBefore.has(wave.id)) return undefined;
+    const accepted = acceptedAlerts(c.state.waves, c.state.decisions);
+    const check = await this.ask(wave.id, this.covered(wave), when, accepted);
+    // Stopped while asking (Ctrl-C): nothing is decided; the caller records the interruption.
+    if (!check) return { kind: 'pause', reason: Reasons.Interrupted, message: 'interrupted during the alert gate' };
     // A check that replaces an accepted one keeps what was accepted (a later check must not count it).
     const previous = ws.alerts?.[when];
     const keep = new Set(ws.alerts?.accepted ?? []);
@@ -228,6 +244,18 @@ export class AlertGuard {
     await c.persist();
     if (when === 'before' && check.verdict === 'pass') this.passedBefore.add(wave.id);
     return decideOnAlerts(check, this.touchedAny());
+  }
+
+  /**
+   * Read-only, for `preflight` and the pull request's plan: what the gate would find before the
+   * first wave now, over every planned target. Records nothing, creates nothing.
+   * @returns the check, or undefined when the gate is off or nothing is planned
+   */
+  async preview(): Promise<AlertsCheck | undefined> {
+    const first = this.c.plan.waves[0];
+    if (!this.spec || !first) return undefined;
+    const ids = this.c.plan.waves.flatMap((w) => w.targets).filter((id) => this.c.hasTarget(id));
+    return this.ask(first.id, ids, 'before', new Set());
   }
 
   /**

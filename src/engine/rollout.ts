@@ -37,6 +37,7 @@ import { decideAfterObservation, decideAfterWaveSteps, type Transition } from '.
 import { assessReportedVersions, prevailingVersion, type FleetVersionProblem } from './version-policy.js';
 import { WaveRunner } from './wave-runner.js';
 import type { AlertTransition } from './alerts.js';
+import type { AlertsCheck } from '../analysis/alerts/types.js';
 import type { PlannedWave } from '../plan/types.js';
 
 export {
@@ -71,6 +72,11 @@ export interface PreflightReport {
   problems: FleetVersionProblem[];
   /** Per tier: its budget and the members out of service now. */
   budgets: { tier: string; budget: number; out: string[] }[];
+  /**
+   * What the alert gate (spec `alerts`) would find before the first wave now, over every planned
+   * target (read-only; absent without `alerts`). Informative: it does not change `ok`.
+   */
+  alerts?: AlertsCheck;
   ok: boolean;
 }
 
@@ -369,7 +375,9 @@ export class RolloutEngine {
       out: t.targets.filter((id) => down.has(id)),
     }));
     const first = problems[0];
+    const alerts = await c.alerts.preview();
     return {
+      ...(alerts ? { alerts } : {}),
       rollout: this.spec.name,
       desired: this.spec.version,
       current: prevailingVersion(Object.keys(versions)),

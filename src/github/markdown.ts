@@ -5,6 +5,7 @@
  * escaped, because a pull request from anyone can propose a spec.
  */
 import { alertChecksOf, formatFiringAlert } from '../analysis/alerts/format.js';
+import type { AlertsCheck } from '../analysis/alerts/types.js';
 import type { PreflightReport } from '../engine/rollout.js';
 import { abbreviateIds, formatDurationMs } from '../plan/describe.js';
 import type { RolloutPlan } from '../plan/types.js';
@@ -190,6 +191,8 @@ export function renderPlanSection(r: PlanReport, opts: { waveLimit?: number } = 
   out.push(`| Gates | ${gateText.length > 0 ? gateText.join('; ') : 'none: no approval before canary or promotion'} |`);
   out.push(`| Estimated duration | ${formatDurationMs(plan.estimatedDurationMs)} |`);
   out.push(`| Version skew | ${skewVerdict(r.preflight)} |`);
+  const alertsNow = r.preflight && !('skipped' in r.preflight) ? r.preflight.alerts : undefined;
+  if (alertsNow) out.push(`| Alerts now | ${alertsVerdict(alertsNow)} |`);
   out.push(`| A rollback would restore | ${restore} |`);
   out.push('');
   for (const a of r.audit ?? []) {
@@ -323,6 +326,17 @@ export function renderAnalysis(state: RolloutState | undefined): string | undefi
     '|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
+}
+
+/** The alert gate's preview in the plan: none firing, which fire (the canary would pause), or no answer. */
+export function alertsVerdict(check: AlertsCheck): string {
+  if (check.verdict === 'pass') return `✅ none firing (${code(check.selector)})`;
+  if (check.verdict === 'inconclusive') return `⚠️ ${escapeMarkdown(check.message)}`;
+  const named = check.alerts
+    .slice(0, 3)
+    .map((a) => code(a.name || '(no alertname)'))
+    .join(', ');
+  return `❌ ${check.firing} firing (${named}${check.firing > 3 ? ', …' : ''}): a run now would pause before its first wave`;
 }
 
 /**

@@ -5,7 +5,7 @@ import { formatFiringAlert } from '../../src/analysis/alerts/format.js';
 import type { AlertsCheck } from '../../src/analysis/alerts/types.js';
 import type { LoadedRollout } from '../../src/app/session.js';
 import { formatStatus } from '../../src/cli/status.js';
-import { renderAlerts } from '../../src/github/markdown.js';
+import { alertsVerdict, renderAlerts } from '../../src/github/markdown.js';
 import { createEmptyState } from '../../src/state/store.js';
 import type { RolloutState } from '../../src/state/types.js';
 
@@ -70,5 +70,17 @@ describe('alert evidence for people', () => {
       /EdgeDown\{instance="10\.0\.0\.1:80",severity="critical"\} since 2026-12-03T05:58:00\.000Z \(edge-1\)/,
     );
     expect(renderAlerts(createEmptyState('edge'))).toBeUndefined();
+  });
+});
+
+describe('alerts in the pull request plan', () => {
+  it('says none fire, which fire, or that Alertmanager did not answer', () => {
+    expect(alertsVerdict({ ...check, verdict: 'pass', firing: 0, alerts: [] })).toBe(
+      '✅ none firing (`severity="critical", instance="{{target.address}}"`)',
+    );
+    expect(alertsVerdict(check)).toBe('❌ 1 firing (`EdgeDown`): a run now would pause before its first wave');
+    expect(alertsVerdict({ ...check, verdict: 'inconclusive', message: 'Alertmanager at x did not answer' })).toBe(
+      '⚠️ Alertmanager at x did not answer',
+    );
   });
 });

@@ -66,6 +66,10 @@ describe.skipIf(binary === undefined)('alerts as a gate (real Alertmanager)', ()
       { labels: { alertname: 'CoreDown', severity: 'critical', service: 'core' } },
       { labels: { alertname: 'EdgeSlow', severity: 'warning', service: 'edge' } },
     ]);
+    // preflight (read-only) already says so.
+    const preflight = await repo.cli('preflight', repo.specPath);
+    expect(preflight.stdout).toMatch(/alerts now: fail — 1 firing alert\(s\) match/);
+    expect(preflight.stdout).toMatch(/EdgeErrorBudgetBurn\{service="edge",severity="critical"\}/);
     const r = await repo.cli('run', repo.specPath);
     expect(r.code, r.stderr).toBe(3);
     const s = repo.state();

@@ -258,3 +258,21 @@ describe('the alert gate with a per-target selector (engine)', () => {
     expect(s.state().waves[0]!.alerts?.before?.verdict).toBe('inconclusive');
   });
 });
+
+describe('preflight (engine)', () => {
+  it('says what the gate would find now over every planned target, and records nothing', async () => {
+    const { s, am, engine } = given(3, alertsSpec({ select: 'severity="critical", instance="{{target.address}}"' }));
+    am.alerts = [
+      {
+        labels: { alertname: 'EdgeDown', severity: 'critical', instance: 'edge-3.test:8080' },
+        startsAt: '2026-01-01T11:00:00.000Z',
+      },
+    ];
+    const report = await engine().preflightReport();
+    expect(report.alerts).toMatchObject({ verdict: 'fail', firing: 1, targets: 3 });
+    expect(report.alerts?.alerts[0]?.targets).toEqual(['edge-3']);
+    expect(report.ok).toBe(true);
+    expect(am.calls).toEqual(['list severity="critical"']);
+    expect(() => s.store.current()).toThrow(/nothing stored yet/);
+  });
+});
