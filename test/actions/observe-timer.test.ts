@@ -57,6 +57,21 @@ describe('preflight reads the wait timer of observe-environment', () => {
     expect(r.notes).toMatch(/schedule/);
   });
 
+  it('the plan job reads it too, and plans as without it when it does not cover the windows', async () => {
+    const plan = (environment: string) =>
+      s.job('plan', { spec: SPEC, 'observe-environment': environment, 'read-observe-timer': 'true' });
+    const covered = await plan('observe-timer');
+    expect(covered.outputs['observe-environment']).toBe('observe-timer');
+    expect(Number(covered.outputs['wave-count'])).toBeGreaterThan(0);
+    const none = await plan('observe-none');
+    expect(none.exitCode, none.stderr).toBe(0);
+    // One step per run, no job waiting on an environment that holds nothing: the schedule continues.
+    expect(none.outputs).toMatchObject({ 'observe-environment': '', 'wave-count': '0', 'canary-wait': 'false' });
+    expect(annotations(none).join('\n')).toMatch(
+      /planned as without observe-environment observe-none: .*has no wait timer/,
+    );
+  });
+
   it('read the environments from GitHub each time (GET …/environments/{name})', () => {
     const paths = s.github.calls('repos/get-environment').map((c) => [c.path, c.status]);
     expect(paths).toEqual(

@@ -12,8 +12,8 @@ import { parse } from 'yaml';
 import { condition } from '../actions/expressions.js';
 import { ROOT } from './workflow-files.js';
 
-type Step = { name?: string; if?: string; uses?: string; id?: string };
-type Job = { outputs?: Record<string, string>; steps: Step[] };
+type Step = { name?: string; if?: string; uses?: string; id?: string; with?: Record<string, unknown> };
+type Job = { outputs?: Record<string, string>; permissions?: Record<string, string>; steps: Step[] };
 const doc = parse(readFileSync(join(ROOT, '.github/workflows/rollout.yml'), 'utf8')) as { jobs: Record<string, Job> };
 const finalize = doc.jobs.finalize!;
 const dispatch = finalize.steps.find((s) => s.uses?.includes('/actions/dispatch@'))!;
@@ -45,6 +45,12 @@ describe('finalize with an open observation window', () => {
   it('preflight exposes what it read from the environment to finalize', () => {
     expect(doc.jobs.preflight!.outputs?.['observe-covers']).toBe('${{ steps.preflight.outputs.observe-covers }}');
     expect(doc.jobs.preflight!.steps.find((s) => s.uses?.includes('/actions/preflight@'))?.id).toBe('preflight');
+  });
+
+  it('the plan job reads the timer too (actions: read), so it plans no matrix of open windows', () => {
+    const plan = doc.jobs.plan!;
+    expect(plan.permissions?.actions).toBe('read');
+    expect(plan.steps.find((s) => s.uses?.includes('/actions/plan@'))?.with?.['read-observe-timer']).toBe(true);
   });
 
   it.each([

@@ -13,8 +13,26 @@ import { GitHubApiError } from '../errors.js';
 import { PLAN_COMMENT_MARKER, code, renderPlanComment, type PlanReport } from '../markdown.js';
 import type { RolloutScm } from '../scm.js';
 import { annotate, setOutputs, writeSummary } from '../runner-io.js';
-import { planWorkflowRun } from '../workflow-plan.js';
+import { planWorkflowRun, SHORT_WINDOW_MS } from '../workflow-plan.js';
 import { EXIT, preflightOf, maxObserveMs } from './shared.js';
+
+/**
+ * `name` when its wait timer (read from GitHub) covers the spec's long observation windows, or
+ * when they are all short enough to wait out on a runner; else `''`, with a warning: the run is
+ * planned as without a wait-timer environment (one wave per run, no job waiting on it), instead
+ * of a matrix whose every job would find the window still open (issue 12, items 3 and 8).
+ */
+async function observeEnvironmentThatCovers(scm: RolloutScm, loaded: LoadedRollout, name: string): Promise<string> {
+  if (!name || maxObserveMs(loaded) < SHORT_WINDOW_MS) return name;
+  const [audit] = await auditEnvironments(scm, {}, { observeEnvironment: name, maxObserveMs: maxObserveMs(loaded) });
+  if (audit?.covers) return name;
+  annotate(
+    'warning',
+    `planned as without observe-environment ${name}: ${audit?.message ?? 'its wait timer could not be read'}`,
+    `fleetgate: observe ${name}`,
+  );
+  return '';
+}
 
 /** Adds `plan` to the `github` command group. */
 export function registerPlanCommand(gh: Command): void {
@@ -27,6 +45,10 @@ export function registerPlanCommand(gh: Command): void {
       .option('--preflight', 'also probe every target read-only (version skew, policy)')
       .option('--audit', 'also read the gates’ environments (needs actions: read)')
       .option('--observe-environment <env>', 'environment whose wait timer holds observation windows', '')
+      .option(
+        '--read-observe-timer',
+        'read the observe environment’s wait timer (needs actions: read) and plan as without it when it does not cover the windows',
+      )
       .option('--max-waves-per-run <n>', 'waves one run’s matrix holds (≤ 250)', '50')
       .option('--fallback-permission <permission>', 'permission a fallback approval needs', 'maintain'),
   ).action(
@@ -36,6 +58,7 @@ export function registerPlanCommand(gh: Command): void {
         comment?: boolean;
         preflight?: boolean;
         audit?: boolean;
+        readObserveTimer?: boolean;
         observeEnvironment: string;
         maxWavesPerRun: string;
         fallbackPermission: string;
@@ -48,7 +71,7 @@ export function registerPlanCommand(gh: Command): void {
       let failed = false;
       let first: ReturnType<typeof planWorkflowRun> | undefined;
       let scm: RolloutScm | undefined;
-      const needScm = flags.audit || flags.comment;
+      const needScm = flags.audit || flags.comment || (flags.readObserveTimer && flags.observeEnvironment);
       if (needScm) scm = await createScmFromEnv(ctx);
       for (const specPath of specs) {
         const parsed = await readSpecFile(specPath);
@@ -93,10 +116,16 @@ export function registerPlanCommand(gh: Command): void {
         for (const a of audit ?? [])
           if (a.severity === 'warning') annotate('warning', a.message, `fleetgate: gate ${a.gate}`);
         reports.push({ specPath, plan: loaded.plan, gates: loaded.spec.gates, state, preflight, audit });
-        first ??= planWorkflowRun(loaded.spec, loaded.plan, state, {
-          maxWavesPerRun: Number(flags.maxWavesPerRun),
-          observeEnvironment: flags.observeEnvironment,
-        });
+        if (!first) {
+          const observeEnvironment =
+            flags.readObserveTimer && scm
+              ? await observeEnvironmentThatCovers(scm, loaded, flags.observeEnvironment)
+              : flags.observeEnvironment;
+          first = planWorkflowRun(loaded.spec, loaded.plan, state, {
+            maxWavesPerRun: Number(flags.maxWavesPerRun),
+            observeEnvironment,
+          });
+        }
       }
       await emitIssueAnnotations(toAnnotate);
       const footer = ctx.runUrl
