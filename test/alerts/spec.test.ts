@@ -80,7 +80,9 @@ describe('spec: alerts', () => {
         /^edge\.yaml:13:48 alerts\.alertmanager\.timeuot: unknown alertmanager setting; did you mean "timeout"/,
       ),
       expect.stringMatching(/^edge\.yaml:15:11 alerts\.action: must be fail or pause/),
-      expect.stringMatching(/^edge\.yaml:16:38 alerts\.silence\.matchers: has an unknown template placeholder/),
+      expect.stringMatching(
+        /^edge\.yaml:16:38 alerts\.silence\.matchers: unknown template placeholder \{\{target\.adress\}\}/,
+      ),
     ] as string[]);
   });
 

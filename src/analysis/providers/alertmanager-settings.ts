@@ -13,20 +13,26 @@ import {
   DEFAULT_SILENCE_DURATION,
   DEFAULT_SILENCE_MATCHERS,
 } from '../../spec/alerts.js';
-import { templatePattern } from '../../spec/placeholders.js';
+import { explain } from '../../spec/explain.js';
+import { describePlaceholders, findUnknownPlaceholders, templatePattern } from '../../spec/placeholders.js';
 import { e, envName, headers, positiveDuration, retrySettings, settings } from './settings-support.js';
+
+const PLACEHOLDERS = describePlaceholders('step');
 
 const matcherText = (what: string) =>
   z
     .string(e(`must be ${what}`, 'Alertmanager matchers like \'severity="critical", service="edge"\''))
     .min(1, e(`must be ${what}`, 'at least one matcher'))
-    .regex(
-      new RegExp(templatePattern('step')),
-      e(
-        'has an unknown template placeholder',
-        'placeholders among {{target.id}}, {{target.address}}, {{target.host}}, {{target.labels.<key>}}, {{version}}, {{rollout.name}}, {{component}}',
-      ),
-    );
+    .regex(new RegExp(templatePattern('step')), {
+      error: (issue) => {
+        const input = typeof issue.input === 'string' ? issue.input : '';
+        const names = [...new Set(findUnknownPlaceholders(input, 'step').map((p) => `{{${p.name}}}`))].join(', ');
+        return explain(
+          names === '' ? 'has a malformed template placeholder' : `unknown template placeholder ${names}`,
+          `placeholders among ${PLACEHOLDERS}`,
+        );
+      },
+    });
 
 export const AlertmanagerSettingsSchema = settings('alertmanager', {
   url: z
