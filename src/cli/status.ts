@@ -89,8 +89,12 @@ export function formatStatus(
   for (const a of state.approvals) lines.push(`  gate ${a.gate} approved by ${a.by} at ${a.at}`);
   if (state.history.length > 0) {
     lines.push(pc.bold('  history:'));
-    for (const h of state.history.slice(0, 10))
+    for (const h of state.history.slice(0, 10)) {
       lines.push(`    ${h.from ?? '?'} → ${h.to}: ${h.phase}${h.reason ? ` (${h.reason})` : ''} ${h.finishedAt ?? ''}`);
+      for (const a of h.approvals ?? []) lines.push(`      gate ${a.gate} approved by ${a.by} at ${a.at}`);
+      for (const d of h.decisions ?? [])
+        lines.push(`      decision ${d.decision} by ${d.by} at ${d.at}${d.reason ? `: ${d.reason}` : ''}`);
+    }
   }
   return lines.join('\n');
 }

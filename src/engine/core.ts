@@ -7,7 +7,7 @@
 import type { RolloutPlan, PlannedWave } from '../plan/types.js';
 import type { RolloutSpec, StepsSpec, Target, TierSpec } from '../spec/types.js';
 import { tierSteps } from '../spec/steps.js';
-import { HISTORY_LIMIT, type RolloutState } from '../state/types.js';
+import { AUDIT_LIMIT, HISTORY_LIMIT, type RolloutState } from '../state/types.js';
 import { InvalidPhaseError } from '../errors.js';
 import type { MetricProvider } from '../analysis/types.js';
 import type { Clock } from '../util/clock.js';
@@ -231,6 +231,9 @@ export class EngineCore {
       startedAt: s.startedAt,
       finishedAt: this.now(),
       reason: s.condition?.reason,
+      // The audit of this rollout, kept when the next one empties approvals and decisions.
+      ...(s.approvals.length > 0 && { approvals: s.approvals.slice(-AUDIT_LIMIT).map((a) => ({ ...a })) }),
+      ...(s.decisions.length > 0 && { decisions: s.decisions.slice(-AUDIT_LIMIT).map((d) => ({ ...d })) }),
     });
     s.history.length = Math.min(s.history.length, HISTORY_LIMIT);
   }

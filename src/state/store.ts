@@ -747,7 +747,20 @@ const checkStateShape: Rule = fields(
     history: listOf(
       fields(
         { to: text, phase: oneOf(ROLLOUT_PHASES) },
-        { from: text, rolledBack: text, startedAt: text, finishedAt: text, reason: text },
+        {
+          from: text,
+          rolledBack: text,
+          startedAt: text,
+          finishedAt: text,
+          reason: text,
+          approvals: listOf(fields({ gate: text, by: text }, { at: text })),
+          decisions: listOf(
+            fields(
+              { decision: oneOf(['continue', 'rollback', 'abort']), by: text },
+              { at: text, reason: text, wave: text },
+            ),
+          ),
+        },
       ),
     ),
   },

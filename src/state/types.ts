@@ -127,7 +127,17 @@ export interface HistoryEntry {
   startedAt?: string;
   finishedAt?: string;
   reason?: string;
+  /**
+   * Who approved which gate and who decided what, in that rollout (the audit row "who
+   * approved, when" outlives the next rollout, which empties `approvals` and `decisions`).
+   * At most {@link AUDIT_LIMIT} of each, the newest.
+   */
+  approvals?: Approval[];
+  decisions?: DecisionRecord[];
 }
+
+/** Approvals and decisions kept per history entry. */
+export const AUDIT_LIMIT = 20;
 
 /** Outcome of a rollout hook (`before`, `after`): its start is written before it runs, so a crash re-runs it. */
 export interface HookRecord {
