@@ -193,7 +193,7 @@ describe.skipIf(binary === undefined)('silences for planned work (real Alertmana
       for (const x of active) {
         const instance = x.matchers.find((m) => m.name === 'instance')?.value ?? '';
         seenActive.add(address.get(instance) ?? instance);
-        // An alert of the silenced target does not reach the gate's query.
+        // The silence holds the selector's matchers (and the target's): the alerts the gate looks at, for this target.
         expect(x.matchers).toContainEqual({ name: 'severity', value: 'critical', isRegex: false, isEqual: true });
       }
       await new Promise((res) => setTimeout(res, 30));
