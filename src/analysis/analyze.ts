@@ -271,10 +271,10 @@ function isSequentialCandidate(metric: MetricSpec, provider: MetricProvider, opt
  * Sequential metrics (`maxIncrease` over a `stable` baseline, `count` 1, a query the
  * provider reports event counts for) are measured at every look of
  * {@link planSequentialLooks} and decided by the anytime-valid rate-ratio test on the
- * sums. With `stopEarly` (default false), a decided metric is not measured again and the
- * analysis returns as soon as every metric is decided or a sequential critical metric
- * failed (`endedEarly`); the caller must then treat the window as ending at `decidedAtMs`
- * (for `before` windows and health observation). A pass counts only from
+ * sums. With `stopEarly` (default false), a decided metric (a sequential test that decided, or
+ * any metric failed more than its `failureLimit`) is not measured again and the analysis returns
+ * as soon as every metric is decided or a critical metric failed (`endedEarly`); the caller must
+ * then treat the window as ending there (for `before` windows and health observation). A pass counts only from
  * `spec.minWindowMs` after the window start.
  *
  * `noData: wait`: a metric whose last measurement had no data (or fewer events than
@@ -352,7 +352,9 @@ export async function analyzeWindow(
       if (!m || settled.has(p)) return;
       // Decided: not measured again when the analysis may return early. Otherwise every look is still
       // taken, so a provider that samples both ends (scrape) has the window's end for the next wave's `before`.
-      if (p.sequential && m.decided && stopEarly) {
+      // A metric judged per measurement is decided only by failing more than failureLimit: no later
+      // measurement undoes that, so it ends its part of the window too.
+      if (stopEarly && m.decided && (p.sequential || m.phase === 'Failed')) {
         settled.add(p);
         if (m.phase === 'Failed' && p.metric.severity === 'critical') criticalFailure = true;
         return;

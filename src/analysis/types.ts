@@ -67,6 +67,14 @@ export interface MetricProvider {
    * counters (`scrape`'s `ratio(A, B)`, PromQL `sum(rate(A[w])) / sum(rate(B[w]))`). Absent = never.
    */
   countable?(query: string): boolean;
+  /**
+   * Whether this provider, as it is now, can still measure `window` over `cohorts`. A provider that
+   * keeps no history (`scrape` holds its own scrapes in memory) cannot measure a window whose start it
+   * did not sample in this process, nor one whose end passed unsampled: a run that finds so (it was
+   * interrupted during the window, or deferred it) opens a new window instead. Absent = always
+   * (Prometheus and `http` answer for any past window).
+   */
+  canMeasure?(cohorts: Cohort[], window: AnalysisWindow): boolean;
 }
 
 /** Counts of one cohort in a verdict's evidence. */

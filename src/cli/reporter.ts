@@ -36,6 +36,15 @@ export interface ReporterOptions {
   colors?: Colors;
 }
 
+/** ` after 4.2 s of 60 s` for a window the analysis ended early, ` after waiting until …` past it; else nothing. */
+function observedSpan(e: RolloutEvent): string {
+  const seconds = (ms: unknown) => `${Number((Number(ms) / 1000).toPrecision(3))} s`;
+  if (e.endedEarly === true && typeof e.observedMs === 'number')
+    return ` after ${seconds(e.observedMs)} of ${seconds(e.observeMs)}`;
+  if (typeof e.waitedUntil === 'string') return ` after waiting until ${e.waitedUntil} (noData: wait)`;
+  return '';
+}
+
 /**
  * One line per event worth showing. `rollout_paused` is not one of them: the CLI
  * prints the outcome of a run (paused, with its reason) once, when the run returns.
@@ -72,12 +81,16 @@ function describe(e: RolloutEvent, pc: Colors): string | undefined {
         : undefined;
     case 'wave_observing':
       return Number(e.observeMs) > 0 ? `  observing ${String(e.wave)} until ${String(e.until)}` : undefined;
-    case 'analysis_completed':
+    case 'analysis_completed': {
+      const span = observedSpan(e);
       return e.verdict === 'pass'
-        ? pc.green(`  ✔ analysis of ${String(e.wave)}: pass (${String(e.measurements)} measurements)`)
+        ? pc.green(`  ✔ analysis of ${String(e.wave)}: pass${span} (${String(e.measurements)} measurements)`)
         : pc.red(
-            `  ✖ analysis of ${String(e.wave)}: ${String(e.verdict)}${typeof e.severity === 'string' ? ` (${e.severity})` : ''}: ${String(e.message)}`,
+            `  ✖ analysis of ${String(e.wave)}: ${String(e.verdict)}${typeof e.severity === 'string' ? ` (${e.severity})` : ''}${span}: ${String(e.message)}`,
           );
+    }
+    case 'analysis_window_reopened':
+      return pc.yellow(`  ! ${String(e.message)}`);
     case 'analysis_warning':
       return pc.yellow(`  ! analysis: ${String(e.message)}`);
     case 'wave_completed':

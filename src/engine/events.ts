@@ -19,7 +19,10 @@ export type RolloutEventName =
   | 'target_failed'
   | 'wave_observing'
   | 'analysis_warning'
+  /** The analysis verdict, with where the window ended (`observedUntil`, `endedEarly`) and when it was decided. */
   | 'analysis_completed'
+  /** A window the provider could not measure any more (`scrape` in a later run) was opened again, from now. */
+  | 'analysis_window_reopened'
   | 'wave_completed'
   | 'wave_failed'
   | 'circuit_breaker_tripped'

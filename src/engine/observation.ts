@@ -45,8 +45,10 @@ export class Observer {
     const previous = c.plan.waves.filter((w) => w.tier === wave.tier && w.index < wave.index).at(-1);
     const prevState = previous && c.state.waves.find((w) => w.id === previous.id);
     if (previous && prevState?.observeUntil && previous.observeMs > 0) {
-      const end = Date.parse(prevState.observeUntil);
-      return { startMs: end - previous.observeMs, endMs: end };
+      // Opened `observe` before its planned end; it may have ended early (or waited past it).
+      const startMs = Date.parse(prevState.observeUntil) - previous.observeMs;
+      const endMs = prevState.observedUntil ? Date.parse(prevState.observedUntil) : startMs + previous.observeMs;
+      return { startMs, endMs };
     }
     const started = c.state.waves.find((w) => w.id === wave.id)?.startedAt;
     if (!started) return undefined;
@@ -65,17 +67,42 @@ export class Observer {
     if (problem) this.c.emit('analysis_warning', { wave: wave.id, message: problem });
   }
 
+  /** Whether {@link analyze} will measure this wave (the spec has analysis, the window is not empty, something was upgraded). */
+  analyzes(wave: PlannedWave): boolean {
+    const c = this.c;
+    return (
+      c.d.analysis !== undefined &&
+      c.spec.analysis !== undefined &&
+      wave.observeMs > 0 &&
+      this.cohorts(wave).cohort.targets.length > 0
+    );
+  }
+
+  /**
+   * Whether the provider can still measure the wave's window `[untilMs - observe, untilMs]` (epoch ms).
+   * False only for a provider that keeps no history (`scrape`) and holds no sample of that window's
+   * start, or of its end once the end passed: an earlier run opened it, then was interrupted or deferred it.
+   */
+  canMeasure(wave: PlannedWave, untilMs: number): boolean {
+    const provider = this.c.d.analysis?.provider;
+    if (!provider?.canMeasure || !this.analyzes(wave)) return true;
+    const { cohort, baseline } = this.cohorts(wave);
+    const cohorts = baseline ? [cohort, baseline] : [cohort];
+    return provider.canMeasure(cohorts, { startMs: untilMs - wave.observeMs, endMs: untilMs });
+  }
+
   /**
    * Measures the wave's metrics over its observation window `[untilMs - observe, untilMs]`
-   * (waiting while it is open; at once when it already elapsed).
+   * (waiting while it is open; at once when it already elapsed). Unless the spec says
+   * `analysis.stopEarly: false`, it returns as soon as every metric is decided (`endedEarly`;
+   * see {@link observedUntilMs} for where the window then ended).
    * @returns undefined when the spec has no analysis, the window is empty, or nothing was upgraded
    */
   async analyze(wave: PlannedWave, untilMs: number, signal: AbortSignal): Promise<AnalysisAssessment | undefined> {
     const c = this.c;
     const analysis = c.d.analysis;
-    if (!analysis || !c.spec.analysis || wave.observeMs <= 0) return undefined;
+    if (!analysis || !c.spec.analysis || !this.analyzes(wave)) return undefined;
     const { cohort, baseline } = this.cohorts(wave);
-    if (cohort.targets.length === 0) return undefined;
     const window = { startMs: untilMs - wave.observeMs, endMs: untilMs };
     return analyzeWindow(c.spec.analysis, analysis.provider, {
       cohort,
@@ -85,12 +112,13 @@ export class Observer {
       now: () => c.nowMs(),
       sleep: (ms) => c.d.clock.sleep(ms, signal),
       signal: c.d.signal ? AbortSignal.any([c.d.signal, signal]) : signal,
+      stopEarly: c.spec.analysis.stopEarly !== false,
     });
   }
 
   /**
-   * Keeps checking the wave's upgraded targets until `untilMs` (epoch ms) or until
-   * `stop` aborts (the analysis concluded early).
+   * Keeps checking the wave's upgraded targets until `untilMs` (epoch ms; `Infinity` while an
+   * analysis decides when the window ends) or until `stop` aborts (the analysis concluded).
    * @returns ids that turned unhealthy (marked Failed, left as they are for a decision)
    */
   async observe(wave: PlannedWave, desired: string, untilMs: number, stop?: AbortSignal): Promise<string[]> {
@@ -131,6 +159,7 @@ export class Observer {
       );
     };
     let checks = 0;
+    let lastCheckMs = -Infinity;
     while (!c.aborted && !stop?.aborted) {
       const left = untilMs - c.nowMs();
       if (left <= 0) break;
@@ -138,11 +167,29 @@ export class Observer {
       if (stop?.aborted) break;
       await check();
       checks++;
+      lastCheckMs = c.nowMs();
       if (turned.length > 0) break;
     }
-    // A window that elapsed while no run was watching (deferred observation) gets one check at its end.
-    if (checks === 0 && wave.observeMs > 0 && !c.aborted) await check();
+    // The window's end gets a check of its own: one that elapsed while no run was watching (deferred
+    // observation), and one the analysis ended (early, or at its end) between two checks.
+    const endedBetweenChecks = stop?.aborted === true && lastCheckMs < c.nowMs();
+    if ((checks === 0 || endedBetweenChecks) && turned.length === 0 && wave.observeMs > 0 && !c.aborted) await check();
     if (turned.length > 0) await c.persist();
     return turned;
   }
+}
+
+/**
+ * Where an analysed window really ended (epoch ms): when the analysis decided early, the end of
+ * the latest measurement its verdict covers; when `noData: wait` held it past the planned end,
+ * where the waiting stopped; else the planned end. Pure.
+ */
+export function observedUntilMs(
+  analysis: Pick<AnalysisAssessment, 'measurements' | 'endedEarly' | 'waitedUntilMs'>,
+  plannedEndMs: number,
+): number {
+  if (analysis.waitedUntilMs !== undefined) return analysis.waitedUntilMs;
+  if (!analysis.endedEarly) return plannedEndMs;
+  const ends = analysis.measurements.map((m) => Date.parse(m.window.end)).filter((t) => Number.isFinite(t));
+  return ends.length > 0 ? Math.min(plannedEndMs, Math.max(...ends)) : plannedEndMs;
 }

@@ -74,5 +74,7 @@ export const Messages = {
       : message,
   alertmanagerUnreachable: (message: string) =>
     `${message}. Bring Alertmanager back and \`fleetgate resume --decision continue\` (the gate is checked again), or decide otherwise`,
+  windowReopened: (wave: string, provider: string, previousUntil: string) =>
+    `the ${provider} provider holds no samples of ${wave}'s observation window (until ${previousUntil}): this run did not open it (an earlier run was interrupted, or deferred it), so the window is opened again from now and waited out`,
   decide: (name: string) => `decide with: fleetgate resume rollouts/${name}.yaml --decision continue|rollback|abort`,
 } as const;

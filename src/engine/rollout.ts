@@ -16,7 +16,7 @@
 import type { RolloutSpec, StepSpec, Target } from '../spec/types.js';
 import { excludeFromPlan } from '../plan/exclude.js';
 import { createEmptyState } from '../state/store.js';
-import type { Decision, RolloutPhase, RolloutState } from '../state/types.js';
+import type { Decision, RolloutPhase, RolloutState, WaveState } from '../state/types.js';
 import {
   InvalidPhaseError,
   RolloutLockedError,
@@ -29,7 +29,7 @@ import { judgeLease, LEASE_TTL_MS, leaseLive, newLease, type LeaseOptions } from
 import { processAlive } from '../util/process.js';
 import { EngineCore, type EngineDeps, type RunResult } from './core.js';
 import { Leadership } from './leadership.js';
-import { Observer } from './observation.js';
+import { Observer, observedUntilMs } from './observation.js';
 import { pool } from './pool.js';
 import { Messages, Reasons, type Reason } from './reasons.js';
 import { RollbackRunner } from './rollback.js';
@@ -684,8 +684,11 @@ export class RolloutEngine {
         await this.observer.beginAnalysis(wave, Date.parse(ws.observeUntil));
       }
       if (ws.phase === 'Observing') {
+        // A provider with no history of its own (scrape) cannot measure a window an earlier run opened:
+        // open it again from now, and wait it out in this run (a later one would lose it again).
+        const reopened = await this.reopenLostWindow(wave, ws);
         c.emit('wave_observing', { wave: wave.id, until: ws.observeUntil, observeMs: wave.observeMs });
-        if (opts.deferObservation && Date.parse(ws.observeUntil!) > c.nowMs()) {
+        if (opts.deferObservation && !reopened && Date.parse(ws.observeUntil!) > c.nowMs()) {
           await c.persistAndCommit(
             `fleetgate: ${this.spec.name} ${c.waveLabel(wave)} observing until ${ws.observeUntil}`,
           );
@@ -706,15 +709,47 @@ export class RolloutEngine {
     return this.finish();
   }
 
-  /** The observation window: health re-checks and analysis in parallel; what they show decides (see `decideAfterObservation`). */
+  /**
+   * Opens the wave's window again, from now, when the provider can no longer measure the one recorded
+   * (see `Observer.canMeasure`): records the new end, counts it in `reopened`, and says so.
+   * @returns true when it re-opened the window
+   */
+  private async reopenLostWindow(wave: PlannedWave, ws: WaveState): Promise<boolean> {
+    const c = this.c;
+    const accepted = c.state.decisions.some((d) => d.decision === 'continue' && d.wave === wave.id && ws.analysis);
+    const until = Date.parse(ws.observeUntil!);
+    if (accepted || this.observer.canMeasure(wave, until)) return false;
+    const previous = ws.observeUntil;
+    ws.observeUntil = new Date(c.nowMs() + wave.observeMs).toISOString();
+    ws.reopened = (ws.reopened ?? 0) + 1;
+    ws.observedUntil = undefined;
+    ws.decidedAt = undefined;
+    await c.persist();
+    await this.observer.beginAnalysis(wave, Date.parse(ws.observeUntil));
+    c.emit('analysis_window_reopened', {
+      wave: wave.id,
+      until: ws.observeUntil,
+      previousUntil: previous,
+      message: Messages.windowReopened(wave.id, c.d.analysis?.provider.type ?? 'the provider', previous!),
+    });
+    return true;
+  }
+
+  /**
+   * The observation window: health re-checks and analysis in parallel; what they show decides (see
+   * `decideAfterObservation`). With analysis the window ends when the analysis returns — as soon as
+   * every metric is decided (adaptive windows), at `observeUntil` at the latest, or later while
+   * `noData: wait` holds it — and health is checked for as long as it lasted.
+   */
   private async observeWave(wave: PlannedWave, desired: string, observeUntil: string): Promise<RunResult | undefined> {
     const c = this.c;
     const s = c.state;
     const ws = s.waves.find((w) => w.id === wave.id)!;
     const accepted = s.decisions.some((d) => d.decision === 'continue' && d.wave === wave.id && ws.analysis);
     const until = Date.parse(observeUntil);
+    const analyzing = !accepted && this.observer.analyzes(wave);
     const analysisAbort = new AbortController();
-    // Health observation stops with the run, or when the analysis concluded before the window's end.
+    // Health observation stops with the run, or when the analysis ended the window.
     const observeStop = new AbortController();
     const stopObserving = () => observeStop.abort();
     c.d.signal?.addEventListener('abort', stopObserving, { once: true });
@@ -722,15 +757,14 @@ export class RolloutEngine {
     let analysis;
     try {
       [turned, analysis] = await Promise.all([
-        this.observer.observe(wave, desired, until, observeStop.signal).finally(() => {
-          if (c.aborted) analysisAbort.abort();
-        }),
-        accepted
-          ? Promise.resolve(undefined)
-          : this.observer.analyze(wave, until, analysisAbort.signal).then((a) => {
-              if (a && a.verdict !== 'inconclusive') stopObserving();
-              return a;
-            }),
+        this.observer
+          .observe(wave, desired, analyzing ? Number.POSITIVE_INFINITY : until, observeStop.signal)
+          .finally(() => {
+            if (c.aborted) analysisAbort.abort();
+          }),
+        analyzing
+          ? this.observer.analyze(wave, until, analysisAbort.signal).finally(stopObserving)
+          : Promise.resolve(undefined),
       ]);
     } finally {
       c.d.signal?.removeEventListener('abort', stopObserving);
@@ -738,12 +772,21 @@ export class RolloutEngine {
     if (c.aborted) return this.interrupted();
     if (analysis) {
       ws.analysis = { verdict: analysis.verdict, message: analysis.message, measurements: analysis.measurements };
+      const endMs = observedUntilMs(analysis, until);
+      ws.observedUntil = new Date(endMs).toISOString();
+      ws.decidedAt = new Date(analysis.decidedAtMs ?? c.nowMs()).toISOString();
       c.emit('analysis_completed', {
         wave: wave.id,
         verdict: analysis.verdict,
         severity: analysis.severity,
         message: analysis.message,
         measurements: analysis.measurements.length,
+        observedUntil: ws.observedUntil,
+        decidedAt: ws.decidedAt,
+        observedMs: endMs - (until - wave.observeMs),
+        observeMs: wave.observeMs,
+        ...(analysis.endedEarly && { endedEarly: true }),
+        ...(analysis.waitedUntilMs !== undefined && { waitedUntil: new Date(analysis.waitedUntilMs).toISOString() }),
       });
     }
     const next = decideAfterObservation({

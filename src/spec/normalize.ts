@@ -261,6 +261,7 @@ function normalizeAnalysis(analysis: NonNullable<WrittenRolloutSpec['analysis']>
     noData,
     metrics: analysis.metrics.map((m) => normalizeMetric(m, noData)),
     ...(analysis.minWindow !== undefined ? { minWindowMs: parseDuration(analysis.minWindow) } : {}),
+    ...(analysis.stopEarly === false && { stopEarly: false }),
   };
 }
 

@@ -1014,6 +1014,11 @@ const Analysis = strict({
     `Least observation window before the analysis may end it early because every metric is conclusive (a failed critical metric ends it at once); the tier's observe is the most (default ${DEFAULT_MIN_WINDOW}).`,
     DEFAULT_MIN_WINDOW,
   ),
+  stopEarly: withDefault(
+    z.boolean(e('must be true or false', 'true or false')),
+    "End the observation window as soon as every metric is decided (the tier's observe is then the most it lasts); false keeps every window at its full observe (default true).",
+    true,
+  ),
   metrics: z
     .array(Metric, e('must be a list of metrics', 'a list of {name, query, ...}'))
     .min(1, e('must list at least one metric', 'one or more metrics')),

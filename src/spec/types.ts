@@ -290,6 +290,11 @@ export interface AnalysisSpec {
    * metric is conclusive (absent = 0: as soon as they are). The window's `observe` is the most.
    */
   minWindowMs?: number;
+  /**
+   * End the observation window as soon as every metric is decided (`analysis.stopEarly`; absent =
+   * true): the tier's `observe` is then the most a window lasts. False: every window runs its full `observe`.
+   */
+  stopEarly?: boolean;
 }
 
 /** How Fleetgate reaches Alertmanager (credentials are read from the environment when the client is made). */

@@ -71,8 +71,17 @@ export interface WaveState {
   targets: string[];
   startedAt?: string;
   finishedAt?: string;
-  /** End of the observation window (ISO time) once the wave's steps are done. */
+  /** End of the observation window (ISO time) once the wave's steps are done: the most it lasts (the tier's `observe`). */
   observeUntil?: string;
+  /**
+   * Where the analysed window really ended (ISO time): before `observeUntil` when every metric was
+   * decided early, after it when `noData: wait` held it. The next wave's `before` window ends here.
+   */
+  observedUntil?: string;
+  /** When the analysis reached its verdict (ISO time; for a window evaluated after it elapsed, when it was evaluated). */
+  decidedAt?: string;
+  /** Times a run opened the window again because the provider had lost it (`scrape` after an interrupted or deferred run). */
+  reopened?: number;
   succeeded?: number;
   failed?: number;
   message?: string;

@@ -280,6 +280,23 @@ export class ScrapeProvider implements MetricProvider {
     };
   }
 
+  /**
+   * True when every target of `cohorts` has a scrape near the window start and, once the window's end
+   * is more than the tolerance ago, one near its end (see {@link scrapeTolerance}): what `measure`
+   * needs. A new process holds no scrapes, so it cannot measure a window an earlier run opened.
+   */
+  canMeasure(cohorts: Cohort[], window: AnalysisWindow): boolean {
+    const tol = scrapeTolerance(window);
+    const endPassed = this.now() > window.endMs + tol;
+    return cohorts.every((c) =>
+      c.targets.every(
+        (t) =>
+          this.nearest(t, window.startMs, tol) !== undefined &&
+          (!endPassed || this.nearest(t, window.endMs, tol) !== undefined),
+      ),
+    );
+  }
+
   /** `ratio(A, B)` queries report event counts (ΣA and ΣB increases). */
   countable(query: string): boolean {
     try {
