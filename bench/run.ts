@@ -13,9 +13,13 @@
  * FLEETGATE_BENCH_JOB_OVERHEAD_S (assumed GitHub job set-up, default 20),
  * FLEETGATE_BENCH_GROWTH_TARGETS (default 25,50,100,200,400), FLEETGATE_BENCH_GROWTH_WAVES (default 1,2,5,10,20),
  * FLEETGATE_KILL_SAMPLES (kill -9 samples, default 100 here, 8 in `npm test`).
+ *
+ * Opt-in (not in the default run, ≈ 15–25 min): `--only accuracy`, the analysis accuracy sweep of
+ * bench/analysis-accuracy.ts with its default settings (a real Prometheus; its own knobs are flags there).
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { accuracyOptionsFromArgs, runAccuracy } from './analysis-accuracy.js';
 import { runFanout, fanoutOptionsFromEnv } from './fanout.js';
 import { growthOptionsFromEnv, runGrowth } from './growth.js';
 import { killOptionsFromEnv, runKill } from './kill.js';
@@ -27,7 +31,9 @@ import { rollingOptionsFromEnv, runRolling } from './rolling.js';
 import { runnerTimeOptionsFromEnv, runRunnerTime } from './runner-time.js';
 
 const SUITES = ['rolling', 'fanout', 'state', 'runner', 'growth', 'kill'] as const;
-type Suite = (typeof SUITES)[number];
+/** Suites run only when named in `--only`. */
+const OPT_IN = ['accuracy'] as const;
+type Suite = (typeof SUITES)[number] | (typeof OPT_IN)[number];
 
 const { values } = parseArgs({
   options: {
@@ -37,8 +43,8 @@ const { values } = parseArgs({
 });
 const only = values.only?.split(',').map((s) => s.trim()) ?? [...SUITES];
 for (const s of only) {
-  if (!(SUITES as readonly string[]).includes(s)) {
-    process.stderr.write(`unknown suite ${s}; suites: ${SUITES.join(', ')}\n`);
+  if (![...SUITES, ...OPT_IN].includes(s as Suite)) {
+    process.stderr.write(`unknown suite ${s}; suites: ${SUITES.join(', ')}; opt-in: ${OPT_IN.join(', ')}\n`);
     process.exit(2);
   }
 }
@@ -54,6 +60,8 @@ const suites: Record<Suite, () => Promise<Section>> = {
   runner: () => runRunnerTime(runnerTimeOptionsFromEnv(log)),
   growth: () => runGrowth(growthOptionsFromEnv(log)),
   kill: () => runKill(killOptionsFromEnv(log)),
+  accuracy: () =>
+    runAccuracy({ ...accuracyOptionsFromArgs([], log, 'npm run bench -- --only accuracy'), stamp: false }),
 };
 const knobs = Object.entries(process.env)
   .filter(([k]) => k.startsWith('FLEETGATE_BENCH_') || k === 'FLEETGATE_KILL_SAMPLES')
