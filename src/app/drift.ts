@@ -1,12 +1,13 @@
 /**
- * `fleetgate drift`: what each target reports (its `version` step) against
- * what the state says it should run (seed 001: drift report).
+ * Drift: what each target reports (its `version` step) against what the state says it
+ * should run (seed 001: drift report). Shared by `fleetgate drift` and the scheduled
+ * drift check on GitHub (`fleetgate github drift`).
  */
 import { systemClock } from '../util/clock.js';
 import { createStepRunner } from '../engine/steps.js';
 import { matchesSelector, tierSteps } from '../spec/index.js';
 import type { RolloutState } from '../state/types.js';
-import type { LoadedRollout } from '../app/session.js';
+import type { LoadedRollout } from './session.js';
 import { dirname, resolve } from 'node:path';
 
 export interface DriftEntry {
@@ -75,6 +76,7 @@ export async function detectDrift(loaded: LoadedRollout, state: RolloutState | u
   return { rollout: loaded.spec.name, checked: loaded.targets.length, drifted };
 }
 
+/** The report for a terminal: one line, then one per drifted target. */
 export function formatDrift(report: DriftReport): string {
   if (report.drifted.length === 0) return `${report.rollout}: no drift (${report.checked} targets checked)`;
   const lines = [`${report.rollout}: ${report.drifted.length} of ${report.checked} targets drifted`];

@@ -21,12 +21,11 @@ import type { GateApprover, RunOptions, RunResult } from '../engine/rollout.js';
 import { describePlan } from '../plan/plan.js';
 import { formatIssue } from '../spec/issue.js';
 import { readSpecFile, SpecValidationError } from '../spec/index.js';
-import { readState } from '../state/store.js';
 import { currentActor, loadRollout, openEngine, type LoadedRollout } from '../app/session.js';
 import { colorsFor, createReporter } from './reporter.js';
 import { redactSecrets } from '../util/secrets.js';
 import { formatPreflight, formatStatus } from './status.js';
-import { detectDrift, formatDrift } from './drift.js';
+import { detectDrift, formatDrift } from '../app/drift.js';
 import { runLocalFleetCommand } from './fleet-command.js';
 import { emitIssueAnnotations } from '../github/annotations.js';
 import { addStateBackendOptions, createStateBackend, readStateWithBackend } from '../github/backend.js';
@@ -369,18 +368,19 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
     process.exitCode = state?.phase === 'Paused' ? ExitCode.Paused : ExitCode.Ok;
   });
 
-  program
-    .command('drift')
-    .description('compare what each target reports with what the state says it runs')
-    .argument('<spec>', 'rollout spec file')
-    .option('--json', 'print the report as JSON')
-    .action(async (spec: string, flags: { json?: boolean }) => {
-      const loaded = await loadRollout(spec);
-      const state = await readState(loaded.statePath);
-      const report = await detectDrift(loaded, state);
-      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDrift(report)}\n`);
-      process.exitCode = report.drifted.length > 0 ? ExitCode.Drift : ExitCode.Ok;
-    });
+  addStateBackendOptions(
+    program
+      .command('drift')
+      .description('compare what each target reports with what the state says it runs')
+      .argument('<spec>', 'rollout spec file')
+      .option('--json', 'print the report as JSON'),
+  ).action(async (spec: string, flags: { json?: boolean; stateBackend?: string; stateBranch?: string }) => {
+    const loaded = await loadRollout(spec);
+    const state = await readStateWithBackend(loaded.statePath, flags);
+    const report = await detectDrift(loaded, state);
+    process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDrift(report)}\n`);
+    process.exitCode = report.drifted.length > 0 ? ExitCode.Drift : ExitCode.Ok;
+  });
 
   program
     .command('fleet')
