@@ -2,6 +2,7 @@
 import Table from 'cli-table3';
 import { alertChecksOf, formatFiringAlert } from '../analysis/alerts/format.js';
 import { formatMeasurements } from '../analysis/analyze.js';
+import { describeObservedWindow, formatEvidenceLines } from '../analysis/evidence-format.js';
 import type { PreflightReport } from '../engine/rollout.js';
 import type { RolloutState } from '../state/types.js';
 import type { LoadedRollout } from '../app/session.js';
@@ -68,7 +69,13 @@ export function formatStatus(
   for (const w of state.waves) {
     if (!w.analysis) continue;
     lines.push(pc.bold(`  analysis of ${w.id}: ${w.analysis.verdict}`) + ` — ${w.analysis.message}`);
+    const observed = describeObservedWindow(w, loaded.plan.waves.find((p) => p.id === w.id)?.observeMs);
+    if (observed) lines.push(`    ${observed}`);
     lines.push(formatMeasurements(w.analysis.measurements));
+    lines.push(
+      '    evidence (rounded; exact in the state file):',
+      ...formatEvidenceLines(w.analysis.measurements, '      '),
+    );
   }
   for (const w of state.waves) {
     for (const check of alertChecksOf(w)) {

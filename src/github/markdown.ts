@@ -6,6 +6,7 @@
  */
 import { alertChecksOf, formatFiringAlert } from '../analysis/alerts/format.js';
 import type { AlertsCheck } from '../analysis/alerts/types.js';
+import { describeObservedWindow, verdictMeasurements, viewEvidence } from '../analysis/evidence-format.js';
 import type { PreflightReport } from '../engine/rollout.js';
 import { abbreviateIds, formatDurationMs } from '../plan/describe.js';
 import type { RolloutPlan } from '../plan/types.js';
@@ -271,7 +272,7 @@ export function renderRunSummary(s: RunSummaryInput): string {
     );
   }
   out.push('', renderPlanDiagram(s.plan, s.gates, st?.waves), '');
-  const analysis = renderAnalysis(st);
+  const analysis = renderAnalysis(st, s.plan);
   if (analysis) out.push(analysis, '');
   const alerts = renderAlerts(st);
   if (alerts) out.push(alerts, '');
@@ -305,10 +306,13 @@ export function renderRunSummary(s: RunSummaryInput): string {
 
 /**
  * Metric analysis of each observed wave (the engine's `waves[].analysis`): verdict,
- * and each measurement's value against its threshold and baseline.
+ * and each measurement's value against its threshold and baseline; then, per wave, how long
+ * its window lasted and the evidence of each metric's verdict (rounded; exact in the state).
+ * @param plan - gives each wave's planned window (`observe`), to say how much of it was observed
  */
-export function renderAnalysis(state: RolloutState | undefined): string | undefined {
+export function renderAnalysis(state: RolloutState | undefined, plan?: RolloutPlan): string | undefined {
   const rows: string[] = [];
+  const evidence: string[] = [];
   for (const w of state?.waves ?? []) {
     if (!w.analysis) continue;
     rows.push(`| ${code(w.id)} | **${w.analysis.verdict}** | | | | ${escapeMarkdown(w.analysis.message)} |`);
@@ -317,6 +321,7 @@ export function renderAnalysis(state: RolloutState | undefined): string | undefi
         `| | ${escapeMarkdown(m.metric)} | ${text(m.value)} | ${escapeMarkdown(m.threshold)} | ${text(m.baselineValue)} | ${m.phase}${m.message ? `: ${escapeMarkdown(m.message)}` : ''} |`,
       );
     }
+    evidence.push(...renderEvidence(w, plan?.waves.find((p) => p.id === w.id)?.observeMs));
   }
   if (rows.length === 0) return undefined;
   return [
@@ -325,7 +330,34 @@ export function renderAnalysis(state: RolloutState | undefined): string | undefi
     '| wave | metric | value | threshold | baseline | verdict |',
     '|---|---|---|---|---|---|',
     ...rows,
+    ...(evidence.length > 0 ? ['', ...evidence] : []),
   ].join('\n');
+}
+
+/**
+ * One wave's evidence: the window actually observed, then per metric its decision, estimate with
+ * its confidence interval, limit, cohorts with sample sizes, rule, when decided and the query.
+ */
+function renderEvidence(w: WaveState, observeMs: number | undefined): string[] {
+  if (!w.analysis || w.analysis.measurements.length === 0) return [];
+  const out = [
+    `<details><summary>Evidence for ${escapeMarkdown(w.id)} (rounded; exact in the state file)</summary>`,
+    '',
+  ];
+  const observed = describeObservedWindow(w, observeMs);
+  if (observed) out.push(`${escapeMarkdown(observed)}.`, '');
+  out.push(
+    '| metric | decision | estimate | limit | canary | baseline | rule | decided | query |',
+    '|---|---|---|---|---|---|---|---|---|',
+  );
+  for (const m of verdictMeasurements(w.analysis.measurements)) {
+    const v = viewEvidence(m);
+    out.push(
+      `| ${escapeMarkdown(v.metric)} | **${escapeMarkdown(v.decision)}** | ${escapeMarkdown(v.estimate ?? '')} | ${escapeMarkdown(v.limit ?? '')} | ${escapeMarkdown(v.canary ?? '')} | ${escapeMarkdown(v.baseline ?? '')} | ${escapeMarkdown(v.rule ?? '')} | ${escapeMarkdown(v.decided)} | ${code(v.query).replace(/\|/g, '\\|')} |`,
+    );
+  }
+  out.push('', '</details>', '');
+  return out;
 }
 
 /** The alert gate's preview in the plan: none firing, which fire (the canary would pause), or no answer. */
