@@ -11,6 +11,7 @@ import { GITHUB_COMMAND_DESCRIPTION } from './command-info.js';
 import { registerAuthorizeCommand } from './commands/authorize.js';
 import { registerCommitStateCommand } from './commands/commit-state.js';
 import { registerDispatchCommand } from './commands/dispatch.js';
+import { registerDriftCommand } from './commands/drift.js';
 import { registerGateCommand } from './commands/gate.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerPreflightCommand } from './commands/preflight.js';
@@ -28,4 +29,5 @@ export function registerGitHubCommands(program: Command): void {
   registerAuthorizeCommand(gh);
   registerDispatchCommand(gh);
   registerCommitStateCommand(gh);
+  registerDriftCommand(gh);
 }

@@ -15,6 +15,7 @@ import {
   type IssueComment,
   type PermissionLevel,
   type RepoRef,
+  type IssueInfo,
   type RolloutScm,
   type RunApproval,
 } from './scm.js';
@@ -102,6 +103,19 @@ export function createOctokitScm(opts: OctokitScmOptions): RolloutScm {
   const { owner, repo } = opts.repository;
   const slug = `${owner}/${repo}`;
 
+  const issueInfo = (i: {
+    number: number;
+    title: string;
+    body?: string | null;
+    state: string;
+    html_url: string;
+  }): IssueInfo => ({
+    number: i.number,
+    title: i.title,
+    body: i.body ?? '',
+    state: i.state === 'closed' ? 'closed' : 'open',
+    htmlUrl: i.html_url,
+  });
   const comment = (c: { id: number; body?: string; user?: { login: string } | null; html_url: string }) =>
     ({ id: c.id, body: c.body ?? '', user: c.user?.login, htmlUrl: c.html_url }) satisfies IssueComment;
 
@@ -261,6 +275,37 @@ export function createOctokitScm(opts: OctokitScmOptions): RolloutScm {
         return r.data;
       });
       return comment(data);
+    },
+
+    async listIssues(label, state) {
+      const data = await call(`list ${state} issues labelled ${label} in ${slug}`, () =>
+        octokit.paginate(octokit.rest.issues.listForRepo, { owner, repo, labels: label, state, per_page: 100 }),
+      );
+      return data.filter((i) => !i.pull_request).map(issueInfo);
+    },
+
+    async createIssue(req) {
+      const data = await call(`open an issue in ${slug}`, async () => {
+        const r = await octokit.rest.issues.create({ owner, repo, title: req.title, body: req.body, labels: req.labels });
+        return r.data;
+      });
+      return issueInfo(data);
+    },
+
+    async updateIssue(issue, change) {
+      const data = await call(`update issue #${issue} in ${slug}`, async () => {
+        const r = await octokit.rest.issues.update({
+          owner,
+          repo,
+          issue_number: issue,
+          ...(change.title !== undefined && { title: change.title }),
+          ...(change.body !== undefined && { body: change.body }),
+          ...(change.state !== undefined && { state: change.state }),
+          ...(change.state === 'closed' && { state_reason: 'completed' as const }),
+        });
+        return r.data;
+      });
+      return issueInfo(data);
     },
 
     async updateIssueComment(commentId, body) {

@@ -81,6 +81,15 @@ export interface IssueComment {
   htmlUrl: string;
 }
 
+/** An issue (never a pull request). */
+export interface IssueInfo {
+  number: number;
+  title: string;
+  body: string;
+  state: 'open' | 'closed';
+  htmlUrl: string;
+}
+
 /** A `workflow_dispatch` request. At most 25 inputs (GitHub's limit). */
 export interface WorkflowDispatch {
   /** Workflow file name (`fleetgate-rollout.yml`) or id. */
@@ -134,6 +143,12 @@ export interface RolloutScm {
   /** Every comment of an issue or pull request, oldest first (all pages). */
   listIssueComments(issue: number): Promise<IssueComment[]>;
   createIssueComment(issue: number, body: string): Promise<IssueComment>;
+  /** Issues (not pull requests) carrying `label` in `state`, all pages. */
+  listIssues(label: string, state: 'open' | 'closed' | 'all'): Promise<IssueInfo[]>;
+  /** Opens an issue with `labels` (GitHub creates a label that does not exist yet). */
+  createIssue(req: { title: string; body: string; labels: string[] }): Promise<IssueInfo>;
+  /** Changes an issue's title, body or state (`completed` when closed). */
+  updateIssue(issue: number, change: { title?: string; body?: string; state?: 'open' | 'closed' }): Promise<IssueInfo>;
   updateIssueComment(commentId: number, body: string): Promise<IssueComment>;
   /**
    * Starts a workflow run. Asks for the run's id (`return_run_details`) and retries

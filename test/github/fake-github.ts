@@ -121,6 +121,15 @@ export class FakeGitHub {
   readonly requests: RecordedRequest[] = [];
   readonly failures: string[] = [];
   readonly comments: FakeComment[] = [];
+  /** Issues opened through the API (the drift check's), with their labels and state. */
+  readonly issues: {
+    number: number;
+    title: string;
+    body: string;
+    labels: string[];
+    state: 'open' | 'closed';
+    stateReason?: string;
+  }[] = [];
   readonly dispatches: { workflow: string; ref: string; inputs: Record<string, unknown>; runId: number }[] = [];
   readonly deployments: {
     id: number;
@@ -308,6 +317,42 @@ export class FakeGitHub {
       git_url: git,
       download_url: `https://raw.githubusercontent.com/${this.slug}/${ref}/${path}`,
       _links: { self: api, git, html },
+    };
+  }
+
+  private issueShape(i: FakeGitHub['issues'][number]): Record<string, unknown> {
+    const url = `${this.repoUrl()}/issues/${i.number}`;
+    return {
+      id: 5000 + i.number,
+      node_id: `I_${i.number}`,
+      url,
+      repository_url: this.repoUrl(),
+      labels_url: `${url}/labels{/name}`,
+      comments_url: `${url}/comments`,
+      events_url: `${url}/events`,
+      html_url: `https://github.com/${this.slug}/issues/${i.number}`,
+      number: i.number,
+      state: i.state,
+      ...(i.stateReason !== undefined && { state_reason: i.stateReason }),
+      title: i.title,
+      body: i.body,
+      user: simpleUser(BOT_LOGIN),
+      labels: i.labels.map((name, n) => ({
+        id: n + 1,
+        node_id: `L_${n + 1}`,
+        url: '',
+        name,
+        description: null,
+        color: 'ededed',
+        default: false,
+      })),
+      assignee: null,
+      milestone: null,
+      locked: false,
+      comments: this.comments.filter((c) => c.issue === i.number).length,
+      closed_at: i.state === 'closed' ? '2026-01-01T00:00:00Z' : null,
+      created_at: '2026-01-01T00:00:00Z',
+      updated_at: '2026-01-01T00:00:00Z',
     };
   }
 
@@ -652,6 +697,37 @@ export class FakeGitHub {
           production_environment: Boolean(b.production_environment),
         },
       };
+    },
+    'issues/list-for-repo': (_p, q) => {
+      const labels = (q.get('labels') ?? '').split(',').filter((l) => l !== '');
+      const state = q.get('state') ?? 'open';
+      const page = Number(q.get('page') ?? 1);
+      const perPage = Number(q.get('per_page') ?? 30);
+      const matching = [...this.issues]
+        .reverse()
+        .filter((i) => (state === 'all' || i.state === state) && labels.every((l) => i.labels.includes(l)));
+      return { status: 200, body: matching.slice((page - 1) * perPage, page * perPage).map((i) => this.issueShape(i)) };
+    },
+    'issues/create': (_p, _q, b) => {
+      const number = this.id();
+      const issue = {
+        number,
+        title: b.title as string,
+        body: (b.body as string | undefined) ?? '',
+        labels: ((b.labels as string[] | undefined) ?? []).map(String),
+        state: 'open' as const,
+      };
+      this.issues.push(issue);
+      return { status: 201, body: this.issueShape(issue) };
+    },
+    'issues/update': (p, _q, b) => {
+      const issue = this.issues.find((i) => i.number === Number(p.issue_number));
+      if (!issue) return error(404, 'Not Found');
+      if (typeof b.title === 'string') issue.title = b.title;
+      if (typeof b.body === 'string') issue.body = b.body;
+      if (b.state === 'open' || b.state === 'closed') issue.state = b.state;
+      if (typeof b.state_reason === 'string') issue.stateReason = b.state_reason;
+      return { status: 200, body: this.issueShape(issue) };
     },
     'repos/list-deployments': async (_p, q) => {
       // Like GitHub: newest first, filtered by the query's environment, task, ref and sha.
