@@ -286,7 +286,13 @@ export function createOctokitScm(opts: OctokitScmOptions): RolloutScm {
 
     async createIssue(req) {
       const data = await call(`open an issue in ${slug}`, async () => {
-        const r = await octokit.rest.issues.create({ owner, repo, title: req.title, body: req.body, labels: req.labels });
+        const r = await octokit.rest.issues.create({
+          owner,
+          repo,
+          title: req.title,
+          body: req.body,
+          labels: req.labels,
+        });
         return r.data;
       });
       return issueInfo(data);
