@@ -15,10 +15,15 @@ export const SHORT_WINDOW_MS = 5 * 60_000;
 /** GitHub allows 256 jobs per matrix; leave room for the workflow's other jobs. */
 export const MAX_MATRIX_WAVES = 250;
 
-/** One matrix entry: the wave it is labelled with, and whether it first waits on the observation environment. */
+/**
+ * One matrix entry: the wave it runs, whether it first waits on the observation environment, and
+ * the runner labels of the wave's tier (`tiers[].runsOn`; absent = the workflow's `runs-on`). The
+ * key is `runs-on` so that the job reads `runs-on: ${{ matrix.runs-on || inputs.runs-on }}`.
+ */
 export interface MatrixWave {
   wave: string;
   wait: boolean;
+  'runs-on'?: string[];
 }
 
 export interface WorkflowRunPlan {
@@ -35,6 +40,18 @@ export interface WorkflowRunPlan {
   canaryEnvironment: string;
   /** Environment of the promotion gate when it is still to pass, else `''`. */
   promoteEnvironment: string;
+  /** Runner labels of the canary wave's tier (the canary job), when the tier sets `runsOn`. */
+  canaryRunsOn?: string[];
+  /**
+   * Runner labels for the analysis job after the canary: the tier of the wave whose window it
+   * evaluates (the canary's, or in a continuation run the one an earlier run left observing);
+   * a failed analysis rolls back that wave's targets from this job.
+   */
+  analyzeRunsOn?: string[];
+  /** Runner labels of the tier of the wave the promote job runs (the first promoted wave). */
+  promoteRunsOn?: string[];
+  /** Runner labels for the finalize job: the tier of the last wave this run touches. */
+  finalizeRunsOn?: string[];
   /** Environment whose wait timer holds observation windows (`''`: none). */
   observeEnvironment: string;
   /**
@@ -42,7 +59,10 @@ export interface WorkflowRunPlan {
    * canary's window (or, in a continuation run, the window left open by the last run) is long.
    */
   canaryWait: boolean;
-  /** The waves after the first, still to run, that this run's matrix holds (in order). */
+  /**
+   * The waves still to run that this run's matrix holds (in order): those after the canary,
+   * and after the wave the promote job runs when the promotion gate is still to pass.
+   */
   waves: MatrixWave[];
   /** True when more waves remain than this run holds: the workflow continues in a new run. */
   moreWaves: boolean;
@@ -136,20 +156,46 @@ export function planWorkflowRun(
   const observing = plan.waves.find((w) => w.id === observingId);
   // Without a wait-timer environment, long windows cannot be waited for in this run: one wave per run.
   const perRun = shortWindows || observeEnvironment ? cap : 1;
-  const chosen = remaining.slice(0, canaryWave && !shortWindows && !observeEnvironment ? 0 : perRun);
-  const waves = chosen.map((w, i) => {
+  const budget = canaryWave && !shortWindows && !observeEnvironment ? 0 : perRun;
+  // The promote job runs the first promoted wave itself (one of this run's waves when only one
+  // fits), and an observing wave has run already: the matrix holds the waves after them, so each
+  // entry is the wave it runs (its name, its tier's runners).
+  const promoted = promoteEnvironment ? firstPromoted : undefined;
+  const pool = remaining.filter((w) => w.id !== observingId && w.id !== promoted?.id);
+  const promotedRuns = promoted !== undefined && budget > 0;
+  const inMatrix = pool.slice(0, promotedRuns && perRun === 1 ? 0 : budget);
+  const runsOn = tierRunners(spec);
+  const waves = inMatrix.map((w, i) => {
     const previous = plan.waves[w.index - 1];
-    const wait = i > 0 && observeEnvironment !== '' && (previous?.observeMs ?? 0) >= SHORT_WINDOW_MS;
-    return { wave: w.id, wait };
+    // The first entry's previous window was analysed by analyze-canary, unless the promote job ran a wave since.
+    const analysedBefore = i === 0 && !promoted;
+    const wait = !analysedBefore && observeEnvironment !== '' && (previous?.observeMs ?? 0) >= SHORT_WINDOW_MS;
+    const labels = runsOn.get(w.tier);
+    return labels ? { wave: w.id, wait, 'runs-on': labels } : { wave: w.id, wait };
   });
+  const analysed = observing ?? (canaryWave ? first : undefined);
+  const lastTouched = inMatrix.at(-1) ?? (promotedRuns ? promoted : analysed);
   return {
     ...base,
     hasWork: true,
     canaryWave,
     canaryEnvironment,
     promoteEnvironment,
+    ...labelsOf('canaryRunsOn', canaryWave ? runsOn.get(first.tier) : undefined),
+    ...labelsOf('analyzeRunsOn', analysed ? runsOn.get(analysed.tier) : undefined),
+    ...labelsOf('promoteRunsOn', promoted ? runsOn.get(promoted.tier) : undefined),
+    ...labelsOf('finalizeRunsOn', lastTouched ? runsOn.get(lastTouched.tier) : undefined),
     canaryWait: observeEnvironment !== '' && (observing?.observeMs ?? first.observeMs) >= SHORT_WINDOW_MS,
     waves,
-    moreWaves: remaining.length > waves.length,
+    moreWaves: pool.length > inMatrix.length || (promoted !== undefined && !promotedRuns),
   };
+}
+
+/** Each tier's runner labels (`tiers[].runsOn`), by tier name; tiers without any are absent. */
+function tierRunners(spec: RolloutSpec): Map<string, string[]> {
+  return new Map((spec.tiers ?? []).flatMap((t) => (t.runsOn?.length ? [[t.name, t.runsOn] as const] : [])));
+}
+
+function labelsOf<K extends string>(key: K, labels: string[] | undefined): Partial<Record<K, string[]>> {
+  return (labels ? { [key]: labels } : {}) as Partial<Record<K, string[]>>;
 }

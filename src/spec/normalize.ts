@@ -119,6 +119,7 @@ function normalizeTiers(tiers: WrittenRolloutSpec['tiers']): TierSpec[] {
     };
     if (tier.steps !== undefined) out.steps = normalizeSteps(tier.steps);
     if (tier.hooks !== undefined) out.hooks = normalizeHooks(tier.hooks);
+    if (tier.runsOn !== undefined) out.runsOn = typeof tier.runsOn === 'string' ? [tier.runsOn] : [...tier.runsOn];
     return out;
   });
 }

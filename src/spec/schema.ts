@@ -760,6 +760,24 @@ const TierHooks = strict({
   after: HookStep.optional().describe(stepDescription('hook', "Runs once after the tier's last wave is healthy.")),
 }).meta({ id: 'TierHooks' });
 
+const RunnerLabel = z
+  .string(e('must be a runner label', 'a label like self-hosted or eu-fleet'))
+  .regex(
+    /^[^\s,$]([^,$]*[^\s,$])?$/,
+    e('must be a runner label', 'one label, without commas, $ or spaces at either end'),
+  );
+
+const RunsOn = z
+  .union(
+    [RunnerLabel, z.array(RunnerLabel).min(1, e('must list at least one label', 'one or more runner labels'))],
+    e('must be a runner label or a list of labels', 'a label, or a list like [self-hosted, eu-fleet]'),
+  )
+  .meta({
+    id: 'RunsOn',
+    description:
+      "Runner labels for this tier's jobs on GitHub Actions (a runner needs every label): the tier's waves, and its canary and promotion, run on a runner that can reach its network. Omitted = the workflow's runs-on.",
+  });
+
 const Tier = strict({
   name: Name.describe('Tier name, unique in the spec (DNS-label-like).'),
   select: Labels.optional().describe(
@@ -770,6 +788,7 @@ const Tier = strict({
     "This tier's own steps, over the top-level steps (one procedure per component: seed 000).",
   ),
   hooks: TierHooks.optional(),
+  runsOn: RunsOn.optional(),
 }).meta({ id: 'Tier' });
 
 // ---------------------------------------------------------------------------

@@ -223,6 +223,11 @@ export interface TierSpec {
   steps?: StepOverrides;
   /** Hooks run before the tier's first target is touched and after its last wave is healthy. */
   hooks?: HooksSpec;
+  /**
+   * Runner labels for this tier's jobs on GitHub Actions (`tiers[].runsOn`, a label or a list,
+   * normalized to a list): absent = the workflow's `runs-on`. Only the GitHub layer reads it.
+   */
+  runsOn?: string[];
 }
 
 export type Severity = 'warning' | 'critical';

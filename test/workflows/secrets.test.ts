@@ -21,11 +21,18 @@ type Workflow = {
 /** Our actions that probe targets, run steps on them or query metric backends. */
 const FLEET_ACTIONS = /^fleetgate\/fleetgate\/actions\/(preflight|wave|analyze|rollback|decide)@/;
 
-/** A step that reaches targets or metric backends: a fleet action, or a plan with preflight (it probes). */
+/**
+ * A step that reaches targets or metric backends: a fleet action, or a plan with preflight (it
+ * probes) — `true`, or an expression such as the PR example's `vars.FLEETGATE_PR_PREFLIGHT` switch.
+ */
 function touchesFleet(s: Step): boolean {
   if (!s.uses) return false;
   if (FLEET_ACTIONS.test(s.uses)) return true;
-  return /^fleetgate\/fleetgate\/actions\/plan@/.test(s.uses) && String(s.with?.preflight) === 'true';
+  return (
+    /^fleetgate\/fleetgate\/actions\/plan@/.test(s.uses) &&
+    s.with?.preflight !== undefined &&
+    `${s.with.preflight as string | boolean}` !== 'false'
+  );
 }
 
 function read(path: string): { text: string; doc: Workflow } {

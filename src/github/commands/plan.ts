@@ -168,6 +168,11 @@ export function registerPlanCommand(gh: Command): void {
           'canary-wait': first.canaryWait,
           'promote-environment': first.promoteEnvironment,
           'observe-environment': first.observeEnvironment,
+          // Runner labels from the tiers (`tiers[].runsOn`), a JSON array or '' (the workflow's runs-on).
+          'canary-runs-on': first.canaryRunsOn,
+          'analyze-runs-on': first.analyzeRunsOn,
+          'promote-runs-on': first.promoteRunsOn,
+          'finalize-runs-on': first.finalizeRunsOn,
           waves: first.waves,
           'wave-count': first.waves.length,
           'more-waves': first.moreWaves,
