@@ -6,9 +6,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadInventory } from '../../src/inventory/load.js';
 import { formatIssue } from '../../src/spec/issue.js';
 import { parseSpec, readSpecFile } from '../../src/spec/parse.js';
-import { fixtureFiles, repoPath, rolloutSpecFiles, ROOT } from './spec-files.js';
+import { fixtureFiles, repoPath, ROLLOUT_INVENTORIES, rolloutSpecFiles, rolloutYamlFiles, ROOT } from './spec-files.js';
 
 function expectedLines(yamlPath: string): string[] | undefined {
   const path = yamlPath.replace(/\.yaml$/, '.expected.txt');
@@ -75,6 +76,19 @@ describe('rollout specs under rollouts/', () => {
     const result = await readSpecFile(file);
     expect(result.ok ? [] : result.errors.map(formatIssue), name).toEqual([]);
     expect(result.warnings.map(formatIssue)).toEqual([]);
+  });
+});
+
+describe('inventories under rollouts/', () => {
+  const present = rolloutYamlFiles().map(repoPath);
+  it('are all listed, and every listed one exists (any other YAML file there is a spec)', () => {
+    for (const name of ROLLOUT_INVENTORIES) expect(present, `${name} is listed but missing`).toContain(name);
+    expect(rolloutSpecFiles().length + ROLLOUT_INVENTORIES.length).toBe(present.length);
+  });
+  it.each(ROLLOUT_INVENTORIES.map((name) => [name]))('%s is a valid inventory with targets', async (name) => {
+    const loaded = await loadInventory({ kind: 'file', path: name }, { baseDir: ROOT, file: 'inventory-check.yaml' });
+    expect(loaded.issues.map(formatIssue)).toEqual([]);
+    expect(loaded.targets.length).toBeGreaterThan(0);
   });
 });
 
