@@ -153,7 +153,7 @@ export async function openEngine(
       spec,
       targets: loaded.targets,
       plan,
-      planRollback: (ids): RollbackBatch[] => planRollback(spec, plan, ids),
+      planRollback: (ids, leaders): RollbackBatch[] => planRollback(spec, plan, ids, leaders),
       store,
       runner,
       clock,

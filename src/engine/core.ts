@@ -54,8 +54,11 @@ export interface EngineDeps {
   spec: RolloutSpec;
   targets: Target[];
   plan: RolloutPlan;
-  /** Batches a rollback of the given targets (ordered as they should go back). */
-  planRollback: (targetIds: string[]) => RollbackBatch[];
+  /**
+   * Batches a rollback of the given targets (ordered as they should go back); `leaders`: the
+   * quorum leaders observed now (tier → target id), each rolled back alone.
+   */
+  planRollback: (targetIds: string[], leaders?: Record<string, string>) => RollbackBatch[];
   store: StatePort;
   runner: StepRunner;
   clock: Clock;

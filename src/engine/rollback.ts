@@ -16,8 +16,29 @@ import { BudgetGate, leftOutOfService } from './budget-gate.js';
 import { ENGINE_ACTOR, type EngineCore, type RunResult } from './core.js';
 import { pool } from './pool.js';
 import { Messages, Reasons, type Reason } from './reasons.js';
+import { Leadership } from './leadership.js';
 import { moveTarget, recordVersion } from './target-move.js';
 import { knownVersions } from './version-policy.js';
+
+/**
+ * `order` with each observed quorum leader moved behind the other members of its tier being
+ * rolled back (it goes last, alone: seed 000's quorum procedure); other targets keep their place.
+ */
+export function leaderLast(
+  order: readonly string[],
+  leaders: Readonly<Record<string, string>>,
+  c: EngineCore,
+): string[] {
+  let out = [...order];
+  for (const [tier, leader] of Object.entries(leaders)) {
+    if (!out.includes(leader)) continue;
+    const members = new Set(c.plan.tiers.find((t) => t.name === tier)?.targets ?? []);
+    const without = out.filter((id) => id !== leader);
+    const last = without.reduce((at, id, i) => (members.has(id) ? i : at), -1);
+    out = [...without.slice(0, last + 1), leader, ...without.slice(last + 1)];
+  }
+  return out;
+}
 
 /** How one target's rollback ended. */
 type RollbackOutcome = 'RolledBack' | 'RollbackFailed' | 'Blocked' | 'Stopped';
@@ -188,15 +209,47 @@ export class RollbackRunner {
   }
 
   /**
+   * The leader of each quorum tier among `order` whose `leader` step answers now (leadership
+   * moves: the labelled leader may be a follower by now). A tier whose step does not answer
+   * keeps the plan's labelled leader: a rollback goes on when parts of the fleet are down.
+   */
+  private async observeLeaders(order: string[]): Promise<Record<string, string>> {
+    const c = this.c;
+    const leadership = new Leadership(c);
+    const out: Record<string, string> = {};
+    const rolled = new Set(order);
+    for (const tier of c.plan.tiers) {
+      if (!tier.quorum || !tier.targets.some((id) => rolled.has(id))) continue;
+      const step = leadership.leaderStep(tier.name);
+      if (!step) continue;
+      const reading = await leadership.read(tier.name, step);
+      if (reading.ok) {
+        out[tier.name] = reading.leader;
+        c.emit('leader_observed', {
+          tier: tier.name,
+          leader: reading.leader,
+          askedOf: reading.askedOf,
+          rollback: true,
+        });
+      } else {
+        c.emit('leader_observed', { tier: tier.name, message: reading.message, rollback: true, leader: tier.leader });
+      }
+    }
+    return out;
+  }
+
+  /**
    * Applies rollback batches. `to` = one version for all (fleetgate rollback);
    * `undefined` = each target back to its own recorded version (`to`, else `from`).
    */
-  private async applyRollback(order: string[], to: string | undefined): Promise<RunResult> {
+  private async applyRollback(given: string[], to: string | undefined): Promise<RunResult> {
     const c = this.c;
     const s = c.state;
     const why = s.condition?.message;
+    const leaders = await this.observeLeaders(given);
+    const order = leaderLast(given, leaders, c);
     c.emit('rollback_started', { targets: order.length, to: to ?? s.fromVersion });
-    const batches = c.d.planRollback(order);
+    const batches = c.d.planRollback(order, leaders);
     const blocked: string[] = [];
     let blockedWhy: string | undefined;
     for (const batch of batches) {

@@ -51,12 +51,15 @@ interface Group {
  * @param spec - the spec (uses `rollback`).
  * @param plan - the rollout's plan, to know each target's tier and the quorum tiers.
  * @param targetIds - targets to roll back, in the order to roll them back.
+ * @param leaders - quorum leaders observed now (tier name → target id), instead of the plan's
+ *   labelled ones: the engine asks the tier's `leader` step before a rollback.
  * @returns batches `rollback/1`, `rollback/2`, …; empty when `targetIds` is.
  */
 export function planRollback(
   spec: Pick<RolloutSpec, 'rollback'>,
   plan: Pick<RolloutPlan, 'tiers'>,
   targetIds: readonly string[],
+  leaders: Readonly<Record<string, string>> = {},
 ): PlannedRollbackBatch[] {
   const ids = [...new Set(targetIds)];
   const n = ids.length;
@@ -75,7 +78,12 @@ export function planRollback(
     if (!tier) return { tier: undefined, cap: batchSize, concurrencyCap: Infinity, leader: undefined };
     if (!tier.quorum) return { tier: tier.name, cap: batchSize, concurrencyCap: Infinity, leader: undefined };
     const safe = quorumSafeSize(tier.targets.length);
-    return { tier: tier.name, cap: Math.min(batchSize, safe), concurrencyCap: safe, leader: tier.leader };
+    return {
+      tier: tier.name,
+      cap: Math.min(batchSize, safe),
+      concurrencyCap: safe,
+      leader: leaders[tier.name] ?? tier.leader,
+    };
   };
 
   const batches: PlannedRollbackBatch[] = [];

@@ -113,6 +113,36 @@ function setUp(o: SetUpOptions) {
 
 const upgraded = (s: ReturnType<typeof setUp>['s']) => s.fleet.callsOf('upgrade').map((c) => c.target);
 
+describe('quorum tier: rollbacks', () => {
+  it('asks the leader step before a rollback: the member leading now goes back last, alone', async () => {
+    const { s, cluster } = setUp({ members: 5, leader: 'c-5' });
+    expect((await s.engine().run()).outcome).toBe('Healthy');
+    cluster.leader = 'c-2'; // an election since the rollout: the plan's leader is a follower now
+    const before = s.fleet.callsOf('upgrade').length;
+    const r = await s.engine().rollbackTo('1.0.0', 'bad release');
+    expect(r.outcome).toBe('RolledBack');
+    const back = s.fleet.callsOf('upgrade').slice(before);
+    expect(back.map((c) => c.target).at(-1)).toBe('c-2');
+    // Alone: every other member was back before c-2 went down.
+    const leaderDown = s.fleet.callsOf('drain', 'c-2').at(-1)!.at;
+    expect(back.filter((c) => c.target !== 'c-2').every((c) => c.endAt! <= leaderDown)).toBe(true);
+    const observed = s.events.filter((e) => e.event === 'leader_observed' && e.rollback === true);
+    expect(observed).toEqual([expect.objectContaining({ tier: 'control', leader: 'c-2' })]);
+  });
+
+  it('goes on when the leader step does not answer (parts of the fleet are down), saying so', async () => {
+    let down = false;
+    const { s } = setUp({ members: 3, leader: 'c-3', answerLeader: (cl) => (down ? undefined : cl.leader) });
+    expect((await s.engine().run()).outcome).toBe('Healthy');
+    down = true;
+    const r = await s.engine().rollbackTo('1.0.0', 'cluster in trouble');
+    expect(r.outcome).toBe('RolledBack');
+    expect(Object.values(s.fleet.versions())).toEqual(['1.0.0', '1.0.0', '1.0.0']);
+    const observed = s.events.filter((e) => e.event === 'leader_observed' && e.rollback === true);
+    expect(observed[0]?.message).toMatch(/leader/);
+  });
+});
+
 describe('quorum tier: the leader step', () => {
   it('given a stale leader label, then the leader the step reports when the tier is planned goes last', async () => {
     const { s } = setUp({

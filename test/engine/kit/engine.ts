@@ -125,7 +125,7 @@ export class Scenario {
       spec,
       targets: this.targets,
       plan,
-      planRollback: (ids) => planRollback(spec, plan, ids),
+      planRollback: (ids, leaders) => planRollback(spec, plan, ids, leaders),
       store: this.store,
       runner: new ScriptedRunner(spec, this.fleet, this.clock),
       clock: this.clock,
