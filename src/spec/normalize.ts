@@ -4,6 +4,7 @@
  * label values as strings.
  */
 import { normalizeAlerts } from './alerts.js';
+import { normalizeSlo } from './slo.js';
 import { ConfigurationError } from '../errors.js';
 import {
   DEFAULT_CANARY,
@@ -293,6 +294,7 @@ export function normalizeSpec(written: WrittenRolloutSpec, file: string): Rollou
     ...(written.ssh !== undefined ? { ssh: normalizeSsh(written.ssh) } : {}),
     ...(written.analysis !== undefined ? { analysis: normalizeAnalysis(written.analysis) } : {}),
     ...(written.alerts !== undefined ? { alerts: normalizeAlerts(written.alerts) } : {}),
+    ...(written.slo !== undefined ? { slo: normalizeSlo(written.slo) } : {}),
     gates: {
       ...(written.gates?.canary !== undefined ? { canary: written.gates.canary } : {}),
       ...(written.gates?.promote !== undefined ? { promote: written.gates.promote } : {}),

@@ -7,6 +7,10 @@
  * **percent number** (20 means 20%), never a ratio.
  */
 
+import type { SloSpec } from './slo.js';
+
+export type { BurnRatePairSpec, SloSpec } from './slo.js';
+
 /** API version of the spec file format. */
 export const SPEC_API_VERSION = 'fleetgate/v1alpha1';
 /** `kind` of a spec document. */
@@ -377,6 +381,8 @@ export interface RolloutSpec {
   analysis?: AnalysisSpec;
   /** Alertmanager as a gate and silences for planned work; absent = no alert gate. */
   alerts?: AlertsSpec;
+  /** The error-budget gate (`slo`): budget consumed since the rollout began, burn rates (docs/slo.md). */
+  slo?: SloSpec;
   gates: GatesSpec;
   versionPolicy: VersionPolicySpec;
   rollback: RollbackSpec;

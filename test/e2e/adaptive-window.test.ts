@@ -177,3 +177,75 @@ describe('adaptive windows with the scrape provider', () => {
     expect(repo.state().condition?.reason).not.toBe('AnalysisInconclusive');
   });
 });
+
+describe('minimum samples and noData: wait through real rollouts (scrape)', () => {
+  /** 4 agents at 10 requests/s (1% 5xx): a one-agent canary sees about 30 requests in its 3 s window. */
+  async function thinTraffic(minSamples: number, noData: string, maxWait = '1m'): Promise<RolloutRepo> {
+    const r = await RolloutRepo.create({
+      count: 4,
+      version: '1.0.0',
+      spec: { version: '1.0.0' },
+      fleet: { trafficRps: 10, seed: 5 },
+    });
+    const extra = `analysis:
+  provider: { scrape: {} }
+  metrics:
+    - name: error-share
+      query: ${SCRAPE_QUERY}
+      threshold: '< 0.05'
+      severity: critical
+      minSamples: ${minSamples}
+      noData: ${noData}
+      maxWait: ${maxWait}
+      interval: 1s
+`;
+    r.propose({ version: '1.1.0', canary: 1, waves: 3, maxUnavailable: 1, observe: '3s', extra });
+    return r;
+  }
+
+  it('given fewer requests than minSamples in the window, then no verdict is drawn from the few: it pauses (AnalysisInconclusive)', async () => {
+    repo = await thinTraffic(500, 'pause');
+
+    const r = await repo.cli('run', repo.specPath);
+
+    expect(r.code, r.stdout + r.stderr).toBe(3);
+    const s = repo.state();
+    expect(s.condition?.reason).toBe('AnalysisInconclusive');
+    const m = s.waves.find((w) => w.id === 'all/canary')!.analysis!.measurements.at(-1)!;
+    expect(m.evidence?.canary?.exposure).toBeLessThan(500);
+    expect(upgraded(await repo.versions())).toBe(1);
+  });
+
+  it('given noData: wait, then the window holds past its maximum until the canary has minSamples requests, then passes', async () => {
+    repo = await thinTraffic(80, 'wait');
+    const started = Date.now();
+
+    const r = await repo.cli('run', repo.specPath, '--max-waves', '1');
+
+    expect(r.code, r.stdout + r.stderr).toBe(6);
+    const canary = repo.state().waves.find((w) => w.id === 'all/canary')!;
+    expect(canary.phase).toBe('Completed');
+    expect(canary.analysis?.verdict).toBe('pass');
+    const { observedS } = observed(repo.state(), 'all/canary', 3);
+    console.log(
+      `noData: wait: the 3 s window held to ${observedS.toFixed(1)} s for 80 requests; run took ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+    expect(observedS).toBeGreaterThan(3);
+    expect(canary.analysis!.measurements.at(-1)!.evidence?.canary?.exposure).toBeGreaterThanOrEqual(80);
+  });
+
+  it('given noData: wait and a floor the traffic does not reach by maxWait, then it pauses at the deadline (AnalysisInconclusive)', async () => {
+    repo = await thinTraffic(100_000, 'wait', '3s');
+
+    const r = await repo.cli('run', repo.specPath);
+
+    expect(r.code, r.stdout + r.stderr).toBe(3);
+    expect(repo.state().condition?.reason).toBe('AnalysisInconclusive');
+    const { observedS } = observed(repo.state(), 'all/canary', 3);
+    expect(observedS).toBeCloseTo(6, 0);
+  });
+});
+
+function upgraded(versions: Map<string, { upgrades: number }>): number {
+  return [...versions.values()].filter((v) => v.upgrades > 0).length;
+}
