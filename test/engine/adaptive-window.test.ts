@@ -13,6 +13,7 @@ import type {
   MetricProvider,
   ProviderResult,
 } from '../../src/analysis/types.js';
+import { observedUntilMs } from '../../src/engine/observation.js';
 import { Reasons } from '../../src/engine/reasons.js';
 import type { AnalysisSpec, MetricSpec, StrategySpec } from '../../src/spec/types.js';
 import { engineSpec, fleet, scenario, size, tier } from './kit/engine.js';
@@ -365,5 +366,44 @@ describe('minimum samples and noData: wait through the engine', () => {
 
     expect(r).toMatchObject({ outcome: 'Paused', reason: Reasons.AnalysisInconclusive });
     expect(windowOf(s, 'edge/canary').observedMs).toBe(OBSERVE_MS + 5 * MIN);
+  });
+});
+
+describe('observedUntilMs', () => {
+  const end = Date.UTC(2026, 0, 1, 12, 10);
+  const at = (ms: number) => ({ window: { start: '', end: new Date(ms).toISOString() } });
+
+  it('is the planned end unless the analysis ended early or waited past it', () => {
+    expect(observedUntilMs({ measurements: [at(end - MIN)] as never }, end)).toBe(end);
+    expect(observedUntilMs({ measurements: [at(end - 3 * MIN), at(end - MIN)] as never, endedEarly: true }, end)).toBe(
+      end - MIN,
+    );
+    expect(observedUntilMs({ measurements: [] as never, endedEarly: true }, end)).toBe(end);
+    expect(observedUntilMs({ measurements: [at(end)] as never, waitedUntilMs: end + 5 * MIN }, end)).toBe(
+      end + 5 * MIN,
+    );
+  });
+
+  it('never says a window that ran to its end ended early: a metric settled early with another still looking', async () => {
+    const latency: MetricSpec = {
+      name: 'latency',
+      query: 'p99',
+      threshold: { op: '<', value: 0.5 },
+      severity: 'warning',
+      noData: 'pause',
+      intervalMs: MIN,
+      count: 5,
+      failureLimit: 0,
+      inconclusiveLimit: 0,
+    };
+    const provider = countingProvider(steady({ rps: 0.2, errorRatio: 0.001 }, { rps: 0.2, errorRatio: 0.001 }));
+    const measure = provider.measure;
+    provider.measure = (req) =>
+      req.metric.name === 'latency' ? Promise.resolve({ ok: true, value: 2 }) : measure(req);
+    const s = edge(analysis([errorRate(), latency]), provider);
+
+    expect((await s.engine().run()).reason).toBe(Reasons.AnalysisFailed);
+    expect(windowOf(s, 'edge/canary').observedMs).toBe(OBSERVE_MS);
+    expect(s.events.find((e) => e.event === 'analysis_completed')?.endedEarly).toBeUndefined();
   });
 });
