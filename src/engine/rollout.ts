@@ -16,9 +16,8 @@
 import type { RolloutSpec, StepSpec, Target } from '../spec/types.js';
 import { excludeFromPlan } from '../plan/exclude.js';
 import { createEmptyState } from '../state/store.js';
-import type { Decision, RolloutPhase, RolloutState, ShardLeg, StateLease, WaveState } from '../state/types.js';
+import type { Decision, RolloutPhase, RolloutState, WaveState } from '../state/types.js';
 import {
-  ConfigurationError,
   InvalidPhaseError,
   RolloutLockedError,
   RolloutPausedError,
@@ -37,7 +36,6 @@ import { RollbackRunner } from './rollback.js';
 import { decideAfterObservation, decideAfterWaveSteps, type Transition } from './transitions.js';
 import { assessReportedVersions, prevailingVersion, type FleetVersionProblem } from './version-policy.js';
 import { WaveRunner } from './wave-runner.js';
-import { assessShardedSteps, formatShardRef, shardBudget, shardLegKey, shardSlice, type ShardRef } from './shard.js';
 import type { AlertTransition } from './alerts.js';
 import type { AlertsCheck } from '../analysis/alerts/types.js';
 import type { PlannedWave } from '../plan/types.js';
@@ -75,11 +73,6 @@ export interface PreflightReport {
   /** Per tier: its budget and the members out of service now. */
   budgets: { tier: string; budget: number; out: string[] }[];
   /**
-   * Per quorum tier with a `leader` step: the member its step names now (it would go last),
-   * or why it could not be told (`LeaderUnknown` would pause the rollout before the tier).
-   */
-  leaders?: { tier: string; leader?: string; message?: string }[];
-  /**
    * What the alert gate (spec `alerts`) would find before the first wave now, over every planned
    * target (read-only; absent without `alerts`). Informative: it does not change `ok`.
    */
@@ -100,18 +93,6 @@ export interface RunOptions {
    * run (after an environment wait timer) evaluates the elapsed window. Keeps runners from sleeping.
    */
   deferObservation?: boolean;
-  /**
-   * Open the next wave for this many legs and stop (`Progressing`, `WaveSharded`): its gate, alert
-   * gate and tier hook run here, once; then each leg runs with `shard`, and the next run without
-   * either takes the wave's verdict. Refused for a quorum tier.
-   */
-  openShards?: number;
-  /**
-   * Run only this leg of the wave opened for `count` legs (see `src/engine/shard.ts`): its slice of
-   * the targets, within its share of the budget, under its own lease; ends `Progressing`
-   * (`ShardCompleted`) without a verdict.
-   */
-  shard?: ShardRef;
 }
 
 /** Whether two label sets hold the same pairs (absent = none). */
@@ -187,7 +168,6 @@ export class RolloutEngine {
    * @throws VersionPolicyError, InvalidPhaseError (paused, rolled-back version, targets held by another rollout), StateConflictError, StateWriteError
    */
   run(opts: RunOptions = {}): Promise<RunResult> {
-    if (opts.shard) return this.runShard(opts.shard);
     return this.leased(() => this.runLoaded(opts));
   }
 
@@ -323,8 +303,6 @@ export class RolloutEngine {
     const verdict = judgeLease(c.state.lease, me, c.nowMs(), processAlive);
     if (!verdict.free) throw new RolloutLockedError(`rollout ${this.spec.name}: ${verdict.message}`);
     if (verdict.takeOver) c.emit('lease_taken_over', { message: verdict.takeOver });
-    // A leg of a sharded wave still running holds every other run off too (a dispatched rollback).
-    this.assertNoLiveLeg(me);
     c.state.lease = newLease(me, c.nowMs(), me.ttlMs ?? LEASE_TTL_MS);
     try {
       await c.persistAndCommit(`fleetgate: ${this.spec.name} run started (lease for ${me.holder})`);
@@ -334,42 +312,18 @@ export class RolloutEngine {
       const fresh = await c.d.store.read();
       const again = judgeLease(fresh?.lease, me, c.nowMs(), processAlive);
       if (!again.free) throw new RolloutLockedError(`rollout ${this.spec.name}: ${again.message}`);
-      if (fresh) this.assertNoLiveLeg(me, fresh);
       throw error;
     }
     c.emit('lease_taken', { holder: me.holder, expiresAt: c.state.lease.expiresAt });
   }
 
-  /**
-   * @throws RolloutLockedError when a leg of a sharded wave holds a live lease of its own
-   *   (expired ones, and those of a process gone on this host, hold nobody off)
-   */
-  private assertNoLiveLeg(me: LeaseOptions, state: RolloutState = this.c.state): void {
-    for (const leg of Object.values(state.shardLegs ?? {})) {
-      const held = judgeLease(leg.lease, me, this.c.nowMs(), processAlive);
-      if (!held.free)
-        throw new RolloutLockedError(
-          `rollout ${this.spec.name}: shard ${leg.shard}/${leg.of} of ${leg.wave} is running (${held.message.replace(/^another run holds this rollout: /, '')})`,
-        );
-    }
-  }
-
-  /**
-   * Renews the lease `slot()` returns while it is `key`'s, every third of its length.
-   * @param slot - the run's lease (`state.lease`) or a leg's (`shardLegs[…].lease`)
-   */
-  private async renewLease(
-    me: LeaseOptions,
-    signal: AbortSignal,
-    slot: () => StateLease | undefined = () => this.c.state.lease,
-    key: string = me.key,
-  ): Promise<void> {
+  private async renewLease(me: LeaseOptions, signal: AbortSignal): Promise<void> {
     const c = this.c;
     const ttl = me.ttlMs ?? LEASE_TTL_MS;
     for (;;) {
       await c.d.clock.sleep(ttl / 3, signal);
-      const lease = slot();
-      if (signal.aborted || lease?.key !== key) return;
+      const lease = c.state.lease;
+      if (signal.aborted || lease?.key !== me.key) return;
       lease.expiresAt = new Date(c.nowMs() + ttl).toISOString();
       try {
         await c.persistAndCommit(`fleetgate: ${this.spec.name} lease renewed until ${lease.expiresAt}`);
@@ -422,7 +376,6 @@ export class RolloutEngine {
     }));
     const first = problems[0];
     const alerts = await c.alerts.preview();
-    const leaders = await this.observeLeaders();
     return {
       ...(alerts ? { alerts } : {}),
       rollout: this.spec.name,
@@ -440,29 +393,9 @@ export class RolloutEngine {
         : { ok: true },
       problems,
       budgets,
-      ...(leaders.length > 0 && { leaders }),
-      // Not ready when a tier's members out now use its whole budget (no healthy member could
-      // go down), or a quorum tier's leader cannot be told (the rollout would pause before it).
-      ok:
-        problems.length === 0 &&
-        budgets.every((b) => b.out.length < b.budget) &&
-        leaders.every((l) => l.leader !== undefined),
+      // Not ready when a tier's members out now use its whole budget: no healthy member could go down.
+      ok: problems.length === 0 && budgets.every((b) => b.out.length < b.budget),
     };
-  }
-
-  /** Read-only: each quorum tier's `leader` step, asked now (for preflight). */
-  private async observeLeaders(): Promise<NonNullable<PreflightReport['leaders']>> {
-    const leadership = new Leadership(this.c);
-    const out: NonNullable<PreflightReport['leaders']> = [];
-    for (const tier of this.c.plan.tiers) {
-      const step = tier.quorum ? leadership.leaderStep(tier.name) : undefined;
-      if (!step) continue;
-      const reading = await leadership.read(tier.name, step);
-      out.push(
-        reading.ok ? { tier: tier.name, leader: reading.leader } : { tier: tier.name, message: reading.message },
-      );
-    }
-    return out;
   }
 
   // ---------------------------------------------------------------- rollout
@@ -702,9 +635,6 @@ export class RolloutEngine {
         // The alert gate before the wave starts (spec alerts): a firing alert fails or pauses it.
         const alerted = await c.alerts.gate(wave, 'before');
         if (alerted) return this.followAlerts(alerted, wave, 'before');
-        // The error-budget gate (spec slo): a pause, carried out as the alert gate's.
-        const burnt = await c.slo.gate(wave, 'before');
-        if (burnt) return this.followAlerts(burnt, wave, 'before');
       }
 
       const tierHooks = c.tierOf(wave).hooks;
@@ -870,8 +800,6 @@ export class RolloutEngine {
       // The alert gate at the end of the window (spec alerts).
       const alerted = await c.alerts.gate(wave, 'after');
       if (alerted) return this.followAlerts(alerted, wave, 'after');
-      const burnt = await c.slo.gate(wave, 'after');
-      if (burnt) return this.followAlerts(burnt, wave, 'after');
     }
     return this.follow(next, wave);
   }
