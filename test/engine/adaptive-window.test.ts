@@ -396,10 +396,13 @@ describe('observedUntilMs', () => {
       failureLimit: 0,
       inconclusiveLimit: 0,
     };
-    const provider = countingProvider(steady({ rps: 0.2, errorRatio: 0.001 }, { rps: 0.2, errorRatio: 0.001 }));
-    const measure = provider.measure;
-    provider.measure = (req) =>
-      req.metric.name === 'latency' ? Promise.resolve({ ok: true, value: 2 }) : measure(req);
+    const counting = countingProvider(steady({ rps: 0.2, errorRatio: 0.001 }, { rps: 0.2, errorRatio: 0.001 }));
+    const provider: MetricProvider = {
+      type: 'fake',
+      countable: () => true,
+      measure: (req) =>
+        req.metric.name === 'latency' ? Promise.resolve({ ok: true, value: 2 }) : counting.measure(req),
+    };
     const s = edge(analysis([errorRate(), latency]), provider);
 
     expect((await s.engine().run()).reason).toBe(Reasons.AnalysisFailed);
