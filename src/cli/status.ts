@@ -128,6 +128,12 @@ export function formatPreflight(r: PreflightReport, pc: Colors = colorsFor(proce
   for (const u of (r.unhealthy ?? []).slice(0, 20)) lines.push(pc.yellow(`  ${u.id} is unhealthy: ${u.message}`));
   if ((r.excluded ?? []).length > 0) lines.push(`  left out (exclude): ${r.excluded.join(', ')}`);
   for (const u of r.unreachable.slice(0, 20)) lines.push(pc.red(`  ${u.id} did not answer: ${u.message}`));
+  for (const l of r.leaders ?? [])
+    lines.push(
+      l.leader !== undefined
+        ? `  tier ${l.tier}: ${l.leader} leads now (it goes last)`
+        : pc.yellow(`  tier ${l.tier}: leader unknown (the rollout would pause before it): ${l.message ?? ''}`),
+    );
   if (r.unreachable.length > 20) lines.push(pc.red(`  … ${r.unreachable.length - 20} more unreachable`));
   if (r.alerts) {
     const line = `  alerts now: ${r.alerts.verdict === 'pass' ? 'none firing' : r.alerts.verdict} — ${r.alerts.message}`;

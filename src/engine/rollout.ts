@@ -73,6 +73,11 @@ export interface PreflightReport {
   /** Per tier: its budget and the members out of service now. */
   budgets: { tier: string; budget: number; out: string[] }[];
   /**
+   * Per quorum tier with a `leader` step: the member its step names now (it would go last),
+   * or why it could not be told (`LeaderUnknown` would pause the rollout before the tier).
+   */
+  leaders?: { tier: string; leader?: string; message?: string }[];
+  /**
    * What the alert gate (spec `alerts`) would find before the first wave now, over every planned
    * target (read-only; absent without `alerts`). Informative: it does not change `ok`.
    */
@@ -376,6 +381,7 @@ export class RolloutEngine {
     }));
     const first = problems[0];
     const alerts = await c.alerts.preview();
+    const leaders = await this.observeLeaders();
     return {
       ...(alerts ? { alerts } : {}),
       rollout: this.spec.name,
@@ -393,9 +399,29 @@ export class RolloutEngine {
         : { ok: true },
       problems,
       budgets,
-      // Not ready when a tier's members out now use its whole budget: no healthy member could go down.
-      ok: problems.length === 0 && budgets.every((b) => b.out.length < b.budget),
+      ...(leaders.length > 0 && { leaders }),
+      // Not ready when a tier's members out now use its whole budget (no healthy member could
+      // go down), or a quorum tier's leader cannot be told (the rollout would pause before it).
+      ok:
+        problems.length === 0 &&
+        budgets.every((b) => b.out.length < b.budget) &&
+        leaders.every((l) => l.leader !== undefined),
     };
+  }
+
+  /** Read-only: each quorum tier's `leader` step, asked now (for preflight). */
+  private async observeLeaders(): Promise<NonNullable<PreflightReport['leaders']>> {
+    const leadership = new Leadership(this.c);
+    const out: NonNullable<PreflightReport['leaders']> = [];
+    for (const tier of this.c.plan.tiers) {
+      const step = tier.quorum ? leadership.leaderStep(tier.name) : undefined;
+      if (!step) continue;
+      const reading = await leadership.read(tier.name, step);
+      out.push(
+        reading.ok ? { tier: tier.name, leader: reading.leader } : { tier: tier.name, message: reading.message },
+      );
+    }
+    return out;
   }
 
   // ---------------------------------------------------------------- rollout

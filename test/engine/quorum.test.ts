@@ -143,6 +143,20 @@ describe('quorum tier: rollbacks', () => {
   });
 });
 
+describe('quorum tier: preflight', () => {
+  it('names the member leading now, and is not ready when the leader step cannot tell', async () => {
+    const { s, cluster } = setUp({ members: 3, leader: 'c-2', answerLeader: (cl) => cl.leader });
+    const report = await s.engine().preflightReport();
+    expect(report.leaders).toEqual([{ tier: 'control', leader: 'c-2' }]);
+    expect(report.ok).toBe(true);
+    cluster.leader = undefined;
+    const unknown = await s.engine().preflightReport();
+    expect(unknown.leaders).toEqual([{ tier: 'control', message: expect.stringContaining('leader') as string }]);
+    expect(unknown.ok).toBe(false);
+    expect(s.fleet.touched()).toEqual([]);
+  });
+});
+
 describe('quorum tier: the leader step', () => {
   it('given a stale leader label, then the leader the step reports when the tier is planned goes last', async () => {
     const { s } = setUp({
