@@ -137,6 +137,8 @@ function describe(e: RolloutEvent, pc: Colors): string | undefined {
       return pc.red(pc.bold(`✖ ${e.rollout} degraded (${String(e.reason)})`));
     case 'state_committed':
       return pc.dim(`  state r${String(e.revision)} committed: ${String(e.message)}`);
+    case 'slo_checked':
+      return e.verdict === 'pass' ? pc.green(`  ✔ ${String(e.message)}`) : pc.red(`  ✖ ${String(e.message)}`);
     case 'alerts_checked':
       return e.verdict === 'pass'
         ? pc.green(`  ✔ alerts ${e.when === 'before' ? 'before' : 'after'} ${String(e.wave)}: none firing`)

@@ -18,6 +18,7 @@ import type { StepRunner } from './steps.js';
 import type { TemplateVars } from './template.js';
 import { StateWriter } from './persistence.js';
 import { AlertGuard, type AlertsDeps } from './alerts.js';
+import { SloGuard } from './slo.js';
 import type { LeaseOptions } from './lease.js';
 
 /** Answers an approval gate: a CLI prompt, `--yes`, or (in GitHub) an environment that was already approved. */
@@ -98,6 +99,8 @@ export class EngineCore {
   readonly writer: StateWriter;
   /** The alert gate and the silences of planned work (inert without `alerts`). */
   readonly alerts: AlertGuard;
+  /** The error-budget gate (inert without `slo`). */
+  readonly slo: SloGuard;
   private readonly byId: Map<string, Target>;
 
   constructor(readonly d: EngineDeps) {
@@ -105,6 +108,7 @@ export class EngineCore {
     this.byId = new Map(d.targets.map((t) => [t.id, t]));
     this.writer = new StateWriter(d.store, () => this.state);
     this.alerts = new AlertGuard(this);
+    this.slo = new SloGuard(this);
   }
 
   get spec(): RolloutSpec {

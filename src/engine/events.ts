@@ -57,7 +57,9 @@ export type RolloutEventName =
   | 'silence_created'
   | 'silence_expired'
   /** A silence could not be created or expired (the rollout goes on; the id stays recorded). */
-  | 'alerts_warning';
+  | 'alerts_warning'
+  /** The error-budget gate measured (verdict, budget consumed). */
+  | 'slo_checked';
 
 export interface RolloutEvent {
   /** ISO-8601 time. */

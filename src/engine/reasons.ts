@@ -34,6 +34,10 @@ export const Reasons = {
   AlertmanagerUnreachable: 'AlertmanagerUnreachable',
   /** The alert gate could not ask (a per-target selector reads a label a target lacks): never a pass. */
   AlertGateNotAsked: 'AlertGateNotAsked',
+  /** The rollout burnt more of the error budget than `slo.maxBudgetConsumed`, or a fast/slow pair burns above its rate (spec `slo`). */
+  ErrorBudgetBurn: 'ErrorBudgetBurn',
+  /** The error-budget gate could not measure (Prometheus unreachable, no data, no traffic): never a pass. */
+  ErrorBudgetUnknown: 'ErrorBudgetUnknown',
   /** A quorum tier's `leader` step failed on every member, or named no member of the tier. */
   LeaderUnknown: 'LeaderUnknown',
   /** `transferLeadership` failed, or the leader did not move within its timeout (the leader is untouched). */
@@ -76,5 +80,9 @@ export const Messages = {
     `${message}. Bring Alertmanager back and \`fleetgate resume --decision continue\` (the gate is checked again), or decide otherwise`,
   windowReopened: (wave: string, provider: string, previousUntil: string) =>
     `the ${provider} provider holds no samples of ${wave}'s observation window (until ${previousUntil}): this run did not open it (an earlier run was interrupted, or deferred it), so the window is opened again from now and waited out`,
+  errorBudgetBurn: (message: string) =>
+    `${message}. Find what burns the budget (the new version or something else), then \`fleetgate resume --decision rollback\`, or \`--decision continue\` to accept what was burnt so far (the budget is then counted from the decision)`,
+  errorBudgetUnknown: (message: string) =>
+    `${message}. Make Prometheus answer the slo queries (check slo.bad and slo.total), then \`fleetgate resume --decision continue\` (the gate is checked again), or decide otherwise`,
   decide: (name: string) => `decide with: fleetgate resume rollouts/${name}.yaml --decision continue|rollback|abort`,
 } as const;

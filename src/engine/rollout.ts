@@ -661,6 +661,9 @@ export class RolloutEngine {
         // The alert gate before the wave starts (spec alerts): a firing alert fails or pauses it.
         const alerted = await c.alerts.gate(wave, 'before');
         if (alerted) return this.followAlerts(alerted, wave, 'before');
+        // The error-budget gate (spec slo): a pause, carried out as the alert gate's.
+        const burnt = await c.slo.gate(wave, 'before');
+        if (burnt) return this.followAlerts(burnt, wave, 'before');
       }
 
       const tierHooks = c.tierOf(wave).hooks;
@@ -826,6 +829,8 @@ export class RolloutEngine {
       // The alert gate at the end of the window (spec alerts).
       const alerted = await c.alerts.gate(wave, 'after');
       if (alerted) return this.followAlerts(alerted, wave, 'after');
+      const burnt = await c.slo.gate(wave, 'after');
+      if (burnt) return this.followAlerts(burnt, wave, 'after');
     }
     return this.follow(next, wave);
   }

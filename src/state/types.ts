@@ -3,6 +3,7 @@
  * only by Fleetgate. Times are ISO-8601 strings (UTC); durations in ms.
  */
 import type { AlertsCheck, SilenceRecord } from '../analysis/alerts/types.js';
+import type { SloCheck } from '../analysis/slo/types.js';
 import type { Measurement } from '../analysis/types.js';
 
 export const STATE_API_VERSION = 'fleetgate/v1alpha1';
@@ -94,6 +95,8 @@ export interface WaveState {
     /** Alerts an operator's `continue` accepted after a check showed them (`fingerprint@startsAt`): not counted again. */
     accepted?: string[];
   };
+  /** The error-budget gate's checks (spec `slo`): before the wave started and at the end of its window. */
+  slo?: { before?: SloCheck; after?: SloCheck };
 }
 
 export interface BreakerTrip {

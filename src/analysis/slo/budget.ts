@@ -129,6 +129,11 @@ function pct(ratio: number): string {
   return `${p >= 10 ? p.toFixed(0) : p >= 1 ? p.toFixed(1) : p.toPrecision(2)}%`;
 }
 
+/** `0.999` → `99.9%`, `0.99995` → `99.995%`: an objective as people write it. */
+export function formatObjective(ratio: number): string {
+  return `${Number((ratio * 100).toPrecision(10))}%`;
+}
+
 function times(rate: number): string {
   return `${rate >= 100 ? rate.toFixed(0) : rate >= 10 ? rate.toFixed(1) : rate.toFixed(2)}×`;
 }
@@ -181,7 +186,7 @@ export function assessSlo(input: SloAssessInput): SloCheck {
     return { longMs: pair.longMs, usedLongMs: w.longMs, shortMs: w.shortMs, rate: pair.rate, long, short, verdict };
   });
   const where = input.when === 'before' ? `before ${input.wave} starts` : `at the end of ${input.wave}'s window`;
-  const objective = `objective ${pct(slo.objective)} over ${formatDuration(slo.windowMs)}`;
+  const objective = `objective ${formatObjective(slo.objective)} over ${formatDuration(slo.windowMs)}`;
   let verdict: SloCheck['verdict'];
   let message: string;
   if (fails.length > 0) {
