@@ -5,6 +5,7 @@
  * are pinned by full commit SHA, and an input that is not forwarded is caught —
  * statically and by running the action.
  */
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -47,12 +48,14 @@ describe('composite actions', () => {
     const raw = readFileSync(join(ACTIONS_DIR, name, 'action.yml'), 'utf8');
     const readme = readFileSync(join(ACTIONS_DIR, name, 'README.md'), 'utf8');
 
-    it('is composite and runs bash steps through the bundled CLI', () => {
+    it('is composite and runs bash steps through the bundled CLI, by the one launcher the actions share', () => {
       expect(a.runs.using).toBe('composite');
       for (const step of a.runs.steps) {
         if (step.uses) continue;
         expect(step.shell).toBe('bash');
-        expect(step.run).toContain('$GITHUB_ACTION_PATH/../../dist/cli.js');
+        expect(step.run).toContain('bash "$GITHUB_ACTION_PATH/../lib/fleetgate.sh"');
+        // No copy of the launcher's "find dist/cli.js" block (issue 12, Also).
+        expect(step.run).not.toContain('dist/cli.js');
       }
     });
 
@@ -93,6 +96,7 @@ describe('an input that is not forwarded', () => {
     const root = mkdtempSync(join(tmpdir(), 'fleetgate-mutant-'));
     mkdirSync(join(root, 'actions'));
     cpSync(join(ACTIONS_DIR, name), join(root, 'actions', name), { recursive: true });
+    cpSync(join(ACTIONS_DIR, 'lib'), join(root, 'actions', 'lib'), { recursive: true });
     symlinkSync(resolve(ACTIONS_DIR, '../dist'), join(root, 'dist'));
     const file = join(root, 'actions', name, 'action.yml');
     const a = parse(readFileSync(file, 'utf8')) as ActionMetadata;
@@ -121,5 +125,27 @@ describe('an input that is not forwarded', () => {
     // The script never saw the input: it validated nothing and passed — the failure the check prevents.
     expect(broken.exitCode).toBe(0);
     expect(broken.outputs.specs).toBe('[]');
+  });
+});
+
+describe('actions/lib/fleetgate.sh, the launcher every action runs the CLI through', () => {
+  it('says what to do when dist/cli.js is missing (a branch instead of a release tag)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'fleetgate-nodist-'));
+    cpSync(join(ACTIONS_DIR, 'lib'), join(root, 'actions', 'lib'), { recursive: true });
+    const r = spawnSync('bash', [join(root, 'actions', 'lib', 'fleetgate.sh'), '--version'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(
+      /^::error title=fleetgate::dist\/cli\.js is missing next to this action: use a release tag/,
+    );
+  });
+
+  it('runs the bundled CLI with its arguments, and its exit code', () => {
+    const ok = spawnSync('bash', [join(ACTIONS_DIR, 'lib', 'fleetgate.sh'), '--help'], { encoding: 'utf8' });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/fleetgate/);
+    const bad = spawnSync('bash', [join(ACTIONS_DIR, 'lib', 'fleetgate.sh'), 'validate', '/nonexistent.yaml'], {
+      encoding: 'utf8',
+    });
+    expect(bad.status).not.toBe(0);
   });
 });

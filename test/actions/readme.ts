@@ -3,7 +3,7 @@
  * markers so a drift test can compare them. `npx tsx test/actions/readme.ts`
  * rewrites every README's tables after an action.yml change.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ACTIONS_DIR, readAction, type ActionMetadata } from './runner.js';
 
@@ -37,7 +37,7 @@ function replaceBetween(text: string, name: string, body: string): string {
 
 export function actionNames(): string[] {
   return readdirSync(ACTIONS_DIR, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
+    .filter((d) => d.isDirectory() && existsSync(join(ACTIONS_DIR, d.name, 'action.yml'))) // not actions/lib
     .map((d) => d.name)
     .sort();
 }

@@ -1,5 +1,5 @@
 /** Every workflow and action metadata file of the repository, for the lint tests. */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -27,7 +27,7 @@ export function workflowAndActionFiles(): YamlFile[] {
   const yml = (n: string) => /\.ya?ml$/.test(n);
   const workflows = [...list('.github/workflows', yml), ...list('examples/workflows', yml)];
   const actions = readdirSync(join(ROOT, 'actions'), { withFileTypes: true })
-    .filter((d) => d.isDirectory())
+    .filter((d) => d.isDirectory() && existsSync(join(ROOT, 'actions', d.name, 'action.yml'))) // not actions/lib
     .map((d) => join('actions', d.name, 'action.yml'))
     .sort();
   return [
