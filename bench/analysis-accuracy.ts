@@ -105,6 +105,8 @@ interface RunRecord extends Job {
   /** From window start to the verdict (ms). */
   decideMs: number;
   decided: boolean;
+  /** Canary events (5xx) counted at the deciding (else last) look. */
+  canaryEvents?: number;
   /** Exposure Prometheus reported at the last look ÷ requests the canary really served then (extrapolation of `increase`). */
   exposureFactor?: number;
   message: string;
@@ -359,6 +361,7 @@ export async function runAccuracy(o: AccuracyOptions): Promise<Section> {
         decideMs: decidedAt - startMs,
         decided: result.metrics.some((m) => m.decided === true),
         ...(exposureFactor !== undefined && { exposureFactor }),
+        ...(ev?.canary?.events !== undefined && { canaryEvents: ev.canary.events }),
         message: result.message,
       };
     };
@@ -469,6 +472,31 @@ function report(o: AccuracyOptions, records: RunRecord[], promDown: RunRecord[],
   const meanLoad = meta.loads.length > 0 ? meta.loads.reduce((a, b) => a + b, 0) / meta.loads.length : Number.NaN;
   const maxLoad = meta.loads.length > 0 ? Math.max(...meta.loads) : Number.NaN;
   const goal = (ok: boolean): string => (ok ? '**met**' : '**missed**');
+  /** Whether the goal holds for the point estimate, and whether the 95% interval shows it. */
+  const atMost = (x: number, n: number, limit: number): string =>
+    n === 0
+      ? 'no runs'
+      : x / n > limit
+        ? '**missed**'
+        : clopperPearson(x, n)[1] <= limit
+          ? '**met**, and shown: the interval lies below it'
+          : `**met** as a point estimate; ${n} runs cannot show it (the interval reaches above)`;
+  const atLeast = (x: number, n: number, limit: number): string =>
+    n === 0
+      ? 'no runs'
+      : x / n < limit
+        ? '**missed**'
+        : clopperPearson(x, n)[0] >= limit
+          ? '**met**, and shown: the interval lies above it'
+          : `**met** as a point estimate; ${n} runs cannot show it (the interval reaches below)`;
+  const eventsAt = (list: RunRecord[]): string => {
+    const e = list
+      .filter((r) => r.verdict !== 'inconclusive' && r.canaryEvents !== undefined)
+      .map((r) => r.canaryEvents as number);
+    return e.length === 0
+      ? 'n/a'
+      : `median ${Math.round(percentile(e, 0.5))}, 95th percentile ${Math.round(percentile(e, 0.95))}`;
+  };
   const falseRollbacks = count(good, rolledBack);
   const caught = count(bad, failed);
   const promotionsWithoutData = count(noTraffic, passed) + count(promDown, passed);
@@ -517,18 +545,18 @@ function report(o: AccuracyOptions, records: RunRecord[], promDown: RunRecord[],
     row('2× error rate', bad),
     row('20% errors', severe),
     '',
-    `- **False rollbacks** (good version, critical failure): ${rate(falseRollbacks, good.length)}; goal ≤ 1%: ${goal(good.length > 0 && falseRollbacks / good.length <= 0.01)} as a point estimate${good.length > 0 && clopperPearson(falseRollbacks, good.length)[1] > 0.01 ? `, though ${good.length} runs cannot show the rate is under 1% (the interval's upper end is above it)` : ''}. Good versions stopped by either metric: ${rate(count(good, failed), good.length)}; promoted: ${rate(count(good, passed), good.length)}.`,
-    `- **2× regressions stopped** (a failure, so not promoted): ${rate(caught, bad.length)}; goal ≥ 99%: ${goal(bad.length > 0 && caught / bad.length >= 0.99)} as a point estimate. Promoted: ${rate(count(bad, passed), bad.length)}; inconclusive: ${rate(count(bad, inconclusive), bad.length)}.`,
+    `- **False rollbacks** (good version, critical failure): ${rate(falseRollbacks, good.length)}; goal ≤ 1%: ${atMost(falseRollbacks, good.length, 0.01)}. Good versions stopped by either metric: ${rate(count(good, failed), good.length)}; promoted: ${rate(count(good, passed), good.length)}.`,
+    `- **2× regressions stopped** (a failure, so not promoted): ${rate(caught, bad.length)}; goal ≥ 99%: ${atLeast(caught, bad.length, 0.99)}. Promoted: ${rate(count(bad, passed), bad.length)}; inconclusive: ${rate(count(bad, inconclusive), bad.length)}.`,
     `- **20% errors stopped**: ${rate(count(severe, failed), severe.length)}, ${times(severe)}.`,
     `- **Promotions without data**: ${promotionsWithoutData} (goal 0: ${goal(promotionsWithoutData === 0)}). No traffic at all (a group of agents serving nothing): ${noTraffic.length} runs, ${count(noTraffic, passed)} promoted, ${count(noTraffic, inconclusive)} inconclusive${noTraffic[0] ? ` (“${noTraffic[0].message.slice(0, 160)}”)` : ''}. Prometheus stopped 1 s into a ${sec(promDown[0]?.observeMs ?? Number.NaN)} window on ${promDown.length} groups at once: ${count(promDown, passed)} promoted, ${count(promDown, inconclusive)} inconclusive, ${count(promDown, failed)} failed.`,
-    `- **Time to a decision**, main sweep, decided runs: good ${times(good)}; 2× ${times(bad)}; 20% ${times(severe)}. Inconclusive runs use the whole ${sec(o.observeMs)}.`,
+    `- **Time to a decision**, main sweep, decided runs: good ${times(good)}; 2× ${times(bad)}; 20% ${times(severe)}. Inconclusive runs use the whole ${sec(o.observeMs)}. The looks come every window / 10 (${sec(o.observeMs / 10)} here), so times are multiples of it. Canary errors counted when the test decided: good ${eventsAt(good)}; 2× ${eventsAt(bad)}.`,
     factors.length > 0
       ? `- Counts as the test saw them: Prometheus' \`increase\` extrapolates to the range's ends, and the canary requests the provider reported at the deciding look were ${percentile(factors, 0.5).toFixed(2)}× (median; 5th–95th percentile ${percentile(factors, 0.05).toFixed(2)}–${percentile(factors, 0.95).toFixed(2)}) the agent's rate × the look's length (1.00 = exact; above 1 would overstate the evidence).`
       : '',
     '',
     `**How detection depends on traffic and window** (the same criteria; ${o.gridRuns} good and ${o.gridRuns} 2× runs per cell, the main sweep's cell with all its runs; rates are per agent, canary 1 agent, baseline ${o.baseline}):`,
     '',
-    '| traffic per agent | max window | good: promoted | good: failed | good: inconclusive | 2×: stopped | 2×: promoted | 2×: inconclusive | time to a decision |',
+    '| traffic per agent | max window | good: promoted | good: failed | good: inconclusive | 2×: stopped | 2×: promoted | 2×: inconclusive | time to a decision (decided runs) |',
     '|---|---|---|---|---|---|---|---|---|',
     ...gridRows,
     '',
@@ -540,9 +568,11 @@ function report(o: AccuracyOptions, records: RunRecord[], promDown: RunRecord[],
     'dozen canary errors, so time to a decision scales as 1 / (requests/s × error ratio) of the canary cohort.',
     'Size `observe` (the maximum) from the slowest row you must decide in: at the traffic you have,',
     'pick a window where the "inconclusive" columns are near 0; stopping early keeps the typical window short.',
-    'Intervals are exact (Clopper-Pearson, 95%): with 100 runs, 0 events still leaves an upper end of 3.6%, so',
-    "these runs bound each rate, they do not prove a 1% goal by themselves; the test's own guarantee",
-    '(each wrong decision ≤ 1% per window, at every look) is what the sweep checks is not broken in practice.',
+    'Intervals are exact (Clopper-Pearson, 95%): 0 events in n runs still leaves an upper end of about 3.7 / n',
+    "(1.8% at 200 runs, 0.92% at 400), so only some 370 runs per kind can show a 1% goal; the test's own",
+    'guarantee (each wrong decision ≤ 1% per window, whatever the number of looks) is what the sweep checks',
+    "holds in practice, with a real Prometheus, its scrapes and `increase` in between. At seed 000's default",
+    'window (`observe: 15m`, `interval: 1m`) the looks come every minute, so a decision takes at least one.',
     '',
   ];
   return lines.filter((l, i, all) => !(l === '' && all[i - 1] === '')).join('\n');
