@@ -29,6 +29,10 @@ step "openssh (for the ssh step tests)"
 # them or says loudly why the sshd tests will be skipped.
 bash scripts/sshd.sh >/dev/null || echo "sshd not available: the tests that need it are skipped (never in CI)" >&2
 
+step "shellcheck (for the run: blocks of the workflows and actions)"
+# Same pattern: Debian's shellcheck when root (CI); otherwise located, or the shellcheck test skips loudly.
+bash scripts/shellcheck.sh >/dev/null || echo "shellcheck not available: the test that needs it is skipped (never in CI)" >&2
+
 step "build"
 node scripts/build.mjs
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs Debian packages for a test's real neighbour (Prometheus, HAProxy, etcd, OpenSSH),
+# Installs Debian packages for a test's real neighbour (Prometheus, HAProxy, etcd, OpenSSH, ShellCheck),
 # the one way every scripts/<tool>.sh does it. Sourced, not run. The caller defines:
 #
 #   loud MESSAGE   say loudly on stderr why the tool is missing (and how to get it)
