@@ -1,6 +1,7 @@
 /** Text rendering of a rollout's state for `fleetgate status`. */
 import Table from 'cli-table3';
 import { alertChecksOf, formatFiringAlert } from '../analysis/alerts/format.js';
+import { formatSloCheckLines, sloChecksOf } from '../analysis/slo/format.js';
 import { formatMeasurements } from '../analysis/analyze.js';
 import { describeObservedWindow, formatEvidenceLines } from '../analysis/evidence-format.js';
 import type { PreflightReport } from '../engine/rollout.js';
@@ -82,6 +83,12 @@ export function formatStatus(
       lines.push(pc.bold(`  alerts ${check.when} ${w.id}: ${check.verdict}`) + ` — ${check.message}`);
       for (const a of check.alerts.slice(0, 10)) lines.push(`    ${formatFiringAlert(a)}`);
       if (check.firing > 10) lines.push(`    … ${check.firing - 10} more`);
+    }
+  }
+  for (const w of state.waves) {
+    for (const check of sloChecksOf(w)) {
+      lines.push(pc.bold(`  error budget ${check.when} ${w.id}: ${check.verdict}`) + ` — ${check.message}`);
+      lines.push(...formatSloCheckLines(check, '    '));
     }
   }
   if (state.silences && state.silences.length > 0)

@@ -6,6 +6,7 @@
  */
 import { alertChecksOf, formatFiringAlert } from '../analysis/alerts/format.js';
 import type { AlertsCheck } from '../analysis/alerts/types.js';
+import { formatSloBudget, formatSloHeader, formatSloPairs, sloChecksOf } from '../analysis/slo/format.js';
 import { describeObservedWindow, verdictMeasurements, viewEvidence } from '../analysis/evidence-format.js';
 import type { PreflightReport } from '../engine/rollout.js';
 import { abbreviateIds, formatDurationMs } from '../plan/describe.js';
@@ -276,6 +277,8 @@ export function renderRunSummary(s: RunSummaryInput): string {
   if (analysis) out.push(analysis, '');
   const alerts = renderAlerts(st);
   if (alerts) out.push(alerts, '');
+  const budget = renderErrorBudget(st);
+  if (budget) out.push(budget, '');
   if (st && st.approvals.length > 0) {
     out.push('### Approvals', '', '| gate | by | at | comment |', '|---|---|---|---|');
     for (const a of st.approvals as ((typeof st.approvals)[number] & { comment?: string })[])
@@ -385,6 +388,35 @@ export function renderAlerts(state: RolloutState | undefined): string | undefine
   }
   if (rows.length === 0) return undefined;
   return ['### Alerts', '', '| wave | when | verdict | alerts |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+/**
+ * The error-budget gate's checks of each wave (the engine's `waves[].slo`): verdict, the
+ * objective, the budget consumed since the rollout began and each burn-rate pair (rounded; the
+ * state has the exact counts), and the queries.
+ */
+export function renderErrorBudget(state: RolloutState | undefined): string | undefined {
+  const rows: string[] = [];
+  let queries: { bad: string; total: string } | undefined;
+  for (const w of state?.waves ?? []) {
+    for (const check of sloChecksOf(w)) {
+      queries ??= check.queries;
+      const evidence = [formatSloHeader(check), formatSloBudget(check), ...formatSloPairs(check)]
+        .map(escapeMarkdown)
+        .join('<br>');
+      rows.push(`| ${code(w.id)} | ${check.when} | **${check.verdict}** | ${check.at} | ${evidence} |`);
+    }
+  }
+  if (rows.length === 0 || !queries) return undefined;
+  return [
+    '### Error budget',
+    '',
+    '| wave | when | verdict | at | budget and burn rates |',
+    '|---|---|---|---|---|',
+    ...rows,
+    '',
+    `Bad events: ${code(queries.bad)} · all events: ${code(queries.total)}`,
+  ].join('\n');
 }
 
 /** Cuts markdown to at most `maxBytes` UTF-8 bytes, on a line boundary, with a note saying so. */
