@@ -788,8 +788,10 @@ export class RolloutEngine {
       [turned, analysis] = await Promise.all([
         this.observer
           .observe(wave, desired, analyzing ? Number.POSITIVE_INFINITY : until, observeStop.signal)
-          .finally(() => {
-            if (c.aborted) analysisAbort.abort();
+          .then((t) => {
+            // A target that turned unhealthy pauses the wave whatever the metrics say: the window ends now.
+            if (c.aborted || t.length > 0) analysisAbort.abort();
+            return t;
           }),
         analyzing
           ? this.observer.analyze(wave, until, analysisAbort.signal).finally(stopObserving)

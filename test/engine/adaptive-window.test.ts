@@ -410,3 +410,23 @@ describe('observedUntilMs', () => {
     expect(s.events.find((e) => e.event === 'analysis_completed')?.endedEarly).toBeUndefined();
   });
 });
+
+describe('health during an adaptive window', () => {
+  it('given a target that turns unhealthy while noData: wait holds the window, then the window ends at once (ObservationFailed)', async () => {
+    const s = edge(
+      analysis([errorRate({ noData: 'wait', maxWaitMs: 60 * MIN })]),
+      countingProvider(steady({ rps: 0.2, errorRatio: 0.001 }, { rps: 0.2, errorRatio: 0.001 })),
+    );
+    s.fleet.on(
+      (c) => c.kind === 'undrain' && c.target === 'edge-1',
+      () => s.fleet.set('edge-1', { healthy: false }),
+    );
+
+    const r = await s.engine().run();
+
+    expect(r).toMatchObject({ outcome: 'Paused', reason: Reasons.ObservationFailed });
+    // Paused at the first health check (30 s), not after the window nor its hour of waiting.
+    const opened = Date.parse(s.state().waves[0]!.observeUntil!) - OBSERVE_MS;
+    expect(s.clock.nowMs() - opened).toBeLessThan(MIN);
+  });
+});
