@@ -26,6 +26,11 @@ export class BudgetGate {
   private readonly probes = new Map<string, { atMs: number; out?: OutOfService }>();
   /** Probes under way: concurrent admissions share them instead of probing the same member again. */
   private readonly probing = new Map<string, Promise<OutOfService | undefined>>();
+  /**
+   * Members another leg of a sharded wave moves: that leg counts them against its own share of
+   * the budget, so this one neither probes nor counts them (see `src/engine/shard.ts`).
+   */
+  ignored: ReadonlySet<string> = new Set();
 
   constructor(private readonly core: EngineCore) {}
 
@@ -106,7 +111,7 @@ export class BudgetGate {
     const maxAge = c.d.budgetProbeMaxAgeMs ?? DEFAULT_BUDGET_PROBE_MAX_AGE_MS;
     const now = c.nowMs();
     for (const id of members) {
-      if (this.inFlight.has(id)) continue;
+      if (this.inFlight.has(id) || (this.ignored.has(id) && id !== candidate)) continue;
       const ts = c.state.targets[id];
       if (!excluded.has(id) && ts && leftOutOfService(ts)) {
         out.push({ id, cause: 'failed', message: ts.message });

@@ -59,7 +59,12 @@ export type RolloutEventName =
   /** A silence could not be created or expired (the rollout goes on; the id stays recorded). */
   | 'alerts_warning'
   /** The error-budget gate measured (verdict, budget consumed). */
-  | 'slo_checked';
+  | 'slo_checked'
+  /** A wave was opened for N legs (`run --open-shards`), a leg (`run --shard i/N`) began or ended, or a verdict read the legs. */
+  | 'wave_sharded'
+  | 'shard_started'
+  | 'shard_completed'
+  | 'shards_assessed';
 
 export interface RolloutEvent {
   /** ISO-8601 time. */

@@ -20,6 +20,10 @@ export const Reasons = {
   Interrupted: 'Interrupted',
   WaveBoundary: 'WaveBoundary',
   ObservationWindowOpen: 'ObservationWindowOpen',
+  /** A wave was opened for its legs (`run --open-shards N`): they run next, then an unsharded run takes the verdict. */
+  WaveSharded: 'WaveSharded',
+  /** A leg of a sharded wave moved its slice (`run --shard i/N`): the verdict run decides the wave. */
+  ShardCompleted: 'ShardCompleted',
   AnalysisFailed: 'AnalysisFailed',
   AnalysisInconclusive: 'AnalysisInconclusive',
   /** A target could not be taken down within its tier's budget (members out for any reason). */

@@ -16,8 +16,9 @@
 import type { RolloutSpec, StepSpec, Target } from '../spec/types.js';
 import { excludeFromPlan } from '../plan/exclude.js';
 import { createEmptyState } from '../state/store.js';
-import type { Decision, RolloutPhase, RolloutState, WaveState } from '../state/types.js';
+import type { Decision, RolloutPhase, RolloutState, ShardLeg, StateLease, WaveState } from '../state/types.js';
 import {
+  ConfigurationError,
   InvalidPhaseError,
   RolloutLockedError,
   RolloutPausedError,
@@ -35,7 +36,8 @@ import { Messages, Reasons, type Reason } from './reasons.js';
 import { RollbackRunner } from './rollback.js';
 import { decideAfterObservation, decideAfterWaveSteps, type Transition } from './transitions.js';
 import { assessReportedVersions, prevailingVersion, type FleetVersionProblem } from './version-policy.js';
-import { WaveRunner } from './wave-runner.js';
+import { WaveRunner, type WaveRunResult } from './wave-runner.js';
+import { assessShardedSteps, formatShardRef, shardBudget, shardLegKey, shardSlice, type ShardRef } from './shard.js';
 import type { AlertTransition } from './alerts.js';
 import type { AlertsCheck } from '../analysis/alerts/types.js';
 import type { PlannedWave } from '../plan/types.js';
@@ -98,6 +100,18 @@ export interface RunOptions {
    * run (after an environment wait timer) evaluates the elapsed window. Keeps runners from sleeping.
    */
   deferObservation?: boolean;
+  /**
+   * Open the next wave for this many legs and stop (`Progressing`, `WaveSharded`): its gate, alert
+   * gate and tier hook run here, once; then each leg runs with `shard`, and the next run without
+   * either takes the wave's verdict. Refused for a quorum tier.
+   */
+  openShards?: number;
+  /**
+   * Run only this leg of the wave opened for `count` legs (see `src/engine/shard.ts`): its slice of
+   * the targets, within its share of the budget, under its own lease; ends `Progressing`
+   * (`ShardCompleted`) without a verdict.
+   */
+  shard?: ShardRef;
 }
 
 /** Whether two label sets hold the same pairs (absent = none). */
@@ -173,6 +187,7 @@ export class RolloutEngine {
    * @throws VersionPolicyError, InvalidPhaseError (paused, rolled-back version, targets held by another rollout), StateConflictError, StateWriteError
    */
   run(opts: RunOptions = {}): Promise<RunResult> {
+    if (opts.shard) return this.runShard(opts.shard);
     return this.leased(() => this.runLoaded(opts));
   }
 
@@ -308,6 +323,8 @@ export class RolloutEngine {
     const verdict = judgeLease(c.state.lease, me, c.nowMs(), processAlive);
     if (!verdict.free) throw new RolloutLockedError(`rollout ${this.spec.name}: ${verdict.message}`);
     if (verdict.takeOver) c.emit('lease_taken_over', { message: verdict.takeOver });
+    // A leg of a sharded wave still running holds every other run off too (a dispatched rollback).
+    this.assertNoLiveLeg(me);
     c.state.lease = newLease(me, c.nowMs(), me.ttlMs ?? LEASE_TTL_MS);
     try {
       await c.persistAndCommit(`fleetgate: ${this.spec.name} run started (lease for ${me.holder})`);
@@ -317,18 +334,42 @@ export class RolloutEngine {
       const fresh = await c.d.store.read();
       const again = judgeLease(fresh?.lease, me, c.nowMs(), processAlive);
       if (!again.free) throw new RolloutLockedError(`rollout ${this.spec.name}: ${again.message}`);
+      if (fresh) this.assertNoLiveLeg(me, fresh);
       throw error;
     }
     c.emit('lease_taken', { holder: me.holder, expiresAt: c.state.lease.expiresAt });
   }
 
-  private async renewLease(me: LeaseOptions, signal: AbortSignal): Promise<void> {
+  /**
+   * @throws RolloutLockedError when a leg of a sharded wave holds a live lease of its own
+   *   (expired ones, and those of a process gone on this host, hold nobody off)
+   */
+  private assertNoLiveLeg(me: LeaseOptions, state: RolloutState = this.c.state): void {
+    for (const leg of Object.values(state.shardLegs ?? {})) {
+      const held = judgeLease(leg.lease, me, this.c.nowMs(), processAlive);
+      if (!held.free)
+        throw new RolloutLockedError(
+          `rollout ${this.spec.name}: shard ${leg.shard}/${leg.of} of ${leg.wave} is running (${held.message.replace(/^another run holds this rollout: /, '')})`,
+        );
+    }
+  }
+
+  /**
+   * Renews the lease `slot()` returns while it is `key`'s, every third of its length.
+   * @param slot - the run's lease (`state.lease`) or a leg's (`shardLegs[…].lease`)
+   */
+  private async renewLease(
+    me: LeaseOptions,
+    signal: AbortSignal,
+    slot: () => StateLease | undefined = () => this.c.state.lease,
+    key: string = me.key,
+  ): Promise<void> {
     const c = this.c;
     const ttl = me.ttlMs ?? LEASE_TTL_MS;
     for (;;) {
       await c.d.clock.sleep(ttl / 3, signal);
-      const lease = c.state.lease;
-      if (signal.aborted || lease?.key !== me.key) return;
+      const lease = slot();
+      if (signal.aborted || lease?.key !== key) return;
       lease.expiresAt = new Date(c.nowMs() + ttl).toISOString();
       try {
         await c.persistAndCommit(`fleetgate: ${this.spec.name} lease renewed until ${lease.expiresAt}`);
@@ -352,6 +393,192 @@ export class RolloutEngine {
         message: `${error instanceof Error ? error.message : String(error)}; the lease ends by itself at ${lease.expiresAt}`,
       });
     }
+  }
+
+  // ---------------------------------------------------------------- a leg of a sharded wave
+
+  /**
+   * `fleetgate run --shard i/N`: moves leg `ref`'s slice of the wave opened for N legs (see
+   * `src/engine/shard.ts`), within its share of the tier's budget, under a lease of its own in
+   * `shardLegs` (other legs run beside it; any other run is held off by it, and it by a run's
+   * lease). It writes only its slice's targets and its own entry, and takes no verdict.
+   * @throws InvalidPhaseError when no wave is open for N legs; ConfigurationError for a quorum tier;
+   *   RolloutLockedError; StateConflictError, StateWriteError
+   */
+  private async runShard(ref: ShardRef): Promise<RunResult> {
+    const c = this.c;
+    await this.load();
+    const { wave } = this.shardedWave(ref);
+    const s = c.state;
+    const tier = c.plan.tiers.find((t) => t.name === wave.tier);
+    const slice = shardSlice(wave.targets, ref);
+    const mine = new Set(slice);
+    const share = shardBudget(Math.min(tier?.budget ?? wave.maxUnavailable, wave.maxUnavailable), ref);
+    const key = shardLegKey(wave.id, ref);
+    const label = `shard ${formatShardRef(ref)} of ${wave.id}`;
+    await this.assertTargetsFree();
+    const lease = c.d.lease;
+    const claim = lease && { ...lease, key: `${lease.key}#${formatShardRef(ref)}`, holder: `${lease.holder} ${label}` };
+    if (lease && claim) {
+      const run = judgeLease(s.lease, lease, c.nowMs(), processAlive);
+      if (!run.free) throw new RolloutLockedError(`rollout ${this.spec.name}: ${run.message}`);
+      const own = judgeLease(s.shardLegs?.[key]?.lease, claim, c.nowMs(), processAlive);
+      if (!own.free) throw new RolloutLockedError(`rollout ${this.spec.name}: ${own.message}`);
+    }
+    const leg: ShardLeg = {
+      wave: wave.id,
+      shard: ref.index,
+      of: ref.count,
+      holder: claim?.holder ?? c.d.actor,
+      ...(claim && { lease: newLease(claim, c.nowMs(), claim.ttlMs ?? LEASE_TTL_MS) }),
+      startedAt: c.now(),
+      budget: share,
+      targets: slice.length,
+    };
+    (s.shardLegs ??= {})[key] = leg;
+    try {
+      await c.persistAndCommit(`fleetgate: ${this.spec.name} ${c.waveLabel(wave)} ${label} started (${leg.holder})`);
+    } catch (error) {
+      // Lost the compare-and-swap to a run that took the rollout's lease: say whose it is.
+      if (!(error instanceof StateConflictError) || !lease) throw error;
+      const fresh = await c.d.store.read();
+      const again = judgeLease(fresh?.lease, lease, c.nowMs(), processAlive);
+      if (!again.free) throw new RolloutLockedError(`rollout ${this.spec.name}: ${again.message}`);
+      throw error;
+    }
+    c.emit('shard_started', { wave: wave.id, shard: formatShardRef(ref), targets: slice.length, budget: share });
+    const stop = new AbortController();
+    const renewal = claim
+      ? this.renewLease(claim, stop.signal, () => c.state.shardLegs?.[key]?.lease, claim.key)
+      : Promise.resolve();
+    try {
+      let ran: WaveRunResult = {};
+      // With no share (fewer members may be out than there are legs) the slice is left to the verdict run.
+      if (share > 0) {
+        ran = await this.waves.applyWave(wave, s.toVersion!, {
+          targets: slice,
+          budget: share,
+          ignore: new Set(wave.targets.filter((id) => !mine.has(id))),
+        });
+      }
+      leg.finishedAt = c.now();
+      leg.succeeded = slice.filter((id) => s.targets[id]?.phase === 'Succeeded').length;
+      leg.failed = slice.filter((id) => s.targets[id]?.phase === 'Failed').length;
+      if (ran.trip) leg.breakerTripped = ran.trip;
+      if (ran.budgetExhausted !== undefined) leg.budgetExhausted = ran.budgetExhausted;
+      if (c.aborted) {
+        // Not `interrupted()`: the rollout's condition is not a leg's to change (the legs' commits merge).
+        leg.finishedAt = undefined;
+        await c.persist();
+        return {
+          outcome: 'Paused',
+          state: s,
+          reason: Reasons.Interrupted,
+          message: `${label} interrupted; run it again to continue`,
+        };
+      }
+      const message =
+        share === 0
+          ? `${label}: no share of the budget (${tier?.budget ?? wave.maxUnavailable} out at once over ${ref.count} legs): its ${slice.length} target(s) are left to the verdict run`
+          : `${label}: ${leg.succeeded} succeeded, ${leg.failed} failed of ${slice.length}${ran.breakerTripped ? `; ${ran.breakerTripped}` : ''}${ran.budgetExhausted ? `; ${ran.budgetExhausted}` : ''}; the wave's verdict is taken by the next run without --shard`;
+      c.emit('shard_completed', {
+        wave: wave.id,
+        shard: formatShardRef(ref),
+        succeeded: leg.succeeded,
+        failed: leg.failed,
+        message,
+      });
+      await c.persistAndCommit(
+        `fleetgate: ${this.spec.name} ${c.waveLabel(wave)} ${label} done (${leg.succeeded} ok, ${leg.failed} failed)`,
+      );
+      return { outcome: 'Progressing', state: s, reason: Reasons.ShardCompleted, message };
+    } finally {
+      stop.abort();
+      await renewal;
+      if (claim && leg.lease?.key === claim.key) {
+        delete leg.lease;
+        try {
+          await c.persistAndCommit(`fleetgate: ${this.spec.name} ${label} ended (lease released)`);
+          c.emit('lease_released', { holder: claim.holder });
+        } catch (error) {
+          c.emit('lease_release_failed', {
+            message: `${error instanceof Error ? error.message : String(error)}; the lease ends by itself`,
+          });
+        }
+      }
+    }
+  }
+
+  /**
+   * The wave a leg runs in: the rollout's next unfinished wave, opened for `ref.count` legs.
+   * @throws InvalidPhaseError naming what is the case and the command that opens it; ConfigurationError for a quorum tier
+   */
+  private shardedWave(ref: ShardRef): { wave: PlannedWave; ws: WaveState } {
+    const c = this.c;
+    const s = c.state;
+    const name = this.spec.name;
+    if (s.phase !== 'Progressing' || s.toVersion !== this.spec.version)
+      throw new InvalidPhaseError(
+        `rollout ${name} is ${s.phase}${s.toVersion ? ` (to ${s.toVersion})` : ''}: a shard runs only in a wave of ${this.spec.version} opened for it with \`fleetgate run --open-shards ${ref.count}\``,
+      );
+    const wave = c.plan.waves.find((w) => s.waves.find((x) => x.id === w.id)?.phase !== 'Completed');
+    const ws = wave && s.waves.find((w) => w.id === wave.id);
+    if (!wave || !ws) throw new InvalidPhaseError(`rollout ${name} has no wave left to run`);
+    this.refuseQuorumShards(wave);
+    if (ws.phase !== 'Progressing' || ws.shards !== ref.count)
+      throw new InvalidPhaseError(
+        `${wave.id} is ${ws.phase}${ws.shards ? ` and open for ${ws.shards} legs` : ', not open for legs'}: open it with \`fleetgate run --open-shards ${ref.count}\` first (the verdict run without --shard decides it)`,
+      );
+    return { wave, ws };
+  }
+
+  /** @throws ConfigurationError: a quorum tier goes one member at a time, leader last, and is never sharded */
+  private refuseQuorumShards(wave: PlannedWave): void {
+    if (this.c.plan.tiers.find((t) => t.name === wave.tier)?.quorum)
+      throw new ConfigurationError(
+        `tier ${wave.tier} is a quorum tier: its members go one at a time, the leader last, and it is never split across shards; run ${wave.id} without --shard/--open-shards`,
+      );
+  }
+
+  /**
+   * The verdict's reading of a sharded wave's legs: the breaker over every finished target in the
+   * order they finished, a leg's trip or refused take-down. Records the trip and the breaker's
+   * count in the state and removes the wave's legs (their outcomes are in the targets). A leg still
+   * running never gets here: its lease holds this run off (`takeLease`), the lock file locally.
+   */
+  private assessLegs(wave: PlannedWave): { breakerTripped?: string; budgetExhausted?: string } {
+    const c = this.c;
+    const s = c.state;
+    const entries = Object.entries(s.shardLegs ?? {}).filter(([, l]) => l.wave === wave.id);
+    const assessed = assessShardedSteps({
+      waveTargets: wave.targets,
+      targets: s.targets,
+      legs: entries.map(([, l]) => l),
+      consecutiveFailures: s.breaker.consecutiveFailures,
+      max: c.tierOf(wave).strategy.circuitBreaker.maxConsecutiveFailures,
+      reason: Messages.breakerTripped,
+    });
+    s.breaker.consecutiveFailures = assessed.consecutiveFailures;
+    if (assessed.breakerTripped) {
+      const trip = { at: c.now(), wave: wave.id, ...assessed.breakerTripped };
+      s.breaker.trips.push(trip);
+      c.emit('circuit_breaker_tripped', { wave: wave.id, failedTargets: trip.failedTargets, reason: trip.reason });
+    }
+    for (const [key] of entries) delete s.shardLegs![key];
+    // Read once: a `continue` after a pause goes on with the wave as one run.
+    const ws = s.waves.find((w) => w.id === wave.id);
+    if (ws) ws.shards = undefined;
+    if (s.shardLegs && Object.keys(s.shardLegs).length === 0) delete s.shardLegs;
+    c.emit('shards_assessed', {
+      wave: wave.id,
+      legs: entries.length,
+      ...(assessed.breakerTripped && { breakerTripped: assessed.breakerTripped.reason }),
+      ...(assessed.budgetExhausted !== undefined && { budgetExhausted: assessed.budgetExhausted }),
+    });
+    return {
+      ...(assessed.breakerTripped && { breakerTripped: assessed.breakerTripped.reason }),
+      ...(assessed.budgetExhausted !== undefined && { budgetExhausted: assessed.budgetExhausted }),
+    };
   }
 
   /**
@@ -680,6 +907,7 @@ export class RolloutEngine {
       }
       if (applying) {
         const firstTime = ws.phase === 'Pending';
+        if (opts.openShards !== undefined) this.refuseQuorumShards(wave);
         ws.phase = 'Progressing';
         ws.startedAt ??= c.now();
         if (firstTime)
@@ -689,8 +917,23 @@ export class RolloutEngine {
             targets: wave.targets.length,
             maxUnavailable: wave.maxUnavailable,
           });
+        if (opts.openShards !== undefined && opts.openShards > 1) {
+          // Its legs run next (`--shard i/N`), then a run without either takes its verdict.
+          ws.shards = opts.openShards;
+          const message = `${wave.id} is open for ${opts.openShards} legs: run \`fleetgate run --shard i/${opts.openShards}\` for i = 1…${opts.openShards}, then \`fleetgate run\` for its verdict`;
+          c.emit('wave_sharded', { wave: wave.id, shards: opts.openShards, message });
+          await c.persistAndCommit(
+            `fleetgate: ${this.spec.name} ${c.waveLabel(wave)} open for ${opts.openShards} shards`,
+          );
+          return { outcome: 'Progressing', state: s, reason: Reasons.WaveSharded, message };
+        }
         await c.persist();
-        const ran = await this.waves.applyWave(wave, desired);
+        // A sharded wave's verdict: what its legs left first; the targets no leg finished are moved here.
+        const legs = ws.shards !== undefined ? this.assessLegs(wave) : {};
+        const ran: WaveRunResult =
+          legs.breakerTripped !== undefined || legs.budgetExhausted !== undefined
+            ? legs
+            : await this.waves.applyWave(wave, desired);
         if (c.aborted) return this.interrupted();
         const failed = wave.targets.filter((id) => s.targets[id]?.phase === 'Failed');
         ws.succeeded = wave.targets.filter((id) => s.targets[id]?.phase === 'Succeeded').length;

@@ -28,6 +28,21 @@ export interface WaveRunResult {
   budgetExhausted?: string;
   /** Why the leader of a quorum tier was not taken down (leadership could not be moved off it). */
   leadership?: LeadershipProblem;
+  /** A sharded leg's own breaker trip (the state's breaker is the verdict's to change). */
+  trip?: { reason: string; failedTargets: string[]; at: string };
+}
+
+/**
+ * What a leg of a sharded wave may do (`run --shard i/N`): only its slice, within its share of
+ * the budget, counting the members of its slice and those outside the wave, not the other legs'.
+ */
+export interface WaveScope {
+  /** The targets this leg moves. */
+  targets: readonly string[];
+  /** Most members of the tier this leg may have out at once (its share, see `shardBudget`; ≥ 1). */
+  budget: number;
+  /** The wave's targets of the other legs: not counted against this leg's share. */
+  ignore: ReadonlySet<string>;
 }
 
 export class WaveRunner {
@@ -40,28 +55,37 @@ export class WaveRunner {
     this.gate = new BudgetGate(c);
   }
 
-  /** Applies a wave's pending targets. */
-  async applyWave(wave: PlannedWave, desired: string): Promise<WaveRunResult> {
+  /**
+   * Applies a wave's pending targets; with `scope` (a leg of a sharded wave) only the scope's,
+   * within its budget, with a breaker and a tolerance of its own that leave the state's breaker
+   * untouched (the verdict counts it over the whole wave).
+   */
+  async applyWave(wave: PlannedWave, desired: string, scope?: WaveScope): Promise<WaveRunResult> {
     const c = this.c;
     const s = c.state;
     const strategy = c.tierOf(wave).strategy;
     const max = strategy.circuitBreaker.maxConsecutiveFailures;
     const accepted = s.decisions.some((d) => d.decision === 'continue' && d.wave === wave.id);
-    const budget = c.plan.tiers.find((t) => t.name === wave.tier)?.budget ?? wave.maxUnavailable;
-    const todo = wave.targets.filter((id) => {
+    const budget = scope?.budget ?? c.plan.tiers.find((t) => t.name === wave.tier)?.budget ?? wave.maxUnavailable;
+    const mine = scope?.targets ?? wave.targets;
+    this.gate.ignored = scope?.ignore ?? new Set();
+    const todo = mine.filter((id) => {
       const p = s.targets[id]?.phase;
       return p !== 'Succeeded' && p !== 'Failed';
     });
     const result: WaveRunResult = {};
     const streak: string[] = [];
-    const failedInWave = () => wave.targets.filter((id) => s.targets[id]?.phase === 'Failed').length;
+    // A leg counts its own streak from what earlier waves left; one run counts in the state.
+    const breaker = scope ? { consecutiveFailures: s.breaker.consecutiveFailures } : s.breaker;
+    const failedInWave = () => mine.filter((id) => s.targets[id]?.phase === 'Failed').length;
     const stop = () =>
       result.breakerTripped !== undefined ||
       result.budgetExhausted !== undefined ||
       result.leadership !== undefined ||
       c.aborted ||
-      (!accepted && exceedsTolerance(failedInWave(), wave.targets.length, strategy.failureTolerancePercent));
-    await pool(todo, wave.maxUnavailable, stop, async (id) => {
+      (!accepted && exceedsTolerance(failedInWave(), mine.length, strategy.failureTolerancePercent));
+    const concurrency = scope ? Math.max(1, Math.min(wave.maxUnavailable, scope.budget)) : wave.maxUnavailable;
+    await pool(todo, concurrency, stop, async (id) => {
       if (stop()) return;
       const outcome = await this.upgradeTarget(
         wave,
@@ -77,16 +101,18 @@ export class WaveRunner {
         },
       );
       if (outcome === 'Failed') {
-        s.breaker.consecutiveFailures++;
+        breaker.consecutiveFailures++;
         streak.push(id);
-        if (s.breaker.consecutiveFailures >= max && result.breakerTripped === undefined) {
+        if (breaker.consecutiveFailures >= max && result.breakerTripped === undefined) {
           const reason = Messages.breakerTripped(streak.slice(-max), max);
           result.breakerTripped = reason;
-          s.breaker.trips.push({ at: c.now(), wave: wave.id, failedTargets: streak.slice(-max), reason });
+          const trip = { at: c.now(), wave: wave.id, failedTargets: streak.slice(-max), reason };
+          if (scope) result.trip = { reason, failedTargets: trip.failedTargets, at: trip.at };
+          else s.breaker.trips.push(trip);
           c.emit('circuit_breaker_tripped', { wave: wave.id, failedTargets: streak.slice(-max), reason });
         }
       } else if (outcome === 'Succeeded' || outcome === 'Skipped') {
-        s.breaker.consecutiveFailures = 0;
+        breaker.consecutiveFailures = 0;
         streak.length = 0;
       }
     });

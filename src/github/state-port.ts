@@ -11,7 +11,8 @@
  *   mirror. No API call.
  * - `commit()` (after every wave, pause and finish) sends the file with the blob
  *   sha this job last read or wrote. On 409/422 it re-reads: when the remote only
- *   appended approvals it merges them in and retries; when the file is unchanged
+ *   appended approvals, or is another leg of a sharded wave that changed other targets than
+ *   this one (`state-merge.ts`), it merges them in and retries; when the file is unchanged
  *   the branch itself refused the write (protection, a ruleset: GitHub answers 409
  *   for those too) and it throws `StateWriteError` naming the fix; otherwise it
  *   throws `StateConflictError` and writes nothing — never overwrites.
@@ -26,7 +27,7 @@ import { parseState, serializeState } from '../state/store.js';
 import type { RolloutState } from '../state/types.js';
 import { ScmConflictError } from './errors.js';
 import type { RolloutScm } from './scm.js';
-import { mergeRemoteState } from './state-merge.js';
+import { adoptMerged, mergeRemoteState } from './state-merge.js';
 
 /** Options of {@link createGitHubStatePort}. */
 export interface GitHubStatePortOptions {
@@ -222,6 +223,7 @@ export function createGitHubStatePort(opts: GitHubStatePortOptions): StatePort &
           current = verdict.merged;
           if (live) {
             for (const a of verdict.adopted) live.approvals.push(a);
+            adoptMerged(live, current, verdict.fromRemote);
             live.revision = current.revision;
           }
           await writeMirror(opts.localPath, serializeState(current));

@@ -704,6 +704,11 @@ const checkHook = fields(
   { startedAt: text, finishedAt: text, message: text },
 );
 
+const checkLease = fields(
+  { holder: text, key: text, acquiredAt: text, expiresAt: text },
+  { host: text, pid: wholeNumber },
+);
+
 const checkStateShape: Rule = fields(
   { name: text, revision: wholeNumber, phase: oneOf(ROLLOUT_PHASES) },
   {
@@ -729,6 +734,7 @@ const checkStateShape: Rule = fields(
           succeeded: wholeNumber,
           failed: wholeNumber,
           message: text,
+          shards: wholeNumber,
         },
       ),
     ),
@@ -746,7 +752,28 @@ const checkStateShape: Rule = fields(
       { before: checkHook, after: checkHook, tiers: mapOf(fields({}, { before: checkHook, after: checkHook })) },
     ),
     excluded: listOf(text),
-    lease: fields({ holder: text, key: text, acquiredAt: text, expiresAt: text }, { host: text, pid: wholeNumber }),
+    lease: checkLease,
+    shardLegs: mapOf(
+      fields(
+        {
+          wave: text,
+          shard: wholeNumber,
+          of: wholeNumber,
+          holder: text,
+          startedAt: text,
+          budget: wholeNumber,
+          targets: wholeNumber,
+        },
+        {
+          lease: checkLease,
+          finishedAt: text,
+          succeeded: wholeNumber,
+          failed: wholeNumber,
+          breakerTripped: fields({ reason: text, failedTargets: listOf(text) }, { at: text }),
+          budgetExhausted: text,
+        },
+      ),
+    ),
     history: listOf(
       fields(
         { to: text, phase: oneOf(ROLLOUT_PHASES) },

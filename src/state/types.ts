@@ -97,6 +97,11 @@ export interface WaveState {
   };
   /** The error-budget gate's checks (spec `slo`): before the wave started and at the end of its window. */
   slo?: { before?: SloCheck; after?: SloCheck };
+  /**
+   * Legs this wave was opened for (`run --open-shards N`): each `run --shard i/N` moves only its
+   * slice of the targets; the next unsharded run takes the wave's verdict (see `src/engine/shard.ts`).
+   */
+  shards?: number;
 }
 
 export interface BreakerTrip {
@@ -209,6 +214,36 @@ export interface RolloutState {
    * renewed while the run lives, removed when it ends (see `src/engine/lease.ts`).
    */
   lease?: StateLease;
+  /**
+   * The legs of a sharded wave (`run --shard i/N`), by `<wave>#<i>/<N>`: each leg writes only its
+   * own entry and its own targets, so the commits of concurrent legs merge (`state-merge.ts`).
+   * The verdict removes a wave's entries once it has read them.
+   */
+  shardLegs?: Record<string, ShardLeg>;
+}
+
+/** One leg of a sharded wave: who ran it, its lease while it runs, and what its steps left (times ISO, UTC). */
+export interface ShardLeg {
+  wave: string;
+  /** 1-based index of the leg. */
+  shard: number;
+  /** Number of legs of the wave. */
+  of: number;
+  holder: string;
+  /** The leg's own lease (key: the run's key and `#<i>/<N>`); absent once the leg ended. */
+  lease?: StateLease;
+  startedAt: string;
+  finishedAt?: string;
+  /** Most members of the tier this leg had out at once (its share of the budget). */
+  budget: number;
+  /** Targets of the leg's slice. */
+  targets: number;
+  succeeded?: number;
+  failed?: number;
+  /** The leg's circuit breaker tripped (on its own consecutive failures): the verdict pauses. */
+  breakerTripped?: { reason: string; failedTargets: string[]; at: string };
+  /** A take-down the leg's share of the budget refused (names the members out): the verdict pauses. */
+  budgetExhausted?: string;
 }
 
 /** A run's claim on the rollout (times ISO, UTC). */
