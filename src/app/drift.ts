@@ -5,7 +5,7 @@
  */
 import { systemClock } from '../util/clock.js';
 import { createStepRunner } from '../engine/steps.js';
-import { matchesSelector, tierSteps } from '../spec/index.js';
+import { tierSteps } from '../spec/index.js';
 import type { RolloutState } from '../state/types.js';
 import type { LoadedRollout } from './session.js';
 import { dirname, resolve } from 'node:path';
@@ -53,12 +53,15 @@ export async function detectDrift(loaded: LoadedRollout, state: RolloutState | u
     ssh: loaded.spec.ssh,
   });
   const drifted: DriftEntry[] = [];
+  // Each target's tier as the planner assigned it (its steps may be the tier's own).
+  const tierOf = new Map<string, string>();
+  for (const t of loaded.plan.tiers) for (const id of t.targets) if (!tierOf.has(id)) tierOf.set(id, t.name);
   try {
     const queue = [...loaded.targets];
     const workers = Array.from({ length: Math.min(16, queue.length) }, async () => {
       for (let t = queue.shift(); t; t = queue.shift()) {
         const expected = expectedVersion(state, t.id) ?? loaded.spec.version;
-        const tier = loaded.spec.tiers.find((x) => matchesSelector(t, x.select)) ?? loaded.spec.tiers[0]!;
+        const tier = loaded.spec.tiers.find((x) => x.name === tierOf.get(t.id)) ?? loaded.spec.tiers[0]!;
         const r = await runner.run(
           tierSteps(loaded.spec, tier).version,
           { target: t, version: expected, rollout: { name: loaded.spec.name }, component: loaded.spec.component },

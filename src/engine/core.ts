@@ -189,8 +189,17 @@ export class EngineCore {
 
   /** Name of the tier a target belongs to (undefined: in no tier of the plan). */
   tierNameOf(id: string): string | undefined {
-    return this.plan.tiers.find((t) => t.targets.includes(id))?.name;
+    // Plans are replaced, never changed in place (the planner is pure): one index per plan.
+    if (this.tierIndex?.plan !== this.plan) {
+      const byId = new Map<string, string>();
+      for (const t of this.plan.tiers) for (const m of t.targets) if (!byId.has(m)) byId.set(m, t.name);
+      this.tierIndex = { plan: this.plan, byId };
+    }
+    return this.tierIndex.byId.get(id);
   }
+
+  /** Target id → tier name of the plan it was built from (a 10,000-target wave asks per step). */
+  private tierIndex?: { plan: RolloutPlan; byId: Map<string, string> };
 
   waveLabel(wave: PlannedWave): string {
     return `wave ${wave.index + 1}/${this.plan.waves.length} (${wave.id})`;
