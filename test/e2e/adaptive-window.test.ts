@@ -7,6 +7,7 @@
  * again instead of pausing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { pollUntil } from '../helpers/poll.js';
 import { RolloutRepo, type SpecOptions } from '../helpers/rollout-repo.js';
 import {
   locatePrometheus,
@@ -153,11 +154,13 @@ describe('adaptive windows with the scrape provider', () => {
       extra: absolute,
     });
     const run = repo.start('run', repo.specPath);
-    const until = Date.now() + 30_000;
-    while (!(repo.hasState() && repo.state().waves.find((w) => w.id === 'all/canary')?.phase === 'Observing')) {
-      if (Date.now() > until) throw new Error('the canary never reached its observation window');
-      await new Promise((res) => setTimeout(res, 50));
-    }
+    const r = repo;
+    await pollUntil(
+      'the canary never reached its observation window',
+      30_000,
+      () => r.hasState() && r.state().waves.find((w) => w.id === 'all/canary')?.phase === 'Observing',
+      { intervalMs: 50 },
+    );
     run.kill('SIGTERM');
     const interrupted = await run.result;
     expect(repo.state().waves.find((w) => w.id === 'all/canary')?.phase).toBe('Observing');

@@ -9,6 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RolloutState } from '../../src/state/types.js';
 import { locateAlertmanager, startAlertmanager, type TestAlertmanager } from '../alerts/helpers/alertmanager.js';
+import { pollUntil } from '../helpers/poll.js';
 import { RolloutRepo, type SpecOptions } from '../helpers/rollout-repo.js';
 
 const binary = locateAlertmanager();
@@ -26,19 +27,6 @@ function alerts(url: string, body: string): string {
   return `alerts:
   alertmanager: { url: "${url}", timeout: 2s, retries: 1, backoff: 100ms }
 ${body}`;
-}
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // The state file is being replaced: look again.
-    }
-    if (Date.now() > until) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 function upgraded(versions: Map<string, { upgrades: number }>): string[] {
@@ -118,12 +106,18 @@ describe.skipIf(binary === undefined)('alerts as a gate (real Alertmanager)', ()
     await am!.fire([{ labels: { alertname: 'Other', severity: 'critical', instance: '192.0.2.1:80' } }]);
     const run = r.start('run', r.specPath);
     let canaryId = '';
-    await waitFor('the canary in its observation window', () => {
-      const s = r.state();
-      const w = s.waves.find((x) => x.id === 'all/canary');
-      canaryId = w?.targets[0] ?? '';
-      return w?.phase === 'Observing';
-    });
+    // A throw (the state file being replaced) counts as not yet.
+    await pollUntil(
+      'the canary in its observation window: not reached',
+      20_000,
+      () => {
+        const s = r.state();
+        const w = s.waves.find((x) => x.id === 'all/canary');
+        canaryId = w?.targets[0] ?? '';
+        return w?.phase === 'Observing';
+      },
+      { intervalMs: 25 },
+    );
     const address = r.fleet.targets.find((t) => t.id === canaryId)!.address;
     await am!.fire([{ labels: { alertname: 'HighErrorRate', severity: 'critical', instance: address } }]);
     const result = await run.result;
@@ -232,7 +226,12 @@ describe.skipIf(binary === undefined)('silences for planned work (real Alertmana
       extra: alerts(am.url, SILENCE),
     });
     const first = r.start('run', r.specPath);
-    await waitFor('a silence recorded while the canary is upgraded', () => (r.state().silences ?? []).length === 1);
+    await pollUntil(
+      'a silence recorded while the canary is upgraded: not reached',
+      20_000,
+      () => (r.state().silences ?? []).length === 1,
+      { intervalMs: 25 },
+    );
     first.kill('SIGKILL');
     await first.result;
     const left = r.state().silences![0]!;
@@ -261,7 +260,12 @@ describe.skipIf(binary === undefined)('silences for planned work (real Alertmana
       extra: alerts(am.url, SILENCE),
     });
     const first = r.start('run', r.specPath);
-    await waitFor('a silence recorded while the canary is upgraded', () => (r.state().silences ?? []).length === 1);
+    await pollUntil(
+      'a silence recorded while the canary is upgraded: not reached',
+      20_000,
+      () => (r.state().silences ?? []).length === 1,
+      { intervalMs: 25 },
+    );
     first.kill('SIGKILL');
     await first.result;
     const left = r.state().silences![0]!;

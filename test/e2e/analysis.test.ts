@@ -4,6 +4,7 @@
  * real Prometheus (Debian package) scraping them.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { pollUntil } from '../helpers/poll.js';
 import { RolloutRepo, type SpecOptions } from '../helpers/rollout-repo.js';
 import {
   locatePrometheus,
@@ -195,11 +196,12 @@ describe.skipIf(prometheusBinary === undefined)('analysis with a real Prometheus
     repo = await withPrometheus();
     const r = repo;
     const run = r.start('run', r.specPath);
-    const until = Date.now() + 30_000;
-    while (!(r.hasState() && r.state().waves.find((w) => w.id === 'all/canary')?.phase === 'Observing')) {
-      if (Date.now() > until) throw new Error('canary never reached its observation window');
-      await new Promise((res) => setTimeout(res, 50));
-    }
+    await pollUntil(
+      'canary never reached its observation window',
+      30_000,
+      () => r.hasState() && r.state().waves.find((w) => w.id === 'all/canary')?.phase === 'Observing',
+      { intervalMs: 50 },
+    );
     await prom!.stop();
     const result = await run.result;
     expect(result.code).toBe(3);

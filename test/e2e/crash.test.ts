@@ -3,6 +3,7 @@
  * upgraded exactly once; a second concurrent run refuses to proceed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { pollUntil } from '../helpers/poll.js';
 import { RolloutRepo } from '../helpers/rollout-repo.js';
 
 let repo: RolloutRepo | undefined;
@@ -10,14 +11,6 @@ afterEach(async () => {
   await repo?.close();
   repo = undefined;
 });
-
-async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('crash and concurrency', () => {
   it('continues after kill -9 in the middle of a wave, upgrading every target exactly once', async () => {
@@ -29,17 +22,18 @@ describe('crash and concurrency', () => {
     });
     const r = repo;
     const first = r.start('run', r.specPath);
-    await waitFor(() => {
-      if (!r.hasState()) return false;
-      try {
-        const s = r.state();
+    await pollUntil(
+      'condition (two targets of all/1 done, one in progress) not reached',
+      20_000,
+      () => {
+        if (!r.hasState()) return false;
+        const s = r.state(); // a throw (mid-rename) counts as not yet
         const wave = s.waves.find((w) => w.id === 'all/1');
         const done = wave?.targets.filter((id) => s.targets[id]?.phase === 'Succeeded').length ?? 0;
         return done >= 2 && Object.values(s.targets).some((t) => t.phase === 'InProgress');
-      } catch {
-        return false; // mid-rename: try again
-      }
-    }, 20_000);
+      },
+      { intervalMs: 25 },
+    );
     first.kill('SIGKILL');
     await first.result;
     const interrupted = r.state();
@@ -65,7 +59,9 @@ describe('crash and concurrency', () => {
     });
     const r = repo;
     const first = r.start('run', r.specPath);
-    await waitFor(() => r.hasState(), 10_000);
+    await pollUntil("condition (the first run's state file) not reached", 10_000, () => r.hasState(), {
+      intervalMs: 25,
+    });
     const second = await r.cli('run', r.specPath);
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(/another run of this rollout is in progress/);

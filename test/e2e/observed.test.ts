@@ -7,6 +7,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pollUntil } from '../helpers/poll.js';
 import { RolloutRepo, specText, type SpecOptions } from '../helpers/rollout-repo.js';
 
 let repos: RolloutRepo[] = [];
@@ -28,16 +29,16 @@ async function setVersion(address: string, version: string): Promise<void> {
   expect(r.status).toBeLessThan(300);
   // The agent restarts for its upgradeMs: wait until it is back, so what the test does next meets
   // a settled target (a target mid-restart is another case, tested elsewhere).
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const v = await fetch(`http://${address}/version`).catch(() => undefined);
-    if (v?.ok) {
+  await pollUntil(
+    `${address} did not come back on ${version}`,
+    10_000,
+    async () => {
+      const v = await fetch(`http://${address}/version`);
       const body = (await v.json()) as { version?: string; state?: string };
-      if (body.version === version && body.state !== 'upgrading') return;
-    }
-    if (Date.now() > deadline) throw new Error(`${address} did not come back on ${version}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+      return v.ok && body.version === version && body.state !== 'upgrading';
+    },
+    { intervalMs: 50 },
+  );
 }
 
 /** A spec whose single tier is a quorum (leader label `leader`). */

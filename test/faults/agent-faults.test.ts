@@ -10,7 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { setAgentFault } from '../../src/fleet/client.js';
 import type { FaultMode } from '../../src/fleet/agent.js';
 import { RolloutRepo } from '../helpers/rollout-repo.js';
-import { agentReports, agentStats, delta, deltaAll, faultSpecText, proposeText, waitFor } from './helpers.js';
+import { pollUntil } from '../helpers/poll.js';
+import { agentReports, agentStats, delta, deltaAll, faultSpecText, proposeText } from './helpers.js';
 
 let repo: RolloutRepo | undefined;
 afterEach(async () => {
@@ -160,7 +161,9 @@ describe('agent faults meet timeouts, retries and the circuit breaker', () => {
     const run = r.cli('run', r.specPath);
     // Clear the fault as soon as the first attempt has been answered 500.
     let cleared = false;
-    await waitFor(
+    await pollUntil(
+      'first attempt not reached',
+      20_000,
       () => {
         if (!cleared) {
           void agentStats(r).then(async (now) => {
@@ -172,8 +175,7 @@ describe('agent faults meet timeouts, retries and the circuit breaker', () => {
         }
         return cleared;
       },
-      20_000,
-      'first attempt',
+      { intervalMs: 2 },
     );
     const res = await run;
     expect(res.code, res.stderr).toBe(0);

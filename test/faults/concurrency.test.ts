@@ -8,17 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pollUntil } from '../helpers/poll.js';
 import { RolloutRepo } from '../helpers/rollout-repo.js';
-import {
-  agentReports,
-  agentStats,
-  delta,
-  faultSpecText,
-  killGroup,
-  proposeText,
-  startDetached,
-  waitFor,
-} from './helpers.js';
+import { agentReports, agentStats, delta, faultSpecText, killGroup, proposeText, startDetached } from './helpers.js';
 
 let repo: RolloutRepo | undefined;
 afterEach(async () => {
@@ -106,13 +98,12 @@ describe('concurrent runs of one rollout', () => {
     repo = await given();
     const r = repo;
     const first = startDetached(r, 'run', r.specPath);
-    await waitFor(() => {
-      try {
-        return Object.values(r.state().targets).some((t) => t.phase === 'Succeeded');
-      } catch {
-        return false;
-      }
-    }, 20_000);
+    await pollUntil(
+      'condition not reached',
+      20_000,
+      () => Object.values(r.state().targets).some((t) => t.phase === 'Succeeded'),
+      { intervalMs: 2 },
+    );
     killGroup(first.pid!);
     await first.result;
     const results = await raceRuns(r, 5);

@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { setAgentFault } from '../../src/fleet/client.js';
 import { RolloutRepo } from '../helpers/rollout-repo.js';
-import { agentReports, agentStats, delta, deltaAll, faultSpecText, proposeText, waitFor } from './helpers.js';
+import { pollUntil } from '../helpers/poll.js';
+import { agentReports, agentStats, delta, deltaAll, faultSpecText, proposeText } from './helpers.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -138,17 +139,14 @@ async function expectFinishesOnce(r: RolloutRepo): Promise<void> {
 
 /** Waits until every target of the second wave is being verified (restarting after its upgrade). */
 function secondWaveRestarting(r: RolloutRepo): Promise<void> {
-  return waitFor(
-    () => {
-      try {
-        const s = r.state();
-        return WAVE(2).every((id) => s.targets[id]?.phase === 'InProgress' && s.targets[id]?.step === 'verify');
-      } catch {
-        return false;
-      }
-    },
+  return pollUntil(
+    'second wave restarting not reached',
     20_000,
-    'second wave restarting',
+    () => {
+      const s = r.state();
+      return WAVE(2).every((id) => s.targets[id]?.phase === 'InProgress' && s.targets[id]?.step === 'verify');
+    },
+    { intervalMs: 2 },
   );
 }
 

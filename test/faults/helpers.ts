@@ -82,15 +82,6 @@ export async function agentReports(repo: RolloutRepo) {
   return out;
 }
 
-/** Polls `check` every 2 ms until it returns true. */
-export async function waitFor(check: () => boolean, timeoutMs: number, what = 'condition'): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`${what} not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
 /** Process ids whose process group is `pgid`, whose command is `comm` and whose argv holds `arg` (Linux /proc). */
 export function groupMembers(pgid: number, comm?: string, arg?: string): number[] {
   const out: number[] = [];

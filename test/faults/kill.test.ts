@@ -16,6 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/fleet/prng.js';
 import { parseState } from '../../src/state/store.js';
 import type { RolloutState } from '../../src/state/types.js';
+import { pollUntil } from '../helpers/poll.js';
 import { RolloutRepo } from '../helpers/rollout-repo.js';
 import {
   agentReports,
@@ -26,7 +27,6 @@ import {
   killGroup,
   proposeText,
   startDetached,
-  waitFor,
 } from './helpers.js';
 
 const SAMPLES = Number(process.env.FLEETGATE_KILL_SAMPLES ?? '8');
@@ -124,7 +124,8 @@ describe('kill -9 at random moments', () => {
         let gitSeen = false;
 
         // Aim.
-        const until = (check: () => boolean) => waitFor(() => exited || check(), fullMs * 4 + 10_000, strategy);
+        const until = (check: () => boolean) =>
+          pollUntil(`${strategy} not reached`, fullMs * 4 + 10_000, () => exited || check(), { intervalMs: 2 });
         if (strategy === 'random') {
           await sleep(Math.floor(random() * fullMs * 0.8));
         } else if (strategy === 'step') {

@@ -170,8 +170,6 @@ describe('launcher from a bundle', () => {
     child.kill('SIGKILL');
     await exit;
     // The agents see their stdin pipe close and shut down.
-    const deadline = Date.now() + 5000;
-    while (out.pids.some(isRunning) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    for (const pid of out.pids) expect(isRunning(pid)).toBe(false);
+    await expect.poll(() => out.pids.filter(isRunning), { timeout: 5000, interval: 50 }).toEqual([]);
   });
 });

@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { freePort } from '../analysis/helpers/prometheus.js';
+import { pollUntil } from './poll.js';
 
 const SCRIPT = resolve(import.meta.dirname, '../../scripts/etcd.sh');
 /** The recipe's member script. */
@@ -169,14 +170,15 @@ export async function startEtcdCluster(etcd: string, n: number): Promise<EtcdClu
       await Promise.resolve();
     },
   };
-  const deadline = Date.now() + 20_000;
-  while ((await healthyCount(members)) < n) {
-    if (Date.now() > deadline) {
-      const logs = members.map((m) => `${m.id}: ${readFileSync(join(m.dir, 'etcd.log'), 'utf8').slice(-800)}`);
-      await cluster.stop();
-      throw new Error(`etcd cluster of ${n} did not come up:\n${logs.join('\n')}`);
-    }
-    await sleep(200);
+  try {
+    await pollUntil(`etcd cluster of ${n} did not come up`, 20_000, async () => (await healthyCount(members)) >= n, {
+      intervalMs: 200,
+      describe: () =>
+        `\n${members.map((m) => `${m.id}: ${readFileSync(join(m.dir, 'etcd.log'), 'utf8').slice(-800)}`).join('\n')}`,
+    });
+  } catch (error) {
+    await cluster.stop();
+    throw error;
   }
   return cluster;
 }

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { pollUntil } from './poll.js';
 
 /** A free TCP port on 127.0.0.1 (the kernel picks one; a small race with other processes remains). */
 export async function freePort(): Promise<number> {
@@ -57,31 +58,6 @@ export interface ServerProcess {
   ) => Promise<void>;
   /** SIGTERM, SIGKILL after the grace, waits for the exit, then `afterStop`. Idempotent. Safe to pass around unbound. */
   stop: () => Promise<void>;
-}
-
-/**
- * Polls `check` every `intervalMs` until it resolves true (a throw counts as false).
- * @throws Error `${what} within ${timeoutMs} ms; ${describe()}` when the time is up, or at once
- *   when `gaveUp()` returns a reason
- */
-export async function pollUntil(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<boolean> | boolean,
-  o: { describe?: () => string; intervalMs?: number; gaveUp?: () => string | undefined } = {},
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // Not ready yet.
-    }
-    const reason = o.gaveUp?.();
-    if (reason !== undefined || Date.now() > deadline)
-      throw new Error(`${what} within ${timeoutMs} ms${reason ? ` (${reason})` : ''}; ${o.describe?.() ?? ''}`);
-    await new Promise((r) => setTimeout(r, o.intervalMs ?? 100));
-  }
 }
 
 /** Starts `file` with `args` (no shell), stdin closed, stdout and stderr collected. */

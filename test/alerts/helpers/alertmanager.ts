@@ -16,6 +16,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
+import { pollUntil } from '../../helpers/poll.js';
 
 const SCRIPT = resolve(import.meta.dirname, '../../../scripts/alertmanager.sh');
 /** Longest an Alertmanager of a test lives (ms). */
@@ -147,18 +148,20 @@ export async function startAlertmanager(binary: string): Promise<TestAlertmanage
     return stopping;
   };
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      if (!exited && (await request(`${url}/-/ready`)).statusCode === 200) break;
-    } catch {
-      // Not listening yet.
-    }
-    if (exited || Date.now() > deadline) {
-      await stop();
-      throw new Error(`alertmanager did not become ready within 20 s${exited ? ' (it exited)' : ''}: ${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    // A throw: not listening yet.
+    await pollUntil(
+      'alertmanager did not become ready',
+      20_000,
+      async () => (await request(`${url}/-/ready`)).statusCode === 200,
+      {
+        gaveUp: () => (exited ? 'it exited' : undefined),
+        describe: () => log,
+      },
+    );
+  } catch (error) {
+    await stop();
+    throw error;
   }
   return {
     url,

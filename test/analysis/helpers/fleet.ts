@@ -2,6 +2,7 @@
 import { request } from 'undici';
 import type { Cohort } from '../../../src/analysis/types.js';
 import type { Target } from '../../../src/spec/types.js';
+import { pollUntil } from '../../helpers/poll.js';
 
 /** Moves an agent to `version` through its `POST /upgrade` (a simulated restart: counters start again). */
 export async function upgradeAgent(target: Target, version: string): Promise<void> {
@@ -17,19 +18,17 @@ export async function upgradeAgent(target: Target, version: string): Promise<voi
 
 /** Waits until the agent reports `version` and is ready again. */
 export async function waitReady(target: Target, version: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
+  await pollUntil(
+    `${target.id} did not become ready on ${version}`,
+    timeoutMs,
+    async () => {
+      // A throw: restarting.
       const res = await request(`http://${target.address}/version`, { headersTimeout: 2000, bodyTimeout: 2000 });
       const body = JSON.parse(await res.body.text()) as { version?: string; state?: string };
-      if (body.version === version && body.state === 'ready') return;
-    } catch {
-      // Restarting.
-    }
-    if (Date.now() > deadline)
-      throw new Error(`${target.id} did not become ready on ${version} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+      return body.version === version && body.state === 'ready';
+    },
+    { intervalMs: 50 },
+  );
 }
 
 /** Upgrades the targets and waits for each to be ready on the version. */

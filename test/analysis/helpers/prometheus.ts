@@ -14,7 +14,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
-import { freePort, pollUntil, startServerProcess } from '../../helpers/server-process.js';
+import { pollUntil } from '../../helpers/poll.js';
+import { freePort, startServerProcess } from '../../helpers/server-process.js';
 
 // Other helpers and tests take the port picker from here.
 export { freePort };
