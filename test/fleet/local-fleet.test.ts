@@ -9,7 +9,9 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { AgentRequestError, readAgentStats, readAgentVersion, setAgentFault } from '../../src/fleet/client.js';
+import type { FaultMode } from '../../src/fleet/agent.js';
 import { LocalFleetError, resolveAgentCommand, startLocalFleet, type LocalFleet } from '../../src/fleet/local-fleet.js';
+import { pollUntil } from '../helpers/poll.js';
 import { isRunning } from './process-helpers.js';
 
 /** Long enough that a loaded machine still observes the restart window. */
@@ -35,12 +37,19 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls `check` every 20 ms until it returns true or `timeoutMs` passes. */
-async function until(check: () => Promise<boolean>, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(20);
+/** How the waits here poll: every 20 ms. */
+const EVERY_20_MS = { intervalMs: 20 };
+
+/**
+ * Sets fault `mode` on the shared agent at `address` for `body`, and clears it afterwards whatever
+ * happens: a failing test must not leave a fault set for the tests after it.
+ */
+async function withFault(address: string, mode: FaultMode, body: () => Promise<void>): Promise<void> {
+  await setAgentFault(address, mode);
+  try {
+    await body();
+  } finally {
+    await setAgentFault(address, 'none');
   }
 }
 
@@ -141,7 +150,12 @@ describe('local fleet of 3 agent processes', () => {
     expect(during.status).toBe(503);
     expect(during.json()).toMatchObject({ status: 'upgrading' });
     expect((await http(a1, 'GET', '/readyz')).status).toBe(503);
-    await until(async () => (await http(a1, 'GET', '/healthz')).status === 200);
+    await pollUntil(
+      'condition not met',
+      3000,
+      async () => (await http(a1, 'GET', '/healthz')).status === 200,
+      EVERY_20_MS,
+    );
     expect((await http(a1, 'GET', '/readyz')).status).toBe(200);
 
     const again = await http(a1, 'POST', '/upgrade?version=1.1.0');
@@ -157,7 +171,12 @@ describe('local fleet of 3 agent processes', () => {
 
   it('a -broken version never turns healthy; a later upgrade to a good version recovers', async () => {
     expect((await http(a3, 'POST', '/upgrade?version=1.2.0-broken')).status).toBe(202);
-    await until(async () => (await readAgentVersion(a3)).state !== 'upgrading');
+    await pollUntil(
+      'condition not met',
+      3000,
+      async () => (await readAgentVersion(a3)).state !== 'upgrading',
+      EVERY_20_MS,
+    );
     for (let i = 0; i < 3; i++) {
       const health = await http(a3, 'GET', '/healthz');
       expect(health.status).toBe(503);
@@ -168,7 +187,12 @@ describe('local fleet of 3 agent processes', () => {
     expect((await readAgentVersion(a3)).state).toBe('unhealthy');
     // Rollback.
     expect((await http(a3, 'POST', '/upgrade?version=1.0.0')).status).toBe(202);
-    await until(async () => (await http(a3, 'GET', '/healthz')).status === 200);
+    await pollUntil(
+      'condition not met',
+      3000,
+      async () => (await http(a3, 'GET', '/healthz')).status === 200,
+      EVERY_20_MS,
+    );
     expect(await readAgentVersion(a3)).toMatchObject({ version: '1.0.0', upgrades: 2, state: 'ready' });
   });
 
@@ -181,7 +205,7 @@ describe('local fleet of 3 agent processes', () => {
       const n = [...byCode.values()].reduce((a, b) => a + b, 0);
       return { n, share: n === 0 ? 0 : (byCode.get('500') ?? 0) / n, text };
     };
-    await until(async () => (await share(a2)).n >= 400, 5000);
+    await pollUntil('condition not met', 5000, async () => (await share(a2)).n >= 400, EVERY_20_MS);
     const bad = await share(a2);
     expect(bad.text).toContain('version="1.3.0-errors5"');
     expect(bad.text).not.toContain('version="1.0.0"');
@@ -196,7 +220,12 @@ describe('local fleet of 3 agent processes', () => {
 
   it('a -flaky version fails every other health probe', async () => {
     await http(a3, 'POST', '/upgrade?version=1.0.1-flaky');
-    await until(async () => (await readAgentVersion(a3)).state !== 'upgrading');
+    await pollUntil(
+      'condition not met',
+      3000,
+      async () => (await readAgentVersion(a3)).state !== 'upgrading',
+      EVERY_20_MS,
+    );
     const codes = [];
     for (let i = 0; i < 4; i++) codes.push((await http(a3, 'GET', '/healthz')).status);
     expect(codes).toEqual([503, 200, 503, 200]);
@@ -204,14 +233,15 @@ describe('local fleet of 3 agent processes', () => {
   });
 
   it('fault hang: requests get no answer until the fault is cleared; /_admin still answers', async () => {
-    await setAgentFault(a3, 'hang');
-    await expect(http(a3, 'GET', '/healthz', 300)).rejects.toThrow();
-    await expect(readAgentVersion(a3, { timeoutMs: 300 })).rejects.toBeInstanceOf(AgentRequestError);
-    const pending = http(a3, 'GET', '/version', 3000);
-    await until(async () => (await readAgentStats(a3)).parked >= 1);
-    await setAgentFault(a3, 'none');
-    // The held request is answered once the fault is cleared.
-    expect((await pending).status).toBe(200);
+    await withFault(a3, 'hang', async () => {
+      await expect(http(a3, 'GET', '/healthz', 300)).rejects.toThrow();
+      await expect(readAgentVersion(a3, { timeoutMs: 300 })).rejects.toBeInstanceOf(AgentRequestError);
+      const pending = http(a3, 'GET', '/version', 3000);
+      await pollUntil('condition not met', 3000, async () => (await readAgentStats(a3)).parked >= 1, EVERY_20_MS);
+      await setAgentFault(a3, 'none');
+      // The held request is answered once the fault is cleared.
+      expect((await pending).status).toBe(200);
+    });
     expect((await http(a3, 'GET', '/healthz')).status).toBe(200);
     const stats = await readAgentStats(a3);
     expect(stats.fault).toBe('none');
@@ -219,36 +249,49 @@ describe('local fleet of 3 agent processes', () => {
   });
 
   it('fault reset destroys the connection; fault 500 answers 500 everywhere', async () => {
-    await setAgentFault(a3, 'reset');
-    await expect(http(a3, 'GET', '/healthz')).rejects.toThrow();
-    await setAgentFault(a3, '500');
-    expect((await http(a3, 'GET', '/healthz')).status).toBe(500);
-    expect((await http(a3, 'GET', '/version')).status).toBe(500);
-    expect((await http(a3, 'POST', '/upgrade?version=9.9.9')).status).toBe(500);
-    await expect(readAgentVersion(a3)).rejects.toMatchObject({ name: 'AgentRequestError', status: 500 });
-    await setAgentFault(a3, 'none');
+    await withFault(a3, 'reset', async () => {
+      await expect(http(a3, 'GET', '/healthz')).rejects.toThrow();
+      await setAgentFault(a3, '500');
+      expect((await http(a3, 'GET', '/healthz')).status).toBe(500);
+      expect((await http(a3, 'GET', '/version')).status).toBe(500);
+      expect((await http(a3, 'POST', '/upgrade?version=9.9.9')).status).toBe(500);
+      await expect(readAgentVersion(a3)).rejects.toMatchObject({ name: 'AgentRequestError', status: 500 });
+    });
     expect((await readAgentVersion(a3)).version).toBe('1.0.0');
   });
 
-  it('fault slow adds 2 s to every answer', async () => {
-    await setAgentFault(a3, 'slow');
-    const started = Date.now();
-    expect((await http(a3, 'GET', '/healthz', 5000)).status).toBe(200);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
-    await setAgentFault(a3, 'none');
+  it('fault slow holds answers, and still answers (for how long: test/fleet/agent.test.ts, on fake time)', async () => {
+    await withFault(a3, 'slow', async () => {
+      expect((await readAgentStats(a3)).fault).toBe('slow');
+      // 2 s added to every answer: a client giving up after 300 ms gets none (a slower machine only delays it more).
+      await expect(http(a3, 'GET', '/healthz', 300)).rejects.toThrow();
+      expect((await http(a3, 'GET', '/healthz', 10_000)).status).toBe(200);
+    });
+    expect((await readAgentStats(a3)).fault).toBe('none');
   });
 
   it('fault revert: the next upgrade reports success, then the agent comes back on its old version', async () => {
-    await setAgentFault(a3, 'revert');
-    const up = await http(a3, 'POST', '/upgrade?version=2.0.0');
-    expect(up.status).toBe(202);
-    expect((await readAgentVersion(a3)).version).toBe('2.0.0');
-    await until(async () => (await http(a3, 'GET', '/healthz')).status === 200);
-    expect((await readAgentVersion(a3)).version).toBe('1.0.0');
-    expect((await readAgentStats(a3)).fault).toBe('none');
+    await withFault(a3, 'revert', async () => {
+      const up = await http(a3, 'POST', '/upgrade?version=2.0.0');
+      expect(up.status).toBe(202);
+      expect((await readAgentVersion(a3)).version).toBe('2.0.0');
+      await pollUntil(
+        'condition not met',
+        3000,
+        async () => (await http(a3, 'GET', '/healthz')).status === 200,
+        EVERY_20_MS,
+      );
+      expect((await readAgentVersion(a3)).version).toBe('1.0.0');
+      expect((await readAgentStats(a3)).fault).toBe('none');
+    });
     // One-shot: the next upgrade sticks.
     await http(a3, 'POST', '/upgrade?version=2.0.0');
-    await until(async () => (await http(a3, 'GET', '/healthz')).status === 200);
+    await pollUntil(
+      'condition not met',
+      3000,
+      async () => (await http(a3, 'GET', '/healthz')).status === 200,
+      EVERY_20_MS,
+    );
     expect((await readAgentVersion(a3)).version).toBe('2.0.0');
   });
 
