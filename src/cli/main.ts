@@ -31,6 +31,7 @@ import { emitIssueAnnotations } from '../github/annotations.js';
 import { addStateBackendOptions, createStateBackend, readStateWithBackend } from '../github/backend.js';
 import { annotate } from '../github/runner-io.js';
 import { statePathFor } from '../state/store.js';
+import { MAX_SHARDS, parseShardRef } from '../engine/shard.js';
 import { GITHUB_COMMAND_DESCRIPTION } from '../github/command-info.js';
 import { GitHubApiError, NotAuthorizedError, ScmConflictError } from '../github/errors.js';
 import type { Issue } from '../spec/issue.js';
@@ -85,6 +86,9 @@ interface RunFlags {
   events?: string;
   commit?: boolean;
   retryRolledBack?: boolean;
+  /** `i/N`: run only that leg of the wave opened for N legs. */
+  shard?: string;
+  openShards?: string;
   stateBackend?: string;
   stateBranch?: string;
   exclude?: string[];
@@ -175,7 +179,32 @@ function runOptions(flags: RunFlags): RunOptions {
       );
     }
   }
-  return { maxWaves, deferObservation: flags.deferObservation };
+  return { maxWaves, deferObservation: flags.deferObservation, ...shardOptions(flags) };
+}
+
+/**
+ * `--shard i/N` and `--open-shards N` (big waves across runners, `src/engine/shard.ts`).
+ * @throws CommanderError (usage) when malformed, or when both are given
+ */
+function shardOptions(flags: RunFlags): Pick<RunOptions, 'shard' | 'openShards'> {
+  if (flags.shard !== undefined && flags.openShards !== undefined)
+    throw new CommanderError(ExitCode.Usage, 'fleetgate.shard', '--shard and --open-shards go to different runs');
+  if (flags.shard !== undefined) {
+    const ref = parseShardRef(flags.shard);
+    if ('error' in ref) throw new CommanderError(ExitCode.Usage, 'fleetgate.shard', `--shard ${ref.error}`);
+    return { shard: ref };
+  }
+  if (flags.openShards !== undefined) {
+    const n = Number(flags.openShards);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_SHARDS)
+      throw new CommanderError(
+        ExitCode.Usage,
+        'fleetgate.openShards',
+        `--open-shards must be a whole number from 1 to ${MAX_SHARDS} (got ${flags.openShards})`,
+      );
+    return { openShards: n };
+  }
+  return {};
 }
 
 /** The outcome of a run as written by `--result-file` (read by the composite actions). */
@@ -292,7 +321,15 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
       .command('run')
       .description('roll out the spec version, or continue the rollout in progress')
       .argument('<spec>', 'rollout spec file')
-      .option('--retry-rolled-back', 'roll out a version that was rolled back before'),
+      .option('--retry-rolled-back', 'roll out a version that was rolled back before')
+      .option(
+        '--open-shards <n>',
+        'open the next wave for n legs on n runners and stop with exit 6 (its gate and hooks run here)',
+      )
+      .option(
+        '--shard <i/N>',
+        "run only leg i of the N the wave was opened for (exit 6); a later run without --shard takes the wave's verdict",
+      ),
   ).action(async (spec: string, flags: RunFlags) => {
     process.exitCode = await withEngine(spec, flags, (e) =>
       e.run({ retryRolledBack: flags.retryRolledBack, ...runOptions(flags) }),
