@@ -147,5 +147,10 @@ export function formatPreflight(r: PreflightReport, pc: Colors = colorsFor(proce
     lines.push(r.alerts.verdict === 'pass' ? line : pc.yellow(line));
     for (const a of r.alerts.alerts.slice(0, 10)) lines.push(pc.yellow(`    ${formatFiringAlert(a)}`));
   }
+  if (r.slo) {
+    const line = `  error budget now: ${r.slo.verdict} — ${r.slo.message}`;
+    lines.push(r.slo.verdict === 'pass' ? line : pc.yellow(line));
+    lines.push(...formatSloCheckLines(r.slo, '    ').slice(3));
+  }
   return lines.join('\n');
 }

@@ -117,6 +117,36 @@ export class Observer {
   }
 
   /**
+   * For a window still open when a run would defer it: analyses the looks already due (never waits)
+   * and returns the assessment only when they decided every metric, as a live run would have
+   * (`analysis.stopEarly`, default true). Undefined otherwise — also for a provider that keeps no
+   * history (`scrape`: it measures only live) — and the window stays open for a later run.
+   */
+  async decidedSoFar(wave: PlannedWave, untilMs: number): Promise<AnalysisAssessment | undefined> {
+    const c = this.c;
+    const analysis = c.d.analysis;
+    if (!analysis || !c.spec.analysis || c.spec.analysis.stopEarly === false || !this.analyzes(wave)) return undefined;
+    if (analysis.provider.canMeasure) return undefined;
+    // The first look not due yet ends this evaluation: it would have to wait.
+    const notDue = new AbortController();
+    const { cohort, baseline } = this.cohorts(wave);
+    const result = await analyzeWindow(c.spec.analysis, analysis.provider, {
+      cohort,
+      baseline,
+      window: { startMs: untilMs - wave.observeMs, endMs: untilMs },
+      before: this.beforeWindow(wave),
+      now: () => c.nowMs(),
+      sleep: () => {
+        notDue.abort();
+        return Promise.resolve();
+      },
+      signal: c.d.signal ? AbortSignal.any([c.d.signal, notDue.signal]) : notDue.signal,
+      stopEarly: true,
+    });
+    return !notDue.signal.aborted && !c.aborted && result.endedEarly === true ? result : undefined;
+  }
+
+  /**
    * Keeps checking the wave's upgraded targets until `untilMs` (epoch ms; `Infinity` while an
    * analysis decides when the window ends) or until `stop` aborts (the analysis concluded).
    * @returns ids that turned unhealthy (marked Failed, left as they are for a decision)

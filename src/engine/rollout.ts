@@ -40,6 +40,7 @@ import { WaveRunner, type WaveRunResult } from './wave-runner.js';
 import { assessShardedSteps, formatShardRef, shardBudget, shardLegKey, shardSlice, type ShardRef } from './shard.js';
 import type { AlertTransition } from './alerts.js';
 import type { AlertsCheck } from '../analysis/alerts/types.js';
+import type { AnalysisAssessment } from '../analysis/extra-types.js';
 import type { PlannedWave } from '../plan/types.js';
 
 export {
@@ -960,14 +961,21 @@ export class RolloutEngine {
         // open it again from now, and wait it out in this run (a later one would lose it again).
         const reopened = await this.reopenLostWindow(wave, ws);
         c.emit('wave_observing', { wave: wave.id, until: ws.observeUntil, observeMs: wave.observeMs });
-        if (opts.deferObservation && !reopened && Date.parse(ws.observeUntil!) > c.nowMs()) {
+        const open = opts.deferObservation === true && !reopened && Date.parse(ws.observeUntil!) > c.nowMs();
+        // Still open: the looks already due may have decided it (adaptive windows); else a later run evaluates it.
+        const decided =
+          open && !this.analysisAccepted(wave, ws)
+            ? await this.observer.decidedSoFar(wave, Date.parse(ws.observeUntil!))
+            : undefined;
+        if (c.aborted) return this.interrupted();
+        if (open && !decided) {
           await c.persistAndCommit(
             `fleetgate: ${this.spec.name} ${c.waveLabel(wave)} observing until ${ws.observeUntil}`,
           );
           const message = `${wave.id} is in its observation window until ${ws.observeUntil}; run again after it to evaluate it`;
           return { outcome: 'Progressing', state: s, reason: Reasons.ObservationWindowOpen, message };
         }
-        const ended = await this.observeWave(wave, desired, ws.observeUntil!);
+        const ended = await this.observeWave(wave, desired, ws.observeUntil!, decided);
         if (ended) return ended;
       }
       const lastOfTier = c.plan.waves.filter((w) => w.tier === wave.tier).at(-1)?.id === wave.id;
@@ -988,9 +996,8 @@ export class RolloutEngine {
    */
   private async reopenLostWindow(wave: PlannedWave, ws: WaveState): Promise<boolean> {
     const c = this.c;
-    const accepted = c.state.decisions.some((d) => d.decision === 'continue' && d.wave === wave.id && ws.analysis);
     const until = Date.parse(ws.observeUntil!);
-    if (accepted || this.observer.canMeasure(wave, until)) return false;
+    if (this.analysisAccepted(wave, ws) || this.observer.canMeasure(wave, until)) return false;
     const previous = ws.observeUntil;
     ws.observeUntil = new Date(c.nowMs() + wave.observeMs).toISOString();
     ws.reopened = (ws.reopened ?? 0) + 1;
@@ -1007,17 +1014,29 @@ export class RolloutEngine {
     return true;
   }
 
+  /** An operator's `continue` accepted this wave's analysis (it is not run again). */
+  private analysisAccepted(wave: PlannedWave, ws: WaveState): boolean {
+    return this.c.state.decisions.some((d) => d.decision === 'continue' && d.wave === wave.id && ws.analysis);
+  }
+
   /**
    * The observation window: health re-checks and analysis in parallel; what they show decides (see
    * `decideAfterObservation`). With analysis the window ends when the analysis returns — as soon as
    * every metric is decided (adaptive windows), at `observeUntil` at the latest, or later while
    * `noData: wait` holds it — and health is checked for as long as it lasted.
+   * @param decided - the analysis a deferred run already found decided by the looks due so far
+   *   (`Observer.decidedSoFar`): the window ends with it, after one health check
    */
-  private async observeWave(wave: PlannedWave, desired: string, observeUntil: string): Promise<RunResult | undefined> {
+  private async observeWave(
+    wave: PlannedWave,
+    desired: string,
+    observeUntil: string,
+    decided?: AnalysisAssessment,
+  ): Promise<RunResult | undefined> {
     const c = this.c;
     const s = c.state;
     const ws = s.waves.find((w) => w.id === wave.id)!;
-    const accepted = s.decisions.some((d) => d.decision === 'continue' && d.wave === wave.id && ws.analysis);
+    const accepted = this.analysisAccepted(wave, ws);
     const until = Date.parse(observeUntil);
     const analyzing = !accepted && this.observer.analyzes(wave);
     const analysisAbort = new AbortController();
@@ -1037,7 +1056,9 @@ export class RolloutEngine {
             return t;
           }),
         analyzing
-          ? this.observer.analyze(wave, until, analysisAbort.signal).finally(stopObserving)
+          ? (decided ? Promise.resolve(decided) : this.observer.analyze(wave, until, analysisAbort.signal)).finally(
+              stopObserving,
+            )
           : Promise.resolve(undefined),
       ]);
     } finally {

@@ -141,16 +141,37 @@ export class SloGuard {
   }
 
   /**
+   * Read-only, for `preflight`: what the gate would find before the next wave now. For a rollout
+   * in progress (Progressing, Paused) the budget is counted as a run would count it; otherwise as
+   * for a rollout starting now (burn rates only). Records nothing.
+   * @returns the check, or undefined when the gate is off, nothing is planned, or the run stopped
+   */
+  async preview(): Promise<SloCheck | undefined> {
+    const slo = this.c.spec.slo;
+    const s = this.c.state;
+    const next =
+      this.c.plan.waves.find((w) => s.waves.find((x) => x.id === w.id)?.phase !== 'Completed') ?? this.c.plan.waves[0];
+    if (!slo || !next) return undefined;
+    const inProgress = s.phase === 'Progressing' || s.phase === 'Paused';
+    return this.check(slo, next.id, 'before', !inProgress);
+  }
+
+  /**
    * Asks the provider for every range one check needs, concurrently, and decides. Records nothing.
    * @returns undefined when the run stopped while asking
    */
-  private async check(slo: SloSpec, waveId: string, when: 'before' | 'after'): Promise<SloCheck | undefined> {
+  private async check(
+    slo: SloSpec,
+    waveId: string,
+    when: 'before' | 'after',
+    fresh = false,
+  ): Promise<SloCheck | undefined> {
     const c = this.c;
     const nowMs = c.nowMs();
-    const startedAt = c.state.startedAt ?? c.now();
-    const sinceMs = Date.parse(sloSince(startedAt, c.state.waves, c.state.decisions));
+    const startedAt = (!fresh && c.state.startedAt) || c.now();
+    const sinceMs = fresh ? nowMs : Date.parse(sloSince(startedAt, c.state.waves, c.state.decisions));
     // Before the rollout changed anything it consumed nothing: only the burn rates are asked for.
-    const changed = Object.values(c.state.targets).some((t) => t.phase !== 'Pending' && t.skipped !== true);
+    const changed = !fresh && Object.values(c.state.targets).some((t) => t.phase !== 'Pending' && t.skipped !== true);
     const ageMs = Math.max(0, nowMs - Date.parse(startedAt));
     const ranges = sloRanges(slo, ageMs, changed ? Math.max(0, nowMs - sinceMs) : undefined);
     const provider = c.d.analysis?.provider;

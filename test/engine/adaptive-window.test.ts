@@ -269,6 +269,45 @@ describe('deferred evaluation (one job per wave)', () => {
     expect(s.eventNames()).not.toContain('analysis_window_reopened');
   });
 
+  it('given a deferred window still open, when a later run finds the looks due so far decided it, then the wave completes before the maximum', async () => {
+    const s = edge(analysis([errorRate()]), countingProvider(steady({ rps: 200, errorRatio: 0.2 }, GOOD)));
+    expect((await s.engine().run({ deferObservation: true, maxWaves: 1 })).reason).toBe(Reasons.ObservationWindowOpen);
+    s.clock.jump(2 * MIN);
+
+    const later = await s.engine().run({ deferObservation: true, maxWaves: 0 });
+
+    expect(later.outcome).toBe('RolledBack');
+    const w = windowOf(s, 'edge/canary');
+    expect(w.observedMs).toBe(30_000);
+    expect(w.decidedMs).toBe(2 * MIN);
+  });
+
+  it('given a deferred window still open, when the looks due so far decide nothing, then it stays open for a later run and records no verdict', async () => {
+    const provider = countingProvider(steady(GOOD, GOOD));
+    const s = edge(analysis([errorRate()]), provider);
+    expect((await s.engine().run({ deferObservation: true, maxWaves: 1 })).reason).toBe(Reasons.ObservationWindowOpen);
+    s.clock.jump(15_000);
+
+    const early = await s.engine().run({ deferObservation: true, maxWaves: 0 });
+
+    expect(early.reason).toBe(Reasons.ObservationWindowOpen);
+    const w = windowOf(s, 'edge/canary');
+    expect(w.ws.phase).toBe('Observing');
+    expect(w.ws.analysis).toBeUndefined();
+    expect(provider.measured).toEqual([]);
+  });
+
+  it('given stopEarly: false, when a deferred run finds its window still open, then it does not evaluate it before the maximum', async () => {
+    const s = edge(
+      analysis([errorRate()], { stopEarly: false }),
+      countingProvider(steady({ rps: 200, errorRatio: 0.2 }, GOOD)),
+    );
+    await s.engine().run({ deferObservation: true, maxWaves: 1 });
+    s.clock.jump(5 * MIN);
+
+    expect((await s.engine().run({ deferObservation: true, maxWaves: 0 })).reason).toBe(Reasons.ObservationWindowOpen);
+  });
+
   it('given a provider that keeps no history (scrape), when a later run finds the window it did not open, then it re-opens the window and waits it out instead of pausing', async () => {
     const s = edge(analysis([errorRate()]), countingProvider(steady(GOOD, GOOD), { history: false }));
     expect((await s.engine().run({ deferObservation: true, maxWaves: 1 })).reason).toBe(Reasons.ObservationWindowOpen);

@@ -167,6 +167,17 @@ describe('the error-budget gate (engine)', () => {
     expect((await s.engine().resume('continue')).outcome).toBe('Healthy');
   });
 
+  it('preflight says what the gate would find now, recording nothing', async () => {
+    const { s, prom } = given(2, sloSpec(), () => 0.02);
+    const report = await s.engine().preflightReport();
+    expect(report.slo).toMatchObject({ verdict: 'fail', when: 'before', budget: { limit: 0.5, consumed: 0 } });
+    expect(report.slo?.message).toMatch(/before edge\/canary starts/);
+    expect(prom.queries.length).toBeGreaterThan(0);
+    // Nothing was written: preflight touches neither the fleet nor the state.
+    expect(() => s.store.current()).toThrow(/nothing stored/);
+    expect(upgraded(s)).toBe(0);
+  });
+
   it('counts a bad query without series as 0 bad events when total has data, and says so', async () => {
     const { s, prom } = given(2, sloSpec(), () => 0);
     prom.noBadSeries = true;
