@@ -40,6 +40,7 @@ import { WaveRunner, type WaveRunResult } from './wave-runner.js';
 import { assessShardedSteps, formatShardRef, shardBudget, shardLegKey, shardSlice, type ShardRef } from './shard.js';
 import type { AlertTransition } from './alerts.js';
 import type { AlertsCheck } from '../analysis/alerts/types.js';
+import type { SloCheck } from '../analysis/slo/types.js';
 import type { AnalysisAssessment } from '../analysis/extra-types.js';
 import type { PlannedWave } from '../plan/types.js';
 
@@ -85,6 +86,11 @@ export interface PreflightReport {
    * target (read-only; absent without `alerts`). Informative: it does not change `ok`.
    */
   alerts?: AlertsCheck;
+  /**
+   * What the error-budget gate (spec `slo`) would find before the next wave now (read-only;
+   * absent without `slo`). Informative: it does not change `ok`.
+   */
+  slo?: SloCheck;
   ok: boolean;
 }
 
@@ -609,9 +615,11 @@ export class RolloutEngine {
     }));
     const first = problems[0];
     const alerts = await c.alerts.preview();
+    const slo = await c.slo.preview();
     const leaders = await this.observeLeaders();
     return {
       ...(alerts ? { alerts } : {}),
+      ...(slo ? { slo } : {}),
       rollout: this.spec.name,
       desired: this.spec.version,
       current: prevailingVersion(Object.keys(versions)),
