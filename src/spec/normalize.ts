@@ -107,6 +107,7 @@ export function normalizeStrategy(strategy: WrittenStrategy | undefined): Strate
     quorum: s.quorum ?? false,
     leaderLabel: s.leaderLabel ?? DEFAULT_LEADER_LABEL,
     expectedTargetMs: parseDuration(s.expectedTargetDuration ?? DEFAULT_EXPECTED_TARGET_DURATION),
+    ...(s.shards !== undefined && s.shards > 1 ? { shards: s.shards } : {}),
   };
 }
 

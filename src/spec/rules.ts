@@ -182,6 +182,14 @@ function checkLeaderLabels(written: WrittenRolloutSpec, out: SpecProblem[]): voi
         severity: 'warning',
       });
     }
+    // A quorum tier goes one member at a time, the leader last: never split across runners.
+    if (tier.strategy?.shards !== undefined && tier.strategy.shards > 1 && tier.strategy.quorum === true) {
+      out.push({
+        path: ['tiers', i, 'strategy', 'shards'],
+        message: 'a quorum tier is never sharded: its members go one at a time, the leader last (remove shards)',
+        severity: 'error',
+      });
+    }
   });
 }
 

@@ -400,6 +400,15 @@ const Strategy = strict({
     `Planning estimate of one target's drain-to-undrain time, for the plan's duration (default ${DEFAULT_EXPECTED_TARGET_DURATION}).`,
     DEFAULT_EXPECTED_TARGET_DURATION,
   ),
+  shards: z
+    .number(e('must be a whole number of legs from 1 to 64', 'a whole number from 1 to 64'))
+    .int(e('must be a whole number of legs from 1 to 64', 'a whole number from 1 to 64'))
+    .min(1, e('must be a whole number of legs from 1 to 64', 'a whole number from 1 to 64'))
+    .max(64, e('must be a whole number of legs from 1 to 64', 'a whole number from 1 to 64'))
+    .optional()
+    .describe(
+      "Big waves across runners (GitHub workflow): each wave of this tier after the canary runs as this many matrix legs, each moving its slice of the wave's targets within its share of the tier's budget, then one verdict job (docs/github.md). Absent or 1: one job per wave. Not for quorum tiers.",
+    ),
 }).meta({ id: 'Strategy', description: 'How a tier is rolled: canary, waves, limits, observation window, breaker.' });
 
 // ---------------------------------------------------------------------------

@@ -216,6 +216,11 @@ export interface StrategySpec {
   leaderLabel: string;
   /** Planning estimate of one target's drain→undrain time (ms; default 60 s). */
   expectedTargetMs: number;
+  /**
+   * Legs (GitHub matrix jobs) each wave of the tier after the canary is split into (`strategy.shards`,
+   * 1–64; absent = one job per wave): see `src/engine/shard.ts`. Never for a quorum tier.
+   */
+  shards?: number;
 }
 
 export interface TierSpec {

@@ -143,6 +143,19 @@ describe('checkSpecRules', () => {
     ]);
   });
 
+  it('refuses shards on a quorum tier, and keeps shards above 1 on an ordinary one', () => {
+    expect(at(problems(given({ tiers: [{ name: 'q', strategy: { quorum: true, shards: 4 } }] })))).toEqual([
+      'error tiers.0.strategy.shards: a quorum tier is never sharded: its members go one at a time, the leader last (remove shards)',
+    ]);
+    expect(problems(given({ tiers: [{ name: 'edge', strategy: { shards: 4 } }] }))).toEqual([]);
+    expect(
+      normalizeSpec(given({ tiers: [{ name: 'edge', strategy: { shards: 4 } }] }), 'r.yaml').tiers[0]!.strategy.shards,
+    ).toBe(4);
+    expect(
+      normalizeSpec(given({ tiers: [{ name: 'edge', strategy: { shards: 1 } }] }), 'r.yaml').tiers[0]!.strategy,
+    ).not.toHaveProperty('shards');
+  });
+
   it('checks stepThrough: ascending, below version, not version itself', () => {
     const list = problems(given({ versionPolicy: { stepThrough: ['1.5.0', '1.2.0', '2.0.0', '2.1.0'] } }));
     expect(list.map((p) => `${p.path.join('.')}`)).toEqual([
