@@ -29,8 +29,9 @@ import { formatMs } from './lib/stats.js';
 import { planStateOptionsFromEnv, runPlanState } from './plan-state.js';
 import { rollingOptionsFromEnv, runRolling } from './rolling.js';
 import { runnerTimeOptionsFromEnv, runRunnerTime } from './runner-time.js';
+import { runTimings, timingsOptionsFromEnv } from './timings.js';
 
-const SUITES = ['rolling', 'fanout', 'state', 'runner', 'growth', 'kill'] as const;
+const SUITES = ['rolling', 'fanout', 'state', 'runner', 'growth', 'kill', 'timings'] as const;
 /** Suites run only when named in `--only`. */
 const OPT_IN = ['accuracy'] as const;
 type Suite = (typeof SUITES)[number] | (typeof OPT_IN)[number];
@@ -60,6 +61,7 @@ const suites: Record<Suite, () => Promise<Section>> = {
   runner: () => runRunnerTime(runnerTimeOptionsFromEnv(log)),
   growth: () => runGrowth(growthOptionsFromEnv(log)),
   kill: () => runKill(killOptionsFromEnv(log)),
+  timings: () => runTimings(timingsOptionsFromEnv(log)),
   accuracy: () =>
     runAccuracy({ ...accuracyOptionsFromArgs([], log, 'npm run bench -- --only accuracy'), stamp: false }),
 };

@@ -113,9 +113,8 @@ describe.runIf(posix)('command steps run in their own process group', () => {
     const leader = pidFrom(join(dir, 'leader'));
     const child = pidFrom(join(dir, 'child'));
     expect(r).toMatchObject({ ok: false, exitCode: null });
+    // The timeout ended it (how long after: bench/timings.ts).
     expect(r.message).toMatch(/timed out after 1000 ms/);
-    expect(r.durationMs).toBeGreaterThanOrEqual(900);
-    expect(r.durationMs).toBeLessThan(4000);
     // Its own group, led by the step's process; not Fleetgate's group.
     expect(pgidOf(child) ?? leader).toBe(leader);
     expect(leader).not.toBe(ownPgid);
@@ -129,15 +128,14 @@ describe.runIf(posix)('command steps run in their own process group', () => {
     const controller = new AbortController();
     const abort = setTimeout(() => controller.abort(), 300);
     try {
-      const t0 = Date.now();
+      // Only the abort can end it this side of the test's timeout (how fast: bench/timings.ts).
       const r = await runner.run(
-        cmd(['sh', '-c', `echo $$ > "${dir}/leader"; sleep 30 & echo $! > "${dir}/child"; wait`], {
-          timeoutMs: 20_000,
+        cmd(['sh', '-c', `echo $$ > "${dir}/leader"; sleep 600 & echo $! > "${dir}/child"; wait`], {
+          timeoutMs: 600_000,
         }),
         vars,
         { signal: controller.signal },
       );
-      expect(Date.now() - t0).toBeLessThan(3000);
       expect(r.ok).toBe(false);
       expect(r.message).toMatch(/aborted/);
     } finally {
@@ -179,9 +177,9 @@ describe.runIf(posix)('command steps run in their own process group', () => {
     const child = pidFrom(join(dir, 'child'));
     expect(r.ok).toBe(false);
     expect(r.message).toMatch(/timed out after 1000 ms/);
-    // Timeout (1 s) + grace (500 ms): the step's result waits for the SIGKILL.
-    expect(r.durationMs).toBeGreaterThanOrEqual(1400);
-    expect(r.durationMs).toBeLessThan(4500);
+    // The step's result waits for the SIGKILL after the grace: the leader, which ignores SIGTERM,
+    // is gone when it comes (timings: bench/timings.ts).
+    expect(alive(leader)).toBe(false);
     await expect.poll(() => alive(child), { timeout: 3000, interval: 50 }).toBe(false);
     await expect.poll(() => groupMembers(leader), { timeout: 3000, interval: 50 }).toEqual([]);
   });
@@ -189,10 +187,11 @@ describe.runIf(posix)('command steps run in their own process group', () => {
   it('ends what a finished step left running in its group, without waiting for it', async () => {
     const dir = tempDir();
     // The background sleep holds the step's stdout: a runner waiting for the pipe to close
-    // would wait 30 s (the timeout does not help: the step's own process has exited).
+    // would wait 600 s, past the test's timeout (the step's timeout does not help: the step's
+    // own process has exited). How long the step takes: bench/timings.ts.
     const r = await runner.run(
-      cmd(['sh', '-c', `echo $$ > "${dir}/leader"; sleep 30 & echo $! > "${dir}/child"; echo 1.2.3`], {
-        timeoutMs: 10_000,
+      cmd(['sh', '-c', `echo $$ > "${dir}/leader"; sleep 600 & echo $! > "${dir}/child"; echo 1.2.3`], {
+        timeoutMs: 600_000,
       }),
       vars,
       { extractVersion: true },
@@ -200,7 +199,6 @@ describe.runIf(posix)('command steps run in their own process group', () => {
     const leader = pidFrom(join(dir, 'leader'));
     const child = pidFrom(join(dir, 'child'));
     expect(r).toMatchObject({ ok: true, exitCode: 0, version: '1.2.3' });
-    expect(r.durationMs).toBeLessThan(3000);
     await expect.poll(() => alive(child), { timeout: 3000, interval: 50 }).toBe(false);
     await expect.poll(() => groupMembers(leader), { timeout: 3000, interval: 50 }).toEqual([]);
   });
@@ -210,15 +208,15 @@ describe.runIf(posix)('command steps run in their own process group', () => {
     const script = [
       "const { spawn } = require('node:child_process');",
       "const fs = require('node:fs');",
-      "const c = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { detached: true, stdio: ['ignore', 'inherit', 'inherit'] });",
+      "const c = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600000)'], { detached: true, stdio: ['ignore', 'inherit', 'inherit'] });",
       `fs.writeFileSync(${JSON.stringify(join(dir, 'escaped'))}, String(c.pid));`,
       "console.log('done');",
       'process.exit(0);',
     ].join('\n');
-    const r = await runner.run(cmd([process.execPath, '-e', script], { timeoutMs: 10_000 }), vars);
+    // The escaped process holds the output for 600 s: a runner waiting for it would pass the test's timeout.
+    const r = await runner.run(cmd([process.execPath, '-e', script], { timeoutMs: 600_000 }), vars);
     const escaped = pidFrom(join(dir, 'escaped'));
     expect(r).toMatchObject({ ok: true, exitCode: 0 });
-    expect(r.durationMs).toBeLessThan(3000);
     // Out of the step's group, by its own choice: not ours to end (afterEach does).
     expect(alive(escaped)).toBe(true);
   });

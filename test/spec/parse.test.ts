@@ -270,15 +270,14 @@ describe('parseSpec: YAML problems', () => {
     ]);
   });
 
-  it('refuses an alias bomb quickly', () => {
+  it('refuses an alias bomb without expanding it (how fast: bench/timings.ts)', () => {
     // Ten levels of ten aliases each: 10^10 strings if expanded.
     const bomb = `a: &a [x, x, x, x, x, x, x, x, x, x]\n${'bcdefghijk'
       .split('')
       .map((c, i) => `${c}: &${c} [${Array(10).fill(`*${'abcdefghijk'[i]}`).join(', ')}]`)
       .join('\n')}\n`;
-    const started = Date.now();
+    // Expanded, it would not finish this side of the test's timeout.
     const errors = errorsOf(parseSpec(bomb, 'bomb.yaml'));
-    expect(Date.now() - started).toBeLessThan(2_000);
     expect(errors).toHaveLength(1);
     expect(errors[0]?.message).toMatch(/aliases expand to too much data/);
   });
