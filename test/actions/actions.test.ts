@@ -106,10 +106,9 @@ describe('actions on GitHub (runner protocol)', () => {
   });
 
   it('analyze leaves a long open window to a later run instead of sleeping', async () => {
-    const started = Date.now();
+    // A job that slept through the 10-minute window would pass the test's timeout.
     const run = await s.job('analyze', { spec: SPEC, 'state-branch': 'fleetgate-state' });
     expect(run.exitCode, run.stderr).toBe(0);
-    expect(Date.now() - started).toBeLessThan(30_000);
     expect(run.outputs).toMatchObject({ outcome: 'Progressing', 'window-open': 'true', 'current-wave': 'all/canary' });
     expect(run.outputs['observe-until']).toMatch(/^\d{4}-\d\d-\d\dT/);
     const plan = await s.job('plan', { spec: SPEC, 'state-branch': 'fleetgate-state' });
