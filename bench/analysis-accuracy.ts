@@ -212,7 +212,7 @@ function percentile(values: number[], q: number): number {
 
 const pct = (v: number): string => {
   const p = 100 * v;
-  return p === 0 || p === 100 ? `${p}%` : p < 1 ? `${p.toFixed(2)}%` : `${p.toFixed(1)}%`;
+  return p === 0 || p === 100 ? `${p}%` : p < 1 || p > 99 ? `${p.toFixed(2)}%` : `${p.toFixed(1)}%`;
 };
 /** `3/100 = 3.0% (0.62–8.5%)`: the count, the rate and its 95% Clopper-Pearson interval. */
 function rate(x: number, n: number): string {
@@ -548,7 +548,7 @@ function report(o: AccuracyOptions, records: RunRecord[], promDown: RunRecord[],
     `- **False rollbacks** (good version, critical failure): ${rate(falseRollbacks, good.length)}; goal ≤ 1%: ${atMost(falseRollbacks, good.length, 0.01)}. Good versions stopped by either metric: ${rate(count(good, failed), good.length)}; promoted: ${rate(count(good, passed), good.length)}.`,
     `- **2× regressions stopped** (a failure, so not promoted): ${rate(caught, bad.length)}; goal ≥ 99%: ${atLeast(caught, bad.length, 0.99)}. Promoted: ${rate(count(bad, passed), bad.length)}; inconclusive: ${rate(count(bad, inconclusive), bad.length)}.`,
     `- **20% errors stopped**: ${rate(count(severe, failed), severe.length)}, ${times(severe)}.`,
-    `- **Promotions without data**: ${promotionsWithoutData} (goal 0: ${goal(promotionsWithoutData === 0)}). No traffic at all (a group of agents serving nothing): ${noTraffic.length} runs, ${count(noTraffic, passed)} promoted, ${count(noTraffic, inconclusive)} inconclusive${noTraffic[0] ? ` (“${noTraffic[0].message.slice(0, 160)}”)` : ''}. Prometheus stopped 1 s into a ${sec(promDown[0]?.observeMs ?? Number.NaN)} window on ${promDown.length} groups at once: ${count(promDown, passed)} promoted, ${count(promDown, inconclusive)} inconclusive, ${count(promDown, failed)} failed.`,
+    `- **Promotions without data**: ${promotionsWithoutData} (goal 0: ${goal(promotionsWithoutData === 0)}). No traffic at all (a group of agents serving nothing): ${noTraffic.length} runs, ${count(noTraffic, passed)} promoted, ${count(noTraffic, inconclusive)} inconclusive${noTraffic[0] ? ` (“${noTraffic[0].message.slice(0, 200)}…”)` : ''}. Prometheus stopped 1 s into a ${sec(promDown[0]?.observeMs ?? Number.NaN)} window on ${promDown.length} groups at once: ${count(promDown, passed)} promoted, ${count(promDown, inconclusive)} inconclusive, ${count(promDown, failed)} failed.`,
     `- **Time to a decision**, main sweep, decided runs: good ${times(good)}; 2× ${times(bad)}; 20% ${times(severe)}. Inconclusive runs use the whole ${sec(o.observeMs)}. The looks come every window / 10 (${sec(o.observeMs / 10)} here), so times are multiples of it. Canary errors counted when the test decided: good ${eventsAt(good)}; 2× ${eventsAt(bad)}.`,
     factors.length > 0
       ? `- Counts as the test saw them: Prometheus' \`increase\` extrapolates to the range's ends, and the canary requests the provider reported at the deciding look were ${percentile(factors, 0.5).toFixed(2)}× (median; 5th–95th percentile ${percentile(factors, 0.05).toFixed(2)}–${percentile(factors, 0.95).toFixed(2)}) the agent's rate × the look's length (1.00 = exact; above 1 would overstate the evidence).`
