@@ -7,7 +7,9 @@
  * (`@actions/expressions`, which `@actions/workflow-parser` uses), so what a runner would be
  * asked for is checked, not only the text.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { data, Evaluator, Lexer, Parser } from '@actions/expressions';
 import { describe, expect, it } from 'vitest';
@@ -136,5 +138,83 @@ describe('runner reach: the example workflows', () => {
     };
     expect(evaluate(plan.with.preflight, { ...defaults })).toBe(true);
     expect(evaluate(plan.with.preflight, { ...defaults, vars: { FLEETGATE_PR_PREFLIGHT: 'false' } })).toBe(false);
+  });
+});
+
+/** `name<<delim … delim` and `name=value` lines of a GITHUB_OUTPUT file. */
+function readOutputs(file: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = readFileSync(file, 'utf8').split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const heredoc = /^([\w-]+)<<(.+)$/.exec(lines[i]!);
+    if (heredoc) {
+      const end = lines.indexOf(heredoc[2]!, i + 1);
+      out[heredoc[1]!] = lines.slice(i + 1, end).join('\n');
+      i = end;
+    } else if (/^[\w-]+=/.test(lines[i]!)) {
+      const [k, ...v] = lines[i]!.split('=');
+      out[k!] = v.join('=');
+    }
+  }
+  return out;
+}
+
+describe('runner reach: from the spec through the plan action to each job', () => {
+  it("each job of the reusable workflow runs on its tier's runners, as the plan command outputs them", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fleetgate-runs-on-'));
+    mkdirSync(join(dir, 'rollouts'));
+    const targets = ['eu-1', 'eu-2', 'eu-3', 'us-1', 'us-2', 'us-3']
+      .map((id) => `    - { id: ${id}, address: 127.0.0.1:9, labels: { region: ${id.slice(0, 2)} } }`)
+      .join('\n');
+    writeFileSync(
+      join(dir, 'rollouts/svc.yaml'),
+      `apiVersion: fleetgate/v1alpha1
+kind: Rollout
+name: svc
+component: c
+version: 1.1.0
+inventory:
+  targets:
+${targets}
+tiers:
+  - { name: eu, select: { region: eu }, runsOn: [self-hosted, eu-fleet], strategy: { canary: 1, maxUnavailable: 1, observe: 0s } }
+  - { name: us, select: { region: us }, runsOn: us-fleet, strategy: { maxUnavailable: 1, observe: 0s } }
+steps:
+  version: { http: { url: 'http://{{target.address}}/version', json: version } }
+  upgrade: { http: { method: POST, url: 'http://{{target.address}}/upgrade' } }
+  verify: { http: { url: 'http://{{target.address}}/healthz' } }
+gates: { canary: svc-canary, promote: svc-production }
+`,
+    );
+    const outFile = join(dir, 'out.txt');
+    writeFileSync(outFile, '');
+    const r = spawnSync(
+      process.execPath,
+      [join(ROOT, 'dist/cli.js'), 'github', 'plan', 'rollouts/svc.yaml', '--state-backend', 'local'],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, GITHUB_OUTPUT: outFile, GITHUB_STEP_SUMMARY: join(dir, 's.md') },
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const outputs = readOutputs(outFile);
+    const needs = { plan: { outputs } };
+    const inputs = { 'runs-on': 'ubuntu-latest' };
+    const on = (job: string, matrix: unknown = {}) =>
+      evaluate(reusable.jobs[job]!['runs-on'], { ...defaults, inputs, needs, matrix });
+    const EU = ['self-hosted', 'eu-fleet'];
+    expect(on('plan')).toBe('ubuntu-latest');
+    expect(on('preflight')).toBe('ubuntu-latest');
+    expect(on('canary')).toEqual(EU);
+    expect(on('analyze-canary')).toEqual(EU);
+    expect(on('promote')).toEqual(EU); // the promote job runs eu/1
+    const matrix = JSON.parse(outputs.waves!) as { wave: string }[];
+    // eu/canary (canary job), eu/1 (promote job), then the us tier's canary and wave in the matrix.
+    expect(matrix.map((m) => [m.wave, on('waves', m)])).toEqual([
+      ['us/canary', ['us-fleet']],
+      ['us/1', ['us-fleet']],
+    ]);
+    expect(on('finalize')).toEqual(['us-fleet']);
   });
 });
