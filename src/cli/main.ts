@@ -19,6 +19,8 @@ import {
 import { combineSinks, type EventSink } from '../engine/events.js';
 import type { GateApprover, RunOptions, RunResult } from '../engine/rollout.js';
 import { describePlan } from '../plan/plan.js';
+import { describeSchedule } from '../plan/describe.js';
+import { scheduleJson } from '../plan/schedule.js';
 import { formatIssue } from '../spec/issue.js';
 import { readSpecFile, SpecValidationError } from '../spec/index.js';
 import { currentActor, loadRollout, openEngine, type LoadedRollout } from '../app/session.js';
@@ -282,12 +284,15 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
     const loaded = await loadRollout(spec);
     const state = await readStateWithBackend(loaded.statePath, flags);
     if (flags.json) {
+    const now = Date.now();
       process.stdout.write(
-        `${JSON.stringify({ ...loaded.plan, from: state?.toVersion, lastKnownGood: state?.lastKnownGood, phase: state?.phase ?? 'Pending' }, null, 2)}\n`,
+        `${JSON.stringify({ ...loaded.plan, from: state?.toVersion, lastKnownGood: state?.lastKnownGood, phase: state?.phase ?? 'Pending', ...scheduleJson(loaded.plan, loaded.spec.schedule, now) }, null, 2)}\n`,
       );
     } else {
       process.stdout.write(`${describePlan(loaded.plan)}\n`);
       if (state?.lastKnownGood) process.stdout.write(`Rollback would restore: ${state.lastKnownGood}\n`);
+      const schedule = describeSchedule(loaded.plan, loaded.spec.schedule, now);
+      if (schedule) process.stdout.write(`\n${schedule}\n`);
     }
   });
 

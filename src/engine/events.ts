@@ -64,7 +64,11 @@ export type RolloutEventName =
   | 'wave_sharded'
   | 'shard_started'
   | 'shard_completed'
-  | 'shards_assessed';
+  | 'shards_assessed'
+  /** The run stopped before a wave: outside the deploy windows or inside a freeze (`reason`, `opensAt`). */
+  | 'schedule_held'
+  /** A notification (spec `notify`) could not be delivered after its retries (the rollout goes on). */
+  | 'notify_warning';
 
 export interface RolloutEvent {
   /** ISO-8601 time. */

@@ -48,6 +48,10 @@ export const Reasons = {
   LeadershipNotTransferred: 'LeadershipNotTransferred',
   /** A member's `caughtUp` check did not pass within its timeout after it was back (target failed). */
   NotCaughtUp: 'NotCaughtUp',
+  /** Outside every deploy window of `schedule.windows`: the run stopped at a wave boundary (exit 6) until the next one. */
+  OutsideDeployWindow: 'OutsideDeployWindow',
+  /** Inside a `schedule.freezes` period: the run stopped at a wave boundary (exit 6) until it ends. */
+  DeployFreeze: 'DeployFreeze',
 } as const;
 export type Reason = (typeof Reasons)[keyof typeof Reasons];
 
@@ -88,5 +92,9 @@ export const Messages = {
     `${message}. Find what burns the budget (the new version or something else), then \`fleetgate resume --decision rollback\`, or \`--decision continue\` to accept what was burnt so far (the budget is then counted from the decision)`,
   errorBudgetUnknown: (message: string) =>
     `${message}. Make Prometheus answer the slo queries (check slo.bad and slo.total), then \`fleetgate resume --decision continue\` (the gate is checked again), or decide otherwise`,
+  outsideDeployWindow: (wave: string, opensAt: string | undefined) =>
+    `stopped before ${wave}: outside the deploy windows (schedule.windows); ${opensAt ? `the next window opens at ${opensAt}` : 'no window opens within the search horizon'}. Run again then (nothing is touched until it opens); a rollback is never held`,
+  deployFreeze: (wave: string, reason: string, until: string, opensAt: string | undefined) =>
+    `stopped before ${wave}: deploy freeze until ${until} (${reason}); ${opensAt ? `waves may start again at ${opensAt}` : 'no window opens within the search horizon'}. Run again then; a rollback is never held`,
   decide: (name: string) => `decide with: fleetgate resume rollouts/${name}.yaml --decision continue|rollback|abort`,
 } as const;

@@ -13,6 +13,7 @@
  * `observation.ts` (the window and its analysis), `rollback.ts`, `persistence.ts`
  * (the write chain) and `transitions.ts` (pure: what was observed → what next).
  */
+import { assessScheduleHold, isScheduleHold } from './schedule-gate.js';
 import type { RolloutSpec, StepSpec, Target } from '../spec/types.js';
 import { excludeFromPlan } from '../plan/exclude.js';
 import { createEmptyState } from '../state/store.js';
@@ -836,6 +837,24 @@ export class RolloutEngine {
     return { outcome: 'Paused', state: c.state, reason, message };
   }
 
+  /**
+   * The schedule gate before a wave starts (spec `schedule`): outside the windows or in a freeze,
+   * records why and when it opens, commits, and ends the run `Progressing` (exit 6).
+   */
+  private async holdForSchedule(wave: string): Promise<RunResult | undefined> {
+    const c = this.c;
+    const hold = assessScheduleHold(this.spec.schedule, wave, c.nowMs());
+    if (!hold) {
+      if (isScheduleHold(c.state.condition?.reason)) c.state.condition = undefined;
+      return undefined;
+    }
+    c.setCondition(hold.reason, hold.message);
+    if (hold.opensAt) c.state.condition!.opensAt = hold.opensAt;
+    c.emit('schedule_held', { wave, reason: hold.reason, message: hold.message, opensAt: hold.opensAt });
+    await c.persistAndCommit(`fleetgate: ${this.spec.name} held before ${wave} (${c.versions()}): ${hold.reason}`);
+    return { outcome: 'Progressing', state: c.state, reason: hold.reason, message: hold.message };
+  }
+
   /** Carries out a transition that ends the run (pause or rollback); `undefined` for the others. */
   private async follow(t: Transition, wave: PlannedWave): Promise<RunResult | undefined> {
     const c = this.c;
@@ -863,6 +882,13 @@ export class RolloutEngine {
     const c = this.c;
     const s = c.state;
     const desired = s.toVersion!;
+    // Outside the deploy windows a run started now touches nothing, not even the before hook.
+    const first = c.plan.waves.find((w) => s.waves.find((x) => x.id === w.id)?.phase !== 'Completed');
+    const heldFirst = first && (s.waves.find((x) => x.id === first.id)?.phase ?? 'Pending') === 'Pending';
+    if (heldFirst) {
+      const held = await this.holdForSchedule(first.id);
+      if (held) return held;
+    }
     if (this.spec.hooks.before) await this.ensureHook('before', this.spec.hooks.before);
     let completedThisRun = 0;
     // The wave the leader was last observed for (a quorum tier's waves are re-planned around it).
@@ -882,6 +908,10 @@ export class RolloutEngine {
         await c.persist();
         const message = `stopped before ${wave.id} after ${completedThisRun} wave(s) (max waves per run); run again to continue`;
         return { outcome: 'Progressing', state: s, reason: Reasons.WaveBoundary, message };
+      }
+      if (ws.phase === 'Pending') {
+        const held = await this.holdForSchedule(wave.id);
+        if (held) return held;
       }
 
       const gate = this.gateFor(wave);

@@ -2,6 +2,8 @@
  * The plan as text for people: `fleetgate plan` prints it and pull-request
  * comments quote it. Pure and deterministic (same plan → same text).
  */
+import type { ScheduleSpec } from '../spec/schedule.js';
+import { formatInZone, scheduleWaves } from './schedule.js';
 import type { PlannedTier, PlannedWave, RolloutPlan } from './types.js';
 
 /** Lists of more target ids than this are abbreviated to the first and last few. */
@@ -119,6 +121,38 @@ export function describePlan(plan: RolloutPlan): string {
   if (plan.warnings.length > 0) {
     lines.push('', 'Warnings:');
     for (const w of plan.warnings) lines.push(`  - ${w}`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * When each wave would start and end under the spec's `schedule` if the rollout started at
+ * `nowMs` and each wave took its estimate (see `scheduleWaves`), as text (no trailing newline):
+ *
+ * ```text
+ * Schedule (times in Europe/Berlin, from Thu 2026-12-03 08:40 Europe/Berlin):
+ *   edge/canary  Thu 2026-12-03 09:00 → 09:16  held by the schedule
+ *   edge/1       Thu 2026-12-03 09:16 → 09:36
+ * ```
+ *
+ * Pure: "now" is passed in (epoch milliseconds); the caller reads the clock.
+ * @returns an empty string without a schedule
+ */
+export function describeSchedule(plan: RolloutPlan, schedule: ScheduleSpec | undefined, nowMs: number): string {
+  if (!schedule || plan.waves.length === 0) return '';
+  const zone = schedule.timeZone;
+  const idWidth = Math.max(...plan.waves.map((w) => w.id.length));
+  const lines = [`Schedule (times in ${zone}, from ${formatInZone(nowMs, zone)}):`];
+  for (const w of scheduleWaves(plan, schedule, nowMs)) {
+    if (w.startMs === undefined) {
+      lines.push(`  ${w.wave.padEnd(idWidth)}  no opening within the search horizon`);
+      continue;
+    }
+    const start = formatInZone(w.startMs, zone).slice(0, -(zone.length + 1));
+    const end = formatInZone(w.endMs!, zone).slice(0, -(zone.length + 1));
+    const sameDay = start.slice(0, 14) === end.slice(0, 14);
+    const line = `  ${w.wave.padEnd(idWidth)}  ${start} → ${sameDay ? end.slice(15) : end}`;
+    lines.push(w.held ? `${line}  held by the schedule` : line);
   }
   return lines.join('\n');
 }

@@ -252,6 +252,7 @@ export function planRollout(spec: RolloutSpec, targets: readonly Target[]): Roll
       : planOrdinaryTier(tier, tierMembers);
     tiers.push(planned);
     for (const w of tierWaves) {
+      const estimatedMs = Math.ceil(w.targets.length / w.maxUnavailable) * tier.strategy.expectedTargetMs + w.observeMs;
       waves.push({
         id: w.id,
         index: waves.length,
@@ -260,9 +261,9 @@ export function planRollout(spec: RolloutSpec, targets: readonly Target[]): Roll
         targets: w.targets,
         maxUnavailable: w.maxUnavailable,
         observeMs: w.observeMs,
+        estimatedMs,
       });
-      estimatedDurationMs +=
-        Math.ceil(w.targets.length / w.maxUnavailable) * tier.strategy.expectedTargetMs + w.observeMs;
+      estimatedDurationMs += estimatedMs;
     }
   });
 

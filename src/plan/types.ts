@@ -17,6 +17,8 @@ export interface PlannedWave {
   maxUnavailable: number;
   /** Observation window after the wave (ms). */
   observeMs: number;
+  /** Estimated wall time of the wave (ms): ceil(targets / maxUnavailable) × expected target time + `observeMs`. */
+  estimatedMs?: number;
 }
 
 export interface PlannedTier {

@@ -5,6 +5,7 @@
  */
 import { normalizeAlerts } from './alerts.js';
 import { normalizeSlo } from './slo.js';
+import { normalizeSchedule } from './schedule.js';
 import { ConfigurationError } from '../errors.js';
 import {
   DEFAULT_CANARY,
@@ -296,6 +297,7 @@ export function normalizeSpec(written: WrittenRolloutSpec, file: string): Rollou
     ...(written.analysis !== undefined ? { analysis: normalizeAnalysis(written.analysis) } : {}),
     ...(written.alerts !== undefined ? { alerts: normalizeAlerts(written.alerts) } : {}),
     ...(written.slo !== undefined ? { slo: normalizeSlo(written.slo) } : {}),
+    ...(written.schedule !== undefined ? { schedule: normalizeSchedule(written.schedule) } : {}),
     gates: {
       ...(written.gates?.canary !== undefined ? { canary: written.gates.canary } : {}),
       ...(written.gates?.promote !== undefined ? { promote: written.gates.promote } : {}),

@@ -6,6 +6,7 @@
 import semver from 'semver';
 import { checkAlertsRules } from './alerts.js';
 import { checkSloRules } from './slo.js';
+import { checkScheduleRules } from './schedule.js';
 import { DEFAULT_MARGINAL_SCORE, DEFAULT_PASS_SCORE } from './defaults.js';
 import { checkQuorumSteps } from './quorum-rules.js';
 import { formatDuration } from './duration.js';
@@ -501,6 +502,7 @@ export function checkSpecRules(spec: RolloutSpec, written: WrittenRolloutSpec): 
   out.push(...checkQuorumSteps(spec));
   out.push(...checkAlertsRules(written.alerts, spec.inventory.kind === 'inline' ? spec.inventory.targets : undefined));
   out.push(...checkSloRules(written.slo, written.analysis?.provider));
+  out.push(...checkScheduleRules(written.schedule));
   return out;
 }
 

@@ -8,8 +8,10 @@
  */
 
 import type { SloSpec } from './slo.js';
+import type { ScheduleSpec } from './schedule.js';
 
 export type { BurnRatePairSpec, SloSpec } from './slo.js';
+export type { DeployWindowSpec, FreezeSpec, ScheduleSpec } from './schedule.js';
 
 /** API version of the spec file format. */
 export const SPEC_API_VERSION = 'fleetgate/v1alpha1';
@@ -388,6 +390,8 @@ export interface RolloutSpec {
   alerts?: AlertsSpec;
   /** The error-budget gate (`slo`): budget consumed since the rollout began, burn rates (docs/slo.md). */
   slo?: SloSpec;
+  /** Deploy windows and freezes (`schedule`): when waves may start (docs/schedule-and-notifications.md). */
+  schedule?: ScheduleSpec;
   gates: GatesSpec;
   versionPolicy: VersionPolicySpec;
   rollback: RollbackSpec;

@@ -133,6 +133,8 @@ export interface Condition {
   reason: string;
   message: string;
   at: string;
+  /** `OutsideDeployWindow`, `DeployFreeze`: when waves may start again (ISO-8601). */
+  opensAt?: string;
 }
 
 export interface HistoryEntry {
