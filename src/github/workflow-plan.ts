@@ -26,6 +26,21 @@ export interface MatrixWave {
   'runs-on'?: string[];
 }
 
+/**
+ * A big wave this run splits across runners (its tier's `strategy.shards`, see `src/engine/shard.ts`):
+ * one job opens it (`open-shards`), one matrix job per leg moves its slice (`shard: i/N`), and one
+ * job takes its verdict. It ends the run's waves: the matrix holds the waves before it.
+ */
+export interface ShardedWave {
+  wave: string;
+  shards: number;
+  /** True when the opening job first waits on the observation environment (the previous window is long). */
+  wait: boolean;
+  /** The legs' matrix: `{shard: 'i/N'}`, with the tier's runner labels when it sets `runsOn`. */
+  legs: { shard: string; 'runs-on'?: string[] }[];
+  'runs-on'?: string[];
+}
+
 export interface WorkflowRunPlan {
   rollout: string;
   version: string;
@@ -66,6 +81,8 @@ export interface WorkflowRunPlan {
   waves: MatrixWave[];
   /** True when more waves remain than this run holds: the workflow continues in a new run. */
   moreWaves: boolean;
+  /** The big wave after the matrix's waves, split across runners (absent: none in this run). */
+  sharded?: ShardedWave;
   /** True when every observation window is under 5 minutes (waited out on a runner). */
   shortWindows: boolean;
   /** Longest observation window (seconds). */
@@ -163,7 +180,12 @@ export function planWorkflowRun(
   const promoted = promoteEnvironment ? firstPromoted : undefined;
   const pool = remaining.filter((w) => w.id !== observingId && w.id !== promoted?.id);
   const promotedRuns = promoted !== undefined && budget > 0;
-  const inMatrix = pool.slice(0, promotedRuns && perRun === 1 ? 0 : budget);
+  const held = pool.slice(0, promotedRuns && perRun === 1 ? 0 : budget);
+  // Big waves across runners: the first wave of a sharded tier ends the matrix; its legs and its
+  // verdict follow the matrix, and the run ends after it (a new run goes on).
+  const big = held.findIndex((w) => ((spec.tiers ?? []).find((t) => t.name === w.tier)?.strategy.shards ?? 1) > 1);
+  const inMatrix = big < 0 ? held : held.slice(0, big);
+  const shardedWave = big < 0 ? undefined : held[big];
   const runsOn = tierRunners(spec);
   const waves = inMatrix.map((w, i) => {
     const previous = plan.waves[w.index - 1];
@@ -174,7 +196,7 @@ export function planWorkflowRun(
     return labels ? { wave: w.id, wait, 'runs-on': labels } : { wave: w.id, wait };
   });
   const analysed = observing ?? (canaryWave ? first : undefined);
-  const lastTouched = inMatrix.at(-1) ?? (promotedRuns ? promoted : analysed);
+  const lastTouched = shardedWave ?? inMatrix.at(-1) ?? (promotedRuns ? promoted : analysed);
   return {
     ...base,
     hasWork: true,
@@ -187,7 +209,34 @@ export function planWorkflowRun(
     ...labelsOf('finalizeRunsOn', lastTouched ? runsOn.get(lastTouched.tier) : undefined),
     canaryWait: observeEnvironment !== '' && (observing?.observeMs ?? first.observeMs) >= SHORT_WINDOW_MS,
     waves,
-    moreWaves: pool.length > inMatrix.length || (promoted !== undefined && !promotedRuns),
+    moreWaves:
+      pool.length > held.slice(0, big < 0 ? undefined : big + 1).length || (promoted !== undefined && !promotedRuns),
+    ...(shardedWave && {
+      sharded: planShardedWave(spec, plan, shardedWave, big === 0 && !promoted, observeEnvironment),
+    }),
+  };
+}
+
+/** The jobs of a big wave (see {@link ShardedWave}); `analysedBefore`: its previous window was analysed by analyze-canary. */
+function planShardedWave(
+  spec: RolloutSpec,
+  plan: RolloutPlan,
+  wave: RolloutPlan['waves'][number],
+  analysedBefore: boolean,
+  observeEnvironment: string,
+): ShardedWave {
+  const shards = spec.tiers.find((t) => t.name === wave.tier)!.strategy.shards!;
+  const labels = tierRunners(spec).get(wave.tier);
+  const previous = plan.waves[wave.index - 1];
+  return {
+    wave: wave.id,
+    shards,
+    wait: !analysedBefore && observeEnvironment !== '' && (previous?.observeMs ?? 0) >= SHORT_WINDOW_MS,
+    legs: Array.from({ length: shards }, (_, i) => ({
+      shard: `${i + 1}/${shards}`,
+      ...(labels && { 'runs-on': labels }),
+    })),
+    ...(labels && { 'runs-on': labels }),
   };
 }
 

@@ -76,7 +76,17 @@ describe('secrets in the reusable workflow', () => {
 
   it('maps every declared secret into every fleet-touching step through env:', () => {
     const { fleetJobs, missing } = unmapped(doc, declared);
-    expect(fleetJobs.sort()).toEqual(['analyze-canary', 'canary', 'finalize', 'preflight', 'promote', 'waves']);
+    expect(fleetJobs.sort()).toEqual([
+      'analyze-canary',
+      'canary',
+      'finalize',
+      'preflight',
+      'promote',
+      'shard-legs',
+      'shard-open',
+      'shard-verdict',
+      'waves',
+    ]);
     expect(missing).toEqual([]);
   });
 

@@ -176,6 +176,12 @@ export function registerPlanCommand(gh: Command): void {
           waves: first.waves,
           'wave-count': first.waves.length,
           'more-waves': first.moreWaves,
+          // Big waves across runners (tiers[].strategy.shards): '' when this run holds none.
+          'sharded-wave': first.sharded?.wave ?? '',
+          'shard-legs': first.sharded?.legs ?? [],
+          'shard-wait': first.sharded?.wait ?? false,
+          'shard-count': first.sharded?.shards ?? 0,
+          'shard-runs-on': first.sharded?.['runs-on'],
           'short-windows': first.shortWindows,
           'max-observe-seconds': first.maxObserveSeconds,
           'last-known-good': first.lastKnownGood ?? '',
