@@ -53,6 +53,9 @@ export function sloSince(
   return since;
 }
 
+/** What the provider says for a query that matched no series (see `decodeApiResponse`). */
+const EMPTY_RESULT = 'empty result';
+
 /** The metric a query is measured as: an instant query of one value (no statistics, no counts). */
 function sloMetric(name: string, query: string): MetricSpec {
   return {
@@ -94,7 +97,12 @@ export async function countSloEvents(
   if (!total.ok) return { ok: false, message: `total (${renderSloQuery(slo.total, rangeMs)}): ${total.message}` };
   const totalCount = total.samples ? total.samples.reduce((a, b) => a + b, 0) : total.value;
   if (!bad.ok) {
-    if (bad.phase === 'Inconclusive' && totalCount > 0) return { ok: true, bad: 0, total: totalCount, badEmpty: true };
+    // No series at all (the provider's "empty result", as its own event counts read it) is 0 bad
+    // events once total counted something; a NaN, an error or a timeout is not.
+    if (bad.phase === 'Inconclusive' && bad.message === EMPTY_RESULT && totalCount > 0)
+      return { ok: true, bad: 0, total: totalCount, badEmpty: true };
+    // Nothing counted at all: no events (assessSlo says so), whatever bad answered.
+    if (totalCount === 0) return { ok: true, bad: 0, total: 0 };
     return { ok: false, message: `bad (${renderSloQuery(slo.bad, rangeMs)}): ${bad.message}` };
   }
   const badCount = bad.samples ? bad.samples.reduce((a, b) => a + b, 0) : bad.value;

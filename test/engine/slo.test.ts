@@ -30,6 +30,8 @@ function fakePrometheus(ratio: () => number, rps = 100) {
     down: false,
     /** No series for the bad query (no 5xx ever answered). */
     noBadSeries: false,
+    /** The bad query answers NaN. */
+    badNaN: false,
     measure(req: MeasureRequest): Promise<ProviderResult> {
       p.queries.push(req.query);
       if (p.down)
@@ -44,6 +46,8 @@ function fakePrometheus(ratio: () => number, rps = 100) {
       const rangeMs = Number(m[1]) * UNITS[m[2]!]!;
       expect(req.window.endMs - req.window.startMs).toBe(rangeMs);
       const total = (rps * rangeMs) / 1000;
+      if (template === BAD && p.badNaN)
+        return Promise.resolve({ ok: false, phase: 'Inconclusive', message: 'value is NaN for {}' });
       if (template === BAD && p.noBadSeries)
         return Promise.resolve({ ok: false, phase: 'Inconclusive', message: 'empty result' });
       return Promise.resolve({ ok: true, value: template === BAD ? total * ratio() : total });
@@ -184,6 +188,14 @@ describe('the error-budget gate (engine)', () => {
     const r = await s.engine().run();
     expect(r.outcome).toBe('Healthy');
     expect(s.state().waves[0]!.slo!.after!.burnRates[0]!.short).toMatchObject({ bad: 0, badEmpty: true, burnRate: 0 });
+  });
+
+  it('never reads a NaN from the bad query as 0: ErrorBudgetUnknown', async () => {
+    const { s, prom } = given(2, sloSpec(), () => 0);
+    prom.badNaN = true;
+    const r = await s.engine().run();
+    expect([r.outcome, r.reason]).toEqual(['Paused', Reasons.ErrorBudgetUnknown]);
+    expect(r.message).toMatch(/bad \(sum\(increase\(http_requests_total\{code=~"5\.\."\}\[5m\]\)\)\): value is NaN/);
   });
 });
 
