@@ -169,16 +169,21 @@ function outcomeLine(result: RunResult): string {
   return c.yellow(c.bold(`⏸ paused (${result.reason}): ${message}`));
 }
 
+/**
+ * A usage error found after commander parsed the flags: said on stderr here (`describeError`
+ * prints nothing for a CommanderError, as commander has printed its own), exit code 2.
+ */
+function usageError(code: string, message: string): CommanderError {
+  process.stderr.write(`error: ${message}\n`);
+  return new CommanderError(ExitCode.Usage, code, message);
+}
+
 function runOptions(flags: RunFlags): RunOptions {
   let maxWaves: number | undefined;
   if (flags.maxWaves !== undefined) {
     maxWaves = Number(flags.maxWaves);
     if (!Number.isInteger(maxWaves) || maxWaves < 0) {
-      throw new CommanderError(
-        ExitCode.Usage,
-        'fleetgate.maxWaves',
-        `--max-waves must be a whole number ≥ 0 (got ${flags.maxWaves})`,
-      );
+      throw usageError('fleetgate.maxWaves', `--max-waves must be a whole number ≥ 0 (got ${flags.maxWaves})`);
     }
   }
   return { maxWaves, deferObservation: flags.deferObservation, ...shardOptions(flags) };
@@ -190,17 +195,16 @@ function runOptions(flags: RunFlags): RunOptions {
  */
 function shardOptions(flags: RunFlags): Pick<RunOptions, 'shard' | 'openShards'> {
   if (flags.shard !== undefined && flags.openShards !== undefined)
-    throw new CommanderError(ExitCode.Usage, 'fleetgate.shard', '--shard and --open-shards go to different runs');
+    throw usageError('fleetgate.shard', '--shard and --open-shards go to different runs');
   if (flags.shard !== undefined) {
     const ref = parseShardRef(flags.shard);
-    if ('error' in ref) throw new CommanderError(ExitCode.Usage, 'fleetgate.shard', `--shard ${ref.error}`);
+    if ('error' in ref) throw usageError('fleetgate.shard', `--shard ${ref.error}`);
     return { shard: ref };
   }
   if (flags.openShards !== undefined) {
     const n = Number(flags.openShards);
     if (!Number.isInteger(n) || n < 1 || n > MAX_SHARDS)
-      throw new CommanderError(
-        ExitCode.Usage,
+      throw usageError(
         'fleetgate.openShards',
         `--open-shards must be a whole number from 1 to ${MAX_SHARDS} (got ${flags.openShards})`,
       );
