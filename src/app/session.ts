@@ -10,7 +10,8 @@ import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { InventoryError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import type { EventSink } from '../engine/events.js';
+import { combineSinks, type EventSink } from '../engine/events.js';
+import { createNotifier, githubLinks } from './notify.js';
 import { RolloutEngine, type GateApprover, type RollbackBatch } from '../engine/rollout.js';
 import type { StatePort } from '../state/port.js';
 import { createStepRunner } from '../engine/steps.js';
@@ -135,6 +136,17 @@ export async function openEngine(
       ? { path: lockPath, release: () => Promise.resolve() }
       : await acquireLock(lockPath, { owner: `fleetgate ${currentActor()}`, ttlMs: 60_000 });
   const runner = createStepRunner({ clock, baseDir: dirname(resolve(loaded.specPath)), ssh: spec.ssh });
+  // Webhooks (spec notify) hear the same events as the CLI; their failures are only warnings.
+  const notifier = spec.notify
+    ? createNotifier({
+        webhooks: spec.notify,
+        env: process.env,
+        mask: registerSecret,
+        warn: opts.emit,
+        links: githubLinks(process.env, loaded.statePath),
+      })
+    : undefined;
+  const emit = notifier ? combineSinks(opts.emit, notifier.sink) : opts.emit;
   try {
     const store = opts.store ?? (await createLocalStatePort({ path: loaded.statePath, clock, commit: opts.commit }));
     const provider = spec.analysis
@@ -157,7 +169,7 @@ export async function openEngine(
       store,
       runner,
       clock,
-      emit: opts.emit,
+      emit,
       gates: opts.gates,
       actor: currentActor(),
       signal: opts.signal,
@@ -169,11 +181,13 @@ export async function openEngine(
       engine,
       loaded,
       async close() {
+        await notifier?.flush();
         await runner.close();
         await lock.release();
       },
     };
   } catch (error) {
+    await notifier?.flush();
     await runner.close();
     await lock.release();
     throw error;

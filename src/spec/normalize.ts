@@ -6,6 +6,7 @@
 import { normalizeAlerts } from './alerts.js';
 import { normalizeSlo } from './slo.js';
 import { normalizeSchedule } from './schedule.js';
+import { normalizeNotify } from './notify.js';
 import { ConfigurationError } from '../errors.js';
 import {
   DEFAULT_CANARY,
@@ -298,6 +299,7 @@ export function normalizeSpec(written: WrittenRolloutSpec, file: string): Rollou
     ...(written.alerts !== undefined ? { alerts: normalizeAlerts(written.alerts) } : {}),
     ...(written.slo !== undefined ? { slo: normalizeSlo(written.slo) } : {}),
     ...(written.schedule !== undefined ? { schedule: normalizeSchedule(written.schedule) } : {}),
+    ...(written.notify !== undefined ? { notify: normalizeNotify(written.notify) } : {}),
     gates: {
       ...(written.gates?.canary !== undefined ? { canary: written.gates.canary } : {}),
       ...(written.gates?.promote !== undefined ? { promote: written.gates.promote } : {}),

@@ -62,6 +62,7 @@ import { INCREASE_PATTERN, PERCENT_OR_ZERO_PATTERN, PERCENT_PATTERN } from './si
 import { THRESHOLD_PATTERN } from './threshold.js';
 import { SloSchema } from './slo.js';
 import { ScheduleSchema } from './schedule.js';
+import { NotifySchema } from './notify.js';
 import { SPEC_API_VERSION, SPEC_KIND } from './types.js';
 
 /** Metric provider types the analysis knows (registry keys, one provider per file in `src/analysis/providers/`). */
@@ -1138,6 +1139,7 @@ export const WrittenRolloutSpecSchema = strict({
   alerts: ALERTS_SETTINGS_SCHEMA.optional(),
   slo: SloSchema.optional(),
   schedule: ScheduleSchema.optional(),
+  notify: NotifySchema.optional(),
   gates: Gates.optional(),
   versionPolicy: VersionPolicy.optional().describe('Downgrade, skew and step-through rules (seeds 000, 003).'),
   rollback: Rollback.optional().describe('How rollbacks are batched.'),

@@ -9,9 +9,11 @@
 
 import type { SloSpec } from './slo.js';
 import type { ScheduleSpec } from './schedule.js';
+import type { NotifyWebhookSpec } from './notify.js';
 
 export type { BurnRatePairSpec, SloSpec } from './slo.js';
 export type { DeployWindowSpec, FreezeSpec, ScheduleSpec } from './schedule.js';
+export type { NotifyEvent, NotifyKind, NotifyWebhookSpec } from './notify.js';
 
 /** API version of the spec file format. */
 export const SPEC_API_VERSION = 'fleetgate/v1alpha1';
@@ -392,6 +394,8 @@ export interface RolloutSpec {
   slo?: SloSpec;
   /** Deploy windows and freezes (`schedule`): when waves may start (docs/schedule-and-notifications.md). */
   schedule?: ScheduleSpec;
+  /** Webhooks told about chosen events (`notify`; docs/schedule-and-notifications.md). */
+  notify?: NotifyWebhookSpec[];
   gates: GatesSpec;
   versionPolicy: VersionPolicySpec;
   rollback: RollbackSpec;
