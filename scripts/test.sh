@@ -33,6 +33,10 @@ step "shellcheck (for the run: blocks of the workflows and actions)"
 # Same pattern: Debian's shellcheck when root (CI); otherwise located, or the shellcheck test skips loudly.
 bash scripts/shellcheck.sh >/dev/null || echo "shellcheck not available: the test that needs it is skipped (never in CI)" >&2
 
+step "chromium (for the report's browser test)"
+# Same pattern: Debian's chromium when root (CI); otherwise located, or the report's browser test skips loudly.
+bash scripts/chromium.sh >/dev/null || echo "chromium not available: the report's browser test is skipped (never in CI)" >&2
+
 step "build"
 node scripts/build.mjs
 

@@ -29,6 +29,7 @@ import { redactSecrets } from '../util/secrets.js';
 import { formatPreflight, formatStatus } from './status.js';
 import { detectDrift, formatDrift } from '../app/drift.js';
 import { runLocalFleetCommand } from './fleet-command.js';
+import { registerReportCommand } from './report-command.js';
 import { emitIssueAnnotations } from '../github/annotations.js';
 import { addStateBackendOptions, createStateBackend, readStateWithBackend } from '../github/backend.js';
 import { annotate } from '../github/runner-io.js';
@@ -427,6 +428,8 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
     process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDrift(report)}\n`);
     process.exitCode = report.drifted.length > 0 ? ExitCode.Drift : ExitCode.Ok;
   });
+
+  registerReportCommand(program);
 
   program
     .command('fleet')
