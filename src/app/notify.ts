@@ -16,13 +16,23 @@ import type { EventSink, RolloutEvent } from '../engine/events.js';
 import type { NotifyEvent, NotifyWebhookSpec } from '../spec/types.js';
 import { redactSecrets } from '../util/secrets.js';
 
-/** Which engine event is which notification event. */
-const EVENT_OF: Partial<Record<RolloutEvent['event'], NotifyEvent>> = {
-  gate_pending: 'gateWaiting',
-  rollout_paused: 'paused',
-  rollout_rolled_back: 'rolledBack',
-  rollout_completed: 'completed',
-};
+/**
+ * Which engine event is which notification event. A gate is "waiting" when the run stopped for
+ * it (a pause with reason `GatePending`), not each time it is asked: `--yes` and `--approve`
+ * answer at once. Every other pause is `paused`.
+ */
+function notificationEventOf(e: RolloutEvent): NotifyEvent | undefined {
+  switch (e.event) {
+    case 'rollout_paused':
+      return e.reason === 'GatePending' ? 'gateWaiting' : 'paused';
+    case 'rollout_rolled_back':
+      return 'rolledBack';
+    case 'rollout_completed':
+      return 'completed';
+    default:
+      return undefined;
+  }
+}
 
 /** Links put in every notification (absent ones are left out). */
 export interface NotifyLinks {
@@ -105,7 +115,7 @@ function summaryOf(kind: NotifyEvent, e: RolloutEvent): string {
  * @returns undefined when `event` is not one of the four notification events
  */
 export function notificationFor(event: RolloutEvent, links: NotifyLinks = {}): NotifyPayload | undefined {
-  const kind = EVENT_OF[event.event];
+  const kind = notificationEventOf(event);
   if (!kind || !notable(event)) return undefined;
   const str = (v: unknown) => (typeof v === 'string' ? redactSecrets(v) : undefined);
   return {

@@ -3,8 +3,6 @@
  * events only, the JSON and Slack bodies with their GitHub links, a retry after a 500, a dead
  * receiver that ends in a `notify_warning` (never a throw), and the URL masked as a secret.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,25 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createNotifier, githubLinks, notificationFor } from '../../src/app/notify.js';
 import type { RolloutEvent } from '../../src/engine/events.js';
 import { clearSecrets, redactSecrets, registerSecret } from '../../src/util/secrets.js';
-
-/** A webhook receiver: records each POST body; `answers` are the statuses to give, in order (then 200). */
-export async function startReceiver(answers: number[] = []) {
-  const bodies: unknown[] = [];
-  const statuses: number[] = [];
-  const server: Server = createServer((req: IncomingMessage, res) => {
-    let text = '';
-    req.on('data', (c: Buffer) => (text += c.toString()));
-    req.on('end', () => {
-      const status = answers.shift() ?? 200;
-      statuses.push(status);
-      if (status === 200) bodies.push(JSON.parse(text));
-      res.writeHead(status).end(status === 200 ? 'ok' : 'no');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook/SECRET-TOKEN-123`;
-  return { url, bodies, statuses, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
+import { startReceiver } from '../helpers/webhook-receiver.js';
 
 const ev = (event: RolloutEvent['event'], fields: Record<string, unknown> = {}): RolloutEvent => ({
   ts: '2026-12-03T08:00:00.000Z',
@@ -62,8 +42,9 @@ describe('notifications', () => {
       links,
     });
     n.sink(ev('wave_started', { wave: 'all/1' }));
-    n.sink(ev('gate_pending', { gate: 'production', wave: 'all/1' }));
-    n.sink(ev('rollout_paused', { reason: 'GatePending', message: 'waiting', wave: 'all/1' }));
+    n.sink(ev('gate_pending', { gate: 'production', wave: 'all/1' })); // asked: --yes may answer at once
+    n.sink(ev('rollout_paused', { reason: 'GatePending', message: 'waiting', wave: 'all/1', gate: 'production' }));
+    n.sink(ev('rollout_paused', { reason: 'CircuitBreakerTripped', message: 'two failed', wave: 'all/1' }));
     n.sink(ev('rollout_rolled_back', { version: '1.0.0' })); // not chosen
     n.sink(ev('rollout_completed', { version: '1.1.0', message: 'already Healthy at 1.1.0' })); // nothing happened
     n.sink(ev('rollout_completed', { version: '1.1.0' }));
@@ -74,7 +55,7 @@ describe('notifications', () => {
       text: '*Fleetgate* svc: gate "production" is waiting for approval at all/1\n<https://github.com/o/r/actions/runs/7|run> · <https://github.com/o/r/pull/3|pull request>',
     });
     expect(receiver.bodies).toContainEqual(
-      expect.objectContaining({ event: 'paused', reason: 'GatePending', wave: 'all/1', links }),
+      expect.objectContaining({ event: 'paused', reason: 'CircuitBreakerTripped', wave: 'all/1', links }),
     );
     expect(receiver.bodies).toContainEqual(
       expect.objectContaining({ event: 'completed', version: '1.1.0', summary: 'svc: completed at 1.1.0' }),
