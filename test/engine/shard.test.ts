@@ -280,6 +280,39 @@ describe('leases of a sharded wave', () => {
   });
 });
 
+describe('a leg racing a rollback for the state', () => {
+  it('stops before touching anything when a rollback took the run lease between its read and its first commit', async () => {
+    const s = big();
+    const shared = new SharedStateBackend(s.clock);
+    await open(s, shared, 2);
+    const port = shared.port();
+    const read = port.read.bind(port);
+    port.read = async () => {
+      const seen = await read();
+      // Right after the leg read the state, a dispatched rollback commits its lease.
+      const other = shared.port();
+      const state = (await other.read())!;
+      state.lease = {
+        holder: ROLLBACK.holder,
+        key: ROLLBACK.key,
+        acquiredAt: s.clock.now().toISOString(),
+        expiresAt: new Date(s.clock.nowMs() + 60_000).toISOString(),
+      };
+      state.revision = (await other.write(state)).revision;
+      await other.commit('rollback lease');
+      return seen;
+    };
+    const e = await rejection(
+      new RolloutEngine({ ...s.deps(), store: port, lease: LEGS }).run({ shard: { index: 1, count: 2 } }),
+    );
+    expect(e).toBeInstanceOf(RolloutLockedError);
+    expect(e.message).toContain(ROLLBACK.holder);
+    expect(shared.refused.at(-1)).toContain('another writer changed lease');
+    expect(s.fleet.calls.filter((c) => c.kind === 'drain' || c.kind === 'upgrade')).toHaveLength(0);
+    expect(shared.current().shardLegs).toBeUndefined();
+  });
+});
+
 describe('what is never sharded', () => {
   it('refuses a quorum tier, and a leg of a wave not opened for it', async () => {
     const q = scenario({
