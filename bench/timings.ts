@@ -198,7 +198,7 @@ export async function runTimings(o: TimingsOptions): Promise<Section> {
   await runner.close();
 
   const body = [
-    `Medians of ${o.runs} runs (min–max in brackets). The tests named on each row check what happens;`,
+    `Medians of ${o.runs} runs, with their range. The tests named on each row check what happens;`,
     'how long it takes is recorded here instead of asserted there, where a limit failed on a busy machine.',
     '',
     table(
