@@ -73,7 +73,16 @@ describe('the reusable workflow records it', () => {
 
   it('from every job that changes the fleet or its verdict, with deployments: write', () => {
     const jobs = Object.entries(doc.jobs).filter(([, j]) => j.steps?.some((s) => changing.test(s.uses ?? '')));
-    expect(jobs.map(([name]) => name).sort()).toEqual(['analyze-canary', 'canary', 'finalize', 'promote', 'waves']);
+    expect(jobs.map(([name]) => name).sort()).toEqual([
+      'analyze-canary',
+      'canary',
+      'finalize',
+      'promote',
+      'shard-legs',
+      'shard-open',
+      'shard-verdict',
+      'waves',
+    ]);
     for (const [name, job] of jobs) {
       expect(job.permissions?.deployments, name).toBe('write');
       for (const step of job.steps!.filter((s) => changing.test(s.uses ?? '')))
