@@ -4,7 +4,7 @@
  * the other commands do not parse it at start-up.
  */
 import type { Command } from 'commander';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { loadRollout } from '../app/session.js';
 import { addStateBackendOptions, readStateWithBackend } from '../github/backend.js';
@@ -53,15 +53,44 @@ export async function writeReport(specPath: string, opts: WriteReportOptions = {
   return out;
 }
 
+/**
+ * The job summary's line linking the uploaded report (`actions/upload-artifact`'s `artifact-url`).
+ * @returns the Markdown line, or `undefined` for anything but an https address (never a broken link)
+ */
+export function reportLinkLine(url: string): string | undefined {
+  if (!/^https:\/\/\S+$/.test(url)) return undefined;
+  return `\n📊 [Rollout report](${url}): the timeline, every wave and a chart of every metric (one HTML file in a zip; it opens in any browser without network).\n`;
+}
+
 /** Registers `report` on the CLI. */
 export function registerReportCommand(program: Command): void {
   addStateBackendOptions(
     program
       .command('report')
       .description('write the rollout report: one self-contained HTML page with its timeline, waves and metric charts')
-      .argument('<spec>', 'rollout spec file')
-      .option('-o, --out <file>', 'where to write it (default: .fleetgate/<name>.report.html beside the spec)'),
-  ).action(async (spec: string, flags: { out?: string; stateBackend?: string; stateBranch?: string }) => {
+      .argument('[spec]', 'rollout spec file')
+      .option('-o, --out <file>', 'where to write it (default: .fleetgate/<name>.report.html beside the spec)')
+      .option(
+        '--link-summary <url>',
+        'instead: add a link to the uploaded report to the job summary ($GITHUB_STEP_SUMMARY; used by the actions)',
+      ),
+  ).action(async (spec: string | undefined, flags: WriteReportOptions & { linkSummary?: string }) => {
+    if (flags.linkSummary !== undefined) {
+      const line = reportLinkLine(flags.linkSummary);
+      if (line === undefined) {
+        process.stderr.write(`not linking the report: ${JSON.stringify(flags.linkSummary)} is not an https address\n`);
+        return;
+      }
+      const summary = process.env.GITHUB_STEP_SUMMARY;
+      if (summary) await appendFile(summary, line, 'utf8');
+      else process.stdout.write(line);
+      return;
+    }
+    if (spec === undefined) {
+      process.stderr.write("error: missing required argument 'spec'\n");
+      process.exitCode = 2;
+      return;
+    }
     const out = await writeReport(spec, flags);
     if (out === undefined) {
       process.stderr.write(`no state for ${spec} yet: nothing has run, so there is nothing to report\n`);
