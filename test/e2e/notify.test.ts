@@ -69,6 +69,32 @@ describe('fleetgate notify', () => {
     expect(`${waiting.stdout}${done.stdout}${back.stdout}`).not.toContain(receiver.url);
   });
 
+  it('tells the webhook why a rollout paused (a broken version trips the breaker)', async () => {
+    receiver = await startReceiver();
+    repo = await RolloutRepo.create({
+      count: 4,
+      version: '1.1.0',
+      spec: {
+        version: '1.2.0-broken',
+        canary: 0,
+        waves: 2,
+        maxUnavailable: 2,
+        verifyTimeout: '600ms',
+        extra: 'notify:\n  - {kind: json, urlFrom: FG_HOOK, events: [paused]}\n',
+      },
+    });
+    const r = await repo.cliWith({ FG_HOOK: receiver.url }, 'run', repo.specPath);
+    expect(r.code, r.stderr).toBe(3);
+    expect(receiver.bodies).toEqual([
+      expect.objectContaining({
+        event: 'paused',
+        rollout: 'svc',
+        reason: 'CircuitBreakerTripped',
+        message: expect.stringContaining('circuit breaker tripped') as unknown,
+      }),
+    ]);
+  });
+
   it('finishes the rollout when the receiver is dead, with a warning', async () => {
     receiver = await startReceiver();
     const url = receiver.url;
