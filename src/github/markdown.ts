@@ -16,6 +16,7 @@ import { formatIssue } from '../spec/issue.js';
 import type { GatesSpec } from '../spec/types.js';
 import type { RolloutState, WaveState } from '../state/types.js';
 import type { GateAudit } from './environments.js';
+import { renderMermaidTimeline } from '../report/mermaid-timeline.js';
 
 /** Hidden marker that identifies Fleetgate's sticky plan comment on a pull request. */
 export const PLAN_COMMENT_MARKER = '<!-- fleetgate:plan -->';
@@ -273,6 +274,8 @@ export function renderRunSummary(s: RunSummaryInput): string {
     );
   }
   out.push('', renderPlanDiagram(s.plan, s.gates, st?.waves), '');
+  const timeline = renderMermaidTimeline(st);
+  if (timeline) out.push('### Timeline', '', timeline, '');
   const analysis = renderAnalysis(st, s.plan);
   if (analysis) out.push(analysis, '');
   const alerts = renderAlerts(st);

@@ -20,6 +20,7 @@ const RANK: Record<string, number> = {
   fleet: 4,
   engine: 5,
   app: 6,
+  report: 6,
   github: 7,
   cli: 8,
   demo: 9,
