@@ -10,13 +10,12 @@
  * after a LOUD message and the tests skip; with `CI` set it installs the
  * package (CI runs as root) and a missing binary fails the run.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
-import { pollUntil } from '../../helpers/poll.js';
+import { freePort, startServerProcess } from '../../helpers/server-process.js';
 
 const SCRIPT = resolve(import.meta.dirname, '../../../scripts/alertmanager.sh');
 /** Longest an Alertmanager of a test lives (ms). */
@@ -48,18 +47,6 @@ export function locateAlertmanager(): string | undefined {
   }
   located = { path };
   return path;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 /** A silence as the API returns it (what the tests read). */
@@ -111,8 +98,7 @@ export async function startAlertmanager(binary: string): Promise<TestAlertmanage
     join(dir, 'alertmanager.yml'),
     ['route:', '  receiver: nowhere', '  group_wait: 1s', 'receivers:', '  - name: nowhere', ''].join('\n'),
   );
-  let log = '';
-  const child: ChildProcess = spawn(
+  const server = startServerProcess(
     binary,
     [
       `--config.file=${join(dir, 'alertmanager.yml')}`,
@@ -121,48 +107,22 @@ export async function startAlertmanager(binary: string): Promise<TestAlertmanage
       '--cluster.listen-address=',
       '--log.level=warn',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'], timeout: LIFETIME_MS, killSignal: 'SIGKILL' },
+    { name: 'alertmanager', graceMs: 5000, afterStop: () => rm(dir, { recursive: true, force: true }) },
   );
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
-    log = (log + chunk).slice(-4000);
-  });
-  let exited = false;
-  const exit = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));
-  const onParentExit = (): void => {
-    child.kill('SIGKILL');
-  };
-  process.once('exit', onParentExit);
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      process.off('exit', onParentExit);
-      if (!exited) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exit;
-        clearTimeout(timer);
-      }
-      await rm(dir, { recursive: true, force: true });
-    })();
-    return stopping;
+  // Bounded: a test that forgets to stop it does not leave it running for long.
+  const lifetime = setTimeout(() => void server.stop(), LIFETIME_MS);
+  lifetime.unref();
+  const stop = async (): Promise<void> => {
+    clearTimeout(lifetime);
+    await server.stop();
   };
   const url = `http://127.0.0.1:${port}`;
-  try {
-    // A throw: not listening yet.
-    await pollUntil(
-      'alertmanager did not become ready',
-      20_000,
-      async () => (await request(`${url}/-/ready`)).statusCode === 200,
-      {
-        gaveUp: () => (exited ? 'it exited' : undefined),
-        describe: () => log,
-      },
-    );
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  // A throw: not listening yet.
+  await server.waitUntil(
+    'did not become ready',
+    20_000,
+    async () => (await request(`${url}/-/ready`)).statusCode === 200,
+  );
   return {
     url,
     stop,
