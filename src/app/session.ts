@@ -104,6 +104,11 @@ export function currentActor(): string {
 export interface EngineSession {
   engine: RolloutEngine;
   loaded: LoadedRollout;
+  /**
+   * Resolves when every notification (spec `notify`) started so far was delivered or gave up
+   * with a `notify_warning` event; call it before closing the output. Never rejects.
+   */
+  notified(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -180,6 +185,9 @@ export async function openEngine(
     return {
       engine,
       loaded,
+      notified: async () => {
+        await notifier?.flush();
+      },
       async close() {
         await notifier?.flush();
         await runner.close();

@@ -143,6 +143,8 @@ async function withEngine(
   });
   try {
     const result = await act(session.engine);
+    // The last notification's warning (a dead webhook) still belongs in this run's output.
+    await session.notified();
     out.close();
     if (flags.resultFile)
       writeFileSync(

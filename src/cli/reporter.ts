@@ -149,6 +149,10 @@ function describe(e: RolloutEvent, pc: Colors): string | undefined {
       return pc.dim(`  ${e.target === undefined ? '' : `${t} `}silence ${String(e.silence)} expired`);
     case 'alerts_warning':
       return pc.yellow(`  ! alerts: ${String(e.message)}`);
+    case 'schedule_held':
+      return pc.yellow(`  ⏸ ${String(e.message)}`);
+    case 'notify_warning':
+      return pc.yellow(`  ! ${String(e.message)}`);
     default:
       return undefined;
   }
