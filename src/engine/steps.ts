@@ -613,8 +613,10 @@ export function createStepRunner(opts: StepRunnerOptions): StepRunner & { close(
                 : await attemptCommand(step, vars, extract, runOpts.signal);
           last = { ...r, attempts: attempt, durationMs: opts.clock.now().getTime() - started };
         } catch (error) {
-          const message =
-            error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
+          // The run's own abort (Ctrl-C, a stop) is not the step's timeout: say which it was.
+          const message = runOpts.signal?.aborted
+            ? 'aborted: the run is stopping'
+            : error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
               ? `timed out after ${step.timeoutMs} ms`
               : error instanceof Error
                 ? `${error.message}${error.cause instanceof Error ? `: ${error.cause.message}` : ''}`
