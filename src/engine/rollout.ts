@@ -848,6 +848,8 @@ export class RolloutEngine {
       if (isScheduleHold(c.state.condition?.reason)) c.state.condition = undefined;
       return undefined;
     }
+    // A run that stopped at a gate (Paused, GatePending) is held like any other: the gate is asked again in the window.
+    if (c.state.phase === 'Paused') c.state.phase = 'Progressing';
     c.setCondition(hold.reason, hold.message);
     if (hold.opensAt) c.state.condition!.opensAt = hold.opensAt;
     c.emit('schedule_held', { wave, reason: hold.reason, message: hold.message, opensAt: hold.opensAt });

@@ -80,6 +80,24 @@ describe('the schedule gate (engine)', () => {
     expect((await s.engine().run()).outcome).toBe('Healthy');
   });
 
+  it('holds a rollout that waited at a gate, and asks the gate again inside the next window', async () => {
+    const s = given({ windows: [{ hours: '12:00-12:15' }] });
+    s.spec.gates = { canary: 'approve-canary' };
+    s.gates = () => Promise.resolve({ approved: false, by: '' });
+    expect((await s.engine().run()).reason).toBe(Reasons.GatePending);
+    s.clock.jump(Date.parse('2026-01-01T13:00:00Z') - s.clock.nowMs());
+    const held = await s.engine().run();
+    expect(held).toMatchObject({ outcome: 'Progressing', reason: Reasons.OutsideDeployWindow });
+    expect(s.state().phase).toBe('Progressing');
+    expect(s.gateLog.asked).toHaveLength(1); // not asked outside the window
+    s.clock.jump(Date.parse('2026-01-02T12:00:00Z') - s.clock.nowMs());
+    s.gates = () => Promise.resolve({ approved: true, by: 'approver' });
+    const r = await s.engine().run();
+    expect(s.gateLog.asked).toHaveLength(2);
+    expect(r.reason).toBe(Reasons.OutsideDeployWindow); // canary and edge/1 in the window, edge/2 after it
+    expect(upgraded(s)).toBe(2);
+  });
+
   it('never holds a rollback', async () => {
     const s = given({ windows: [{ hours: '12:00-12:15' }] });
     await s.engine().run(); // two waves done, held before edge/2
