@@ -10,6 +10,8 @@
  * 5. Drill: 1.3.0-errors10 passes its health checks but serves 10× the 5xx share; the
  *    canary's error-rate analysis (scrape provider, critical) rolls it back automatically.
  * 6. Checks every agent's `/version`, prints status, the git log and the state file, stops every process.
+ * 7. After each of the three rollouts, `fleetgate report` writes its HTML report to `.fleetgate/` of
+ *    this checkout (kept after the demo); the demo ends by printing their paths.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -76,8 +78,16 @@ function expectCode(what: string, got: number, want: number): void {
   if (got !== want) throw new Error(`${what}: exit code ${got}, expected ${want}`);
 }
 
+/** `fleetgate report` of the rollout just run, into `.fleetgate/` of this checkout (the temporary repository goes). */
+async function writeDemoReport(work: string, spec: string, name: string): Promise<string> {
+  const out = join(projectRoot, '.fleetgate', `demo-${name}.report.html`);
+  expectCode(`report (${name})`, await fleetgate(work, 'report', spec, '--out', out), 0);
+  return out;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
+  const reports: string[] = [];
   const work = mkdtempSync(join(tmpdir(), 'fleetgate-demo-'));
   banner('Starting an embedded local fleet: 20 agents on 127.0.0.1, version 1.0.0');
   const fleet = await startLocalFleet({
@@ -110,6 +120,7 @@ async function main(): Promise<void> {
     banner('Roll out 1.0.0 → 1.1.0 (the promotion gate is approved with --yes)');
     expectCode('run', await fleetgate(work, 'run', spec, '--yes'), 0);
     await expectVersions(fleet, '1.1.0');
+    reports.push(await writeDemoReport(work, spec, 'healthy'));
 
     banner('Drill: propose 1.2.0-broken, whose agents never turn healthy');
     const specFile = join(work, spec);
@@ -134,6 +145,7 @@ async function main(): Promise<void> {
       4,
     );
     await expectVersions(fleet, '1.1.0');
+    reports.push(await writeDemoReport(work, spec, 'breaker-rollback'));
 
     banner('Drill: propose 1.3.0-errors10, healthy but serving 10× the 5xx share');
     writeFileSync(specFile, readFileSync(specFile, 'utf8').replace(/^version: .*$/m, 'version: 1.3.0-errors10'));
@@ -145,6 +157,7 @@ async function main(): Promise<void> {
     );
     await expectVersions(fleet, '1.1.0');
     expectCode('status after the metric-driven rollback', await fleetgate(work, 'status', spec), 0);
+    reports.push(await writeDemoReport(work, spec, 'metric-rollback'));
 
     banner('Drift check: every target against the state');
     expectCode('drift', await fleetgate(work, 'drift', spec), 0);
@@ -154,6 +167,9 @@ async function main(): Promise<void> {
 
     banner('Final state file: rollouts/demo.state.yaml');
     process.stdout.write(readFileSync(join(work, 'rollouts', 'demo.state.yaml'), 'utf8'));
+
+    banner('Rollout reports (open in any browser; see docs/report.md)');
+    for (const r of reports) process.stdout.write(`  ${r}\n`);
 
     banner(
       `Demo finished in ${((Date.now() - started) / 1000).toFixed(1)} s${keep ? `; repository kept at ${work}` : ''}`,

@@ -132,12 +132,13 @@ function evidenceTable(v: MetricView): string {
   const counts = (c: MetricView['canaryCounts']) =>
     c
       ? [
-          c.events !== undefined ? `${formatCount(c.events)} events` : '',
-          c.exposure !== undefined ? `of ${formatCount(c.exposure)}` : '',
+          c.events !== undefined
+            ? `${formatCount(c.events)} events${c.exposure !== undefined ? ` of ${formatCount(c.exposure)}` : ''}`
+            : '',
           c.samples !== undefined ? `${formatCount(c.samples)} samples` : '',
         ]
           .filter(Boolean)
-          .join(' ')
+          .join('; ')
       : undefined;
   add('canary counts', counts(v.canaryCounts) || undefined);
   add(
