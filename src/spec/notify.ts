@@ -30,7 +30,16 @@ const Webhook = z
         .describe('json: Fleetgate\'s own payload; slack: a Slack-compatible incoming webhook ({"text": ...}).'),
       urlFrom: z
         .string(e('must name an environment variable', 'a name like SLACK_WEBHOOK_URL'))
-        .regex(new RegExp(ENV_NAME_PATTERN), e('must name an environment variable', 'a name like SLACK_WEBHOOK_URL'))
+        // A custom issue, so the value is not echoed: a URL written here is a secret in the spec.
+        .refine(
+          (v) => new RegExp(ENV_NAME_PATTERN).test(v),
+          e(
+            'must name the environment variable holding the URL (the value is not shown: it may be a secret)',
+            'a name like SLACK_WEBHOOK_URL',
+          ),
+        )
+        // The JSON Schema keeps the pattern, for editors.
+        .meta({ pattern: ENV_NAME_PATTERN })
         .describe('Environment variable holding the webhook URL (a secret: masked in every output).'),
       events: z
         .array(
