@@ -14,9 +14,16 @@ import { chromium, type Browser } from 'playwright-core';
 import { RolloutRepo, type SpecOptions } from '../helpers/rollout-repo.js';
 import type { RolloutState } from '../../src/state/types.js';
 import { locateChromium } from './chromium.js';
+import {
+  locatePrometheus,
+  startPrometheus,
+  waitForSamples,
+  type TestPrometheus,
+} from '../analysis/helpers/prometheus.js';
 
 const OUT = resolve(import.meta.dirname, '../../test-results/report');
 const executablePath = locateChromium();
+const prometheusBinary = executablePath === undefined ? undefined : locatePrometheus();
 
 const ANALYSIS = `analysis:
   provider: { scrape: {} }
@@ -144,6 +151,51 @@ describe.skipIf(executablePath === undefined)('fleetgate report in a browser', (
     expect(state.phase).toBe('RolledBack');
     expectComplete(state, opened);
   }, 120_000);
+
+  // A relative metric on a real Prometheus: the sequential test's evidence (rate ratio, its
+  // interval, limit and detect) and the allowed-increase band are charted.
+  it.skipIf(prometheusBinary === undefined)(
+    'a metric-driven rollback on a real Prometheus, judged against the stable baseline',
+    async () => {
+      const own = await RolloutRepo.create({
+        count: 6,
+        version: '1.0.0',
+        spec: { version: '1.0.0' },
+        fleet: { trafficRps: 300 },
+      });
+      const addresses = own.fleet.targets.map((t) => t.address);
+      let prom: TestPrometheus | undefined;
+      const outer = repo;
+      try {
+        prom = await startPrometheus(prometheusBinary!, addresses);
+        await waitForSamples(prom, addresses, 2);
+        const regex = '{{targets.regex}}';
+        const extra = `analysis:
+  provider: { prometheus: { address: "${prom.url}" } }
+  metrics:
+    - name: error-rate
+      query: sum(rate(http_requests_total{code=~"5..",instance=~"${regex}"}[{{window}}])) / sum(rate(http_requests_total{instance=~"${regex}"}[{{window}}]))
+      baseline: { cohort: stable }
+      maxIncrease: 50%
+      severity: critical
+`;
+        own.propose({ version: '1.1.0-errors10', canary: 2, waves: 4, maxUnavailable: 2, observe: '8s', extra });
+        repo = own;
+        const run = await repo.cli('run', repo.specPath);
+        expect(run.code, run.stderr).toBe(4);
+        const { state, opened } = await reportOf('prometheus-rollback');
+        expectComplete(state, opened);
+        const m = state.waves[0]!.analysis!.measurements[0]!;
+        expect(m.phase).toBe('Failed');
+        expect(m.evidence?.interval).toBeDefined();
+      } finally {
+        repo = outer;
+        await prom?.stop();
+        await own.close();
+      }
+    },
+    180_000,
+  );
 
   it('a metric-driven rollback: the failed metric is charted with its verdict', async () => {
     repo.propose(spec('1.3.0-errors10'));
