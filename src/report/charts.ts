@@ -168,11 +168,12 @@ export function metricSpec(view: MetricView): TopLevelSpec {
       data: {
         values: band.map((p) => ({ atMs: p.atMs, low: p.baseline, high: p.allowedUpper, what: 'allowed increase' })),
       },
-      mark: { type: band.length === 1 ? 'tick' : 'area', opacity: 0.3, color: PALETTE.grey, thickness: 6 },
-      encoding:
+      // One look: a thick bar from the baseline to the most allowed, at the moment it was taken.
+      mark:
         band.length === 1
-          ? { x, y: { field: 'high', type: 'quantitative' } }
-          : { x, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } },
+          ? { type: 'rule', opacity: 0.45, color: PALETTE.grey, strokeWidth: 14 }
+          : { type: 'area', opacity: 0.3, color: PALETTE.grey },
+      encoding: { x, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } },
     });
   if (view.bound)
     layers.push(
@@ -241,15 +242,16 @@ export function ratioSpec(view: MetricView): TopLevelSpec | undefined {
   const top = Math.max(...finite) * 1.25;
   const lo = r.interval?.[0] ?? r.estimate!;
   const hi = r.interval && Number.isFinite(r.interval[1]) ? r.interval[1] : top;
+  // Labels on three lines, so close limits (1, 1.5, 2) do not print over each other.
   const rules = [
     { value: 1, text: 'no change (1)', colour: PALETTE.grey },
     ...(r.limit !== undefined ? [{ value: r.limit, text: `limit ${round(r.limit)}`, colour: PALETTE.vermillion }] : []),
     ...(r.detect !== undefined ? [{ value: r.detect, text: `detect ${round(r.detect)}`, colour: PALETTE.blue }] : []),
-  ];
+  ].map((rule, i) => ({ ...rule, labelY: 8 + i * 11 }));
   const x = { type: 'quantitative', scale: { domain: [0, top] }, title: 'canary ÷ baseline' } as const;
   return {
     width: 560,
-    height: 70,
+    height: 80,
     layer: [
       {
         data: { values: rules },
@@ -258,19 +260,23 @@ export function ratioSpec(view: MetricView): TopLevelSpec | undefined {
       },
       {
         data: { values: rules },
-        mark: { type: 'text', y: 6, dx: 3, align: 'left', fontSize: 10 },
-        encoding: { x: { ...x, field: 'value' }, text: { field: 'text' } },
+        mark: { type: 'text', dx: 3, align: 'left', fontSize: 10 },
+        encoding: {
+          x: { ...x, field: 'value' },
+          y: { field: 'labelY', type: 'quantitative', scale: null },
+          text: { field: 'text' },
+        },
       },
       {
         data: { values: [{ lo, hi, y: 'interval' }] },
-        mark: { type: 'rule', strokeWidth: 3, color: PALETTE.black, y: 40 },
+        mark: { type: 'rule', strokeWidth: 3, color: PALETTE.black, y: 58 },
         encoding: { x: { ...x, field: 'lo' }, x2: { field: 'hi' } },
       },
       ...(r.estimate !== undefined && Number.isFinite(r.estimate)
         ? [
             {
               data: { values: [{ estimate: r.estimate }] },
-              mark: { type: 'point', filled: true, size: 90, shape: 'diamond', color: PALETTE.black, y: 40 },
+              mark: { type: 'point', filled: true, size: 90, shape: 'diamond', color: PALETTE.black, y: 58 },
               encoding: { x: { ...x, field: 'estimate' } },
             },
           ]
