@@ -290,16 +290,16 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
   ).action(async (spec: string, flags: { json?: boolean; stateBackend?: string; stateBranch?: string }) => {
     const loaded = await loadRollout(spec);
     const state = await readStateWithBackend(loaded.statePath, flags);
-    if (flags.json) {
     const now = Date.now();
+    if (flags.json) {
       process.stdout.write(
         `${JSON.stringify({ ...loaded.plan, from: state?.toVersion, lastKnownGood: state?.lastKnownGood, phase: state?.phase ?? 'Pending', ...scheduleJson(loaded.plan, loaded.spec.schedule, now) }, null, 2)}\n`,
       );
     } else {
       process.stdout.write(`${describePlan(loaded.plan)}\n`);
-      if (state?.lastKnownGood) process.stdout.write(`Rollback would restore: ${state.lastKnownGood}\n`);
       const schedule = describeSchedule(loaded.plan, loaded.spec.schedule, now);
       if (schedule) process.stdout.write(`\n${schedule}\n`);
+      if (state?.lastKnownGood) process.stdout.write(`Rollback would restore: ${state.lastKnownGood}\n`);
     }
   });
 
