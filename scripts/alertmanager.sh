@@ -17,42 +17,8 @@
 # and disabled here so it holds no port.
 set -euo pipefail
 
-mode="${1:-install}"
-
-found() {
-  printf '%s\n' "$1"
-  exit 0
-}
-
-if [[ -n "${ALERTMANAGER_BIN:-}" && -x "${ALERTMANAGER_BIN}" ]]; then found "${ALERTMANAGER_BIN}"; fi
-if command -v prometheus-alertmanager >/dev/null 2>&1; then found "$(command -v prometheus-alertmanager)"; fi
-if command -v alertmanager >/dev/null 2>&1; then found "$(command -v alertmanager)"; fi
-if [[ -x /usr/bin/prometheus-alertmanager ]]; then found /usr/bin/prometheus-alertmanager; fi
-
-loud() {
-  {
-    echo '################################################################################'
-    echo "## Alertmanager is not installed: $*"
-    echo '## The alert-gate and silence tests need it (Debian package `prometheus-alertmanager`).'
-    echo '## Install it with:  sudo apt-get update && sudo apt-get install -y prometheus-alertmanager'
-    echo '## or point ALERTMANAGER_BIN at an alertmanager binary.'
-    echo '################################################################################'
-  } >&2
-}
-
-if [[ "$mode" == "--check" ]]; then
-  loud 'not found on PATH or in /usr/bin'
-  exit 1
-fi
-
-recheck() {
-  if [[ -x /usr/bin/prometheus-alertmanager ]]; then found /usr/bin/prometheus-alertmanager; fi
-}
-# shellcheck source=lib/debian-install.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/debian-install.sh"
-debian_install alertmanager prometheus-alertmanager prometheus-alertmanager
-
-if [[ -x /usr/bin/prometheus-alertmanager ]]; then found /usr/bin/prometheus-alertmanager; fi
-if command -v prometheus-alertmanager >/dev/null 2>&1; then found "$(command -v prometheus-alertmanager)"; fi
-loud 'apt-get install finished but no alertmanager binary was found'
-exit 1
+# shellcheck source=lib/locate-tool.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/locate-tool.sh"
+locate_or_install "${1:-install}" Alertmanager ALERTMANAGER_BIN 'prometheus-alertmanager' \
+  "The alert-gate and silence tests need it" 'prometheus-alertmanager' \
+  prometheus-alertmanager alertmanager /usr/bin/prometheus-alertmanager

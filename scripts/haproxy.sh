@@ -16,41 +16,8 @@
 # stopped and disabled here so it holds no port.
 set -euo pipefail
 
-mode="${1:-install}"
-
-found() {
-  printf '%s\n' "$1"
-  exit 0
-}
-
-if [[ -n "${HAPROXY_BIN:-}" && -x "${HAPROXY_BIN}" ]]; then found "${HAPROXY_BIN}"; fi
-if command -v haproxy >/dev/null 2>&1; then found "$(command -v haproxy)"; fi
-if [[ -x /usr/sbin/haproxy ]]; then found /usr/sbin/haproxy; fi
-
-loud() {
-  {
-    echo '################################################################################'
-    echo "## HAProxy is not installed: $*"
-    echo '## The load-balancer tests need it (Debian package `haproxy`).'
-    echo '## Install it with:  sudo apt-get update && sudo apt-get install -y haproxy'
-    echo '## or point HAPROXY_BIN at a haproxy binary.'
-    echo '################################################################################'
-  } >&2
-}
-
-if [[ "$mode" == "--check" ]]; then
-  loud 'not found on PATH or in /usr/sbin'
-  exit 1
-fi
-
-recheck() {
-  if [[ -x /usr/sbin/haproxy ]]; then found /usr/sbin/haproxy; fi
-}
-# shellcheck source=lib/debian-install.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/debian-install.sh"
-debian_install haproxy haproxy haproxy
-
-if [[ -x /usr/sbin/haproxy ]]; then found /usr/sbin/haproxy; fi
-if command -v haproxy >/dev/null 2>&1; then found "$(command -v haproxy)"; fi
-loud 'apt-get install finished but no haproxy binary was found'
-exit 1
+# shellcheck source=lib/locate-tool.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/locate-tool.sh"
+locate_or_install "${1:-install}" HAProxy HAPROXY_BIN 'haproxy' \
+  "The load-balancer tests need it" 'haproxy' \
+  haproxy /usr/sbin/haproxy

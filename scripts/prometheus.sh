@@ -17,41 +17,8 @@
 # disabled here so it scrapes nothing and holds no port.
 set -euo pipefail
 
-mode="${1:-install}"
-
-found() {
-  printf '%s\n' "$1"
-  exit 0
-}
-
-if [[ -n "${PROMETHEUS_BIN:-}" && -x "${PROMETHEUS_BIN}" ]]; then found "${PROMETHEUS_BIN}"; fi
-if command -v prometheus >/dev/null 2>&1; then found "$(command -v prometheus)"; fi
-if [[ -x /usr/bin/prometheus ]]; then found /usr/bin/prometheus; fi
-
-loud() {
-  {
-    echo '################################################################################'
-    echo "## Prometheus is not installed: $*"
-    echo '## The analysis tests need it (Debian package `prometheus`).'
-    echo '## Install it with:  sudo apt-get update && sudo apt-get install -y prometheus'
-    echo '## or point PROMETHEUS_BIN at a prometheus binary.'
-    echo '################################################################################'
-  } >&2
-}
-
-if [[ "$mode" == "--check" ]]; then
-  loud 'not found on PATH or in /usr/bin'
-  exit 1
-fi
-
-recheck() {
-  if [[ -x /usr/bin/prometheus ]]; then found /usr/bin/prometheus; fi
-}
-# shellcheck source=lib/debian-install.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/debian-install.sh"
-debian_install prometheus prometheus prometheus
-
-if [[ -x /usr/bin/prometheus ]]; then found /usr/bin/prometheus; fi
-if command -v prometheus >/dev/null 2>&1; then found "$(command -v prometheus)"; fi
-loud 'apt-get install finished but no prometheus binary was found'
-exit 1
+# shellcheck source=lib/locate-tool.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/locate-tool.sh"
+locate_or_install "${1:-install}" Prometheus PROMETHEUS_BIN 'prometheus' \
+  "The analysis tests need it" 'prometheus' \
+  prometheus /usr/bin/prometheus

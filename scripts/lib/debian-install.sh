@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs Debian packages for a test's real neighbour (Prometheus, HAProxy, etcd, OpenSSH, ShellCheck),
-# the one way every scripts/<tool>.sh does it. Sourced, not run. The caller defines:
+# the one way every scripts/<tool>.sh does it (single-binary tools through scripts/lib/locate-tool.sh).
+# Sourced, not run. The caller defines:
 #
 #   loud MESSAGE   say loudly on stderr why the tool is missing (and how to get it)
 #   recheck        exit 0 (printing the path) when the tool is there now, else return
