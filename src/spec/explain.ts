@@ -2,8 +2,9 @@
  * Zod issues carry one message string. Fleetgate's issues carry a message, the
  * expected form and what was found. The schema packs the parts into the zod
  * message with {@link explain}; the issue mapper unpacks them with
- * {@link unexplain}. Internal to `src/spec`.
+ * {@link unexplain}. Internal to `src/spec` (and the providers' settings schemas).
  */
+import { z } from 'zod';
 
 const SEPARATOR = '\u001f';
 
@@ -27,4 +28,24 @@ export function unexplain(text: string): Explanation | undefined {
   if (expected !== '') out.expected = expected;
   if (got !== '') out.got = got;
   return out;
+}
+
+/** `{ error }` option carrying an explained message (zod's per-check error option). */
+export function e(message: string, expected?: string): { error: string } {
+  return { error: explain(message, expected) };
+}
+
+/**
+ * A strict map of settings: an unknown key is an error naming the known ones, a value that
+ * is not a map says which map was expected (`what`: `slo`, `schedule`, `prometheus`, …).
+ */
+export function settings<S extends z.core.$ZodLooseShape>(what: string, shape: S) {
+  const known = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code === 'unrecognized_keys') return explain(`unknown ${what} setting`, `one of ${known}`);
+      if (issue.code === 'invalid_type') return explain(`must be a map of ${what} settings`, `a map with ${known}`);
+      return undefined;
+    },
+  });
 }

@@ -6,11 +6,7 @@
  * normalization. Delivery is `src/notify/webhook.ts`. See docs/schedule-and-notifications.md.
  */
 import { z } from 'zod';
-import { explain } from './explain.js';
-
-function e(message: string, expected?: string): { error: string } {
-  return { error: explain(message, expected) };
-}
+import { e, explain } from './explain.js';
 
 /** Events a webhook may be told about, as written in `notify[].events`. */
 export const NOTIFY_EVENTS = ['gateWaiting', 'paused', 'rolledBack', 'completed'] as const;

@@ -10,25 +10,8 @@
  */
 import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
-import { explain } from './explain.js';
+import { e, settings } from './explain.js';
 import type { SpecProblem } from './problem.js';
-
-/** `{ error }` option carrying an explained message. */
-function e(message: string, expected?: string): { error: string } {
-  return { error: explain(message, expected) };
-}
-
-/** A strict map: an unknown key is an error naming the known ones. */
-function settings<S extends z.core.$ZodLooseShape>(what: string, shape: S) {
-  const known = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (issue) => {
-      if (issue.code === 'unrecognized_keys') return explain(`unknown ${what} setting`, `one of ${known}`);
-      if (issue.code === 'invalid_type') return explain(`must be a map of ${what} settings`, `a map with ${known}`);
-      return undefined;
-    },
-  });
-}
 
 /** Day names in the order of ISO weekdays (luxon's `weekday`: 1 = Monday … 7 = Sunday). */
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;

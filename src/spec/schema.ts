@@ -51,7 +51,7 @@ import {
   type StepDefaultsName,
 } from './defaults.js';
 import { DURATION_EXPECTED, DURATION_PATTERN, POSITIVE_DURATION_PATTERN } from './duration.js';
-import { explain } from './explain.js';
+import { e, explain } from './explain.js';
 import {
   describePlaceholders,
   findUnknownPlaceholders,
@@ -83,11 +83,6 @@ const NO_SPACE_PATTERN = String.raw`^\S+$`;
 const TRIMMED_PATTERN = String.raw`^\S(?:.{0,253}\S)?$`;
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-
-/** `{ error }` option carrying an explained message. */
-function e(message: string, expected?: string): { error: string } {
-  return { error: explain(message, expected) };
-}
 
 /**
  * A strict object: unknown keys are reported one by one with the fields the

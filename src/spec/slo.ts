@@ -11,27 +11,10 @@
  */
 import { z } from 'zod';
 import { DURATION_EXPECTED, formatDuration, parseDuration, POSITIVE_DURATION_PATTERN } from './duration.js';
-import { explain } from './explain.js';
+import { e, settings } from './explain.js';
 import { findPlaceholders } from './placeholders.js';
 import type { SpecProblem } from './problem.js';
 import { PERCENT_PATTERN } from './size.js';
-
-/** `{ error }` option carrying an explained message. */
-function e(message: string, expected?: string): { error: string } {
-  return { error: explain(message, expected) };
-}
-
-/** A strict map: an unknown key is an error naming the known ones. */
-function settings<S extends z.core.$ZodLooseShape>(what: string, shape: S) {
-  const known = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (issue) => {
-      if (issue.code === 'unrecognized_keys') return explain(`unknown ${what} setting`, `one of ${known}`);
-      if (issue.code === 'invalid_type') return explain(`must be a map of ${what} settings`, `a map with ${known}`);
-      return undefined;
-    },
-  });
-}
 
 /** A duration above zero: `"30s"`, `"30d"`, or a number of seconds. */
 function positiveDuration() {

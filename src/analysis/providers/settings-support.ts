@@ -9,24 +9,9 @@
  */
 import { z } from 'zod';
 import { DURATION_EXPECTED, POSITIVE_DURATION_PATTERN } from '../../spec/duration.js';
-import { explain } from '../../spec/explain.js';
+import { e, settings } from '../../spec/explain.js';
 
-/** `{ error }` option carrying an explained message. */
-export function e(message: string, expected?: string): { error: string } {
-  return { error: explain(message, expected) };
-}
-
-/** A strict map of settings: an unknown key is an error naming the known ones. */
-export function settings<S extends z.core.$ZodLooseShape>(type: string, shape: S) {
-  const known = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (issue) => {
-      if (issue.code === 'unrecognized_keys') return explain(`unknown ${type} setting`, `one of ${known}`);
-      if (issue.code === 'invalid_type') return explain(`must be a map of ${type} settings`, `a map with ${known}`);
-      return undefined;
-    },
-  });
-}
+export { e, settings };
 
 /** A duration above zero: `"30s"`, or a number of seconds. */
 export function positiveDuration() {
