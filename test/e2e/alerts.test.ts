@@ -213,7 +213,8 @@ describe.skipIf(binary === undefined)('silences for planned work (real Alertmana
     expect(s.silences).toBeUndefined();
   });
 
-  it('leaves the silence of a run killed mid-upgrade recorded in the state, and the next run expires it', async () => {
+  /** A rollout killed with SIGKILL while its canary is upgraded: one silence left recorded in the state. */
+  async function killedWithSilenceLeft() {
     am = await startAlertmanager(binary!);
     repo = await RolloutRepo.create({ count: 2, version: '1.0.0', upgradeMs: 4000, spec: { version: '1.0.0' } });
     const r = repo;
@@ -234,45 +235,29 @@ describe.skipIf(binary === undefined)('silences for planned work (real Alertmana
     );
     first.kill('SIGKILL');
     await first.result;
-    const left = r.state().silences![0]!;
+    return { r, manager: am, left: r.state().silences![0]! };
+  }
+
+  it('leaves the silence of a run killed mid-upgrade recorded in the state, and the next run expires it', async () => {
+    const { r, manager, left } = await killedWithSilenceLeft();
     expect(left).toMatchObject({ wave: 'all/canary', target: expect.any(String) as string });
-    const before = (await am.silences()).find((x) => x.id === left.id);
+    const before = (await manager.silences()).find((x) => x.id === left.id);
     expect(before?.status.state).toBe('active');
 
     const second = await r.cli('run', r.specPath);
     expect(second.code, second.stderr).toBe(0);
-    const after = await am.silences();
+    const after = await manager.silences();
     expect(after.find((x) => x.id === left.id)?.status.state).toBe('expired');
     expect(silencesOf(after).filter((x) => x.status.state !== 'expired')).toEqual([]);
     expect(r.state().silences).toBeUndefined();
   });
 
   it('expires the leftover silence when the rollout is aborted after a crash', async () => {
-    am = await startAlertmanager(binary!);
-    repo = await RolloutRepo.create({ count: 2, version: '1.0.0', upgradeMs: 4000, spec: { version: '1.0.0' } });
-    const r = repo;
-    r.propose({
-      version: '1.1.0',
-      canary: 1,
-      waves: 1,
-      maxUnavailable: 1,
-      verifyTimeout: '20s',
-      extra: alerts(am.url, SILENCE),
-    });
-    const first = r.start('run', r.specPath);
-    await pollUntil(
-      'a silence recorded while the canary is upgraded: not reached',
-      20_000,
-      () => (r.state().silences ?? []).length === 1,
-      { intervalMs: 25 },
-    );
-    first.kill('SIGKILL');
-    await first.result;
-    const left = r.state().silences![0]!;
+    const { r, manager, left } = await killedWithSilenceLeft();
     const aborted = await r.cli('resume', r.specPath, '--decision', 'abort');
     expect(aborted.code, aborted.stderr).toBe(1);
     expect(r.state().phase).toBe('Degraded');
-    expect((await am.silences()).find((x) => x.id === left.id)?.status.state).toBe('expired');
+    expect((await manager.silences()).find((x) => x.id === left.id)?.status.state).toBe('expired');
     expect(r.state().silences).toBeUndefined();
   });
 });
