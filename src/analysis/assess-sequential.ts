@@ -27,7 +27,7 @@ import { DEFAULT_CONFIDENCE_RATIO, DEFAULT_DETECT_RATIO, DEFAULT_MIN_SAMPLES } f
 import type { AssessedMeasurement, MetricAssessment, Observation } from './extra-types.js';
 import { comparisonLabel, describeThreshold, formatValue } from './messages.js';
 import { rateInterval, rateRatioTest, type EventCounts } from './sequential.js';
-import type { Evidence, Measurement, MeasurementPhase } from './types.js';
+import { SERIES_LIMIT, type Evidence, type Measurement, type MeasurementPhase, type SeriesPoint } from './types.js';
 
 /** The metric's confidence (ratio), default 0.99. */
 export function confidenceOf(metric: MetricSpec): number {
@@ -261,9 +261,13 @@ export function assessSequentialMetric(
   );
   // The state keeps one measurement per sequential metric: the deciding look (else the last), whose
   // counts are cumulative since the window start; `evidence.looks` says how many looks led to it.
+  // `series` keeps the looks up to it for the report's chart (bounded: see `thinLooks`).
   const keep = (k: number): Measurement => {
     const m = (assessed[k] as AssessedMeasurement).measurement;
-    return { ...m, ...(m.evidence && { evidence: { ...m.evidence, looks: k + 1 } }) };
+    const series = thinLooks(k + 1, SERIES_LIMIT).map((i) =>
+      seriesPoint((assessed[i] as AssessedMeasurement).measurement),
+    );
+    return { ...m, ...(m.evidence && { evidence: { ...m.evidence, looks: k + 1 } }), series };
   };
   if (index >= 0) {
     const decisive = assessed[index] as AssessedMeasurement;
@@ -294,4 +298,30 @@ export function assessSequentialMetric(
   }
   if (policy === 'fail') return { ...kept, phase: 'Failed', message, ...(last.waiting && { waiting: true }) };
   return { ...kept, phase: 'Inconclusive', message, ...(last.waiting && { waiting: true }) };
+}
+
+/** One look as the state's `series` keeps it: the plotted numbers, copied (no shared arrays: YAML aliases). */
+function seriesPoint(m: Measurement): SeriesPoint {
+  const ev = m.evidence;
+  return {
+    at: m.window.end,
+    phase: m.phase,
+    ...(m.value !== undefined && { value: m.value }),
+    ...(m.baselineValue !== undefined && { baselineValue: m.baselineValue }),
+    ...(ev?.estimate !== undefined && { estimate: ev.estimate }),
+    ...(ev?.interval && { interval: [ev.interval[0], ev.interval[1]] as [number, number] }),
+    ...(ev?.decision && { decision: ev.decision }),
+  };
+}
+
+/**
+ * Indices of `n` looks to keep when at most `limit` may be: all of them when they fit, else
+ * `limit` indices spread evenly over `[0, n - 1]`, always with the first and the last (the
+ * deciding look). Ascending, no repeats.
+ * @throws RangeError when `limit` < 2 and `n` > `limit`.
+ */
+export function thinLooks(n: number, limit: number): number[] {
+  if (n <= limit) return Array.from({ length: n }, (_, i) => i);
+  if (limit < 2) throw new RangeError(`thinLooks: a limit of ${limit} cannot keep both the first and the last look`);
+  return Array.from({ length: limit }, (_, j) => Math.round((j * (n - 1)) / (limit - 1)));
 }

@@ -115,6 +115,34 @@ export interface Evidence {
   baseline?: EvidenceCounts & { kind: 'stable' | 'before'; cohort?: string[]; query?: string };
 }
 
+/**
+ * One look of a sequential metric as the report plots it (issue 15): the counts are cumulative
+ * since the window start, so `value` and `baselineValue` are the ratios over `[window.start, at]`.
+ * Ratios, not percents; exact as computed (the report rounds what it shows).
+ */
+export interface SeriesPoint {
+  /** ISO time the look's sub-window ended. */
+  at: string;
+  phase: MeasurementPhase;
+  /** The canary's cumulative ratio (events ÷ exposure) at this look. */
+  value?: number;
+  /** The baseline's cumulative ratio at this look. */
+  baselineValue?: number;
+  /** Canary ÷ baseline rate ratio at this look. */
+  estimate?: number;
+  /** Its anytime-valid interval `[lower, upper]` at this look. */
+  interval?: [number, number];
+  /** What the test concluded at this look. */
+  decision?: 'fail' | 'pass' | 'continue';
+}
+
+/**
+ * Most looks a sequential measurement keeps in `series` (a 60 s window looked at every
+ * second has 60; a noData wait can add many more): beyond it the looks are thinned evenly,
+ * the first and the deciding one always kept, so a state stays small (issue 15).
+ */
+export const SERIES_LIMIT = 60;
+
 /** A measurement as recorded in state and printed by the CLI. */
 export interface Measurement {
   metric: string;
@@ -134,6 +162,12 @@ export interface Measurement {
   at: string;
   /** The rule, counts, estimate and interval behind the phase (absent in states written before issue 11). */
   evidence?: Evidence;
+  /**
+   * A sequential metric's looks up to and including this (the deciding) one, in time order, at most
+   * {@link SERIES_LIMIT} (absent in states written before it was recorded, and for metrics measured
+   * once per sub-window: those keep one measurement per sub-window instead).
+   */
+  series?: SeriesPoint[];
 }
 
 /** The outcome of analysing one wave's window. */

@@ -4,7 +4,8 @@
  * metric of each analysed window as the series the state recorded. Times are
  * epoch ms; values exact (the page rounds them).
  */
-import type { Measurement } from '../analysis/types.js';
+import type { Measurement, SeriesPoint } from '../analysis/types.js';
+import { roundForPeople } from './format.js';
 import type { RolloutState, TargetPhase, WaveState } from '../state/types.js';
 
 /** A bar on the timeline. */
@@ -128,6 +129,17 @@ const ms = (iso: string | undefined): number | undefined => {
   return Number.isNaN(t) ? undefined : t;
 };
 
+/** A table line for an earlier look: what the test concluded there and its interval (the state keeps exact values). */
+function describeLook(p: SeriesPoint): string {
+  const what = p.decision === 'continue' || p.decision === undefined ? 'keep observing' : p.decision;
+  const ratio =
+    p.estimate !== undefined
+      ? `; ratio ${roundForPeople(p.estimate)}${p.interval ? ` (interval ${roundForPeople(p.interval[0])}–${roundForPeople(p.interval[1])})` : ''}`
+      : '';
+  const data = p.value === undefined || p.baselineValue === undefined ? ' (not enough data yet)' : '';
+  return `look: ${what}${data}${ratio}`;
+}
+
 /** Parses an absolute threshold as written (`< 0.05`, `>= 0.99`); relative ones have none. */
 export function parseBound(threshold: string): MetricView['bound'] {
   const m = /^\s*(<=|>=|<|>|≤|≥)\s*(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)\s*$/i.exec(threshold);
@@ -144,32 +156,46 @@ function metricViews(wave: WaveState, obsStart: number | undefined, obsEnd: numb
   for (const [metric, list] of byMetric) {
     const last = list[list.length - 1]!;
     const ev = last.evidence;
-    const points: MetricPoint[] = list.map((m) => {
+    const points: MetricPoint[] = list.flatMap((m) => {
       const limit = m.evidence?.limit;
-      return {
+      const allowed = (baseline: number | undefined): number | undefined =>
+        limit !== undefined && baseline !== undefined && Number.isFinite(limit) ? baseline * limit : undefined;
+      const decided: MetricPoint = {
         atMs: ms(m.at) ?? ms(m.window.end)!,
         windowStartMs: ms(m.window.start)!,
         windowEndMs: ms(m.window.end)!,
         canary: m.value,
         baseline: m.baselineValue,
-        allowedUpper:
-          limit !== undefined && m.baselineValue !== undefined && Number.isFinite(limit)
-            ? m.baselineValue * limit
-            : undefined,
+        allowedUpper: allowed(m.baselineValue),
         phase: m.phase,
         message: m.message,
       };
+      // A sequential metric's earlier looks (cumulative since the window start); the last is the one above.
+      const earlier = (m.series ?? []).slice(0, -1).map((p): MetricPoint => ({
+        atMs: ms(p.at)!,
+        windowStartMs: ms(m.window.start)!,
+        windowEndMs: ms(p.at)!,
+        canary: p.value,
+        baseline: p.baselineValue,
+        allowedUpper: allowed(p.baselineValue),
+        phase: p.phase,
+        message: describeLook(p),
+      }));
+      return [...earlier, decided];
     });
     const times = points.flatMap((p) => [p.atMs, p.windowStartMs, p.windowEndMs]).filter(Number.isFinite);
     if (obsStart !== undefined) times.push(obsStart);
     if (obsEnd !== undefined) times.push(obsEnd);
     const looks = ev?.looks;
+    const recorded = last.series?.length ?? 0;
     const seriesNote =
-      looks !== undefined && looks > list.length
-        ? `The state keeps only the look that decided this metric (look ${looks} of the sequential test, cumulative since the window opened); the values of the earlier looks are not recorded, so the chart shows ${list.length === 1 ? 'that look' : `the ${list.length} recorded looks`}.`
-        : list.length === 1
-          ? 'One measurement over the window is recorded for this metric; the chart shows it at the moment it was taken.'
-          : `${list.length} measurements are recorded for this metric; the chart shows each at the moment it was taken.`;
+      recorded > 0
+        ? `${recorded === looks ? `Every look of the sequential test (${recorded})` : `${recorded} of the sequential test's ${looks ?? recorded} looks (thinned evenly; the first and the deciding one kept)`} is shown, each cumulative since the window opened; the last is the one that decided.`
+        : looks !== undefined && looks > list.length
+          ? `The state keeps only the look that decided this metric (look ${looks} of the sequential test, cumulative since the window opened); the values of the earlier looks are not recorded, so the chart shows ${list.length === 1 ? 'that look' : `the ${list.length} recorded looks`}.`
+          : list.length === 1
+            ? 'One measurement over the window is recorded for this metric; the chart shows it at the moment it was taken.'
+            : `${list.length} measurements are recorded for this metric; the chart shows each at the moment it was taken.`;
     views.push({
       wave: wave.id,
       metric,

@@ -217,7 +217,11 @@ export function serializeStateWithYaml(state: RolloutState): string {
   if (isSeq(waves)) {
     visit(waves, {
       Pair(_k, pair) {
-        if (isSeq(pair.value) && (pair.key as { value?: unknown } | null)?.value === 'targets') pair.value.flow = true;
+        const key = (pair.key as { value?: unknown } | null)?.value;
+        if (isSeq(pair.value) && key === 'targets') pair.value.flow = true;
+        // A sequential metric's looks (analysis measurements' `series`): one flow line per look.
+        if (isSeq(pair.value) && key === 'series')
+          for (const look of pair.value.items) if (isMap(look)) look.flow = true;
       },
     });
   }

@@ -6,6 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { analyzeWindow, planSequentialLooks } from '../../src/analysis/analyze.js';
+import { thinLooks } from '../../src/analysis/assess-sequential.js';
+import { SERIES_LIMIT } from '../../src/analysis/types.js';
 import type {
   AnalysisWindow,
   Cohort,
@@ -132,6 +134,72 @@ describe('analyzeWindow with event counts (sequential)', () => {
     expect(decisive.evidence?.looks).toBeGreaterThan(1);
     expect(decisive.window.start).toBe(new Date(T0).toISOString());
     expect(clock.now()).toBeLessThan(WINDOW.endMs);
+  });
+
+  it('keeps every look up to the deciding one as the series the report charts', async () => {
+    const clock = fakeClock(T0);
+    const { provider } = countingProvider({ rps: 300, canaryRatio: 0.001, baselineRatio: 0.001 });
+    const r = await analyzeWindow(spec(seed000), provider, {
+      cohort: canary,
+      baseline,
+      window: WINDOW,
+      ...clock,
+      stopEarly: true,
+    });
+    const decisive = r.measurements[0]!;
+    const series = decisive.series!;
+    expect(series).toHaveLength(decisive.evidence!.looks!);
+    // One point per planned look (every minute from the window start), cumulative: the exposure grows each look.
+    expect(series.map((p) => (Date.parse(p.at) - T0) / MIN)).toEqual(series.map((_, i) => i + 1));
+    expect(series.slice(0, -1).every((p) => p.decision === 'continue')).toBe(true);
+    // The last point is the deciding look itself, exactly as recorded.
+    expect(series.at(-1)).toEqual({
+      at: decisive.window.end,
+      phase: 'Successful',
+      value: decisive.value,
+      baselineValue: decisive.baselineValue,
+      estimate: decisive.evidence!.estimate,
+      interval: decisive.evidence!.interval,
+      decision: 'pass',
+    });
+    // The interval narrows as events accumulate.
+    const widths = series.map((p) => p.interval![1] - p.interval![0]);
+    expect(widths.at(-1)!).toBeLessThan(widths[0]!);
+  });
+
+  it('thins a long series evenly to SERIES_LIMIT, keeping the first and the deciding look', async () => {
+    const clock = fakeClock(T0);
+    // Too little traffic to decide in the window: noData wait keeps looking every second for 5 minutes.
+    const { provider } = countingProvider({ rps: 0.05, canaryRatio: 0.001, baselineRatio: 0.001 });
+    const m = { ...seed000, intervalMs: 1000, noData: 'wait' as const, maxWaitMs: 5 * MIN };
+    const r = await analyzeWindow(spec(m), provider, {
+      cohort: canary,
+      baseline,
+      window: { startMs: T0, endMs: T0 + 10_000 },
+      ...clock,
+    });
+    const kept = r.measurements[0]!;
+    expect(kept.evidence!.looks!).toBeGreaterThan(SERIES_LIMIT);
+    expect(kept.series).toHaveLength(SERIES_LIMIT);
+    expect(kept.series![0]!.at).toBe(new Date(T0 + 1000).toISOString());
+    expect(kept.series!.at(-1)!.at).toBe(kept.window.end);
+    const times = kept.series!.map((p) => Date.parse(p.at));
+    expect(times.every((t, i) => i === 0 || t > times[i - 1]!)).toBe(true);
+  });
+
+  it('thinLooks: all when they fit, else evenly with both ends, ascending without repeats', () => {
+    expect(thinLooks(3, 60)).toEqual([0, 1, 2]);
+    expect(thinLooks(0, 60)).toEqual([]);
+    expect(thinLooks(5, 3)).toEqual([0, 2, 4]);
+    for (const n of [61, 100, 3601]) {
+      const kept = thinLooks(n, SERIES_LIMIT);
+      expect(kept).toHaveLength(SERIES_LIMIT);
+      expect(kept[0]).toBe(0);
+      expect(kept.at(-1)).toBe(n - 1);
+      expect(new Set(kept).size).toBe(SERIES_LIMIT);
+      expect(kept.every((k, i) => i === 0 || k > kept[i - 1]!)).toBe(true);
+    }
+    expect(() => thinLooks(5, 1)).toThrow(RangeError);
   });
 
   it('holds a pass until the minimum window, and still fails at once', async () => {

@@ -3,9 +3,15 @@
  * writer must keep every field exactly, also an unbounded interval.
  */
 import { describe, expect, it } from 'vitest';
-import { assessSequentialLooks } from '../../src/analysis/assess-sequential.js';
+import { assessSequentialLooks, assessSequentialMetric } from '../../src/analysis/assess-sequential.js';
 import type { Measurement } from '../../src/analysis/types.js';
-import { createEmptyState, parseState, parseStateWithYaml, serializeState } from '../../src/state/store.js';
+import {
+  createEmptyState,
+  parseState,
+  parseStateWithYaml,
+  serializeState,
+  serializeStateWithYaml,
+} from '../../src/state/store.js';
 import { metric, observation } from './helpers/metric.js';
 
 function counted(events: number, exposure: number) {
@@ -83,6 +89,21 @@ describe('evidence in the state file', () => {
     for (const parse of [parseState, parseStateWithYaml]) {
       const back = parse(text, 'evidence.state.yaml');
       expect(back.waves[0]?.analysis?.measurements).toEqual(measurements);
+    }
+  });
+
+  it("keeps a sequential metric's looks as one flow line each, exactly, through both writers and readers", () => {
+    const kept = assessSequentialMetric(m, looks).measurements;
+    expect(kept).toHaveLength(1);
+    expect(kept[0]!.series).toHaveLength(2);
+    const state = stateWith(kept);
+    const text = serializeState(state);
+    expect(text).toBe(serializeStateWithYaml(state));
+    const lines = text.split('\n').filter((l) => /^ +- \{ at: /.test(l));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain('interval: [ 0, .inf ]');
+    for (const parse of [parseState, parseStateWithYaml]) {
+      expect(parse(text, 'evidence.state.yaml').waves[0]?.analysis?.measurements).toEqual(kept);
     }
   });
 });

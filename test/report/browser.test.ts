@@ -46,7 +46,7 @@ function spec(version: string): SpecOptions {
 
 interface Opened {
   waves: string[];
-  charts: { wave: string; metric: string; svg: number; tables: number }[];
+  charts: { wave: string; metric: string; svg: number; tables: number; rows: number }[];
   timeline: number;
   targets: number;
   problems: string[];
@@ -100,6 +100,7 @@ describe.skipIf(executablePath === undefined)('fleetgate report in a browser', (
         metric: (await f.getAttribute('data-metric')) ?? '',
         svg: await f.locator('svg[role="img"]').count(),
         tables: await f.locator('table').count(),
+        rows: await f.locator('table').first().locator('tbody tr').count(),
       });
     const waves: string[] = [];
     for (const w of await page.locator('section.wave').all()) waves.push((await w.getAttribute('data-wave')) ?? '');
@@ -188,6 +189,10 @@ describe.skipIf(executablePath === undefined)('fleetgate report in a browser', (
         const m = state.waves[0]!.analysis!.measurements[0]!;
         expect(m.phase).toBe('Failed');
         expect(m.evidence?.interval).toBeDefined();
+        // Every look up to the deciding one is recorded and charted, one table row each.
+        expect(m.series).toHaveLength(m.evidence!.looks!);
+        const chart = opened.charts.find((c) => c.wave === state.waves[0]!.id && c.metric === 'error-rate')!;
+        expect(chart.rows).toBe(m.series!.length);
       } finally {
         repo = outer;
         await prom?.stop();

@@ -10,6 +10,8 @@ import { parseState } from '../../src/state/store.js';
 import { buildReportModel, parseBound } from '../../src/report/model.js';
 import { renderMermaidTimeline } from '../../src/report/mermaid-timeline.js';
 import { roundForPeople } from '../../src/report/format.js';
+import { assessSequentialLooks, assessSequentialMetric } from '../../src/analysis/assess-sequential.js';
+import { metric as metricSpec, observation } from '../analysis/helpers/metric.js';
 
 const state = parseState(
   readFileSync(resolve(import.meta.dirname, 'fixtures/metric-rollback.state.yaml'), 'utf8'),
@@ -29,6 +31,40 @@ describe('report model', () => {
       expect.arrayContaining(['edge/canary steps', 'edge/canary observation', 'rollback rollback']),
     );
     expect(model.marks.some((m) => m.kind === 'decision' && m.label.startsWith('rollback by'))).toBe(true);
+  });
+
+  it('charts every recorded look of a sequential metric, each with its allowed-increase band', () => {
+    const m = metricSpec({
+      name: 'api-5xx',
+      maxIncreasePercent: 10,
+      baseline: { cohort: 'stable' },
+      severity: 'critical',
+    });
+    const counted = (events: number, exposure: number) => ({
+      ok: true as const,
+      value: events / exposure,
+      counts: { events, exposure },
+    });
+    // Cumulative counts at three looks: the canary's errors grow until the test fails at the third.
+    const obs = [
+      [2, 100, 10, 1900],
+      [9, 200, 20, 3800],
+      [40, 300, 30, 5700],
+    ].map(([e, x, be, bx], k) => observation(counted(e!, x!), { result: counted(be!, bx!) }, k));
+    const looks = assessSequentialLooks(m, obs);
+    const kept = assessSequentialMetric(m, looks).measurements;
+    expect(kept).toHaveLength(1);
+    const wave = { ...state.waves[0]!, analysis: { verdict: 'fail' as const, message: 'm', measurements: kept } };
+    const model = buildReportModel({ ...state, waves: [wave] }, {}, Date.parse(state.updatedAt!));
+    const view = model.waves[0]!.metrics[0]!;
+    const decidedAt = kept[0]!.evidence!.looks!;
+    expect(view.points).toHaveLength(decidedAt);
+    expect(view.points.map((p) => p.canary)).toEqual(kept[0]!.series!.map((p) => p.value));
+    expect(view.points.map((p) => p.allowedUpper)).toEqual(kept[0]!.series!.map((p) => p.baselineValue! * 1.1));
+    expect(view.points.at(-1)!.phase).toBe('Failed');
+    expect(view.points[0]!.message).toMatch(/^look: keep observing; ratio [\d.]+ \(interval [\d.]+–[\d.∞]+\)$/);
+    expect(view.seriesNote).toContain(`Every look of the sequential test (${decidedAt})`);
+    expect(view.decidedAtMs).toBe(Date.parse(kept[0]!.at));
   });
 
   it('parses absolute thresholds only; relative ones get a band, not a line', () => {
