@@ -20,6 +20,7 @@ import { StateWriter } from './persistence.js';
 import { AlertGuard, type AlertsDeps } from './alerts.js';
 import { SloGuard } from './slo.js';
 import type { LeaseOptions } from './lease.js';
+import { historyOfWaves, StepTimer } from './timings.js';
 
 /** Answers an approval gate: a CLI prompt, `--yes`, or (in GitHub) an environment that was already approved. */
 export type GateApprover = (
@@ -101,6 +102,8 @@ export class EngineCore {
   readonly alerts: AlertGuard;
   /** The error-budget gate (inert without `slo`). */
   readonly slo: SloGuard;
+  /** This run's step durations per wave, summarized into the wave's `steps` once its steps are done. */
+  readonly timings = new StepTimer();
   private readonly byId: Map<string, Target>;
 
   constructor(readonly d: EngineDeps) {
@@ -250,6 +253,8 @@ export class EngineCore {
       // The audit of this rollout, kept when the next one empties approvals and decisions.
       ...(s.approvals.length > 0 && { approvals: s.approvals.slice(-AUDIT_LIMIT).map((a) => ({ ...a })) }),
       ...(s.decisions.length > 0 && { decisions: s.decisions.slice(-AUDIT_LIMIT).map((d) => ({ ...d })) }),
+      // What later plans learn from: each wave's size, wall time, failures, pauses and step timings.
+      ...historyOfWaves(s),
     });
     s.history.length = Math.min(s.history.length, HISTORY_LIMIT);
   }

@@ -38,6 +38,7 @@ import { RollbackRunner } from './rollback.js';
 import { decideAfterObservation, decideAfterWaveSteps, type Transition } from './transitions.js';
 import { assessReportedVersions, prevailingVersion, type FleetVersionProblem } from './version-policy.js';
 import { WaveRunner, type WaveRunResult } from './wave-runner.js';
+import { notePause } from './timings.js';
 import { assessShardedSteps, formatShardRef, shardBudget, shardLegKey, shardSlice, type ShardRef } from './shard.js';
 import type { AlertTransition } from './alerts.js';
 import type { AlertsCheck } from '../analysis/alerts/types.js';
@@ -828,6 +829,7 @@ export class RolloutEngine {
   private async pause(reason: Reason, message: string, extra: Record<string, unknown> = {}): Promise<RunResult> {
     const c = this.c;
     c.state.phase = 'Paused';
+    notePause(c.state, reason);
     c.setCondition(reason, message);
     Object.assign(c.state.condition!, extra);
     await c.persistAndCommit(
@@ -975,6 +977,7 @@ export class RolloutEngine {
           legs.breakerTripped !== undefined || legs.budgetExhausted !== undefined
             ? legs
             : await this.waves.applyWave(wave, desired);
+        c.timings.flush(ws);
         if (c.aborted) return this.interrupted();
         const failed = wave.targets.filter((id) => s.targets[id]?.phase === 'Failed');
         ws.succeeded = wave.targets.filter((id) => s.targets[id]?.phase === 'Succeeded').length;

@@ -11,6 +11,7 @@ import type { BudgetGate } from './budget-gate.js';
 import type { EngineCore } from './core.js';
 import { Messages, Reasons, type Reason } from './reasons.js';
 import { pollUntilHealthy } from './steps.js';
+import type { TimedStep } from './timings.js';
 
 /** How a move ended. */
 export type MoveResult =
@@ -55,6 +56,10 @@ export async function moveTarget(
   const steps = c.stepsFor(id);
   const vars = c.vars(c.target(id), version);
   const signal = c.d.signal;
+  /** Records how long a step took since `startMs` (ms, on the engine's clock) for the wave's timings; not for rollbacks. */
+  const lap = (name: TimedStep, startMs: number): void => {
+    if (opts.during === undefined) c.timings.record(waveId, name, c.nowMs() - startMs);
+  };
   const run = async (name: 'drain' | 'upgrade' | 'undrain', step: StepSpec): Promise<string | undefined> => {
     await opts.record(name);
     const r = await c.d.runner.run(step, vars, { signal });
@@ -114,15 +119,20 @@ export async function moveTarget(
       silenced = true;
       await c.alerts.silence(waveId, id, version, opts.during);
       if (steps.drain) {
+        const drainStart = c.nowMs();
         const why = (await run('drain', steps.drain)) ?? (await settle('drain', steps.drain));
+        lap('drain', drainStart);
         if (why !== undefined && !opts.tolerateFailedDrain) return { ok: false, why };
         if (why !== undefined)
           c.emit('target_observed', { wave: waveId, target: id, message: `${why}; going on (rollback)` });
       }
+      const upgradeStart = c.nowMs();
       const why = await run('upgrade', steps.upgrade);
+      lap('upgrade', upgradeStart);
       if (why !== undefined) return { ok: false, why };
     }
     await opts.record('verify');
+    const verifyStart = c.nowMs();
     const health = await pollUntilHealthy(
       c.d.runner,
       steps.verify,
@@ -139,6 +149,7 @@ export async function moveTarget(
         }),
       signal,
     );
+    lap('verify', verifyStart);
     if (!health.ok) return { ok: false, why: `health check failed on ${version}: ${health.message}` };
     const ts = c.state.targets[id]!;
     const after = await c.d.runner.run(steps.version, vars, { extractVersion: true, signal });
@@ -147,12 +158,15 @@ export async function moveTarget(
     if (after.version !== version)
       return { ok: false, why: `reports ${after.version} after moving to ${version}, expected ${version}` };
     if (steps.undrain) {
+      const undrainStart = c.nowMs();
       const why = (await run('undrain', steps.undrain)) ?? (await settle('undrain', steps.undrain));
+      lap('undrain', undrainStart);
       if (why !== undefined) return { ok: false, why };
     }
     if (steps.caughtUp) {
       // Back, but not yet counted back: the next member goes down only once this one has caught up.
       await opts.record('caughtUp');
+      const caughtUpStart = c.nowMs();
       const caught = await pollUntilHealthy(
         c.d.runner,
         steps.caughtUp,
@@ -170,6 +184,7 @@ export async function moveTarget(
           }),
         signal,
       );
+      lap('caughtUp', caughtUpStart);
       if (!caught.ok)
         return {
           ok: false,

@@ -233,7 +233,30 @@ export function serializeStateWithYaml(state: RolloutState): string {
       },
     });
   }
+  flowLearningFields(doc);
   return redactSecrets(doc.toString({ lineWidth: 0 }));
+}
+
+/**
+ * What later plans learn from, kept short in a diff: each wave's step timings (`waves[].steps`)
+ * as one flow map on the wave's line, and each past rollout's waves (`history[].waves`) one line
+ * per wave.
+ */
+function flowLearningFields(doc: Document): void {
+  const waves = doc.get('waves', true);
+  if (isSeq(waves)) {
+    for (const w of waves.items) {
+      const steps = isMap(w) ? w.get('steps', true) : undefined;
+      if (isMap(steps)) steps.flow = true;
+    }
+  }
+  const history = doc.get('history', true);
+  if (!isSeq(history)) return;
+  for (const entry of history.items) {
+    const past = isMap(entry) ? entry.get('waves', true) : undefined;
+    if (!isSeq(past)) continue;
+    for (const w of past.items) if (isMap(w)) w.flow = true;
+  }
 }
 
 // ------------------------------------------------------------ line-wise fast path
@@ -708,6 +731,21 @@ const checkHook = fields(
   { startedAt: text, finishedAt: text, message: text },
 );
 
+/** A step's timing (`waves[].steps.<step>`, `history[].waves[].steps.<step>`): whole milliseconds. */
+const checkStepTiming = fields({ count: wholeNumber, medianMs: wholeNumber, maxMs: wholeNumber });
+
+/** One wave of a past rollout (`history[].waves[]`; absent in state written before issue 13). */
+const checkWaveHistory = fields(
+  { id: text, size: wholeNumber, phase: oneOf(WAVE_PHASES) },
+  {
+    durationMs: wholeNumber,
+    failed: wholeNumber,
+    paused: listOf(text),
+    decision: oneOf(['continue', 'rollback', 'abort']),
+    steps: mapOf(checkStepTiming),
+  },
+);
+
 const checkLease = fields(
   { holder: text, key: text, acquiredAt: text, expiresAt: text },
   { host: text, pid: wholeNumber },
@@ -739,6 +777,8 @@ const checkStateShape: Rule = fields(
           failed: wholeNumber,
           message: text,
           shards: wholeNumber,
+          steps: mapOf(checkStepTiming),
+          paused: listOf(text),
         },
       ),
     ),
@@ -794,6 +834,9 @@ const checkStateShape: Rule = fields(
               { at: text, reason: text, wave: text },
             ),
           ),
+          rollback: flag,
+          waves: listOf(checkWaveHistory),
+          waveCount: wholeNumber,
         },
       ),
     ),

@@ -98,6 +98,14 @@ export interface WaveState {
   /** The error-budget gate's checks (spec `slo`): before the wave started and at the end of its window. */
   slo?: { before?: SloCheck; after?: SloCheck };
   /**
+   * How long each step took on this wave's targets (ms): `target` (probe to undrain, from the
+   * targets' own times), `drain`, `upgrade`, `verify`, `undrain`, `caughtUp`; a median and a
+   * maximum, never every sample (see `src/state/history.ts`).
+   */
+  steps?: Record<string, StepTiming>;
+  /** Reason codes of the pauses this wave stopped at (`CircuitBreakerTripped`, `GatePending`, …), each once. */
+  paused?: string[];
+  /**
    * Legs this wave was opened for (`run --open-shards N`): each `run --shard i/N` moves only its
    * slice of the targets; the next unsharded run takes the wave's verdict (see `src/engine/shard.ts`).
    */
@@ -137,6 +145,40 @@ export interface Condition {
   opensAt?: string;
 }
 
+/** How long one step took over a wave's targets (ms): bounded, a median and a maximum. */
+export interface StepTiming {
+  /** Targets that ran the step. */
+  count: number;
+  /** Median duration (ms; the mean of the two middle samples for an even count). */
+  medianMs: number;
+  /** Longest duration (ms). */
+  maxMs: number;
+}
+
+/**
+ * One wave of a past rollout, as its history entry keeps it (one line in the state file):
+ * what `plan` estimates from and what its wave-size suggestion counts.
+ */
+export interface WaveHistory {
+  id: string;
+  /** Targets in the wave. */
+  size: number;
+  phase: WavePhase;
+  /** Wall time of the wave (ms): its start to its end, steps and observation window (and any pause in between). */
+  durationMs?: number;
+  /** Targets of the wave that failed. */
+  failed?: number;
+  /** Reason codes of the pauses the wave stopped at (see `WaveState.paused`). */
+  paused?: string[];
+  /** The last decision taken at this wave (`continue`, `rollback`, `abort`). */
+  decision?: Decision;
+  /** Per-step timings (see `WaveState.steps`). */
+  steps?: Record<string, StepTiming>;
+}
+
+/** Waves kept per history entry (the first ones; `waveCount` says how many there were). */
+export const WAVE_HISTORY_LIMIT = 50;
+
 export interface HistoryEntry {
   from?: string;
   to: string;
@@ -153,6 +195,12 @@ export interface HistoryEntry {
    */
   approvals?: Approval[];
   decisions?: DecisionRecord[];
+  /** True for a `fleetgate rollback` run: the entry is that rollback, not a rollout of a new version. */
+  rollback?: boolean;
+  /** The rollout's waves with their durations and step timings, at most {@link WAVE_HISTORY_LIMIT}. */
+  waves?: WaveHistory[];
+  /** Waves the rollout had, when more than were kept in `waves`. */
+  waveCount?: number;
 }
 
 /** Approvals and decisions kept per history entry. */

@@ -3,7 +3,7 @@
  * to YAML, shells and URLs, and whole rollout states built from them.
  */
 import fc from 'fast-check';
-import type { RolloutState, TargetState, WaveState } from '../../src/state/types.js';
+import type { HistoryEntry, RolloutState, StepTiming, TargetState, WaveState } from '../../src/state/types.js';
 
 export const STATE_FILE = 'rollouts/svc.state.yaml';
 
@@ -117,6 +117,61 @@ const targetState: fc.Arbitrary<TargetState> = fc
   )
   .map((t) => t as TargetState);
 
+/** A step's timing (whole milliseconds). */
+const stepTiming: fc.Arbitrary<StepTiming> = fc.record({
+  count: fc.nat({ max: 10_000 }),
+  medianMs: fc.nat(),
+  maxMs: fc.oneof(fc.nat(), fc.maxSafeNat()),
+});
+
+/** Per-step timings of a wave, keyed by step names (and tricky strings). */
+const stepTimings = fc.dictionary(
+  fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom('target', 'drain', 'upgrade', 'verify', 'undrain', 'caughtUp') },
+    { weight: 1, arbitrary: anyText.filter((k) => k !== '__proto__') },
+  ),
+  stepTiming,
+  { minKeys: 1, maxKeys: 4 },
+);
+
+const wavePhase = fc.constantFrom('Pending', 'Progressing', 'Observing', 'Completed', 'Failed', 'RolledBack');
+const decision = fc.constantFrom('continue', 'rollback', 'abort');
+
+/** A past rollout with the learning fields of issue 13 (waves, durations, pauses, step timings). */
+const historyEntry: fc.Arbitrary<HistoryEntry> = fc
+  .record(
+    {
+      from: anyText,
+      to: anyText,
+      phase: fc.constantFrom('Healthy', 'Degraded', 'RolledBack', 'Paused'),
+      startedAt: anyText,
+      finishedAt: anyText,
+      reason: anyText,
+      rollback: fc.boolean(),
+      waveCount: fc.nat({ max: 500 }),
+      approvals: fc.array(fc.record({ at: anyText, gate: anyText, by: anyText }), { maxLength: 2 }),
+      decisions: fc.array(fc.record({ at: anyText, decision, by: anyText, wave: anyText }), { maxLength: 2 }),
+      waves: fc.array(
+        fc.record(
+          {
+            id: anyText,
+            size: fc.nat({ max: 10_000 }),
+            phase: wavePhase,
+            durationMs: fc.nat(),
+            failed: fc.nat({ max: 10 }),
+            paused: fc.array(anyText, { minLength: 1, maxLength: 2 }),
+            decision,
+            steps: stepTimings,
+          },
+          { requiredKeys: ['id', 'size', 'phase'] },
+        ),
+        { maxLength: 3 },
+      ),
+    },
+    { requiredKeys: ['to', 'phase'] },
+  )
+  .map((h) => h as HistoryEntry);
+
 /** Valid rollout states (shape-wise) full of strings that matter to YAML. */
 export const stateArbitrary: fc.Arbitrary<RolloutState> = fc
   .record({
@@ -129,14 +184,19 @@ export const stateArbitrary: fc.Arbitrary<RolloutState> = fc
     targets: fc.dictionary(targetId, targetState, { maxKeys: 8 }),
     waveCount: fc.nat({ max: 3 }),
     waveIds: fc.array(fc.oneof(word, anyText), { maxLength: 4 }),
+    waveSteps: fc.option(stepTimings, { nil: undefined }),
+    wavePaused: fc.option(fc.array(anyText, { minLength: 1, maxLength: 2 }), { nil: undefined }),
+    history: fc.array(historyEntry, { maxLength: 3 }),
   })
-  .map(({ targets, waveCount, waveIds, ...rest }) => {
+  .map(({ targets, waveCount, waveIds, waveSteps, wavePaused, history, ...rest }) => {
     const ids = Object.keys(targets);
     const waves: WaveState[] = Array.from({ length: waveCount }, (_, i) => ({
       id: `w/${i}`,
       phase: 'Completed' as const,
       targets: i === 0 ? waveIds : ids.filter((_, k) => k % waveCount === i),
       succeeded: i,
+      ...(i === 0 && waveSteps && { steps: waveSteps }),
+      ...(i === 0 && wavePaused && { paused: wavePaused }),
     }));
     const state: RolloutState = {
       apiVersion: 'fleetgate/v1alpha1',
@@ -147,7 +207,7 @@ export const stateArbitrary: fc.Arbitrary<RolloutState> = fc
       breaker: { consecutiveFailures: 0, trips: [] },
       decisions: [],
       approvals: [],
-      history: [],
+      history,
     };
     for (const key of Object.keys(state) as (keyof RolloutState)[]) if (state[key] === undefined) delete state[key];
     return state;

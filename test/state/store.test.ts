@@ -45,6 +45,79 @@ describe('state store', () => {
     expect(parseState(serializeState(state), 'x.state.yaml').hooks).toEqual(state.hooks);
   });
 
+  it('keeps each past wave on one line and the step timings of each wave on one flow map (issue 13)', () => {
+    const s = createEmptyState('edge');
+    const steps = { upgrade: { count: 2, medianMs: 210, maxMs: 250 } };
+    s.waves = [{ id: 'edge/1', phase: 'Completed', targets: ['e-1', 'e-2'], steps, paused: ['CircuitBreakerTripped'] }];
+    s.history = [
+      {
+        to: '1.1.0',
+        phase: 'Healthy',
+        waves: [
+          { id: 'edge/canary', size: 1, phase: 'Completed', durationMs: 1200, steps: structuredClone(steps) },
+          {
+            id: 'edge/1',
+            size: 2,
+            phase: 'Completed',
+            durationMs: 2300,
+            failed: 1,
+            paused: ['CircuitBreakerTripped'],
+            decision: 'continue',
+          },
+        ],
+      },
+    ];
+    const text = serializeState(s);
+    expect(text).toContain('    steps: { upgrade: { count: 2, medianMs: 210, maxMs: 250 } }\n');
+    expect(text).toContain(
+      '      - { id: edge/canary, size: 1, phase: Completed, durationMs: 1200, steps: { upgrade: { count: 2, medianMs: 210, maxMs: 250 } } }\n',
+    );
+    expect(text).toContain(
+      '      - { id: edge/1, size: 2, phase: Completed, durationMs: 2300, failed: 1, paused: [ CircuitBreakerTripped ], decision: continue }\n',
+    );
+    expect(parseState(text, 'x')).toEqual(s);
+  });
+
+  it('reads a state written before the learning fields existed (no waves in history, no steps)', () => {
+    const old = `apiVersion: fleetgate/v1alpha1
+kind: RolloutState
+name: edge
+revision: 4
+phase: Healthy
+waves:
+  - id: edge/1
+    phase: Completed
+    targets: [ e-1 ]
+    startedAt: 2026-11-01T10:00:00.000Z
+    finishedAt: 2026-11-01T10:05:00.000Z
+targets:
+  e-1: { phase: Succeeded, from: 1.0.0, version: 1.1.0 }
+breaker:
+  consecutiveFailures: 0
+  trips: []
+decisions: []
+approvals: []
+history:
+  - from: 1.0.0
+    to: 1.1.0
+    phase: Healthy
+    startedAt: 2026-11-01T10:00:00.000Z
+    finishedAt: 2026-11-01T10:05:00.000Z
+`;
+    const state = parseState(old, 'old.state.yaml');
+    expect(state.history[0]!.waves).toBeUndefined();
+    expect(state.waves[0]!.steps).toBeUndefined();
+  });
+
+  it('refuses a damaged past wave with its field, line and column', () => {
+    const s = createEmptyState('edge');
+    s.history = [{ to: '1.1.0', phase: 'Healthy', waves: [{ id: 'edge/1', size: 2, phase: 'Completed' }] }];
+    const text = serializeState(s).replace('size: 2', 'size: two');
+    expect(() => parseState(text, 'edge.state.yaml')).toThrow(
+      /^edge\.state\.yaml:\d+:\d+: history\[0\]\.waves\[0\]\.size: must be a whole number ≥ 0 \(got "two"\)/,
+    );
+  });
+
   it('compares and swaps the revision on every write', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'fg-state-'));
     const path = join(dir, 'edge.state.yaml');

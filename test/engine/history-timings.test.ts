@@ -1,0 +1,76 @@
+/**
+ * What a finished rollout leaves in its history entry for later plans (issue 13, part 5): each
+ * wave's size, wall time, failures, pauses, decision and per-step timings (a median and a
+ * maximum, ms), on the fake clock whose step latencies are known.
+ */
+import { describe, expect, it } from 'vitest';
+import { engineSpec, fleet, scenario, size, tier } from './kit/engine.js';
+import { DEFAULT_LATENCY } from './kit/fleet.js';
+import { parseState, serializeState } from '../../src/state/store.js';
+
+describe('history keeps wave durations and step timings', () => {
+  it('records every wave with its size, duration and per-step median and maximum', async () => {
+    const sc = scenario({
+      spec: engineSpec([
+        tier('edge', {}, { canary: size(1), waves: size(2), maxUnavailable: size(1), observeMs: 1_000 }),
+      ]),
+      targets: fleet('edge', 5),
+    });
+    expect((await sc.engine().run()).outcome).toBe('Healthy');
+    const [entry] = sc.state().history;
+    expect(entry!.rollback).toBeUndefined();
+    expect(entry!.waves!.map((w) => [w.id, w.size, w.phase])).toEqual([
+      ['edge/canary', 1, 'Completed'],
+      ['edge/1', 2, 'Completed'],
+      ['edge/2', 2, 'Completed'],
+    ]);
+    for (const w of entry!.waves!) {
+      // Each wave: its targets one at a time, then the 1 s observation window.
+      expect(w.durationMs).toBeGreaterThanOrEqual(1_000 + w.size * DEFAULT_LATENCY.upgrade);
+      expect(w.steps!.upgrade).toEqual({
+        count: w.size,
+        medianMs: DEFAULT_LATENCY.upgrade,
+        maxMs: DEFAULT_LATENCY.upgrade,
+      });
+      expect(w.steps!.drain!.medianMs).toBe(DEFAULT_LATENCY.drain);
+      expect(w.steps!.undrain!.count).toBe(w.size);
+      expect(w.steps!.verify!.count).toBe(w.size);
+      expect(w.steps!.target!.medianMs).toBeGreaterThanOrEqual(DEFAULT_LATENCY.upgrade + DEFAULT_LATENCY.drain);
+      expect(w.failed).toBeUndefined();
+      expect(w.paused).toBeUndefined();
+    }
+    // The live state keeps the summary on each wave as well (what `status` and the report read).
+    expect(sc.state().waves[1]!.steps!.upgrade!.count).toBe(2);
+    // Written and read back as it is: no object shared between a wave and its history (a YAML alias).
+    const text = serializeState(sc.state());
+    expect(text).not.toMatch(/[&*]a\d/);
+    expect(parseState(text, 'x.state.yaml')).toEqual(JSON.parse(JSON.stringify(sc.state())));
+  });
+
+  it('records where a rollout paused, why, and what was decided there', async () => {
+    const sc = scenario({
+      spec: engineSpec([
+        tier(
+          'edge',
+          {},
+          {
+            canary: size(1),
+            waves: size(3),
+            observeMs: 0,
+            circuitBreaker: { maxConsecutiveFailures: 1 },
+          },
+        ),
+      ]),
+      targets: fleet('edge', 4),
+    });
+    sc.fleet.failWhen({ kind: 'upgrade', target: 'edge-3' });
+    const paused = await sc.engine().run();
+    expect(paused.outcome).toBe('Paused');
+    expect(sc.state().waves[1]!.paused).toEqual(['CircuitBreakerTripped']);
+    expect((await sc.engine().resume('rollback', 'too risky')).outcome).toBe('RolledBack');
+    const entry = sc.state().history[0]!;
+    const wave = entry.waves!.find((w) => w.id === 'edge/1')!;
+    expect(wave).toMatchObject({ size: 3, failed: 1, paused: ['CircuitBreakerTripped'], decision: 'rollback' });
+    expect(entry.waves!.find((w) => w.id === 'edge/canary')!.paused).toBeUndefined();
+  });
+});
