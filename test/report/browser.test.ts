@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { RolloutRepo, type SpecOptions } from '../helpers/rollout-repo.js';
 import type { RolloutState } from '../../src/state/types.js';
-import { locateChromium } from './chromium.js';
+import { locateChromium, renderMermaid, type MermaidRendering } from './chromium.js';
+import { renderMermaidTimeline } from '../../src/report/mermaid-timeline.js';
 import {
   locatePrometheus,
   startPrometheus,
@@ -50,6 +51,8 @@ interface Opened {
   timeline: number;
   targets: number;
   problems: string[];
+  /** The job summary's mermaid timeline of the same state, rendered by the real mermaid library. */
+  summary: { text: string; rendered: MermaidRendering };
 }
 
 describe.skipIf(executablePath === undefined)('fleetgate report in a browser', () => {
@@ -104,15 +107,13 @@ describe.skipIf(executablePath === undefined)('fleetgate report in a browser', (
       });
     const waves: string[] = [];
     for (const w of await page.locator('section.wave').all()) waves.push((await w.getAttribute('data-wave')) ?? '');
-    const opened: Opened = {
-      waves,
-      charts,
-      timeline: await page.locator('figure.timeline-chart svg').count(),
-      targets: await page.locator('figure.targets-chart svg').count(),
-      problems,
-    };
+    const timeline = await page.locator('figure.timeline-chart svg').count();
+    const targets = await page.locator('figure.targets-chart svg').count();
     await page.close();
-    return { state: repo.state(), opened };
+    const state = repo.state();
+    const text = renderMermaidTimeline(state)!;
+    const summary = { text, rendered: await renderMermaid(browser, text, resolve(OUT, `${name}-summary-mermaid.png`)) };
+    return { state, opened: { waves, charts, timeline, targets, problems, summary } };
   }
 
   /** Every wave of the state is a section; every metric of every analysed window a chart with its tables. */
@@ -129,6 +130,20 @@ describe.skipIf(executablePath === undefined)('fleetgate report in a browser', (
     }
     expect(opened.timeline).toBe(1);
     expect(opened.targets).toBe(1);
+    // The job summary's timeline is valid mermaid: every section and task drawn, nothing logged.
+    const { text, rendered } = opened.summary;
+    expect(rendered.error, text).toBeUndefined();
+    expect(rendered.problems).toEqual([]);
+    const sections = text
+      .split('\n')
+      .filter((l) => l.startsWith('  section '))
+      .map((l) => l.slice('  section '.length));
+    expect(rendered.sections).toEqual(sections);
+    const lines = text.split('\n');
+    const tasks = lines.filter((l) => / :(?!milestone)/.test(l)).length;
+    expect(tasks).toBeGreaterThan(0);
+    expect(rendered.tasks, text).toBe(tasks);
+    expect(rendered.milestones, text).toBe(lines.filter((l) => / :milestone/.test(l)).length);
   }
 
   it('a healthy rollout: every wave and every metric chart', async () => {
