@@ -21,7 +21,8 @@ import { createProvider } from '../analysis/providers/index.js';
 import { registerSecret } from '../util/secrets.js';
 import { excludeFromPlan, planRollback, planRollout } from '../plan/plan.js';
 import type { RolloutPlan } from '../plan/types.js';
-import { loadSpec } from '../spec/index.js';
+import { loadSpec, SpecValidationError } from '../spec/index.js';
+import { checkSpecAgainstInventory } from '../spec/inventory-rules.js';
 import type { RolloutSpec, Target } from '../spec/types.js';
 import { createLocalStatePort } from '../state/local-port.js';
 import { acquireLock, type HeldLock } from '../state/lock.js';
@@ -53,7 +54,9 @@ export interface LoadRolloutOptions {
 }
 
 /**
- * Parses and validates the spec, loads the inventory and plans. Touches no target.
+ * Parses and validates the spec, loads the inventory, judges the spec's listed canaries and
+ * waves against it (`checkSpecAgainstInventory`; not with `recorded`: a rollback), and plans.
+ * Touches no target.
  * @throws SpecValidationError (every spec problem with its location), InventoryError (also
  *   with `recorded` when the state records no target address to fall back on)
  */
@@ -78,6 +81,10 @@ export async function loadRollout(specPath: string, opts: LoadRolloutOptions = {
       inventoryFallback: `the inventory could not be loaded (${why}): using the ${fallback.length} target(s) the state recorded (addresses and labels as of the last run)`,
     };
   }
+  // Listed canaries and waves name targets: judged now that a file or discovered inventory is read.
+  // Not for a rollback (`recorded`): a canary id gone from the inventory never blocks going back.
+  const judged = opts.recorded ? undefined : await checkSpecAgainstInventory(specPath, spec, targets);
+  if (judged && judged.errors.length > 0) throw new SpecValidationError(specPath, judged.errors, judged.warnings);
   // The spec's own exclusions are part of the plan (so `plan` and the PR comment show them).
   const plan = excludeFromPlan(planRollout(spec, targets), spec.exclude);
   return { specPath, spec, targets, plan, statePath };

@@ -1,21 +1,6 @@
 /**
- * Label selectors: how a tier picks its targets. Pure.
+ * Label selectors: how a tier picks its targets. Pure. The semantics (Kubernetes' label
+ * selector: equality pairs and the set-based `In`, `NotIn`, `Exists`, `DoesNotExist`) live with
+ * the spec that declares them, in `src/spec/selector.ts`; this is the inventory's view of them.
  */
-import type { Target } from '../spec/types.js';
-
-/**
- * True when the target carries every label of the selector with exactly the
- * same value (string equality, case-sensitive). An empty selector matches
- * every target. Only the target's own labels count (a label named
- * `constructor` or `__proto__` is an ordinary key).
- *
- * @param target - the target (`labels`: string → string).
- * @param select - the tier's selector (`TierSpec.select`): label key → required value.
- * @example matchesSelector({id: 'e1', address: 'e1:80', labels: {role: 'edge', zone: 'a'}}, {role: 'edge'}) // true
- */
-export function matchesSelector(target: Pick<Target, 'labels'>, select: Readonly<Record<string, string>>): boolean {
-  for (const [key, value] of Object.entries(select)) {
-    if (!Object.hasOwn(target.labels, key) || target.labels[key] !== value) return false;
-  }
-  return true;
-}
+export { matchesExpression, matchesSelector, tierSelects } from '../spec/selector.js';

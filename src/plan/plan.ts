@@ -11,9 +11,10 @@
  * - a quorum tier keeps a majority: at most floor((n-1)/2) members per wave,
  *   the leader alone and last (quorum procedure: seed 000).
  */
-import { matchesSelector } from '../inventory/select.js';
+import { tierSelects } from '../inventory/select.js';
 import type { RolloutSpec, Target, TierSpec } from '../spec/types.js';
 import { compareNatural } from './natural-sort.js';
+import { chooseCanary, listedWaves } from './explicit.js';
 import { autoSizes, quorumSafeSize, resolveSize } from './size.js';
 import type { PlannedTier, PlannedWave, RolloutPlan, WaveKind } from './types.js';
 import { PlanWarnings } from './warnings.js';
@@ -76,13 +77,26 @@ function tierBudget(s: TierSpec['strategy'], n: number, maxUnavailable: number):
   return Math.max(0, n - resolveSize(s.minAvailable, n, n));
 }
 
-/** Waves of an ordinary (non-quorum) tier: canary, then chunks of the wave size. */
-function planOrdinaryTier(tier: TierSpec, members: readonly Target[]): { planned: PlannedTier; waves: TierWave[] } {
+/**
+ * Waves of an ordinary (non-quorum) tier: the canary — the first members by id, or the ones the
+ * spec lists or spreads (`chooseCanary`) — then chunks of the wave size of the others, or the
+ * waves the spec lists (`listedWaves`).
+ */
+function planOrdinaryTier(
+  tier: TierSpec,
+  members: readonly Target[],
+  warnings: string[],
+): { planned: PlannedTier; waves: TierWave[] } {
   const s = tier.strategy;
   const n = members.length;
   const auto = autoSizes(n);
-  const canarySize = resolveSize(s.canary, n, auto.canary);
-  const waveSize = n > 0 ? Math.max(1, resolveSize(s.waves, n, auto.wave)) : 0;
+  // The spec may choose the canary and the waves itself (explicit.ts).
+  const chosen = chooseCanary(tier.name, s, members, warnings);
+  const canaryIds = chosen?.ids ?? members.slice(0, resolveSize(s.canary, n, auto.canary)).map((t) => t.id);
+  const listed = listedWaves(tier.name, s, members, new Set(canaryIds), warnings);
+  const canarySize = canaryIds.length;
+  const largestListed = Math.max(0, ...(listed ?? []).map((w) => w.length));
+  const waveSize = n > 0 ? Math.max(1, listed ? largestListed : resolveSize(s.waves, n, auto.wave)) : 0;
   const budget = tierBudget(s, n, Math.max(1, resolveSize(s.maxUnavailable, n, auto.wave)));
   const maxUnavailable = Math.max(1, budget);
   const ids = members.map((t) => t.id);
@@ -95,14 +109,22 @@ function planOrdinaryTier(tier: TierSpec, members: readonly Target[]): { planned
     maxUnavailable: Math.min(maxUnavailable, targets.length),
     observeMs: s.observeMs,
   });
-  if (canarySize > 0) waves.push(make(`${tier.name}/canary`, 'canary', ids.slice(0, canarySize)));
-  chunk(ids.slice(canarySize), waveSize).forEach((targets, i) =>
-    waves.push(make(`${tier.name}/${i + 1}`, 'wave', targets)),
-  );
-  return {
-    planned: { name: tier.name, targets: ids, quorum: false, canarySize, waveSize, maxUnavailable, budget },
-    waves,
+  if (canarySize > 0) waves.push(make(`${tier.name}/canary`, 'canary', canaryIds));
+  const inCanary = new Set(canaryIds);
+  const rest = ids.filter((id) => !inCanary.has(id));
+  (listed ?? chunk(rest, waveSize)).forEach((targets, i) => waves.push(make(`${tier.name}/${i + 1}`, 'wave', targets)));
+  const planned: PlannedTier = {
+    name: tier.name,
+    targets: ids,
+    quorum: false,
+    canarySize,
+    waveSize,
+    maxUnavailable,
+    budget,
   };
+  if (chosen) planned.canaryChoice = chosen.choice;
+  if (listed) planned.wavesListed = true;
+  return { planned, waves };
 }
 
 /**
@@ -169,7 +191,8 @@ function planQuorumTier(
  * Plans a rollout: assigns targets to tiers and tiers' targets to waves.
  *
  * - **Tier membership**: a target belongs to the first tier (spec order) whose
- *   label selector it matches (`matchesSelector`; an empty selector matches
+ *   label selector it matches (`tierSelects`: equality pairs and Kubernetes set-based
+ *   requirements, all of which must hold; an empty selector matches
  *   every target). A target in no tier is not upgraded; a target matched by
  *   several tiers is planned in the first. Both produce a warning.
  * - **Order**: tiers in spec order (leaf to core, seed 000), each tier's waves
@@ -219,7 +242,7 @@ export function planRollout(spec: RolloutSpec, targets: readonly Target[]): Roll
   for (const target of normalized.targets) {
     const matched: number[] = [];
     spec.tiers.forEach((tier, i) => {
-      if (matchesSelector(target, tier.select)) matched.push(i);
+      if (tierSelects(tier, target)) matched.push(i);
     });
     const first = matched[0];
     if (first === undefined) {
@@ -249,7 +272,7 @@ export function planRollout(spec: RolloutSpec, targets: readonly Target[]): Roll
       warnings.push(PlanWarnings.UnsettledDrain(tier.name));
     const { planned, waves: tierWaves } = tier.strategy.quorum
       ? planQuorumTier(tier, tierMembers, warnings, (tier.steps?.leader ?? spec.steps.leader) !== undefined)
-      : planOrdinaryTier(tier, tierMembers);
+      : planOrdinaryTier(tier, tierMembers, warnings);
     tiers.push(planned);
     for (const w of tierWaves) {
       const estimatedMs = Math.ceil(w.targets.length / w.maxUnavailable) * tier.strategy.expectedTargetMs + w.observeMs;

@@ -43,6 +43,14 @@ export interface PlannedTier {
   leader?: string;
   /** For a quorum tier with a `leader` step: the engine finds the leader right before each wave. */
   leaderStep?: boolean;
+  /**
+   * How the canary was chosen when the spec chose it: `listed` (`canary: [ids]`), or `spread` —
+   * one member per value of `label` (`canary: {spreadBy: label}`), `values` in natural order.
+   * Absent: sized (`canarySize` from a count, percent or `auto`).
+   */
+  canaryChoice?: { kind: 'listed' } | { kind: 'spread'; label: string; values: string[] };
+  /** True when the spec lists the waves (`waves: [[ids], …]`); `waveSize` is then the largest. */
+  wavesListed?: boolean;
 }
 
 export interface RolloutPlan {

@@ -29,6 +29,9 @@ export const PlanWarningCodes = {
   SeveralQuorumLeaders: 'SeveralQuorumLeaders',
   UnknownExcluded: 'UnknownExcluded',
   UnsettledDrain: 'UnsettledDrain',
+  ListedNotInTier: 'ListedNotInTier',
+  LeftOutOfListedWaves: 'LeftOutOfListedWaves',
+  SpreadUnlabelled: 'SpreadUnlabelled',
 } as const;
 
 /** A planning warning code. */
@@ -65,4 +68,13 @@ export const PlanWarnings = {
     `tier ${quote(tier)}: the drain has neither until nor grace, so each upgrade starts as soon as the drain request returns, before a load balancer has stopped sending requests or the ones in flight have finished`,
   UnknownExcluded: (ids: readonly string[]): string =>
     `exclude names target${ids.length === 1 ? '' : 's'} no tier holds (nothing to leave out): ${listIds(ids)}`,
+  /** A listed canary or wave names targets that are not members of the tier: they are left out. */
+  ListedNotInTier: (tier: string, ids: readonly string[]): string =>
+    `tier ${quote(tier)}: the canary or waves list target${ids.length === 1 ? '' : 's'} that ${ids.length === 1 ? 'is' : 'are'} not ${ids.length === 1 ? 'a member' : 'members'} of the tier, left out: ${listIds(ids)}`,
+  /** Listed waves leave members out: they are planned in waves of their own after the listed ones. */
+  LeftOutOfListedWaves: (tier: string, ids: readonly string[]): string =>
+    `tier ${quote(tier)}: ${ids.length === 1 ? '1 target is' : `${ids.length} targets are`} in no listed wave, planned after the listed ones: ${listIds(ids)}`,
+  /** A canary spread by a label: members without the label are never the canary (they go in the waves). */
+  SpreadUnlabelled: (tier: string, label: string, ids: readonly string[]): string =>
+    `tier ${quote(tier)}: the canary is spread by label ${quote(label)}, which ${ids.length === 1 ? '1 member does' : `${ids.length} members do`} not carry (they go in the waves): ${listIds(ids)}`,
 } as const satisfies Record<PlanWarningCode, (...args: never[]) => string>;

@@ -7,6 +7,8 @@ import { normalizeAlerts } from './alerts.js';
 import { normalizeSlo } from './slo.js';
 import { normalizeSchedule } from './schedule.js';
 import { normalizeNotify } from './notify.js';
+import { normalizeSelector } from './selector.js';
+import { normalizeChoiceSizes } from './explicit-targets.js';
 import { ConfigurationError } from '../errors.js';
 import {
   DEFAULT_CANARY,
@@ -96,8 +98,8 @@ function normalizeInventory(inventory: WrittenRolloutSpec['inventory']): Invento
 export function normalizeStrategy(strategy: WrittenStrategy | undefined): StrategySpec {
   const s = strategy ?? {};
   return {
-    canary: parseSize(s.canary ?? DEFAULT_CANARY, { minCount: 0 }),
-    waves: parseSize(s.waves ?? DEFAULT_WAVES),
+    // canary and waves: a size, or the targets listed (or a spread canary): explicit-targets.ts.
+    ...normalizeChoiceSizes(s, DEFAULT_CANARY, DEFAULT_WAVES),
     maxUnavailable: parseSize(s.maxUnavailable ?? DEFAULT_MAX_UNAVAILABLE),
     ...(s.minAvailable !== undefined ? { minAvailable: parseSize(s.minAvailable, { minCount: 0 }) } : {}),
     observeMs: parseDuration(s.observe ?? DEFAULT_OBSERVE),
@@ -116,9 +118,11 @@ export function normalizeStrategy(strategy: WrittenStrategy | undefined): Strate
 function normalizeTiers(tiers: WrittenRolloutSpec['tiers']): TierSpec[] {
   if (tiers === undefined) return [{ name: DEFAULT_TIER_NAME, select: {}, strategy: normalizeStrategy(undefined) }];
   return tiers.map((tier) => {
+    const selector = normalizeSelector(tier.select);
     const out: TierSpec = {
       name: tier.name,
-      select: normalizeLabels(tier.select),
+      select: selector.matchLabels,
+      ...(selector.matchExpressions.length > 0 ? { matchExpressions: selector.matchExpressions } : {}),
       strategy: normalizeStrategy(tier.strategy),
     };
     if (tier.steps !== undefined) out.steps = normalizeSteps(tier.steps);

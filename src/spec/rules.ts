@@ -16,6 +16,8 @@ import type { SpecProblem } from './problem.js';
 import type { WrittenRolloutSpec, WrittenStep } from './schema.js';
 import type { RolloutSpec, StepSpec, Target, TierSpec } from './types.js';
 import { REQUIRED_STEP_NAMES, STEP_NAMES } from './steps.js';
+import { tierSelects } from './selector.js';
+import { checkExplicitRules, checkExplicitTargets } from './explicit-targets.js';
 
 /** Individual "target is in no tier" warnings before they are summed up in one. */
 export const MAX_TARGET_WARNINGS = 10;
@@ -36,12 +38,7 @@ export function isLeaderValue(value: string | undefined): boolean {
   return value?.toLowerCase() === 'true';
 }
 
-/** True when every `key: value` of the selector is a label of the target (an empty selector matches everything). */
-export function matchesSelector(target: Target, select: Record<string, string>): boolean {
-  return Object.entries(select).every(
-    ([key, value]) => Object.hasOwn(target.labels, key) && target.labels[key] === value,
-  );
-}
+export { matchesSelector } from './selector.js';
 
 function tierPath(written: WrittenRolloutSpec, index: number, ...rest: PathSegment[]): PathSegment[] {
   return written.tiers === undefined ? [] : ['tiers', index, ...rest];
@@ -92,7 +89,7 @@ function checkTargets(targets: readonly Target[], out: SpecProblem[]): void {
 
 /** Which tiers (by index) select each inline target. */
 export function tierMembership(targets: readonly Target[], tiers: readonly TierSpec[]): number[][] {
-  return targets.map((target) => tiers.flatMap((tier, i) => (matchesSelector(target, tier.select) ? [i] : [])));
+  return targets.map((target) => tiers.flatMap((tier, i) => (tierSelects(tier, target) ? [i] : [])));
 }
 
 function checkMembership(
@@ -138,7 +135,9 @@ function checkMembership(
     out.push({
       path: tierPath(written, b, ...(written.tiers?.[b]?.select !== undefined ? ['select'] : [])),
       message: `selects ${plural(ids.length, 'target')} that tier "${spec.tiers[a]!.name}" also selects (${listIds(ids)})${
-        Object.keys(second.select).length === 0 ? ': an empty select matches every target' : ''
+        Object.keys(second.select).length === 0 && (second.matchExpressions ?? []).length === 0
+          ? ': an empty select matches every target'
+          : ''
       }`,
       expected: 'each target in exactly one tier',
       severity: 'error',
@@ -493,7 +492,9 @@ export function checkSpecRules(spec: RolloutSpec, written: WrittenRolloutSpec): 
     checkTargets(spec.inventory.targets, out);
     checkMembership(spec, written, spec.inventory.targets, out);
     checkLabelPlaceholders(spec, written, spec.inventory.targets, out);
+    out.push(...checkExplicitTargets(spec.tiers, spec.inventory.targets, spec.exclude));
   }
+  out.push(...checkExplicitRules(written.tiers));
   checkLeaderLabels(written, out);
   checkVersionPolicy(spec, out);
   checkAnalysis(written, out);

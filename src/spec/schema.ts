@@ -63,6 +63,14 @@ import { THRESHOLD_PATTERN } from './threshold.js';
 import { SloSchema } from './slo.js';
 import { ScheduleSchema } from './schedule.js';
 import { NotifySchema } from './notify.js';
+import { WrittenSelectorSchema } from './selector.js';
+import {
+  CanarySpreadSchema,
+  CanaryTargetsSchema,
+  sizeOrChoice,
+  sizeOrList,
+  WaveListsSchema,
+} from './explicit-targets.js';
 import { SPEC_API_VERSION, SPEC_KIND } from './types.js';
 
 /** Metric provider types the analysis knows (registry keys, one provider per file in `src/analysis/providers/`). */
@@ -342,10 +350,14 @@ const Inventory = strict(
 // Tiers and strategy
 
 const Strategy = strict({
-  canary: withDefault(CanarySize, 'Canary size (default "auto": seed 000 table; 0 = no canary).', DEFAULT_CANARY),
+  canary: withDefault(
+    sizeOrChoice(CanarySize, CanaryTargetsSchema, CanarySpreadSchema),
+    'Canary: a size (default "auto": seed 000 table; 0 = no canary), a list of target ids ([edge-3, edge-7], upgraded first in that order), or {spreadBy: zone} (one target per value of the label). See docs/planning.md.',
+    DEFAULT_CANARY,
+  ),
   waves: withDefault(
-    WaveSize,
-    'Targets per wave (default "auto": seed 000 table; "20%" is seed 001\'s batch).',
+    sizeOrList(WaveSize, WaveListsSchema),
+    'Waves: targets per wave (default "auto": seed 000 table; "20%" is seed 001\'s batch), or the waves themselves as a list of lists of target ids ([[edge-1, edge-2], [edge-3]]). See docs/planning.md.',
     DEFAULT_WAVES,
   ),
   maxUnavailable: withDefault(
@@ -787,8 +799,8 @@ const RunsOn = z
 
 const Tier = strict({
   name: Name.describe('Tier name, unique in the spec (DNS-label-like).'),
-  select: Labels.optional().describe(
-    'Label selector: a target is in the tier when every pair matches. Omitted = every target.',
+  select: WrittenSelectorSchema.optional().describe(
+    'Label selector (Kubernetes semantics): a target is in the tier when every entry holds — key: value is equality; key: {in: [a, b]}, {notIn: [a, b]}, {exists: true|false} are set-based. Omitted = every target.',
   ),
   strategy: Strategy.optional(),
   steps: Steps.optional().describe(

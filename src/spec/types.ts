@@ -10,10 +10,12 @@
 import type { SloSpec } from './slo.js';
 import type { ScheduleSpec } from './schedule.js';
 import type { NotifyWebhookSpec } from './notify.js';
+import type { SelectorExpression } from './selector.js';
 
 export type { BurnRatePairSpec, SloSpec } from './slo.js';
 export type { DeployWindowSpec, FreezeSpec, ScheduleSpec } from './schedule.js';
 export type { NotifyEvent, NotifyKind, NotifyWebhookSpec } from './notify.js';
+export type { SelectorExpression, SelectorOperator } from './selector.js';
 
 /** API version of the spec file format. */
 export const SPEC_API_VERSION = 'fleetgate/v1alpha1';
@@ -200,6 +202,12 @@ export interface StrategySpec {
   canary: Size;
   /** Wave size (default `auto` from the seed 000 table). */
   waves: Size;
+  /** `canary` written as a list: these member ids are the canary, in this order (`canary` is then their count). */
+  canaryTargets?: string[];
+  /** `canary: {spreadBy: <label>}`: the canary is one member per value of this label (docs/planning.md). */
+  canarySpreadBy?: string;
+  /** `waves` written as a list of lists: the tier's waves after the canary, by target id (`waves` is then `auto`, unused). */
+  waveTargets?: string[][];
   /** Most targets of the tier out of service at once (default 1). Also the concurrency within a wave. */
   maxUnavailable: Size;
   /**
@@ -229,8 +237,13 @@ export interface StrategySpec {
 
 export interface TierSpec {
   name: string;
-  /** Label selector: a target belongs to the tier when every pair matches. Empty = every target. */
+  /** Label selector's equality pairs (Kubernetes `matchLabels`): a target belongs to the tier when every pair matches. Empty = every target. */
   select: Record<string, string>;
+  /**
+   * The selector's set-based requirements (Kubernetes `matchExpressions`: `In`, `NotIn`, `Exists`,
+   * `DoesNotExist`), all of which must hold too; absent = none (`src/spec/selector.ts`).
+   */
+  matchExpressions?: SelectorExpression[];
   strategy: StrategySpec;
   /** Steps of this tier that differ from the spec's top-level `steps` (seed 000: one procedure per component). */
   steps?: StepOverrides;
