@@ -6,11 +6,27 @@
  * `specs` job now asks, per spec, what the plan job would answer (`planWorkflowRun`'s
  * `hasWork`) and two things only a tick knows nothing can change: a rollout paused at a gate
  * waits for a person (the decide workflow or the environment's reviewers go on, and a tick
- * would only queue a run that waits at the same gate), and an observation window still open
- * until a later time has nothing to evaluate yet.
+ * would only queue a run that waits at the same gate), an observation window still open
+ * until a later time has nothing to evaluate yet, and a rollout the schedule holds (outside its
+ * deploy windows, or in a freeze) cannot start a wave before the opening it recorded.
  */
+import { isScheduleHold } from '../engine/schedule-gate.js';
 import type { RolloutState } from '../state/types.js';
 import type { WorkflowRunPlan } from './workflow-plan.js';
+
+/**
+ * When waves may start again, for a rollout the schedule gate stopped (outside `schedule.windows`
+ * or in a freeze, `OutsideDeployWindow` / `DeployFreeze`) and whose opening is still ahead:
+ * its `condition.opensAt` (ISO-8601). `undefined` when it is not held, or the opening has passed.
+ * A hold without a known opening (none within the search horizon) returns `'unknown'`.
+ * @param nowMs - the time to judge at (epoch milliseconds)
+ */
+export function scheduleClosedUntil(state: RolloutState | undefined, nowMs: number): string | undefined {
+  const condition = state?.condition;
+  if (state?.phase !== 'Progressing' || !condition || !isScheduleHold(condition.reason)) return undefined;
+  if (condition.opensAt === undefined) return 'unknown';
+  return Date.parse(condition.opensAt) > nowMs ? condition.opensAt : undefined;
+}
 
 /** The verdict for one spec on one tick. */
 export interface ScheduleTick {
@@ -31,6 +47,12 @@ export function assessScheduleTick(run: WorkflowRunPlan, state: RolloutState | u
     return {
       idle: true,
       why: `paused at a gate for an approval (${state.condition.message}): the decide workflow's continue, or the environment's reviewers in a dispatched run, go on; a tick cannot approve`,
+    };
+  const closed = scheduleClosedUntil(state, nowMs);
+  if (closed !== undefined)
+    return {
+      idle: true,
+      why: `held by the schedule (${state!.condition!.reason}) until ${closed === 'unknown' ? 'a window opens (none within the search horizon)' : closed}: a tick after it continues`,
     };
   const open = state?.waves.find((w) => w.id === state.currentWave && w.phase === 'Observing')?.observeUntil;
   if (state?.phase === 'Progressing' && open && Date.parse(open) > nowMs)

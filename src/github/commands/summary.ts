@@ -21,6 +21,7 @@ import type { RolloutScm } from '../scm.js';
 import { isJobOutcome, recordDeployment } from '../deployments.js';
 import { annotate, setOutputs, writeSummary } from '../runner-io.js';
 import { EXIT } from './shared.js';
+import { scheduleClosedUntil } from '../schedule-idle.js';
 
 interface ResultFile {
   outcome?: string;
@@ -152,6 +153,7 @@ export function registerSummaryCommand(gh: Command): void {
       const observeUntil =
         result?.observeUntil ??
         state?.waves.find((w) => w.id === state?.currentWave && w.phase === 'Observing')?.observeUntil;
+      const closedUntil = scheduleClosedUntil(state, Date.now());
       writeSummary(
         renderRunSummary({
           phase: flags.phase,
@@ -202,6 +204,10 @@ export function registerSummaryCommand(gh: Command): void {
         'last-known-good': state?.lastKnownGood ?? '',
         'analysis-verdict': [...(state?.waves ?? [])].reverse().find((w) => w.analysis)?.analysis?.verdict ?? '',
         'exit-code': exitCode,
+        // Held by the schedule (outside the deploy windows or in a freeze): later jobs skip their
+        // wave and finalize does not dispatch a run that would only be held again.
+        'schedule-closed': closedUntil !== undefined,
+        'opens-at': closedUntil === 'unknown' ? '' : (closedUntil ?? ''),
       });
       process.exitCode = failingCodes(flags.failOn).has(exitCode) ? EXIT.error : EXIT.ok;
     },
