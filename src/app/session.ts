@@ -29,6 +29,7 @@ import { acquireLock, type HeldLock } from '../state/lock.js';
 import { statePathFor } from '../state/store.js';
 import type { RolloutState } from '../state/types.js';
 import { leaseClaimant } from '../engine/lease.js';
+import { followRecordedReplacements } from './replacements.js';
 
 export interface LoadedRollout {
   specPath: string;
@@ -62,11 +63,13 @@ export interface LoadRolloutOptions {
  */
 export async function loadRollout(specPath: string, opts: LoadRolloutOptions = {}): Promise<LoadedRollout> {
   const spec = await loadSpec(specPath);
-  const { targets, issues } = await loadInventory(spec.inventory, {
+  const { targets: listed, issues } = await loadInventory(spec.inventory, {
     baseDir: dirname(resolve(specPath)),
     file: specPath,
   });
   const statePath = statePathFor(specPath);
+  // Replace and blue-green tiers leave new targets in the place of old ones: the state says which.
+  const targets = await followRecordedReplacements(spec, statePath, listed);
   const errors = issues.filter((i) => i.severity === 'error');
   if (errors.length > 0) {
     const fallback = opts.recorded ? recordedTargets(await opts.recorded()) : [];

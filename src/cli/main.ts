@@ -28,7 +28,7 @@ import { colorsFor, createReporter } from './reporter.js';
 import { redactSecrets } from '../util/secrets.js';
 import { formatPreflight, formatStatus } from './status.js';
 import { detectDrift, formatDrift } from '../app/drift.js';
-import { runLocalFleetCommand } from './fleet-command.js';
+import { registerFleetLauncherCommands, runLocalFleetCommand } from './fleet-command.js';
 import { registerReportCommand } from './report-command.js';
 import { emitIssueAnnotations } from '../github/annotations.js';
 import { addStateBackendOptions, createStateBackend, readStateWithBackend } from '../github/backend.js';
@@ -433,7 +433,7 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
 
   registerReportCommand(program);
 
-  program
+  const fleet = program
     .command('fleet')
     .description('start an embedded local fleet of agent processes on loopback (until Ctrl-C)')
     .option('--count <n>', 'number of agents', '20')
@@ -448,6 +448,7 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
         idPrefix: flags.idPrefix,
       });
     });
+  registerFleetLauncherCommands(fleet);
 
   if (argv.slice(2).includes('github')) {
     const { registerGitHubCommands } = await import('../github/commands.js');

@@ -11,6 +11,8 @@
 import { assessTakeDown, type OutOfService, type TakeDownAssessment } from './budget.js';
 import type { EngineCore } from './core.js';
 import { Notifier, pool } from './pool.js';
+import { replaceLeftOut } from './replace-slots.js';
+import type { TargetState } from '../state/types.js';
 
 /** Longest a budget health probe may take (ms), whatever the verify step allows. */
 export const BUDGET_PROBE_TIMEOUT_MS = 5_000;
@@ -171,7 +173,10 @@ const TAKEN_DOWN_STEPS: ReadonlySet<string> = new Set(['drain', 'upgrade', 'undr
  * A target the state records as out of service: failed after it was taken down (left
  * drained), or stopped in the middle of a take-down by a crash or an interrupt.
  */
-export function leftOutOfService(ts: { phase: string; step?: string }): boolean {
+export function leftOutOfService(ts: Pick<TargetState, 'phase' | 'step' | 'replace' | 'retired'>): boolean {
+  // A slot of a replace tier: by the replacement's mode and step (src/engine/replace-slots.ts).
+  const replacing = replaceLeftOut(ts);
+  if (replacing !== undefined) return replacing;
   if (ts.phase === 'Failed' || ts.phase === 'RollbackFailed') return ts.step !== undefined && ts.step !== 'probe';
   return ts.phase === 'InProgress' && ts.step !== undefined && TAKEN_DOWN_STEPS.has(ts.step);
 }

@@ -20,6 +20,7 @@ import { StateWriter } from './persistence.js';
 import { AlertGuard, type AlertsDeps } from './alerts.js';
 import { SloGuard } from './slo.js';
 import type { LeaseOptions } from './lease.js';
+import { liveTarget, replacedSlot } from './replace-slots.js';
 import { historyOfWaves, StepTimer } from './timings.js';
 
 /** Answers an approval gate: a CLI prompt, `--yes`, or (in GitHub) an environment that was already approved. */
@@ -155,15 +156,19 @@ export class EngineCore {
     return { target, version, rollout: { name: this.d.spec.name }, component: this.d.spec.component };
   }
 
-  /** @throws InvalidPhaseError when the id is not in the inventory any more */
+  /**
+   * The target in `id`'s place now: the inventory's, or — for a slot a `replace` tier retired — the
+   * target provisioned in its place, as the state records it (src/engine/replace-slots.ts).
+   * @throws InvalidPhaseError when the id is not in the inventory any more
+   */
   target(id: string): Target {
-    const t = this.byId.get(id);
+    const t = liveTarget(this.state, id, (x) => this.byId.get(x));
     if (!t) throw new InvalidPhaseError(`target ${id} is in the plan or state but not in the inventory any more`);
     return t;
   }
 
   hasTarget(id: string): boolean {
-    return this.byId.has(id);
+    return liveTarget(this.state, id, (x) => this.byId.get(x)) !== undefined;
   }
 
   /**
@@ -198,7 +203,8 @@ export class EngineCore {
       for (const t of this.plan.tiers) for (const m of t.targets) if (!byId.has(m)) byId.set(m, t.name);
       this.tierIndex = { plan: this.plan, byId };
     }
-    return this.tierIndex.byId.get(id);
+    // A target a replace tier provisioned is in the tier of the one it replaced.
+    return this.tierIndex.byId.get(id) ?? this.tierIndex.byId.get(replacedSlot(this.state, id) ?? '');
   }
 
   /** Target id → tier name of the plan it was built from (a 10,000-target wave asks per step). */

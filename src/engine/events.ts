@@ -68,7 +68,12 @@ export type RolloutEventName =
   /** The run stopped before a wave: outside the deploy windows or inside a freeze (`reason`, `opensAt`). */
   | 'schedule_held'
   /** A notification (spec `notify`) could not be delivered after its retries (the rollout goes on). */
-  | 'notify_warning';
+  | 'notify_warning'
+  /** A replace or blue-green tier provisioned a target (`new`, `address`) for a slot (`target`), or retired one. */
+  | 'target_provisioned'
+  | 'target_retired'
+  /** A blue-green tier's traffic was switched to a pool (`version`, `pool`), or switched back. */
+  | 'pool_switched';
 
 export interface RolloutEvent {
   /** ISO-8601 time. */

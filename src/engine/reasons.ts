@@ -52,6 +52,12 @@ export const Reasons = {
   OutsideDeployWindow: 'OutsideDeployWindow',
   /** Inside a `schedule.freezes` period: the run stopped at a wave boundary (exit 6) until it ends. */
   DeployFreeze: 'DeployFreeze',
+  /** A replace tier's `provision` step failed or printed no usable `{"id", "address"}` (target failed). */
+  ProvisionFailed: 'ProvisionFailed',
+  /** A provisioned target did not pass its health check or reported another version: left provisioned, not in service. */
+  ReplacementUnhealthy: 'ReplacementUnhealthy',
+  /** A replace tier's `retire` step failed, or the old target still answered after it (target failed). */
+  RetireFailed: 'RetireFailed',
 } as const;
 export type Reason = (typeof Reasons)[keyof typeof Reasons];
 

@@ -19,6 +19,7 @@ import { Messages, Reasons, type Reason } from './reasons.js';
 import { Leadership } from './leadership.js';
 import { moveTarget, recordVersion } from './target-move.js';
 import { knownVersions } from './version-policy.js';
+import { Replacer } from './replace.js';
 
 /**
  * `order` with each observed quorum leader moved behind the other members of its tier being
@@ -46,8 +47,11 @@ type RollbackOutcome = 'RolledBack' | 'RollbackFailed' | 'Blocked' | 'Stopped';
 export class RollbackRunner {
   private readonly gate: BudgetGate;
 
+  private readonly replacer: Replacer;
+
   constructor(private readonly c: EngineCore) {
     this.gate = new BudgetGate(c);
+    this.replacer = new Replacer(c, this.gate);
   }
 
   /**
@@ -71,13 +75,15 @@ export class RollbackRunner {
       await c.persistAndCommit(`fleetgate: ${c.spec.name} rollback of ${s.toVersion} started`);
     }
     // A resumed `fleetgate rollback` (isRollback) covers every target not back yet.
+    // A target a replace tier provisioned goes back with its slot (the id the plan knows it by).
     const touched = (t: TargetState) =>
-      (s.isRollback === true && t.phase !== 'RolledBack') ||
+      t.replaces === undefined &&
+      ((s.isRollback === true && t.phase !== 'RolledBack') ||
       t.phase === 'Succeeded' ||
       t.phase === 'Failed' ||
       t.phase === 'InProgress' ||
       t.phase === 'RollbackFailed' ||
-      (t.step === 'rollback' && t.phase !== 'RolledBack');
+      (t.step === 'rollback' && t.phase !== 'RolledBack'));
     const order: string[] = [];
     for (const w of [...c.plan.waves].reverse()) {
       for (const id of w.targets) {
@@ -140,12 +146,16 @@ export class RollbackRunner {
         before && wasOut.has(id)
           ? { phase: before.phase, step: before.step, ...(before.message ? { message: before.message } : {}) }
           : { phase: 'Pending' };
+      // A replaced slot keeps what says which target is in it now (src/engine/replace-slots.ts).
+      if (before?.retired) Object.assign(t, { retired: true, replacedBy: before.replacedBy });
+      if (before?.replace) t.replace = before.replace;
       const v = reported.get(id);
       if (v !== undefined) t.from = v;
       else if (before?.version !== undefined) t.from = before.version;
       if (!to && before?.from) t.to = before.from;
       targets[id] = t;
     }
+    for (const [id, t] of Object.entries(state.targets)) if (t.replaces !== undefined && !targets[id]) targets[id] = t;
     const fresh = createEmptyState(c.spec.name);
     Object.assign(state, {
       ...fresh,
@@ -328,6 +338,20 @@ export class RollbackRunner {
     budget: number,
   ): Promise<RollbackOutcome> {
     const c = this.c;
+    // A slot of a replace tier: its replacement undone, or replaced again on the version (src/engine/replace.ts).
+    if (this.replacer.isReplaceSlot(id)) {
+      ts.to = version;
+      await c.persist();
+      const done = await this.replacer.rollbackSlot(batch, id, version, {
+        budget,
+        onBlocked: (why) => {
+          ts.message = why;
+        },
+      });
+      if (done === 'RolledBack') ts.to = undefined;
+      await c.persist();
+      return done;
+    }
     const vars = c.vars(c.target(id), version);
     const before = { phase: ts.phase, step: ts.step };
     ts.to = version;

@@ -14,6 +14,8 @@ import { pool } from './pool.js';
 import { Messages, type Reason } from './reasons.js';
 import { moveTarget, observeVersion, recordVersion } from './target-move.js';
 import { exceedsTolerance } from './transitions.js';
+import { Replacer } from './replace.js';
+import { waveConcurrency } from '../plan/replace.js';
 
 type TargetOutcome = 'Succeeded' | 'Failed' | 'Skipped' | 'Blocked' | 'Stopped';
 
@@ -47,12 +49,15 @@ export interface WaveScope {
 
 export class WaveRunner {
   readonly gate: BudgetGate;
+  /** Slots of `replace` tiers: provision, observe, in service, drain and retire instead of an in-place move. */
+  private readonly replacer: Replacer;
 
   constructor(
     private readonly c: EngineCore,
     private readonly leadership?: Leadership,
   ) {
     this.gate = new BudgetGate(c);
+    this.replacer = new Replacer(c, this.gate);
   }
 
   /**
@@ -84,22 +89,31 @@ export class WaveRunner {
       result.leadership !== undefined ||
       c.aborted ||
       (!accepted && exceedsTolerance(failedInWave(), mine.length, strategy.failureTolerancePercent));
-    const concurrency = scope ? Math.max(1, Math.min(wave.maxUnavailable, scope.budget)) : wave.maxUnavailable;
+    // A replace tier's wave runs maxSurge + maxUnavailable replacements at once (src/plan/replace.ts).
+    const concurrency = scope ? Math.max(1, Math.min(wave.maxUnavailable, scope.budget)) : waveConcurrency(wave);
     await pool(todo, concurrency, stop, async (id) => {
       if (stop()) return;
-      const outcome = await this.upgradeTarget(
-        wave,
-        id,
-        desired,
-        budget,
-        stop,
-        (why) => {
-          result.budgetExhausted ??= why;
-        },
-        (problem) => {
-          result.leadership ??= problem;
-        },
-      );
+      const outcome = this.replacer.isReplaceSlot(id)
+        ? await this.replacer.replaceTarget(wave, id, desired, {
+            budget,
+            shouldStop: stop,
+            onBlocked: (why) => {
+              result.budgetExhausted ??= why;
+            },
+          })
+        : await this.upgradeTarget(
+            wave,
+            id,
+            desired,
+            budget,
+            stop,
+            (why) => {
+              result.budgetExhausted ??= why;
+            },
+            (problem) => {
+              result.leadership ??= problem;
+            },
+          );
       if (outcome === 'Failed') {
         breaker.consecutiveFailures++;
         streak.push(id);

@@ -18,6 +18,7 @@ import { chooseCanary, listedWaves } from './explicit.js';
 import { autoSizes, quorumSafeSize, resolveSize } from './size.js';
 import type { PlannedTier, PlannedWave, RolloutPlan, WaveKind } from './types.js';
 import { PlanWarnings } from './warnings.js';
+import { applyReplaceStrategy, waveConcurrency } from './replace.js';
 
 export { planRollback, type PlannedRollbackBatch } from './rollback.js';
 export { excludeFromPlan } from './exclude.js';
@@ -273,9 +274,12 @@ export function planRollout(spec: RolloutSpec, targets: readonly Target[]): Roll
     const { planned, waves: tierWaves } = tier.strategy.quorum
       ? planQuorumTier(tier, tierMembers, warnings, (tier.steps?.leader ?? spec.steps.leader) !== undefined)
       : planOrdinaryTier(tier, tierMembers, warnings);
+    // A replace tier's budgets: maxSurge and maxUnavailable as a Kubernetes Deployment's (src/plan/replace.ts).
+    applyReplaceStrategy(tier, planned, tierWaves);
     tiers.push(planned);
     for (const w of tierWaves) {
-      const estimatedMs = Math.ceil(w.targets.length / w.maxUnavailable) * tier.strategy.expectedTargetMs + w.observeMs;
+      const estimatedMs =
+        Math.ceil(w.targets.length / waveConcurrency(w)) * tier.strategy.expectedTargetMs + w.observeMs;
       waves.push({
         id: w.id,
         index: waves.length,
@@ -283,6 +287,7 @@ export function planRollout(spec: RolloutSpec, targets: readonly Target[]): Roll
         kind: w.kind,
         targets: w.targets,
         maxUnavailable: w.maxUnavailable,
+        ...(w.maxSurge !== undefined && { maxSurge: w.maxSurge }),
         observeMs: w.observeMs,
         estimatedMs,
       });

@@ -15,6 +15,11 @@ export interface PlannedWave {
   targets: string[];
   /** Most targets of this wave out of service at once (≥ 1). */
   maxUnavailable: number;
+  /**
+   * A `replace` tier's wave: most replacements at once that provision their new target before the
+   * old one leaves (min(tier maxSurge, wave size)); with `maxUnavailable` the wave's concurrency.
+   */
+  maxSurge?: number;
   /** Observation window after the wave (ms). */
   observeMs: number;
   /** Estimated wall time of the wave (ms): ceil(targets / maxUnavailable) × expected target time + `observeMs`. */
@@ -51,6 +56,10 @@ export interface PlannedTier {
   canaryChoice?: { kind: 'listed' } | { kind: 'spread'; label: string; values: string[] };
   /** True when the spec lists the waves (`waves: [[ids], …]`); `waveSize` is then the largest. */
   wavesListed?: boolean;
+  /** How the tier's targets get the new version (absent = `inPlace`). */
+  strategy?: 'replace' | 'blueGreen';
+  /** A `replace` tier: most targets above its size at once (resolved `maxSurge`, rounded up). */
+  maxSurge?: number;
 }
 
 export interface RolloutPlan {

@@ -6,7 +6,19 @@ import type { NoDataPolicy, Severity, Size } from './types.js';
 
 /** Step names that have their own defaults; `hook` covers `hooks.before` / `hooks.after`. */
 export type StepDefaultsName =
-  'version' | 'drain' | 'undrain' | 'upgrade' | 'verify' | 'hook' | 'leader' | 'transferLeadership' | 'caughtUp';
+  | 'version'
+  | 'drain'
+  | 'undrain'
+  | 'upgrade'
+  | 'verify'
+  | 'hook'
+  | 'leader'
+  | 'transferLeadership'
+  | 'caughtUp'
+  | 'provision'
+  | 'inService'
+  | 'retire'
+  | 'switch';
 
 /** Written defaults of a step's timeout, retries and interval. */
 export interface WrittenStepDefaults {
@@ -23,6 +35,9 @@ export interface WrittenStepDefaults {
  * (backups and migrations, seeds 002/003). `leader`: a quick read like `version`.
  * `transferLeadership`: 30 s for the transfer and again for the leader to be seen elsewhere, no
  * retry. `caughtUp`: polled every second for at most 2 min (a member replaying its Raft log).
+ * `provision`: 10 min, no retry (a new machine is not blindly asked for twice). `inService`: like
+ * undrain. `retire`: 5 min, 2 retries (removing a machine is idempotent). `switch` (blue-green
+ * traffic switch): 2 min, no retry.
  */
 export const STEP_DEFAULTS: Readonly<Record<StepDefaultsName, WrittenStepDefaults>> = {
   version: { timeout: '10s', retries: 2, interval: '1s' },
@@ -34,6 +49,10 @@ export const STEP_DEFAULTS: Readonly<Record<StepDefaultsName, WrittenStepDefault
   leader: { timeout: '10s', retries: 2, interval: '1s' },
   transferLeadership: { timeout: '30s', retries: 0, interval: '200ms' },
   caughtUp: { timeout: '2m', retries: 0, interval: '1s' },
+  provision: { timeout: '10m', retries: 0, interval: '5s' },
+  inService: { timeout: '30s', retries: 2, interval: '1s' },
+  retire: { timeout: '5m', retries: 2, interval: '5s' },
+  switch: { timeout: '2m', retries: 0, interval: '5s' },
 };
 
 /** HTTP statuses a step accepts when `expect` is omitted: any 2xx up to 206. */
@@ -47,6 +66,13 @@ export const DEFAULT_CANARY = 'auto';
 export const DEFAULT_WAVES = 'auto';
 /** Most targets of a tier out of service at once when omitted. */
 export const DEFAULT_MAX_UNAVAILABLE = 1;
+/**
+ * Extra targets a `replace` tier may run at once above its size when `maxSurge` is omitted:
+ * 25 %, rounded up (the Kubernetes Deployment default for `maxSurge`).
+ */
+export const DEFAULT_MAX_SURGE = '25%';
+/** How long a `blueGreen` tier keeps its old pool after the switch when `keepOldPool` is omitted. */
+export const DEFAULT_KEEP_OLD_POOL = '1h';
 /** Observation window after the canary and each wave when omitted: 15 minutes (seed 000). */
 export const DEFAULT_OBSERVE = '15m';
 /** Health re-check interval during the observation window when omitted. */

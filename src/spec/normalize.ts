@@ -23,6 +23,8 @@ import {
   DEFAULT_MARGINAL_SCORE,
   DEFAULT_MAX_CONSECUTIVE_FAILURES,
   DEFAULT_MAX_UNAVAILABLE,
+  DEFAULT_MAX_SURGE,
+  DEFAULT_KEEP_OLD_POOL,
   DEFAULT_METRIC_COUNT,
   DEFAULT_METRIC_INTERVAL,
   DEFAULT_NO_DATA,
@@ -98,9 +100,12 @@ function normalizeInventory(inventory: WrittenRolloutSpec['inventory']): Invento
 export function normalizeStrategy(strategy: WrittenStrategy | undefined): StrategySpec {
   const s = strategy ?? {};
   return {
+    type: s.type ?? 'inPlace',
+    maxSurge: parseSize(s.maxSurge ?? DEFAULT_MAX_SURGE, { minCount: 0, allowAuto: false }),
+    ...(s.type === 'blueGreen' ? { keepOldPoolMs: parseDuration(s.keepOldPool ?? DEFAULT_KEEP_OLD_POOL) } : {}),
     // canary and waves: a size, or the targets listed (or a spread canary): explicit-targets.ts.
     ...normalizeChoiceSizes(s, DEFAULT_CANARY, DEFAULT_WAVES),
-    maxUnavailable: parseSize(s.maxUnavailable ?? DEFAULT_MAX_UNAVAILABLE),
+    maxUnavailable: parseSize(s.maxUnavailable ?? DEFAULT_MAX_UNAVAILABLE, { minCount: 0 }),
     ...(s.minAvailable !== undefined ? { minAvailable: parseSize(s.minAvailable, { minCount: 0 }) } : {}),
     observeMs: parseDuration(s.observe ?? DEFAULT_OBSERVE),
     observeIntervalMs: parseDuration(s.observeInterval ?? DEFAULT_OBSERVE_INTERVAL),

@@ -6,7 +6,7 @@
  */
 
 /** Where a templated string is used, which decides the placeholders it may hold. */
-export type TemplateContext = 'step' | 'transfer' | 'hook' | 'query';
+export type TemplateContext = 'step' | 'transfer' | 'hook' | 'query' | 'switch';
 
 /** Placeholders of per-target steps (`steps.*`). `<key>` stands for any label key. */
 export const STEP_PLACEHOLDERS = [
@@ -34,6 +34,19 @@ export const TRANSFER_PLACEHOLDERS = [
 /** Placeholders of hooks: they run once per rollout, so no `target.*`. */
 export const HOOK_PLACEHOLDERS = ['version', 'rollout.name', 'component'] as const;
 
+/**
+ * Placeholders of `steps.switch` (blue-green traffic switch): once per tier, so no `target.*`;
+ * the pool traffic moves to (`pool.*`, comma-separated) and the one it leaves (`previous.*`).
+ */
+export const SWITCH_PLACEHOLDERS = [
+  ...HOOK_PLACEHOLDERS,
+  'tier',
+  'pool.ids',
+  'pool.addresses',
+  'previous.ids',
+  'previous.addresses',
+] as const;
+
 /** Placeholders of metric queries (`analysis.metrics[].query`), filled by the analysis. */
 export const QUERY_PLACEHOLDERS = [
   'targets',
@@ -55,6 +68,7 @@ const KNOWN_SOURCE: Record<TemplateContext, string> = {
   step: String.raw`target\.(?:id|address|host)|target\.labels\.${LABEL_KEY}|version|rollout\.name|component`,
   transfer: String.raw`(?:target|transferee)\.(?:id|address|host)|(?:target|transferee)\.labels\.${LABEL_KEY}|version|rollout\.name|component`,
   hook: String.raw`version|rollout\.name|component`,
+  switch: String.raw`version|rollout\.name|component|tier|(?:pool|previous)\.(?:ids|addresses)`,
   query: [...QUERY_PLACEHOLDERS]
     .sort((a, b) => b.length - a.length)
     .map((n) => n.replace(/\./g, '\\.'))
@@ -65,6 +79,7 @@ const KNOWN_RE: Record<TemplateContext, RegExp> = {
   step: new RegExp(`^(?:${KNOWN_SOURCE.step})$`),
   transfer: new RegExp(`^(?:${KNOWN_SOURCE.transfer})$`),
   hook: new RegExp(`^(?:${KNOWN_SOURCE.hook})$`),
+  switch: new RegExp(`^(?:${KNOWN_SOURCE.switch})$`),
   query: new RegExp(`^(?:${KNOWN_SOURCE.query})$`),
 };
 
@@ -72,6 +87,7 @@ const LISTS: Record<TemplateContext, readonly string[]> = {
   step: STEP_PLACEHOLDERS,
   transfer: TRANSFER_PLACEHOLDERS,
   hook: HOOK_PLACEHOLDERS,
+  switch: SWITCH_PLACEHOLDERS,
   query: QUERY_PLACEHOLDERS,
 };
 

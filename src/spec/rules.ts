@@ -9,13 +9,14 @@ import { checkSloRules } from './slo.js';
 import { checkScheduleRules } from './schedule.js';
 import { DEFAULT_MARGINAL_SCORE, DEFAULT_PASS_SCORE } from './defaults.js';
 import { checkQuorumSteps } from './quorum-rules.js';
+import { checkReplaceRules } from './replace-rules.js';
 import { formatDuration } from './duration.js';
 import type { PathSegment } from './locate.js';
 import { labelPlaceholders } from './placeholders.js';
 import type { SpecProblem } from './problem.js';
 import type { WrittenRolloutSpec, WrittenStep } from './schema.js';
 import type { RolloutSpec, StepSpec, Target, TierSpec } from './types.js';
-import { REQUIRED_STEP_NAMES, STEP_NAMES } from './steps.js';
+import { REQUIRED_STEP_NAMES, requiredStepNames, STEP_NAMES } from './steps.js';
 import { tierSelects } from './selector.js';
 import { checkExplicitRules, checkExplicitTargets } from './explicit-targets.js';
 
@@ -368,7 +369,11 @@ export function checkRequiredSteps(data: unknown): SpecProblem[] {
   doc.tiers.forEach((t, i) => {
     const tier = record(t);
     const own = record(tier?.steps) ?? {};
-    const missing = REQUIRED_STEP_NAMES.filter((n) => !has(own, n) && !has(top, n));
+    // A replace or blue-green tier provisions and retires targets instead of upgrading them.
+    const type = record(tier?.strategy)?.type;
+    const missing = requiredStepNames(typeof type === 'string' ? type : undefined).filter(
+      (n) => !has(own, n) && !has(top, n),
+    );
     if (missing.length === 0) return;
     const name = typeof tier?.name === 'string' ? tier.name : `#${i + 1}`;
     out.push({
@@ -501,6 +506,7 @@ export function checkSpecRules(spec: RolloutSpec, written: WrittenRolloutSpec): 
   checkTimings(spec, written, out);
   checkDrains(written, out);
   out.push(...checkQuorumSteps(spec));
+  out.push(...checkReplaceRules(spec, written));
   out.push(...checkAlertsRules(written.alerts, spec.inventory.kind === 'inline' ? spec.inventory.targets : undefined));
   out.push(...checkSloRules(written.slo, written.analysis?.provider));
   out.push(...checkScheduleRules(written.schedule));

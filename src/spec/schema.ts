@@ -31,6 +31,8 @@ import {
   DEFAULT_MARGINAL_SCORE,
   DEFAULT_MAX_CONSECUTIVE_FAILURES,
   DEFAULT_MAX_UNAVAILABLE,
+  DEFAULT_MAX_SURGE,
+  DEFAULT_KEEP_OLD_POOL,
   DEFAULT_MAX_WAIT,
   DEFAULT_METRIC_COUNT,
   DEFAULT_METRIC_INTERVAL,
@@ -349,7 +351,50 @@ const Inventory = strict(
 // ---------------------------------------------------------------------------
 // Tiers and strategy
 
+const StrategyType = z
+  .enum(
+    ['inPlace', 'replace', 'blueGreen'],
+    e('must be a strategy type', 'inPlace, replace or blueGreen (docs/replace-and-blue-green.md)'),
+  )
+  .meta({ id: 'StrategyType' });
+
+const SurgeSize = z
+  .union(
+    [
+      z.number(e('must be a count or a percent like "25%"', 'count ≥ 0 or "N%"')).int().min(0),
+      z.string(e('must be a count or a percent like "25%"', 'count ≥ 0 or "N%"')).regex(regex(PERCENT_PATTERN)),
+    ],
+    e('must be a count or a percent like "25%"', 'count ≥ 0 or "N%"'),
+  )
+  .meta({
+    id: 'SurgeSize',
+    description:
+      'Extra targets above the tier size at once: a count ≥ 0 or a percent of the tier like "25%" (rounded up), as a Kubernetes Deployment\'s maxSurge.',
+  });
+
+/** A strategy's maxUnavailable: 0 is allowed here (with `type: replace` and a maxSurge ≥ 1; a rule says so). */
+const StrategyUnavailableSize = sizeSchema(
+  'StrategyUnavailableSize',
+  0,
+  'Most targets out of service at once: a count (0 only for type replace with maxSurge ≥ 1), a percent of the tier like "10%" (at least 1), or "auto" (a whole wave at once; in a quorum tier floor((n-1)/2)).',
+);
+
 const Strategy = strict({
+  type: withDefault(
+    StrategyType,
+    'How targets get the new version: inPlace (drain, upgrade, verify, undrain), replace (provision a new target, verify it, put it in service, then drain and retire the old one), blueGreen (a whole new pool, verified and analysed, traffic switched by steps.switch, the old pool kept for keepOldPool). Default inPlace. See docs/replace-and-blue-green.md.',
+    'inPlace',
+  ),
+  maxSurge: withDefault(
+    SurgeSize,
+    `type replace: most targets above the tier's size at once (new ones provisioned before the old ones leave), as a Kubernetes Deployment's maxSurge; 0 = each old target leaves service first (within maxUnavailable). Default "${DEFAULT_MAX_SURGE}", rounded up.`,
+    DEFAULT_MAX_SURGE,
+  ),
+  keepOldPool: withDefault(
+    Duration,
+    `type blueGreen: how long the old pool is kept after the traffic switch, so a rollback is a switch back; then it is retired (default ${DEFAULT_KEEP_OLD_POOL}; number = seconds).`,
+    DEFAULT_KEEP_OLD_POOL,
+  ),
   canary: withDefault(
     sizeOrChoice(CanarySize, CanaryTargetsSchema, CanarySpreadSchema),
     'Canary: a size (default "auto": seed 000 table; 0 = no canary), a list of target ids ([edge-3, edge-7], upgraded first in that order), or {spreadBy: zone} (one target per value of the label). See docs/planning.md.',
@@ -361,8 +406,8 @@ const Strategy = strict({
     DEFAULT_WAVES,
   ),
   maxUnavailable: withDefault(
-    UnavailableSize,
-    `Most targets of the tier out of service at once; also the concurrency within a wave (default ${DEFAULT_MAX_UNAVAILABLE}).`,
+    StrategyUnavailableSize,
+    `Most targets of the tier out of service at once; also the concurrency within a wave (default ${DEFAULT_MAX_UNAVAILABLE}; 0 only for type replace with maxSurge ≥ 1).`,
     DEFAULT_MAX_UNAVAILABLE,
   ),
   minAvailable: AvailableSize.optional().describe(
@@ -701,6 +746,8 @@ const Ssh = strict({
 const HookStep = stepSchema('HookStep', 'hook');
 /** `steps.transferLeadership`: a step that may also name the member leadership moves to (`{{transferee.*}}`). */
 const TransferStep = stepSchema('TransferStep', 'transfer');
+/** `steps.switch`: a blue-green tier's traffic switch, once per tier (`{{pool.*}}`, `{{previous.*}}`, no `target.*`). */
+const SwitchStep = stepSchema('SwitchStep', 'switch');
 /**
  * A drain or undrain step: a step with `until` and `grace`, what says it has taken effect
  * (the load balancer's view, in-flight requests), so the next step starts only then.
@@ -754,6 +801,30 @@ const Steps = strict({
     stepDescription(
       'caughtUp',
       "Polled every interval for at most timeout after a member is back (after undrain), before the next member may go down: e.g. its Raft applied index within a bound of the leader's. Not passing fails the target (NotCaughtUp), left out of service.",
+    ),
+  ),
+  provision: Step.optional().describe(
+    stepDescription(
+      'provision',
+      'type replace or blueGreen: creates a new target to take the place of {{target.*}}, running {{version}}, and prints it as JSON {"id": ..., "address": ..., "labels": {...}} on stdout (or as the HTTP body); labels default to the old target\'s. The new target is then observed (version and verify) before it is used. Required for those tiers.',
+    ),
+  ),
+  inService: Step.optional().describe(
+    stepDescription(
+      'inService',
+      'type replace: puts the new target ({{target.*}}) in service once its version and health were observed (e.g. adds it to a load balancer). Optional.',
+    ),
+  ),
+  retire: Step.optional().describe(
+    stepDescription(
+      'retire',
+      'type replace or blueGreen: removes the old target ({{target.*}}) after its drain (stops and deletes it). Required for those tiers.',
+    ),
+  ),
+  switch: SwitchStep.optional().describe(
+    stepDescription(
+      'switch',
+      'type blueGreen: moves the tier\'s traffic to the pool on {{version}} ({{pool.ids}}, {{pool.addresses}}: comma-separated; {{previous.ids}}, {{previous.addresses}}: the pool it leaves; {{tier}}); run once for the switch, and again to switch back on rollback. Required for blueGreen tiers.',
     ),
   ),
 }).meta({

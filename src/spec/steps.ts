@@ -17,13 +17,33 @@ export const STEP_NAMES = [
   'leader',
   'transferLeadership',
   'caughtUp',
+  'provision',
+  'inService',
+  'retire',
+  'switch',
 ] as const;
-/** Steps every tier must end up with (from its own steps or the top-level ones). */
+/** Steps every in-place tier must end up with (from its own steps or the top-level ones). */
 export const REQUIRED_STEP_NAMES = ['version', 'upgrade', 'verify'] as const;
+/** Steps every `replace` tier must end up with: it provisions and retires targets instead of upgrading them. */
+export const REPLACE_REQUIRED_STEP_NAMES = ['version', 'verify', 'provision', 'retire'] as const;
+/** Steps every `blueGreen` tier must end up with: a replace tier's and the traffic switch. */
+export const BLUE_GREEN_REQUIRED_STEP_NAMES = ['version', 'verify', 'provision', 'retire', 'switch'] as const;
+
+/** The steps a tier of strategy `type` must end up with (`inPlace` when absent). */
+export function requiredStepNames(type: string | undefined): readonly string[] {
+  if (type === 'replace') return REPLACE_REQUIRED_STEP_NAMES;
+  if (type === 'blueGreen') return BLUE_GREEN_REQUIRED_STEP_NAMES;
+  return REQUIRED_STEP_NAMES;
+}
 
 /** Names of the required steps a tier ends up without (empty: complete). */
-export function missingSteps(spec: Pick<RolloutSpec, 'steps'>, tier: Pick<TierSpec, 'steps'>): string[] {
-  return REQUIRED_STEP_NAMES.filter((n) => (tier.steps?.[n] ?? spec.steps[n]) === undefined);
+export function missingSteps(
+  spec: Pick<RolloutSpec, 'steps'>,
+  tier: Pick<TierSpec, 'steps'> & { strategy?: Pick<TierSpec['strategy'], 'type'> },
+): string[] {
+  return requiredStepNames(tier.strategy?.type).filter(
+    (n) => (tier.steps?.[n as keyof StepsSpec] ?? spec.steps[n as keyof StepsSpec]) === undefined,
+  );
 }
 
 /**
@@ -31,7 +51,10 @@ export function missingSteps(spec: Pick<RolloutSpec, 'steps'>, tier: Pick<TierSp
  * @throws ConfigurationError when a required step is missing (the validator reports that
  *   before any target is touched, so this means a spec that was not validated)
  */
-export function tierSteps(spec: Pick<RolloutSpec, 'steps'>, tier: Pick<TierSpec, 'name' | 'steps'>): StepsSpec {
+export function tierSteps(
+  spec: Pick<RolloutSpec, 'steps'>,
+  tier: Pick<TierSpec, 'name' | 'steps'> & { strategy?: Pick<TierSpec['strategy'], 'type'> },
+): StepsSpec {
   const merged = { ...spec.steps, ...definedOnly(tier.steps ?? {}) };
   const missing = missingSteps(spec, tier);
   if (missing.length > 0)

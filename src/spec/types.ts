@@ -176,6 +176,31 @@ export interface StepsSpec {
    * bound of the leader's. Not passing fails the target (`NotCaughtUp`), left out of service.
    */
   caughtUp?: StepSpec;
+  /**
+   * `replace` and `blueGreen` tiers: creates a new target to take `{{target.*}}`'s place, on
+   * `{{version}}`, and prints it as JSON `{"id", "address", "labels"?}` (stdout, or the HTTP body).
+   * The new target is then observed (its version and health) before it is trusted.
+   */
+  provision?: StepSpec;
+  /** `replace`: puts the new target (`{{target.*}}`) in service once it is verified (register it with a load balancer). */
+  inService?: StepSpec;
+  /** `replace` and `blueGreen`: removes the old target (`{{target.*}}`) once it is drained (it no longer exists after). */
+  retire?: StepSpec;
+  /**
+   * `blueGreen`: moves the tier's traffic to the pool on `{{version}}` (`{{pool.addresses}}`, `{{pool.ids}}`:
+   * comma-separated); run once per switch, also to switch back on rollback.
+   */
+  switch?: StepSpec;
+  /**
+   * With a `config` section: reads the configuration revision a target runs (trimmed stdout, the
+   * HTTP body, or the `json` field), before the engine acts on it and after, as `version` does.
+   */
+  configRevision?: StepSpec;
+  /**
+   * With `config.hotReload`: applies a configuration-only change without drain, upgrade or
+   * restart (`{{config.revision}}`, `{{config.path}}`, `{{config.content}}`); then verify.
+   */
+  reload?: StepSpec;
 }
 
 /**
@@ -197,7 +222,25 @@ export interface CircuitBreakerSpec {
   maxConsecutiveFailures: number;
 }
 
+/**
+ * How a tier's targets get the new version: `inPlace` (drain, upgrade, verify, undrain each target),
+ * `replace` (a new target per old one: provision, verify, in service, then drain and retire the old:
+ * rolling replacement, seed 004), `blueGreen` (a whole new pool, verified and analysed, then the
+ * traffic switched and the old pool kept for `keepOldPoolMs`: seed 004's blue-green node pools).
+ */
+export type StrategyType = 'inPlace' | 'replace' | 'blueGreen';
+
 export interface StrategySpec {
+  /** How targets get the new version (absent = `inPlace`; `normalizeSpec` always sets it). */
+  type?: StrategyType;
+  /**
+   * `replace`: most targets above the tier's size at once (a count ≥ 0 or a percent, rounded up;
+   * default 25 %), as a Kubernetes Deployment's `maxSurge`. 0: each old target leaves service before its
+   * replacement is provisioned (then `maxUnavailable` must be ≥ 1). Absent = 25 %.
+   */
+  maxSurge?: Size;
+  /** `blueGreen`: how long (ms) the old pool is kept after the switch, so a rollback is a switch back (default 1 h). */
+  keepOldPoolMs?: number;
   /** Canary size (default `auto`: 1 under 50 targets, 2 up to 500, 5 above — seed 000). `{kind:'count',value:0}` = no canary. */
   canary: Size;
   /** Wave size (default `auto` from the seed 000 table). */

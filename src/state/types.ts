@@ -63,6 +63,27 @@ export interface TargetState {
   labels?: Record<string, string>;
   /** Reason code of the last failure, when it has one (`NotCaughtUp`). */
   reason?: string;
+  /**
+   * A replacement under way or done in this slot (`strategy.type: replace`; src/engine/replace.ts):
+   * `mode` `surge` (the new target came before the old one left) or `drainFirst` (the old one left
+   * first, within maxUnavailable), `old` the target being replaced, `new` the one provisioned for it
+   * (written as soon as the provision step answered, so a crash never loses a provisioned target).
+   */
+  replace?: { mode: 'surge' | 'drainFirst'; old: string; new?: string };
+  /** This target was replaced by that one (`strategy.type: replace` or `blueGreen`). */
+  replacedBy?: string;
+  /** This target was retired (its retire step passed and it no longer answers): it is gone. */
+  retired?: boolean;
+  /** This target was provisioned by a rollout to take that target's place. */
+  replaces?: string;
+  /**
+   * Configuration revisions (spec `config`, docs/config-rollouts.md): `config` the one it reported
+   * last, `configFrom` the one it reported when first probed in this rollout, `configTo` the one a
+   * rollback is moving it to (written before it is touched, like `to`).
+   */
+  config?: string;
+  configFrom?: string;
+  configTo?: string;
 }
 
 export interface WaveState {
@@ -270,6 +291,23 @@ export interface RolloutState {
    * The verdict removes a wave's entries once it has read them.
    */
   shardLegs?: Record<string, ShardLeg>;
+  /**
+   * Inventory ids replaced by a `replace` or `blueGreen` tier → the target in their place now
+   * (see `src/plan/replace.ts`: an inventory that still lists the old id reaches the new target).
+   */
+  replacements?: Record<string, Replacement>;
+}
+
+/**
+ * An inventory entry that was replaced (`strategy.type: replace`): kept across rollouts, so an
+ * inventory that still lists the old id (an inline list, a file) reaches the target now in its place.
+ */
+export interface Replacement {
+  /** Id of the target in its place now (chains are collapsed: always the newest). */
+  by: string;
+  address: string;
+  labels?: Record<string, string>;
+  at: string;
 }
 
 /** One leg of a sharded wave: who ran it, its lease while it runs, and what its steps left (times ISO, UTC). */

@@ -46,6 +46,8 @@ describe('parseSpec: normalization', () => {
 
   it('applies the strategy defaults (seed 000: 15-minute window, auto sizes; seed 001: breaker 2)', () => {
     expect(spec.tiers[0]?.strategy).toEqual({
+      type: 'inPlace',
+      maxSurge: { kind: 'percent', value: 25 },
       canary: { kind: 'auto' },
       waves: { kind: 'auto' },
       maxUnavailable: { kind: 'count', value: 1 },

@@ -1,0 +1,233 @@
+/**
+ * Rolling replacement (`strategy.type: replace`) through the bundled CLI on real agents: every
+ * target of the fleet is started by the local fleet's launcher (`fleetgate fleet provision`, a
+ * detached agent process on a free loopback port) and the spec's provision and retire steps call
+ * the same launcher, so a replacement starts and stops real processes.
+ *
+ * Given four agents on 1.0.0 listed in an inventory file, when the spec asks for 2.0.0 with
+ * maxSurge 1 / maxUnavailable 0, then each old agent is replaced by a new one (its process
+ * stopped only after the new one was observed healthy on 2.0.0), never more than one above the
+ * fleet's size exists, the state records retired/replacedBy and replaces with the new address,
+ * and the next rollout reaches the new targets through the same (unchanged) inventory file.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { CLI, type CliResult } from '../helpers/rollout-repo.js';
+import { gitIn } from '../helpers/git.js';
+import { readAgentVersion } from '../../src/fleet/client.js';
+import { retireAllLocalAgents } from '../../src/fleet/provision.js';
+import { parseState } from '../../src/state/store.js';
+import type { RolloutState } from '../../src/state/types.js';
+
+function cli(cwd: string, ...args: string[]): Promise<CliResult> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, CI: '1', NO_COLOR: '1' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((res) => child.on('exit', (code) => res({ code: code ?? 1, stdout, stderr })));
+}
+
+interface Given {
+  dir: string;
+  fleetDir: string;
+  spec: string;
+  state: () => RolloutState;
+  events: (r: CliResult) => Array<Record<string, unknown>>;
+}
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await retireAllLocalAgents(join(d, 'fleet'));
+});
+
+function specYaml(o: { version: string; maxSurge?: number; maxUnavailable?: number; breaker?: number }): string {
+  const node = JSON.stringify(process.execPath);
+  const cliPath = JSON.stringify(CLI);
+  return `apiVersion: fleetgate/v1alpha1
+kind: Rollout
+name: web
+component: web
+version: ${o.version}
+inventory:
+  file: ../inventory.yaml
+tiers:
+  - name: web
+    select: { role: web }
+    strategy:
+      type: replace
+      maxSurge: ${o.maxSurge ?? 1}
+      maxUnavailable: ${o.maxUnavailable ?? 0}
+      canary: 1
+      waves: 3
+      observe: 0s
+      circuitBreaker: { maxConsecutiveFailures: ${o.breaker ?? 2} }
+steps:
+  version:
+    http: { url: 'http://{{target.address}}/version', json: version }
+    timeout: 2s
+  verify:
+    http: { url: 'http://{{target.address}}/healthz', expect: 200 }
+    timeout: 1500ms
+    interval: 50ms
+  drain:
+    http: { method: POST, url: 'http://{{target.address}}/drain' }
+  provision:
+    run: [${node}, ${cliPath}, fleet, provision, --dir, ../fleet, --version, '{{version}}', --replaces, '{{target.id}}', --traffic-rps, '0']
+    timeout: 30s
+  retire:
+    run: [${node}, ${cliPath}, fleet, retire, --dir, ../fleet, --id, '{{target.id}}']
+    timeout: 10s
+`;
+}
+
+/** Given: `count` agents on `version`, each started by the launcher, and a git repository with the spec. */
+async function given(count: number, version: string, spec: string): Promise<Given> {
+  const dir = mkdtempSync(join(tmpdir(), 'fleetgate-replace-'));
+  dirs.push(dir);
+  const fleetDir = join(dir, 'fleet');
+  const targets = [];
+  for (let i = 1; i <= count; i++) {
+    const r = await cli(
+      dir,
+      'fleet',
+      'provision',
+      '--dir',
+      fleetDir,
+      '--version',
+      version,
+      '--id',
+      `web-${i}`,
+      '--traffic-rps',
+      '0',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const agent = JSON.parse(r.stdout) as { id: string; address: string };
+    targets.push({ id: agent.id, address: agent.address, labels: { role: 'web' } });
+  }
+  writeFileSync(join(dir, 'inventory.yaml'), stringify({ targets }));
+  mkdirSync(join(dir, 'rollouts'));
+  writeFileSync(join(dir, 'rollouts', 'web.yaml'), spec);
+  writeFileSync(join(dir, '.gitignore'), '.fleetgate/\nfleet/\n');
+  gitIn(dir, 'init', '--quiet', '--initial-branch=main');
+  gitIn(dir, 'add', '.');
+  gitIn(dir, 'commit', '--quiet', '-m', 'initial');
+  return {
+    dir,
+    fleetDir,
+    spec: join('rollouts', 'web.yaml'),
+    state: () => parseState(readFileSync(join(dir, 'rollouts', 'web.state.yaml'), 'utf8'), 'state'),
+    events: (r) =>
+      r.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
+async function reports(address: string): Promise<string | undefined> {
+  try {
+    return (await readAgentVersion(address)).version;
+  } catch {
+    return undefined;
+  }
+}
+
+describe('strategy.type: replace on the local fleet', () => {
+  it('replaces every target (surge first), retires the old processes, and the inventory follows', async () => {
+    const g = await given(4, '1.0.0', specYaml({ version: '2.0.0' }));
+    const before = (await import('yaml')).parse(readFileSync(join(g.dir, 'inventory.yaml'), 'utf8')) as {
+      targets: { id: string; address: string }[];
+    };
+
+    const r = await cli(g.dir, 'run', g.spec, '--json');
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const state = g.state();
+    expect(state.phase).toBe('Healthy');
+    for (const old of before.targets) {
+      const slot = state.targets[old.id]!;
+      expect(slot).toMatchObject({ phase: 'Succeeded', retired: true, replacedBy: `${old.id}.g2`, version: '2.0.0' });
+      const fresh = state.targets[`${old.id}.g2`]!;
+      expect(fresh).toMatchObject({ phase: 'Succeeded', replaces: old.id, version: '2.0.0', labels: { role: 'web' } });
+      expect(fresh.address).not.toBe(old.address);
+      // Observed: the old process is gone, the new one answers 2.0.0.
+      expect(await reports(old.address)).toBeUndefined();
+      expect(await reports(fresh.address!)).toBe('2.0.0');
+      expect(state.replacements?.[old.id]).toMatchObject({ by: `${old.id}.g2`, address: fresh.address });
+    }
+
+    // maxSurge 1, maxUnavailable 0: at most one target above the fleet's size, and each old one is
+    // drained only after its replacement was observed healthy (n in service throughout).
+    const events = g.events(r);
+    let extra = 0;
+    let most = 0;
+    for (const e of events) {
+      if (e.event === 'target_provisioned') most = Math.max(most, ++extra);
+      if (e.event === 'target_retired') extra--;
+    }
+    expect(most).toBe(1);
+    expect(extra).toBe(0);
+    for (const old of before.targets) {
+      const healthy = events.findIndex(
+        (e) => e.event === 'target_health_check' && e.target === `${old.id}.g2` && e.healthy === true,
+      );
+      const drained = events.findIndex((e) => e.event === 'target_step' && e.target === old.id && e.step === 'drain');
+      expect(healthy).toBeGreaterThanOrEqual(0);
+      expect(drained).toBeGreaterThan(healthy);
+    }
+
+    // The next rollout: the inventory file still lists web-1…web-4 at their old addresses; the
+    // state says who is in their place, so web-N.g2 are replaced by web-N.g3.
+    writeFileSync(join(g.dir, g.spec), specYaml({ version: '3.0.0' }));
+    gitIn(g.dir, 'commit', '--quiet', '-am', 'propose 3.0.0');
+    const plan = await cli(g.dir, 'plan', g.spec, '--json');
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain('web-1.g2');
+    const again = await cli(g.dir, 'run', g.spec);
+    expect(again.code, again.stderr + again.stdout).toBe(0);
+    const next = g.state();
+    expect(next.phase).toBe('Healthy');
+    for (const old of before.targets) {
+      expect(next.replacements?.[old.id]?.by).toBe(`${old.id}.g3`);
+      expect(next.targets[`${old.id}.g2`]).toMatchObject({ retired: true, replacedBy: `${old.id}.g3` });
+      expect(await reports(next.replacements![old.id]!.address)).toBe('3.0.0');
+    }
+    // One entry per inventory id, however many generations.
+    expect(Object.keys(next.replacements ?? {}).sort()).toEqual(before.targets.map((t) => t.id).sort());
+  }, 120_000);
+
+  it('a provisioned target that is unhealthy is not put in service; rollback retires it and keeps the old one', async () => {
+    const g = await given(3, '1.0.0', specYaml({ version: '2.0.0-broken', breaker: 1 }));
+    const r = await cli(g.dir, 'run', g.spec);
+    expect(r.code, r.stderr + r.stdout).toBe(3);
+    let state = g.state();
+    expect(state.phase).toBe('Paused');
+    const slot = state.targets['web-1']!;
+    expect(slot).toMatchObject({
+      phase: 'Failed',
+      reason: 'ReplacementUnhealthy',
+      replace: { mode: 'surge', old: 'web-1', new: 'web-1.g2' },
+    });
+    expect(slot.message).toContain('web-1.g2');
+    expect(slot.message).toContain('web-1 is still in service');
+    expect(state.targets['web-1.g2']).toMatchObject({ phase: 'Failed', replaces: 'web-1' });
+    const freshAddress = state.targets['web-1.g2']!.address!;
+    // Observed: the old one still serves 1.0.0, the new one runs (left for inspection).
+    expect(await reports(slot.address!)).toBe('1.0.0');
+    expect(await reports(freshAddress)).toBe('2.0.0-broken');
+
+    const back = await cli(g.dir, 'resume', g.spec, '--decision', 'rollback');
+    expect(back.code, back.stderr + back.stdout).toBe(4);
+    state = g.state();
+    expect(state.phase).toBe('RolledBack');
+    expect(state.targets['web-1']).toMatchObject({ phase: 'RolledBack', version: '1.0.0' });
+    expect(state.targets['web-1']!.replace).toBeUndefined();
+    expect(state.targets['web-1.g2']).toMatchObject({ retired: true });
+    expect(await reports(freshAddress)).toBeUndefined();
+    expect(await reports(state.targets['web-1']!.address!)).toBe('1.0.0');
+  }, 120_000);
+});
