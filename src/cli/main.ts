@@ -30,6 +30,8 @@ import { formatPreflight, formatStatus } from './status.js';
 import { detectDrift, formatDrift } from '../app/drift.js';
 import { registerFleetLauncherCommands, runLocalFleetCommand } from './fleet-command.js';
 import { registerReportCommand } from './report-command.js';
+import { registerHistoryCommand } from './history-command.js';
+import { describePlanLearning, learnFromHistory, planLearningJson } from '../app/plan-learning.js';
 import { emitIssueAnnotations } from '../github/annotations.js';
 import { addStateBackendOptions, createStateBackend, readStateWithBackend } from '../github/backend.js';
 import { annotate } from '../github/runner-io.js';
@@ -291,15 +293,19 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
     const loaded = await loadRollout(spec);
     const state = await readStateWithBackend(loaded.statePath, flags);
     const now = Date.now();
+    // Learning from history (docs/history.md): estimates from past rollouts; suggestions, never applied.
+    const learned = learnFromHistory(loaded.plan, state?.history ?? []);
+    loaded.plan = learned.plan;
     if (flags.json) {
       process.stdout.write(
-        `${JSON.stringify({ ...loaded.plan, from: state?.toVersion, lastKnownGood: state?.lastKnownGood, phase: state?.phase ?? 'Pending', ...scheduleJson(loaded.plan, loaded.spec.schedule, now) }, null, 2)}\n`,
+        `${JSON.stringify({ ...loaded.plan, from: state?.toVersion, lastKnownGood: state?.lastKnownGood, phase: state?.phase ?? 'Pending', ...scheduleJson(loaded.plan, loaded.spec.schedule, now), ...planLearningJson(learned) }, null, 2)}\n`,
       );
     } else {
       process.stdout.write(`${describePlan(loaded.plan)}\n`);
       const schedule = describeSchedule(loaded.plan, loaded.spec.schedule, now);
       if (schedule) process.stdout.write(`\n${schedule}\n`);
       if (state?.lastKnownGood) process.stdout.write(`Rollback would restore: ${state.lastKnownGood}\n`);
+      process.stdout.write(`\n${describePlanLearning(learned)}\n`);
     }
   });
 
@@ -432,6 +438,7 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
   });
 
   registerReportCommand(program);
+  registerHistoryCommand(program);
 
   const fleet = program
     .command('fleet')

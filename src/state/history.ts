@@ -11,17 +11,7 @@ import {
   type WaveHistory,
   type WaveState,
 } from './types.js';
-
-/**
- * The median of `values` (the mean of the two middle ones for an even count).
- * @returns `undefined` for an empty list
- */
-export function median(values: readonly number[]): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
+import { median } from '../util/median.js';
 
 /**
  * A step's timing from its samples (ms), rounded to whole milliseconds.
@@ -116,6 +106,7 @@ function summarizeWave(w: WaveState, state: RolloutState): WaveHistory {
     ...(failed > 0 && { failed }),
     ...(w.paused && w.paused.length > 0 && { paused: [...w.paused] }),
     ...(decision && { decision }),
+    ...(w.analysis && { verdict: w.analysis.verdict }),
     ...(Object.keys(steps).length > 0 && { steps }),
   };
 }

@@ -742,6 +742,7 @@ const checkWaveHistory = fields(
     failed: wholeNumber,
     paused: listOf(text),
     decision: oneOf(['continue', 'rollback', 'abort']),
+    verdict: oneOf(['pass', 'fail', 'inconclusive']),
     steps: mapOf(checkStepTiming),
   },
 );

@@ -193,6 +193,8 @@ export interface WaveHistory {
   paused?: string[];
   /** The last decision taken at this wave (`continue`, `rollback`, `abort`). */
   decision?: Decision;
+  /** The verdict of the wave's metric analysis, when it had one. */
+  verdict?: 'pass' | 'fail' | 'inconclusive';
   /** Per-step timings (see `WaveState.steps`). */
   steps?: Record<string, StepTiming>;
 }

@@ -161,6 +161,7 @@ const historyEntry: fc.Arbitrary<HistoryEntry> = fc
             failed: fc.nat({ max: 10 }),
             paused: fc.array(anyText, { minLength: 1, maxLength: 2 }),
             decision,
+            verdict: fc.constantFrom('pass', 'fail', 'inconclusive'),
             steps: stepTimings,
           },
           { requiredKeys: ['id', 'size', 'phase'] },
