@@ -21,6 +21,7 @@ import type { GateApprover, RunOptions, RunResult } from '../engine/rollout.js';
 import { describePlan } from '../plan/plan.js';
 import { describeSchedule } from '../plan/describe.js';
 import { scheduleJson } from '../plan/schedule.js';
+import { describeSafeguards, planSafeguards } from '../plan/safeguards.js';
 import { formatIssue } from '../spec/issue.js';
 import { readSpecFile, SpecValidationError } from '../spec/index.js';
 import { currentActor, loadRollout, openEngine, type LoadedRollout } from '../app/session.js';
@@ -298,12 +299,14 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
     loaded.plan = learned.plan;
     if (flags.json) {
       process.stdout.write(
-        `${JSON.stringify({ ...loaded.plan, from: state?.toVersion, lastKnownGood: state?.lastKnownGood, phase: state?.phase ?? 'Pending', ...scheduleJson(loaded.plan, loaded.spec.schedule, now), ...planLearningJson(learned) }, null, 2)}\n`,
+        `${JSON.stringify({ ...loaded.plan, from: state?.toVersion, lastKnownGood: state?.lastKnownGood, phase: state?.phase ?? 'Pending', ...scheduleJson(loaded.plan, loaded.spec.schedule, now), ...planSafeguards(loaded.spec, loaded.plan, state), ...planLearningJson(learned) }, null, 2)}\n`,
       );
     } else {
       process.stdout.write(`${describePlan(loaded.plan)}\n`);
       const schedule = describeSchedule(loaded.plan, loaded.spec.schedule, now);
       if (schedule) process.stdout.write(`\n${schedule}\n`);
+      // Gates, analysis and what a rollback restores (src/plan/safeguards.ts).
+      process.stdout.write(`\n${describeSafeguards(planSafeguards(loaded.spec, loaded.plan, state))}\n`);
       if (state?.lastKnownGood) process.stdout.write(`Rollback would restore: ${state.lastKnownGood}\n`);
       process.stdout.write(`\n${describePlanLearning(learned)}\n`);
     }

@@ -58,8 +58,16 @@ function tierHeadline(tier: PlannedTier, position: number, count: number): strin
         : `leader ${tier.leader} last`;
     return `${head}: quorum of ${tier.targets.length}, canary ${tier.canarySize}, waves of ${tier.waveSize}, maxUnavailable ${tier.maxUnavailable}; ${leader}`;
   }
-  const canary = tier.canarySize === 0 ? 'no canary' : `canary ${tier.canarySize}`;
-  return `${head}: ${plural(tier.targets.length, 'target')}, ${canary}, waves of ${tier.waveSize}, maxUnavailable ${tier.maxUnavailable}`;
+  const choice = tier.canaryChoice;
+  const how =
+    choice?.kind === 'listed'
+      ? ' (listed)'
+      : choice?.kind === 'spread'
+        ? ` (one per ${choice.label}: ${choice.values.join(', ')})`
+        : '';
+  const canary = tier.canarySize === 0 ? 'no canary' : `canary ${tier.canarySize}${how}`;
+  const waves = tier.wavesListed ? `waves as listed (largest ${tier.waveSize})` : `waves of ${tier.waveSize}`;
+  return `${head}: ${plural(tier.targets.length, 'target')}, ${canary}, ${waves}, maxUnavailable ${tier.maxUnavailable}`;
 }
 
 /**

@@ -11,8 +11,10 @@ export interface FleetSpecOptions {
   /** Rollout name (default `svc`). */
   name?: string;
   version: string;
-  canary?: number | string;
-  waves?: number | string;
+  /** A size, a list of target ids, or `{spreadBy: label}` (written as JSON, which YAML reads). */
+  canary?: number | string | readonly string[] | { spreadBy: string };
+  /** A size, or the waves as lists of target ids. */
+  waves?: number | string | readonly (readonly string[])[];
   maxUnavailable?: number | string;
   observe?: string;
   observeInterval?: string;

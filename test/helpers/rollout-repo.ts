@@ -27,8 +27,10 @@ export interface CliResult {
 export interface SpecOptions {
   name?: string;
   version: string;
-  canary?: number | string;
-  waves?: number | string;
+  /** A size, a list of target ids, or `{spreadBy: label}` (written as JSON, which YAML reads). */
+  canary?: number | string | readonly string[] | { spreadBy: string };
+  /** A size, or the waves as lists of target ids. */
+  waves?: number | string | readonly (readonly string[])[];
   maxUnavailable?: number | string;
   observe?: string;
   maxConsecutiveFailures?: number;
