@@ -83,6 +83,9 @@ export interface PlanReport {
   /** Read-only preflight, or why it did not run. */
   preflight?: PreflightReport | { skipped: string };
   audit?: GateAudit[];
+  /** The "Estimated duration" cell when history gave one (`learning-markdown.ts`), and its suggestion notes. */
+  estimate?: string;
+  learned?: string[];
 }
 
 /** Version-skew and policy verdict in one line. */
@@ -192,7 +195,7 @@ export function renderPlanSection(r: PlanReport, opts: { waveLimit?: number } = 
   );
   out.push(`| Waves | ${plan.waves.length} |`);
   out.push(`| Gates | ${gateText.length > 0 ? gateText.join('; ') : 'none: no approval before canary or promotion'} |`);
-  out.push(`| Estimated duration | ${formatDurationMs(plan.estimatedDurationMs)} |`);
+  out.push(`| Estimated duration | ${r.estimate ?? formatDurationMs(plan.estimatedDurationMs)} |`);
   out.push(`| Version skew | ${skewVerdict(r.preflight)} |`);
   const alertsNow = r.preflight && !('skipped' in r.preflight) ? r.preflight.alerts : undefined;
   if (alertsNow) out.push(`| Alerts now | ${alertsVerdict(alertsNow)} |`);
@@ -201,6 +204,7 @@ export function renderPlanSection(r: PlanReport, opts: { waveLimit?: number } = 
   for (const a of r.audit ?? []) {
     if (a.severity === 'warning') out.push(`> [!WARNING]\n> ${a.message}`, '');
   }
+  for (const note of r.learned ?? []) out.push(note, '');
   for (const w of plan.warnings) out.push(`- ⚠️ ${escapeMarkdown(w)}`);
   if (plan.warnings.length > 0) out.push('');
   out.push('<details><summary>Waves</summary>', '', ...waveRows(plan, opts.waveLimit ?? 100), '', '</details>', '');

@@ -11,6 +11,8 @@ import { upsertStickyComment } from '../comment.js';
 import { auditEnvironments } from '../environments.js';
 import { GitHubApiError } from '../errors.js';
 import { PLAN_COMMENT_MARKER, code, renderPlanComment, type PlanReport } from '../markdown.js';
+import { estimateCell, suggestionLines } from '../learning-markdown.js';
+import { learnFromHistory } from '../../app/plan-learning.js';
 import type { RolloutScm } from '../scm.js';
 import { annotate, setOutputs, writeSummary } from '../runner-io.js';
 import { planWorkflowRun, SHORT_WINDOW_MS } from '../workflow-plan.js';
@@ -115,7 +117,18 @@ export function registerPlanCommand(gh: Command): void {
             : undefined;
         for (const a of audit ?? [])
           if (a.severity === 'warning') annotate('warning', a.message, `fleetgate: gate ${a.gate}`);
-        reports.push({ specPath, plan: loaded.plan, gates: loaded.spec.gates, state, preflight, audit });
+        // Learning from history (docs/history.md): the estimate from past rollouts, suggestions never applied.
+        const learning = learnFromHistory(loaded.plan, state?.history ?? []);
+        reports.push({
+          specPath,
+          plan: loaded.plan,
+          gates: loaded.spec.gates,
+          state,
+          preflight,
+          audit,
+          estimate: estimateCell(learning),
+          learned: suggestionLines(learning),
+        });
         if (!first) {
           const observeEnvironment =
             flags.readObserveTimer && scm
