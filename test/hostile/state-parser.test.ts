@@ -253,6 +253,16 @@ describe('state file: malformed documents', () => {
         ['decisions'],
         ['approvals'],
         ['history'],
+        ['history', 0, 'rollback'],
+        ['history', 0, 'waves'],
+        ['history', 0, 'waves', 0],
+        ['history', 0, 'waves', 0, 'size'],
+        ['history', 0, 'waves', 0, 'durationMs'],
+        ['history', 0, 'waves', 0, 'paused'],
+        ['history', 0, 'waves', 0, 'steps'],
+        ['history', 0, 'waves', 0, 'steps', 'target', 'medianMs'],
+        ['waves', 0, 'steps'],
+        ['waves', 0, 'steps', 'upgrade'],
         ['condition'],
         ['toVersion'],
         ['currentWave'],
@@ -261,8 +271,32 @@ describe('state file: malformed documents', () => {
         fc.property(fc.constantFrom(...paths), wrong, (path, value) => {
           const s = plain({
             ...createEmptyState('svc'),
-            waves: [{ id: 'w/1', phase: 'Completed', targets: ['t-1', 't-2'] }],
+            waves: [
+              {
+                id: 'w/1',
+                phase: 'Completed',
+                targets: ['t-1', 't-2'],
+                steps: { upgrade: { count: 2, medianMs: 200, maxMs: 250 } },
+              },
+            ],
             targets: { 't-1': { phase: 'Succeeded' }, 't-2': { phase: 'Failed', attempts: 2, skipped: false } },
+            history: [
+              {
+                to: '1.1.0',
+                phase: 'Healthy',
+                rollback: false,
+                waves: [
+                  {
+                    id: 'w/1',
+                    size: 2,
+                    phase: 'Completed',
+                    durationMs: 900,
+                    paused: ['GatePending'],
+                    steps: { target: { count: 2, medianMs: 300, maxMs: 310 } },
+                  },
+                ],
+              },
+            ],
           }) as unknown as Record<string, unknown>;
           let parent: Record<string | number, unknown> = s;
           for (const part of path.slice(0, -1)) parent = parent[part] as Record<string | number, unknown>;
