@@ -78,6 +78,14 @@ export interface HistoryEstimate {
   waves: { id: string; estimatedMs: number; source: 'history' | 'spec'; samples: number }[];
 }
 
+/**
+ * Whether a wave paused after it started, so its wall time holds the wait for a decision: any
+ * pause but a gate's (asked before the wave starts, so outside its time).
+ */
+function pausedWithin(w: PastWave): boolean {
+  return (w.paused ?? []).some((reason) => reason !== 'GatePending');
+}
+
 /** Completed rollouts of new versions with recorded wave durations, newest first, at most `limit`. */
 function completedRollouts(history: readonly PastRollout[], limit: number): PastRollout[] {
   return history
@@ -89,7 +97,8 @@ function completedRollouts(history: readonly PastRollout[], limit: number): Past
 
 /**
  * Estimates the plan's duration from the spec's own past rollouts: each planned wave takes the
- * median wall time (ms) of the same wave (same id, same number of targets, completed) in the
+ * median wall time (ms) of the same wave (same id, same number of targets, completed, not paused
+ * once started — its time would hold the wait for a decision) in the
  * last {@link LEARN_FROM_ROLLOUTS} rollouts that completed `Healthy` (rollbacks left out); a
  * wave none of them ran like this (new, or resized since) keeps the spec's estimate
  * (`PlannedWave.estimatedMs`: ceil(targets / maxUnavailable) × `expectedTargetDuration` +
@@ -112,7 +121,13 @@ export function estimateFromHistory(
     const samples: number[] = [];
     for (const h of rollouts) {
       const past = h.waves?.find((p) => p.id === w.id);
-      if (past && past.size === w.targets.length && past.phase === 'Completed' && past.durationMs !== undefined)
+      if (
+        past &&
+        past.size === w.targets.length &&
+        past.phase === 'Completed' &&
+        past.durationMs !== undefined &&
+        !pausedWithin(past)
+      )
         samples.push(past.durationMs);
     }
     const m = median(samples);

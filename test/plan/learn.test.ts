@@ -98,6 +98,34 @@ describe('estimateFromHistory', () => {
     );
   });
 
+  it('leaves out a wave that paused once started (its time holds the wait for a decision), not one held at its gate', () => {
+    const waited = past('1.2.0', [1_000, 3_600_000, 1_000], {}, [
+      {
+        id: 'edge/canary',
+        size: 1,
+        phase: 'Completed',
+        durationMs: 1_000,
+        paused: ['GatePending'],
+        decision: 'continue',
+      },
+      {
+        id: 'edge/1',
+        size: 5,
+        phase: 'Completed',
+        durationMs: 3_600_000,
+        paused: ['CircuitBreakerTripped'],
+        decision: 'continue',
+      },
+      { id: 'edge/2', size: 5, phase: 'Completed', durationMs: 1_000 },
+    ]);
+    const e = estimateFromHistory(plan, [waited, past('1.1.0', [3_000, 5_000, 3_000])])!;
+    expect(e.waves.map((w) => [w.id, w.estimatedMs, w.samples])).toEqual([
+      ['edge/canary', 2_000, 2],
+      ['edge/1', 5_000, 1],
+      ['edge/2', 2_000, 2],
+    ]);
+  });
+
   it('gives no estimate without a past rollout that ran a wave of this plan; the text says the spec is used', () => {
     expect(estimateFromHistory(plan, [])).toBeUndefined();
     expect(estimateFromHistory(plan, [{ to: '1.1.0', phase: 'Healthy' }])).toBeUndefined(); // written before issue 13
