@@ -24,7 +24,7 @@ export interface RecordedRollout {
 }
 
 /** An approval gate and the wave it holds. */
-export interface PlannedApproval {
+interface PlannedApproval {
   /** The GitHub environment (or the CLI gate name: `--approve <gate>`). */
   gate: string;
   /** `canary`: before the first wave; `promote`: after the canary, before the first promoted wave. */
@@ -34,7 +34,7 @@ export interface PlannedApproval {
 }
 
 /** The gates of a plan (`plan --json`'s `gates`). */
-export interface PlanGates {
+interface PlanGates {
   approvals: PlannedApproval[];
   /** Declared gates that hold no wave of this plan (e.g. `promote` with no canary wave). */
   unused: { gate: string; kind: 'canary' | 'promote'; why: string }[];
@@ -62,7 +62,7 @@ export interface PlanGates {
 }
 
 /** One metric as the plan shows it. */
-export interface PlannedMetric {
+interface PlannedMetric {
   name: string;
   severity: 'warning' | 'critical';
   /** What a failed verdict does: `pause` (warning) or `rollback` (critical). */
@@ -86,7 +86,7 @@ export interface PlannedMetric {
 }
 
 /** The analysis of a plan (`plan --json`'s `analysis`). */
-export interface PlanAnalysis {
+interface PlanAnalysis {
   provider: string;
   /** When it runs: after the canary and after each wave, over the tier's observation window. */
   when: string;
@@ -96,7 +96,7 @@ export interface PlanAnalysis {
 }
 
 /** The version a group of targets returns to, and where that comes from. */
-export interface RestoreGroup {
+interface RestoreGroup {
   /** Undefined when nothing is recorded (the rollout's preflight records it before any change). */
   version?: string;
   /**
@@ -108,7 +108,7 @@ export interface RestoreGroup {
 }
 
 /** What a rollback would restore (`plan --json`'s `rollback`). */
-export interface PlanRestore {
+interface PlanRestore {
   lastKnownGood?: string;
   /** A rollback during this rollout: each touched target back to the version it ran before it, per tier. */
   tiers: { tier: string; groups: RestoreGroup[] }[];

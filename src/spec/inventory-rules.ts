@@ -18,7 +18,7 @@ import type { RolloutSpec, Target } from './types.js';
  * rare, the file small). A file that cannot be read any more gives positions 0:0.
  * @param path - the spec file, as the issues should name it
  */
-export async function locateInSpecFile(path: string, problems: readonly SpecProblem[]): Promise<Issue[]> {
+async function locateInSpecFile(path: string, problems: readonly SpecProblem[]): Promise<Issue[]> {
   if (problems.length === 0) return [];
   const text = await readFile(path, 'utf8').catch(() => '');
   const lineCounter = new LineCounter();

@@ -24,7 +24,7 @@ import { explain, e } from './explain.js';
 import type { Target } from './types.js';
 
 /** Kubernetes' set-based selector operators (`LabelSelectorRequirement.operator`). */
-export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
 
 /** One set-based requirement, normalized (Kubernetes `LabelSelectorRequirement`). */
 export interface SelectorExpression {
@@ -35,7 +35,7 @@ export interface SelectorExpression {
 }
 
 /** The operators a written requirement may use, as written. */
-export const WRITTEN_SELECTOR_OPERATORS = ['in', 'notIn', 'exists'] as const;
+const WRITTEN_SELECTOR_OPERATORS = ['in', 'notIn', 'exists'] as const;
 
 const OPERATORS_EXPECTED = `one of ${WRITTEN_SELECTOR_OPERATORS.join(', ')}`;
 const EXISTS_EXPECTED =

@@ -15,7 +15,7 @@ import type { SelectorExpression } from './selector.js';
 export type { BurnRatePairSpec, SloSpec } from './slo.js';
 export type { DeployWindowSpec, FreezeSpec, ScheduleSpec } from './schedule.js';
 export type { NotifyEvent, NotifyKind, NotifyWebhookSpec } from './notify.js';
-export type { SelectorExpression, SelectorOperator } from './selector.js';
+export type { SelectorExpression } from './selector.js';
 
 /** API version of the spec file format. */
 export const SPEC_API_VERSION = 'fleetgate/v1alpha1';
