@@ -20,7 +20,7 @@ import { StateWriter } from './persistence.js';
 import { AlertGuard, type AlertsDeps } from './alerts.js';
 import { SloGuard } from './slo.js';
 import type { LeaseOptions } from './lease.js';
-import { liveTarget, replacedSlot } from './replace-slots.js';
+import { liveTarget, recordedTarget, replacedSlot } from './replace-slots.js';
 import { historyOfWaves, StepTimer } from './timings.js';
 
 /** Answers an approval gate: a CLI prompt, `--yes`, or (in GitHub) an environment that was already approved. */
@@ -165,6 +165,11 @@ export class EngineCore {
     const t = liveTarget(this.state, id, (x) => this.byId.get(x));
     if (!t) throw new InvalidPhaseError(`target ${id} is in the plan or state but not in the inventory any more`);
     return t;
+  }
+
+  /** Target `id` itself (the inventory's, or one a rollout provisioned), never another in its slot. */
+  ownTarget(id: string): Target | undefined {
+    return this.byId.get(id) ?? recordedTarget(this.state, id);
   }
 
   hasTarget(id: string): boolean {

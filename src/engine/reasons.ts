@@ -58,6 +58,10 @@ export const Reasons = {
   ReplacementUnhealthy: 'ReplacementUnhealthy',
   /** A replace tier's `retire` step failed, or the old target still answered after it (target failed). */
   RetireFailed: 'RetireFailed',
+  /** A blue-green tier switched to its new pool and keeps the old one until `keepOldPool` is over (exit 6; run again after it). */
+  OldPoolKept: 'OldPoolKept',
+  /** A blue-green tier's `switch` step failed (the rollout pauses; traffic stays where it was). */
+  SwitchFailed: 'SwitchFailed',
 } as const;
 export type Reason = (typeof Reasons)[keyof typeof Reasons];
 

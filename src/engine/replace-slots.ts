@@ -29,14 +29,20 @@ export function liveTarget(
   let cur = id;
   for (let i = 0; i < MAX_CHAIN; i++) {
     const ts = state?.targets[cur];
-    if (ts?.retired !== true || ts.replacedBy === undefined) break;
-    cur = ts.replacedBy;
+    if (ts?.retired === true && ts.replacedBy !== undefined) cur = ts.replacedBy;
+    // A blue-green slot whose new pool member was observed healthy: the observation window and
+    // the analysis of the new pool reach it (the old one serves until the switch).
+    else if (ts?.replace?.mode === 'pool' && ts.phase === 'Succeeded' && ts.replace.new !== undefined)
+      cur = ts.replace.new;
+    else break;
   }
-  const listed = inventory(cur);
-  if (listed) return listed;
-  const ts = state?.targets[cur];
-  if (ts?.replaces !== undefined && ts.address)
-    return { id: cur, address: ts.address, labels: { ...(ts.labels ?? {}) } };
+  return inventory(cur) ?? recordedTarget(state, cur);
+}
+
+/** A target a rollout provisioned, as the state recorded it (id, address, labels), or undefined. */
+export function recordedTarget(state: RolloutState | undefined, id: string): Target | undefined {
+  const ts = state?.targets[id];
+  if (ts?.replaces !== undefined && ts.address) return { id, address: ts.address, labels: { ...(ts.labels ?? {}) } };
   return undefined;
 }
 
@@ -59,7 +65,7 @@ export function replacedSlot(state: RolloutState | undefined, id: string): strin
  */
 export function replaceLeftOut(ts: Pick<TargetState, 'phase' | 'step' | 'replace' | 'retired'>): boolean | undefined {
   if (ts.replace === undefined || ts.retired) return ts.retired ? false : undefined;
-  if (ts.replace.mode === 'surge') return false;
+  if (ts.replace.mode === 'surge' || ts.replace.mode === 'pool') return false;
   if (ts.phase !== 'InProgress' && ts.phase !== 'Failed' && ts.phase !== 'RollbackFailed') return false;
   return ts.step === 'drain' || ts.step === 'provision' || ts.step === 'verifyNew' || ts.step === 'inService';
 }

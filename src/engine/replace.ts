@@ -35,6 +35,7 @@ import type { EngineCore } from './core.js';
 import { Messages, Reasons, type Reason } from './reasons.js';
 import { pollUntilHealthy } from './steps.js';
 import { recordVersion } from './target-move.js';
+import { switchBackToOldPool } from './blue-green.js';
 
 /** How one slot's replacement ended (as a wave's target outcome). */
 export type ReplaceOutcome = 'Succeeded' | 'Failed' | 'Skipped' | 'Blocked' | 'Stopped';
@@ -103,10 +104,11 @@ export class Replacer {
     private readonly gate: BudgetGate,
   ) {}
 
-  /** True for a slot of a `replace` tier. */
+  /** True for a slot of a `replace` or `blueGreen` tier. */
   isReplaceSlot(id: string): boolean {
     const tier = this.c.tierNameOf(id);
-    return tier !== undefined && this.c.tierSpec(tier)?.strategy.type === 'replace';
+    const type = tier === undefined ? undefined : this.c.tierSpec(tier)?.strategy.type;
+    return type === 'replace' || type === 'blueGreen';
   }
 
   private takeSurge(tier: string): boolean {
@@ -165,7 +167,9 @@ export class Replacer {
     }
     const tier = wave.tier;
     // A replacement an earlier run began keeps its mode (and, for a surge, its slot).
-    let mode = ts.replace?.mode;
+    // A blue-green tier's new pool: provisioned beside the old one, which serves until the switch.
+    const pooled = c.tierSpec(tier)?.strategy.type === 'blueGreen';
+    let mode = pooled ? 'pool' : ts.replace?.mode;
     let surge = false;
     if (mode === 'surge') {
       this.surging.set(tier, (this.surging.get(tier) ?? 0) + 1);
@@ -197,7 +201,8 @@ export class Replacer {
         admitted = true;
       }
       ts.replace = { ...(ts.replace ?? {}), mode, old: old.id };
-      const inService = mode === 'surge' ? `${old.id} is still in service` : `${old.id} is out of service (drained)`;
+      const inService =
+        mode !== 'drainFirst' ? `${old.id} is still in service` : `${old.id} is out of service (drained)`;
       if (mode === 'drainFirst' && oldAlive && steps.drain && ts.replace.new === undefined) {
         const why = await this.settleStep(wave.id, 'drain', steps.drain, ts, oldVars, old.id);
         if (why) return this.fail(wave.id, id, ts, `${why}; nothing was provisioned`);
@@ -282,6 +287,23 @@ export class Replacer {
       if (!seen.ok) return unhealthy(`its version step failed: ${seen.message}`);
       recordVersion(nts, seen.version);
       if (seen.version !== version) return unhealthy(`it reports ${seen.version}, expected ${version}`);
+      if (mode === 'pool') {
+        // Blue-green: the new pool member waits for the tier's switch (src/engine/blue-green.ts).
+        nts.phase = 'Succeeded';
+        nts.step = undefined;
+        nts.finishedAt = c.now();
+        ts.phase = 'Succeeded';
+        ts.step = undefined;
+        ts.finishedAt = c.now();
+        await c.persist();
+        c.emit('target_completed', {
+          wave: wave.id,
+          target: id,
+          version,
+          message: `${fresh.id} (${fresh.address}) ready in the new pool`,
+        });
+        return 'Succeeded';
+      }
       // 5. in service; the old one leaves.
       if (steps.inService) {
         await this.record(ts, 'inService');
@@ -368,6 +390,23 @@ export class Replacer {
     const ts: TargetState = (s.targets[id] ??= { phase: 'Pending' });
     const wave = { id: batch, tier: c.tierNameOf(id) ?? c.spec.tiers[0]!.name };
     const under = ts.replace;
+    if (c.tierSpec(wave.tier)?.strategy.type === 'blueGreen') {
+      // Traffic back to the old pool first (once per tier), then this slot's new member retired.
+      const cannot = await switchBackToOldPool(c, wave.tier);
+      if (cannot) {
+        ts.phase = 'RollbackFailed';
+        ts.message = cannot;
+        return 'RollbackFailed';
+      }
+      if (under && s.targets[under.old]?.retired !== true) return this.undo(batch, id, ts, under);
+      if (ts.retired) {
+        ts.phase = 'RollbackFailed';
+        ts.message = `${id} was retired with its pool: it cannot be restored`;
+        return 'RollbackFailed';
+      }
+      ts.phase = 'RolledBack';
+      return 'RolledBack';
+    }
     if (under && s.targets[under.old]?.retired !== true) return this.undo(batch, id, ts, under);
     const outcome = await this.replaceTarget(wave, id, version, { ...opts, during: 'rollback' });
     if (outcome === 'Blocked' || outcome === 'Stopped') return outcome;
@@ -392,7 +431,7 @@ export class Replacer {
     const steps = c.stepsFor(id);
     const problems: string[] = [];
     if (under.new !== undefined && s.targets[under.new] && !s.targets[under.new]!.retired) {
-      const fresh = c.target(under.new);
+      const fresh = c.ownTarget(under.new)!;
       ts.step = 'retireNew';
       await c.persist();
       const why = await this.runStep(batch, 'retire', steps.retire!, c.vars(fresh, c.spec.version), fresh.id);
@@ -403,7 +442,7 @@ export class Replacer {
         c.emit('target_retired', { wave: batch, target: fresh.id, during: 'rollback' });
       }
     }
-    const old = c.target(under.old);
+    const old = c.ownTarget(under.old) ?? c.target(under.old);
     const version = ts.from ?? s.fromVersion ?? c.spec.version;
     const vars = c.vars(old, version);
     // The old one left service when it was drained (drain-first, or a surge that reached its drain).

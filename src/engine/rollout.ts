@@ -38,6 +38,7 @@ import { RollbackRunner } from './rollback.js';
 import { decideAfterObservation, decideAfterWaveSteps, type Transition } from './transitions.js';
 import { assessReportedVersions, prevailingVersion, type FleetVersionProblem } from './version-policy.js';
 import { WaveRunner, type WaveRunResult } from './wave-runner.js';
+import { retireOldPools, switchToNewPool } from './blue-green.js';
 import { notePause } from './timings.js';
 import { assessShardedSteps, formatShardRef, shardBudget, shardLegKey, shardSlice, type ShardRef } from './shard.js';
 import type { AlertTransition } from './alerts.js';
@@ -768,6 +769,7 @@ export class RolloutEngine {
       isRollback: undefined,
       hooks: undefined,
       excluded: excluded.length > 0 ? excluded : undefined,
+      pools: undefined,
     });
     c.setCondition(Reasons.RolloutStarted, `rollout ${current ?? '?'} → ${desired} started by ${c.d.actor}`);
     for (const w of c.plan.waves) s.waves.push({ id: w.id, phase: 'Pending', targets: w.targets });
@@ -1021,6 +1023,13 @@ export class RolloutEngine {
         const ended = await this.observeWave(wave, desired, ws.observeUntil!, decided);
         if (ended) return ended;
       }
+      // A blue-green tier's pool passed its window: traffic moves to it now (src/engine/blue-green.ts).
+      const switchFailed = await switchToNewPool(c, wave);
+      if (switchFailed)
+        return this.pause(
+          Reasons.SwitchFailed,
+          `${switchFailed}; traffic stays on the old pool. ${Messages.decide(this.spec.name)}`,
+        );
       const lastOfTier = c.plan.waves.filter((w) => w.tier === wave.tier).at(-1)?.id === wave.id;
       if (lastOfTier && tierHooks?.after) await this.ensureHook('after', tierHooks.after, wave.tier);
       ws.phase = 'Completed';
@@ -1157,6 +1166,9 @@ export class RolloutEngine {
   private async finish(): Promise<RunResult> {
     const c = this.c;
     const s = c.state;
+    // An old blue-green pool is kept (a rollback switches back) until keepOldPool is over.
+    const kept = await retireOldPools(c);
+    if (kept) return kept;
     if (this.spec.hooks.after) await this.ensureHook('after', this.spec.hooks.after);
     const failed = Object.entries(s.targets)
       .filter(([, t]) => t.phase === 'Failed')

@@ -16,6 +16,11 @@ export interface TemplateVars {
    * (`{{transferee.id}}`, `{{transferee.address}}`, `{{transferee.host}}`, `{{transferee.labels.<key>}}`).
    */
   transferee?: Target;
+  /**
+   * A blue-green tier's `switch` step only: its tier (`{{tier}}`), the pool traffic moves to
+   * (`{{pool.ids}}`, `{{pool.addresses}}`) and the one it leaves (`{{previous.*}}`), comma-separated.
+   */
+  pool?: { tier: string; ids: string; addresses: string; previousIds: string; previousAddresses: string };
 }
 
 /** Placeholders whose value is a host or `host:port`: kept as they are in URLs (checked there instead). */
@@ -46,6 +51,13 @@ export function resolvePlaceholder(name: string, vars: TemplateVars): string | u
       return vars.target.address;
     case 'target.host':
       return hostOf(vars.target.address);
+  }
+  if (vars.pool !== undefined) {
+    if (name === 'tier') return vars.pool.tier;
+    if (name === 'pool.ids') return vars.pool.ids;
+    if (name === 'pool.addresses') return vars.pool.addresses;
+    if (name === 'previous.ids') return vars.pool.previousIds;
+    if (name === 'previous.addresses') return vars.pool.previousAddresses;
   }
   if (name.startsWith('target.labels.')) {
     const key = name.slice('target.labels.'.length);

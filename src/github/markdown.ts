@@ -86,6 +86,8 @@ export interface PlanReport {
   /** The "Estimated duration" cell when history gave one (`learning-markdown.ts`), and its suggestion notes. */
   estimate?: string;
   learned?: string[];
+  /** The plan's gates, analysis and what a rollback restores, as `fleetgate plan` prints them (`describeSafeguards`). */
+  safeguards?: string;
 }
 
 /** Version-skew and policy verdict in one line. */
@@ -208,6 +210,17 @@ export function renderPlanSection(r: PlanReport, opts: { waveLimit?: number } = 
   for (const w of plan.warnings) out.push(`- ⚠️ ${escapeMarkdown(w)}`);
   if (plan.warnings.length > 0) out.push('');
   out.push('<details><summary>Waves</summary>', '', ...waveRows(plan, opts.waveLimit ?? 100), '', '</details>', '');
+  if (r.safeguards)
+    out.push(
+      '<details><summary>Gates, analysis and what a rollback would restore</summary>',
+      '',
+      '```text',
+      r.safeguards.replace(/```/g, "'''"),
+      '```',
+      '',
+      '</details>',
+      '',
+    );
   out.push(renderPlanDiagram(plan, r.gates));
   return out.join('\n');
 }

@@ -35,6 +35,7 @@ export function applyReplaceStrategy(
   planned: PlannedTier,
   waves: Array<Omit<PlannedWave, 'index'>>,
 ): void {
+  if (tier.strategy.type === 'blueGreen') return applyBlueGreenStrategy(tier, planned, waves);
   if (tier.strategy.type !== 'replace') return;
   const s = tier.strategy;
   const n = planned.targets.length;
@@ -52,6 +53,31 @@ export function applyReplaceStrategy(
     w.maxUnavailable = Math.min(unavailable, w.targets.length);
     w.maxSurge = Math.min(surge, w.targets.length);
   }
+}
+
+/**
+ * A `blueGreen` tier is one wave, `<tier>/pool`: its whole new pool is provisioned at once (every
+ * member a surge slot: nothing leaves service before the switch), observed and analysed together;
+ * the tier's `canary` and `waves` do not apply (seed 004: "create new node pool … shift traffic,
+ * then decommission old pool").
+ */
+function applyBlueGreenStrategy(tier: TierSpec, planned: PlannedTier, waves: Array<Omit<PlannedWave, 'index'>>): void {
+  const n = planned.targets.length;
+  planned.strategy = 'blueGreen';
+  planned.maxSurge = n;
+  planned.canarySize = 0;
+  planned.waveSize = n;
+  if (n === 0) return;
+  const pool: Omit<PlannedWave, 'index'> = {
+    id: `${tier.name}/pool`,
+    tier: tier.name,
+    kind: 'wave',
+    targets: [...planned.targets],
+    maxUnavailable: 0,
+    maxSurge: n,
+    observeMs: tier.strategy.observeMs,
+  };
+  waves.splice(0, waves.length, pool);
 }
 
 /** Replacements at once in a wave: its surge slots and its budget (in-place waves: its maxUnavailable). */

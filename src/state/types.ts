@@ -66,10 +66,11 @@ export interface TargetState {
   /**
    * A replacement under way or done in this slot (`strategy.type: replace`; src/engine/replace.ts):
    * `mode` `surge` (the new target came before the old one left) or `drainFirst` (the old one left
-   * first, within maxUnavailable), `old` the target being replaced, `new` the one provisioned for it
+   * first, within maxUnavailable) or `pool` (a blue-green tier's new pool: the old target serves until
+   * the switch), `old` the target being replaced, `new` the one provisioned for it
    * (written as soon as the provision step answered, so a crash never loses a provisioned target).
    */
-  replace?: { mode: 'surge' | 'drainFirst'; old: string; new?: string };
+  replace?: { mode: 'surge' | 'drainFirst' | 'pool'; old: string; new?: string };
   /** This target was replaced by that one (`strategy.type: replace` or `blueGreen`). */
   replacedBy?: string;
   /** This target was retired (its retire step passed and it no longer answers): it is gone. */
@@ -298,6 +299,26 @@ export interface RolloutState {
    * (see `src/plan/replace.ts`: an inventory that still lists the old id reaches the new target).
    */
   replacements?: Record<string, Replacement>;
+  /** Blue-green tiers of this rollout, by tier name: the pools and the traffic switch (src/engine/blue-green.ts). */
+  pools?: Record<string, PoolRecord>;
+}
+
+/** A blue-green tier's two pools (slot ids and the targets in them; times ISO, UTC). */
+export interface PoolRecord {
+  /** Version of the new pool. */
+  version: string;
+  /** Targets of the old pool (serving until the switch; kept until `keepUntil`). */
+  old: string[];
+  /** Targets of the new pool (provisioned and observed before the switch). */
+  new: string[];
+  /** When the `switch` step moved traffic to the new pool. */
+  switchedAt?: string;
+  /** Until when the old pool is kept (a rollback until then switches back). */
+  keepUntil?: string;
+  /** When the old pool was retired (after that a rollback cannot switch back). */
+  retiredAt?: string;
+  /** When a rollback switched traffic back to the old pool. */
+  switchedBackAt?: string;
 }
 
 /**

@@ -58,6 +58,10 @@ describe('actions on GitHub (runner protocol)', () => {
     expect(s.github.comments).toHaveLength(0);
     expect(run.summary).toMatch(/## Fleetgate plan/);
     expect(run.summary).toMatch(/not checked: pull request from a fork/);
+    // The plan says what guards the rollout, as `fleetgate plan` does.
+    expect(run.summary).toMatch(
+      /<summary>Gates, analysis and what a rollback would restore<\/summary>[\s\S]*approval "svc-canary" before \S+\/canary/,
+    );
     expect(annotations(run).join('\n')).toMatch(/from a fork: its token is read-only/);
   });
 

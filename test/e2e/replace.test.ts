@@ -85,6 +85,52 @@ steps:
 `;
 }
 
+function blueGreenYaml(o: { version: string; keepOldPool: string; observe?: string }): string {
+  const node = JSON.stringify(process.execPath);
+  const cliPath = JSON.stringify(CLI);
+  const write = JSON.stringify("require('fs').writeFileSync(process.argv[1], process.argv[2])");
+  return `apiVersion: fleetgate/v1alpha1
+kind: Rollout
+name: web
+component: web
+version: ${o.version}
+inventory:
+  file: ../inventory.yaml
+tiers:
+  - name: web
+    select: { role: web }
+    strategy:
+      type: blueGreen
+      keepOldPool: ${o.keepOldPool}
+      observe: ${o.observe ?? '300ms'}
+      observeInterval: 100ms
+steps:
+  version:
+    http: { url: 'http://{{target.address}}/version', json: version }
+    timeout: 2s
+  verify:
+    http: { url: 'http://{{target.address}}/healthz', expect: 200 }
+    timeout: 1500ms
+    interval: 50ms
+  provision:
+    run: [${node}, ${cliPath}, fleet, provision, --dir, ../fleet, --version, '{{version}}', --replaces, '{{target.id}}', --traffic-rps, '0']
+    timeout: 30s
+  retire:
+    run: [${node}, ${cliPath}, fleet, retire, --dir, ../fleet, --id, '{{target.id}}']
+    timeout: 10s
+  switch: # the "router": a file listing the addresses traffic goes to
+    run: [${node}, -e, ${write}, ../router.txt, '{{pool.addresses}}']
+# Analysis of the new pool before the switch: only its members report the new version.
+analysis:
+  provider: { scrape: {} }
+  metrics:
+    - name: pool-version
+      query: 'gauge(fleet_agent_build_info{version="${o.version}"})'
+      threshold: '>= 1'
+      severity: critical
+`;
+}
+
 /** Given: `count` agents on `version`, each started by the launcher, and a git repository with the spec. */
 async function given(count: number, version: string, spec: string): Promise<Given> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetgate-replace-'));
@@ -229,5 +275,68 @@ describe('strategy.type: replace on the local fleet', () => {
     expect(state.targets['web-1.g2']).toMatchObject({ retired: true });
     expect(await reports(freshAddress)).toBeUndefined();
     expect(await reports(state.targets['web-1']!.address!)).toBe('1.0.0');
+  }, 120_000);
+});
+
+describe('strategy.type: blueGreen on the local fleet', () => {
+  it('provisions the new pool, observes it, switches traffic, keeps the old pool; a rollback switches back', async () => {
+    const g = await given(3, '1.0.0', blueGreenYaml({ version: '2.0.0', keepOldPool: '1h' }));
+    const router = join(g.dir, 'router.txt');
+    const r = await cli(g.dir, 'run', g.spec, '--json');
+    // The old pool is kept for an hour: the run ends Progressing (exit 6), traffic on the new pool.
+    expect(r.code, r.stderr + r.stdout).toBe(6);
+    let state = g.state();
+    expect(state.condition?.reason).toBe('OldPoolKept');
+    const pool = state.pools?.web;
+    expect(pool).toMatchObject({
+      version: '2.0.0',
+      old: ['web-1', 'web-2', 'web-3'],
+      new: ['web-1.g2', 'web-2.g2', 'web-3.g2'],
+    });
+    expect(pool?.switchedAt).toBeDefined();
+    const fresh = pool!.new.map((id) => state.targets[id]!.address!);
+    const old = pool!.old.map((id) => state.targets[id]!.address!);
+    expect(readFileSync(router, 'utf8')).toBe(fresh.join(','));
+    // Observed: both pools run; the new one 2.0.0, the old one still 1.0.0 (kept for a switch back).
+    for (const a of fresh) expect(await reports(a)).toBe('2.0.0');
+    for (const a of old) expect(await reports(a)).toBe('1.0.0');
+    // The pool was observed before the switch: its health checks came before the switch step.
+    const events = g.events(r);
+    const switched = events.findIndex((e) => e.event === 'pool_switched');
+    const checked = events.findIndex((e) => e.event === 'target_health_check' && e.target === 'web-1.g2');
+    expect(checked).toBeGreaterThanOrEqual(0);
+    expect(switched).toBeGreaterThan(checked);
+    // …and its analysis ran on the new pool (the old one reports 1.0.0: it would fail).
+    expect(state.waves[0]).toMatchObject({ id: 'web/pool', phase: 'Completed', analysis: { verdict: 'pass' } });
+    const analysed = events.findIndex((e) => e.event === 'analysis_completed' && e.verdict === 'pass');
+    expect(switched).toBeGreaterThan(analysed);
+    expect(analysed).toBeGreaterThanOrEqual(0);
+
+    const back = await cli(g.dir, 'resume', g.spec, '--decision', 'rollback');
+    expect(back.code, back.stderr + back.stdout).toBe(4);
+    state = g.state();
+    expect(state.phase).toBe('RolledBack');
+    expect(state.pools?.web?.switchedBackAt).toBeDefined();
+    expect(readFileSync(router, 'utf8')).toBe(old.join(','));
+    for (const a of fresh) expect(await reports(a)).toBeUndefined();
+    for (const a of old) expect(await reports(a)).toBe('1.0.0');
+    for (const id of pool!.old) expect(state.targets[id]).toMatchObject({ phase: 'RolledBack', version: '1.0.0' });
+  }, 120_000);
+
+  it('retires the old pool once keepOldPool is over, and the inventory follows', async () => {
+    const g = await given(2, '1.0.0', blueGreenYaml({ version: '2.0.0', keepOldPool: '0s' }));
+    const r = await cli(g.dir, 'run', g.spec);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const state = g.state();
+    expect(state.phase).toBe('Healthy');
+    expect(state.pools?.web?.retiredAt).toBeDefined();
+    for (const id of ['web-1', 'web-2']) {
+      expect(state.targets[id]).toMatchObject({ retired: true, replacedBy: `${id}.g2` });
+      expect(state.replacements?.[id]?.by).toBe(`${id}.g2`);
+      expect(await reports(state.replacements![id]!.address)).toBe('2.0.0');
+    }
+    expect(readFileSync(join(g.dir, 'router.txt'), 'utf8')).toBe(
+      ['web-1', 'web-2'].map((id) => state.replacements![id]!.address).join(','),
+    );
   }, 120_000);
 });

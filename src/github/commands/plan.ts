@@ -13,6 +13,7 @@ import { GitHubApiError } from '../errors.js';
 import { PLAN_COMMENT_MARKER, code, renderPlanComment, type PlanReport } from '../markdown.js';
 import { estimateCell, suggestionLines } from '../learning-markdown.js';
 import { learnFromHistory } from '../../app/plan-learning.js';
+import { describeSafeguards, planSafeguards } from '../../plan/safeguards.js';
 import type { RolloutScm } from '../scm.js';
 import { annotate, setOutputs, writeSummary } from '../runner-io.js';
 import { planWorkflowRun, SHORT_WINDOW_MS } from '../workflow-plan.js';
@@ -128,6 +129,7 @@ export function registerPlanCommand(gh: Command): void {
           audit,
           estimate: estimateCell(learning),
           learned: suggestionLines(learning),
+          safeguards: describeSafeguards(planSafeguards(loaded.spec, loaded.plan, state)),
         });
         if (!first) {
           const observeEnvironment =
