@@ -371,6 +371,8 @@ export function checkRequiredSteps(data: unknown): SpecProblem[] {
     const own = record(tier?.steps) ?? {};
     // A replace or blue-green tier provisions and retires targets instead of upgrading them.
     const type = record(tier?.strategy)?.type;
+    // An unknown type is the schema's to report; which steps it would need is not known.
+    if (typeof type === 'string' && !['inPlace', 'replace', 'blueGreen'].includes(type)) return;
     const missing = requiredStepNames(typeof type === 'string' ? type : undefined).filter(
       (n) => !has(own, n) && !has(top, n),
     );

@@ -278,6 +278,32 @@ describe('strategy.type: replace on the local fleet', () => {
   }, 120_000);
 });
 
+describe('strategy.type: replace without surge (maxSurge 0, maxUnavailable 1)', () => {
+  it('takes each old target out first, within the budget, then provisions its replacement', async () => {
+    const g = await given(3, '1.0.0', specYaml({ version: '2.0.0', maxSurge: 0, maxUnavailable: 1 }));
+    const r = await cli(g.dir, 'run', g.spec, '--json');
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const state = g.state();
+    expect(state.phase).toBe('Healthy');
+    const events = g.events(r);
+    // Out of service: from the old target's drain until its slot completed (the new one in service).
+    let out = 0;
+    let most = 0;
+    for (const e of events) {
+      if (e.event === 'target_step' && e.step === 'drain') most = Math.max(most, ++out);
+      if (e.event === 'target_completed') out--;
+    }
+    expect(most).toBe(1);
+    for (const id of ['web-1', 'web-2', 'web-3']) {
+      const drained = events.findIndex((e) => e.event === 'target_step' && e.target === id && e.step === 'drain');
+      const provisioned = events.findIndex((e) => e.event === 'target_provisioned' && e.target === id);
+      expect(drained).toBeGreaterThanOrEqual(0);
+      expect(provisioned).toBeGreaterThan(drained);
+      expect(state.targets[id]).toMatchObject({ retired: true, replacedBy: `${id}.g2` });
+    }
+  }, 120_000);
+});
+
 describe('strategy.type: blueGreen on the local fleet', () => {
   it('provisions the new pool, observes it, switches traffic, keeps the old pool; a rollback switches back', async () => {
     const g = await given(3, '1.0.0', blueGreenYaml({ version: '2.0.0', keepOldPool: '1h' }));
