@@ -69,6 +69,7 @@ async function rollout(
   let stored: RolloutState | undefined;
   const engine = new RolloutEngine({
     spec,
+    specPath: 'rollouts/bench.yaml',
     targets,
     plan,
     planRollback: (ids) => planRollback(spec, plan, ids),

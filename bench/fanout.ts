@@ -78,6 +78,7 @@ async function enginePreflight(spec: RolloutSpec, targets: Target[], concurrency
     const plan = planRollout(spec, targets);
     const engine = new RolloutEngine({
       spec,
+      specPath: 'rollouts/bench.yaml',
       targets,
       plan,
       planRollback: () => [],

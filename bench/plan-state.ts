@@ -198,6 +198,7 @@ async function waveCommitDiff(n: number): Promise<DiffCheck> {
     let waveMs = 0;
     const engine = new RolloutEngine({
       spec: s,
+      specPath: join(dir, 'rollouts', 'big.yaml'),
       targets,
       plan,
       planRollback: (ids) => planRollback(s, plan, ids),

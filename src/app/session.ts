@@ -178,6 +178,7 @@ export async function openEngine(
         ? { client: createAlertmanagerClient(spec.alerts.alertmanager, { env: process.env, mask: registerSecret }) }
         : undefined,
       spec,
+      specPath: loaded.specPath,
       targets: loaded.targets,
       plan,
       planRollback: (ids, leaders): RollbackBatch[] => planRollback(spec, plan, ids, leaders),

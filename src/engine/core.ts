@@ -55,6 +55,8 @@ export const ENGINE_ACTOR = 'fleetgate';
 
 export interface EngineDeps {
   spec: RolloutSpec;
+  /** The spec file as the command was given it (`rollouts/edge.yaml`): named in the hints, e.g. `fleetgate resume <specPath>`. */
+  specPath: string;
   targets: Target[];
   plan: RolloutPlan;
   /**

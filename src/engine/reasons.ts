@@ -106,5 +106,6 @@ export const Messages = {
     `stopped before ${wave}: outside the deploy windows (schedule.windows); ${opensAt ? `the next window opens at ${opensAt}` : 'no window opens within the search horizon'}. Run again then (nothing is touched until it opens); a rollback is never held`,
   deployFreeze: (wave: string, reason: string, until: string, opensAt: string | undefined) =>
     `stopped before ${wave}: deploy freeze until ${until} (${reason}); ${opensAt ? `waves may start again at ${opensAt}` : 'no window opens within the search horizon'}. Run again then; a rollback is never held`,
-  decide: (name: string) => `decide with: fleetgate resume rollouts/${name}.yaml --decision continue|rollback|abort`,
+  /** `specPath`: the spec file as the run was given it (`EngineDeps.specPath`), so the command can be pasted. */
+  decide: (specPath: string) => `decide with: fleetgate resume ${specPath} --decision continue|rollback|abort`,
 } as const;

@@ -207,7 +207,7 @@ export class RolloutEngine {
     const desired = this.spec.version;
     if (state.phase === 'Paused' && state.condition?.reason !== Reasons.GatePending) {
       throw new RolloutPausedError(
-        `rollout ${this.spec.name} is paused: ${state.condition?.message ?? 'no reason recorded'}. ${Messages.decide(this.spec.name)}`,
+        `rollout ${this.spec.name} is paused: ${state.condition?.message ?? 'no reason recorded'}. ${Messages.decide(this.c.d.specPath)}`,
       );
     }
     if (state.phase === 'RollingBack') return this.rollbacks.rollbackTouched('resume');
@@ -811,7 +811,7 @@ export class RolloutEngine {
     }
     hooks[which] = { phase: 'Failed', startedAt, finishedAt: c.now(), message: r.message };
     const err = new InvalidPhaseError(
-      `${name} hook failed, no further target was touched: ${r.message}. ${Messages.decide(this.spec.name)} (continue runs the hook again)`,
+      `${name} hook failed, no further target was touched: ${r.message}. ${Messages.decide(this.c.d.specPath)} (continue runs the hook again)`,
     );
     s.phase = 'Paused';
     c.setCondition(Reasons.HookFailed, err.message);
@@ -1028,7 +1028,7 @@ export class RolloutEngine {
       if (switchFailed)
         return this.pause(
           Reasons.SwitchFailed,
-          `${switchFailed}; traffic stays on the old pool. ${Messages.decide(this.spec.name)}`,
+          `${switchFailed}; traffic stays on the old pool. ${Messages.decide(this.c.d.specPath)}`,
         );
       const lastOfTier = c.plan.waves.filter((w) => w.tier === wave.tier).at(-1)?.id === wave.id;
       if (lastOfTier && tierHooks?.after) await this.ensureHook('after', tierHooks.after, wave.tier);

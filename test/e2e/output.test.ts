@@ -117,6 +117,13 @@ describe('a paused rollout', () => {
     expect(error.message).toMatch(/is paused: circuit breaker tripped/);
   });
 
+  it('the paused run names the spec path it was given in its resume hint (not rollouts/<name>.yaml)', async () => {
+    const written = `./${repo.specPath}`;
+    const r = await repo.cli('run', written, '--json');
+    const error = expectJsonError(r, 3);
+    expect(error.message).toContain(`decide with: fleetgate resume ${written} --decision continue|rollback|abort`);
+  });
+
   it('run --json while another run holds the lock prints a JSON error with exit code 1', async () => {
     const lock = await acquireLock(join(repo.dir, 'rollouts', '.fleetgate', 'svc.lock'), { owner: 'output test' });
     try {

@@ -407,8 +407,13 @@ describe('RolloutEngine: hooks', () => {
     expect(s.state()).toMatchObject({ phase: 'Paused', condition: { reason: Reasons.HookFailed } });
     expect(s.state().hooks?.before?.phase).toBe('Failed');
     expect(s.fleet.touched()).toEqual([]);
+    // The hint names the spec file the run was given, not one built from the rollout's name.
+    const hint = `decide with: fleetgate resume ${s.specPath} --decision continue|rollback|abort`;
+    expect(error.message).toContain(hint);
     // a paused rollout needs a decision
-    expect(await rejection(s.engine().run())).toBeInstanceOf(RolloutPausedError);
+    const paused = await rejection(s.engine().run());
+    expect(paused).toBeInstanceOf(RolloutPausedError);
+    expect(paused.message).toContain(hint);
 
     const r = await s.engine().resume('continue');
 

@@ -93,6 +93,8 @@ export class Scenario {
   signal?: AbortSignal;
   /** The lease the next engine asks for (change it between runs to play another runner). */
   lease?: LeaseOptions;
+  /** The spec file the engine is told it runs (its hints name it); not `rollouts/<name>.yaml`, so a hint built from the name shows. */
+  specPath = 'deploy/specs/edge-upgrade.yml';
   /** Plan of the last `engine()` (before exclusions). */
   plan!: RolloutPlan;
   private readonly opts: ScenarioOptions;
@@ -123,6 +125,7 @@ export class Scenario {
     this.plan = plan;
     return {
       spec,
+      specPath: this.specPath,
       targets: this.targets,
       plan,
       planRollback: (ids, leaders) => planRollback(spec, plan, ids, leaders),
