@@ -153,6 +153,14 @@ function describe(e: RolloutEvent, pc: Colors): string | undefined {
       return pc.yellow(`  ⏸ ${String(e.message)}`);
     case 'notify_warning':
       return pc.yellow(`  ! ${String(e.message)}`);
+    case 'target_provisioned':
+      return `  ${pc.cyan('+')} ${t}: ${String(e.new)} provisioned at ${String(e.address)} on ${String(e.version)}`;
+    case 'target_retired':
+      return `  ${pc.dim('−')} ${t} retired${typeof e.replacedBy === 'string' ? ` (replaced by ${e.replacedBy})` : ''}`;
+    case 'pool_switched':
+      return pc.bold(
+        `⇄ ${String(e.tier)}: traffic ${e.back === true ? 'switched back to the old pool' : `switched to the pool on ${String(e.version)}`} (${(e.pool as string[]).join(', ')})${typeof e.keepUntil === 'string' ? `; old pool kept until ${e.keepUntil}` : ''}`,
+      );
     default:
       return undefined;
   }
