@@ -29,6 +29,7 @@ import { colorsFor, createReporter } from './reporter.js';
 import { redactSecrets } from '../util/secrets.js';
 import { formatPreflight, formatStatus } from './status.js';
 import { detectDrift, formatDrift } from '../app/drift.js';
+import { judgeInventoryFile } from '../app/inventory-judge.js';
 import { registerFleetLauncherCommands, runLocalFleetCommand } from './fleet-command.js';
 import { registerReportCommand } from './report-command.js';
 import { registerHistoryCommand } from './history-command.js';
@@ -270,12 +271,17 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
       const all = [];
       for (const file of specs) {
         const result = await readSpecFile(file);
-        const issues = result.ok ? result.warnings : [...result.errors, ...result.warnings];
+        // Targets the spec names (listed canaries and waves) judged against an inventory file.
+        const judged = result.ok ? await judgeInventoryFile(file, result.spec) : { errors: [], warnings: [] };
+        const valid = result.ok && judged.errors.length === 0;
+        const issues = result.ok
+          ? [...judged.errors, ...result.warnings, ...judged.warnings]
+          : [...result.errors, ...result.warnings];
         all.push(...issues);
-        if (!result.ok) failed = true;
+        if (!valid) failed = true;
         if (!flags.json) {
           for (const i of issues) process.stdout.write(`${formatIssue(i)}\n`);
-          if (result.ok) process.stdout.write(`${file}: valid\n`);
+          if (valid) process.stdout.write(`${file}: valid\n`);
         }
       }
       // Once for all files: GitHub caps annotations per step.

@@ -106,10 +106,11 @@ describe('fleetgate run with a listed canary and listed waves', () => {
 
   it('refuses a canary id the inventory file does not hold, at the spec line, touching no agent', async () => {
     repo = await RolloutRepo.create({ count: 3, version: '1.0.0', spec: { version: '2.0.0', canary: ['t-2', 't-9'] } });
-    const validate = await repo.cli('validate', repo.specPath);
-    // The inventory is a file: validate judges the spec alone; plan and run judge it against the inventory.
-    expect(validate.code, validate.stdout).toBe(0);
     const expected = `${repo.specPath}:11:22 tiers[0].strategy.canary[1]: target "t-9" is not in the inventory (expected a member of tier "all")`;
+    // The inventory is a file: validate reads it to judge the ids the spec names; plan and run do too.
+    const validate = await repo.cli('validate', repo.specPath);
+    expect(validate.code, validate.stdout).toBe(1);
+    expect(validate.stdout.split('\n')[0]).toBe(expected);
     const plan = await repo.cli('plan', repo.specPath);
     expect(plan.code).toBe(1);
     expect(plan.stderr).toContain(expected);

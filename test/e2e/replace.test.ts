@@ -11,7 +11,7 @@
  * and the next rollout reaches the new targets through the same (unchanged) inventory file.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -275,6 +275,44 @@ describe('strategy.type: replace on the local fleet', () => {
     expect(state.targets['web-1.g2']).toMatchObject({ retired: true });
     expect(await reports(freshAddress)).toBeUndefined();
     expect(await reports(state.targets['web-1']!.address!)).toBe('1.0.0');
+  }, 120_000);
+});
+
+describe('strategy.type: replace after a crash', () => {
+  it('a run killed right after a provision goes on with the target it provisioned (none is made twice)', async () => {
+    const g = await given(2, '1.0.0', specYaml({ version: '2.0.0' }));
+    const child = spawn(process.execPath, [CLI, 'run', g.spec, '--json'], {
+      cwd: g.dir,
+      env: { ...process.env, CI: '1', NO_COLOR: '1' },
+    });
+    let seen = '';
+    const killed = new Promise<void>((res) => {
+      child.stdout.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (seen.includes('"event":"target_provisioned"')) child.kill('SIGKILL');
+      });
+      child.on('exit', () => res());
+    });
+    await killed;
+    const crashed = g.state();
+    // Written before the crash: which target was provisioned, for which slot.
+    expect(crashed.targets['web-1']).toMatchObject({
+      phase: 'InProgress',
+      replace: { mode: 'surge', new: 'web-1.g2' },
+    });
+    expect(crashed.targets['web-1.g2']).toMatchObject({ replaces: 'web-1' });
+
+    const again = await cli(g.dir, 'run', g.spec);
+    expect(again.code, again.stderr + again.stdout).toBe(0);
+    const state = g.state();
+    expect(state.phase).toBe('Healthy');
+    expect(state.targets['web-1']).toMatchObject({ retired: true, replacedBy: 'web-1.g2' });
+    expect(state.targets['web-1.g3']).toBeUndefined();
+    // The launcher holds exactly the two new agents: nothing leaked, nothing made twice.
+    const records = readdirSync(g.fleetDir)
+      .filter((n) => n.endsWith('.json'))
+      .sort();
+    expect(records).toEqual(['web-1.g2.json', 'web-2.g2.json']);
   }, 120_000);
 });
 

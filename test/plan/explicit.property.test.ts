@@ -24,7 +24,7 @@ const fleetArb: fc.Arbitrary<Target[]> = fc
     rows.map((r, i) => ({
       id: `t-${i + 1}`,
       address: `10.0.0.${i}:80`,
-      labels: r.zone === undefined ? { role: r.role } : { role: r.role, zone: r.zone },
+      labels: (r.zone === undefined ? { role: r.role } : { role: r.role, zone: r.zone }) as Record<string, string>,
     })),
   );
 
