@@ -9,13 +9,15 @@
  * comes from the rank sums (`@stdlib/stats-ranks`, average ranks for ties):
  * the one-sided p is half the two-sided one when the canary ranks higher, one
  * minus that half otherwise. Nothing here computes a distribution by hand.
- * The normal approximation is coarse below about 5 samples per group, which is
- * why the assessment asks for at least {@link MIN_STATISTICAL_SAMPLES}.
+ * The normal approximation is coarse with few samples, so the assessment
+ * (`assess.ts`) needs at least {@link MIN_STATISTICAL_SAMPLES} per group, and
+ * counts a pass only when a canary `detect` times higher would have tested high
+ * with the same sample sizes; otherwise the measurement is no data.
  */
 import kruskalTest from '@stdlib/stats-kruskal-test';
 import ranks from '@stdlib/stats-ranks';
 
-/** Fewest samples per group the statistical threshold accepts; fewer is inconclusive. */
+/** Fewest samples per group the statistical threshold accepts; fewer is no data (the metric's `noData` applies; docs/analysis.md). */
 export const MIN_STATISTICAL_SAMPLES = 3;
 
 /** Outcome of {@link mannWhitneyGreater}. */

@@ -3,8 +3,13 @@
  * undrain on each target, concurrently up to `maxUnavailable` and within the
  * tier's budget as observed — with a circuit breaker, a per-wave failure
  * tolerance, observation windows, gates, decisions and rollback. Every phase
- * reads the state, changes it and persists it before and after each step, so a
- * run killed at any moment is continued by the next.
+ * reads the state, changes it and writes it back through `persistence.ts`: a
+ * step that changes a target (drain, upgrade, undrain) and a hook's start are
+ * on disk before they run; read-only steps (the version probe, verify) and a
+ * target's outcome go with the next write without waiting for it (ADR 0002);
+ * the state is committed (git) at the start, after each wave and at each stop.
+ * So a run killed at any moment is continued by the next, which probes again
+ * every target recorded in progress.
  *
  * Observe, then act: before a target is taken down its tier's members are
  * probed (`BudgetGate`); before a rollout starts every target's version is read

@@ -1,7 +1,13 @@
 /**
  * Provider settings are part of the spec schema (issue 11, part 6): a typo or a
- * bad value fails `validate` at its line and column, for every provider.
+ * bad value fails `validate` at its line and column, for every provider — also
+ * through the bundled CLI (`fleetgate validate`, exit 1), as docs/spec.md promises
+ * ("a typo never passes silently").
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatIssue } from '../../src/spec/issue.js';
 import { parseSpec } from '../../src/spec/parse.js';
@@ -62,5 +68,29 @@ describe('provider settings in the spec schema', () => {
       /analysis\.provider\.scrape\.path: must start with "\/"/,
     );
     expect(issues('{ http: { retries: -1 } }')[0]).toMatch(/analysis\.provider\.http\.retries: must be a whole number/);
+  });
+});
+
+describe('fleetgate validate (the bundled CLI) on a provider setting typo', () => {
+  const cli = resolve(import.meta.dirname, '../../dist/cli.js');
+
+  it.each([
+    ['prometheus', "{ prometheus: { adress: 'http://p:9090' } }", 'adress', 'address'],
+    ['scrape', '{ scrape: { shceme: http } }', 'shceme', 'scheme'],
+    ['http', "{ http: { url: 'http://q/{{query}}', jsn: value } }", 'jsn', 'json'],
+  ])('%s: exit 1 and the typo at its line and column, naming the setting meant', (type, provider, typo, meant) => {
+    expect(existsSync(cli), 'build first: node scripts/build.mjs').toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'fleetgate-provider-typo-'));
+    try {
+      writeFileSync(join(dir, 'r.yaml'), `${HEAD}  provider: ${provider}\n`);
+      const r = spawnSync(process.execPath, [cli, 'validate', 'r.yaml'], { cwd: dir, encoding: 'utf8' });
+      const col = `  provider: ${provider}`.indexOf(typo) + 1;
+      expect(r.status, r.stdout + r.stderr).toBe(1);
+      expect(r.stdout + r.stderr).toContain(
+        `r.yaml:13:${col} analysis.provider.${type}.${typo}: unknown ${type} setting; did you mean "${meant}"?`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
