@@ -21,7 +21,7 @@ import { AlertGuard, type AlertsDeps } from './alerts.js';
 import { SloGuard } from './slo.js';
 import type { LeaseOptions } from './lease.js';
 import { liveTarget, recordedTarget, replacedSlot } from './replace-slots.js';
-import { historyOfWaves, StepTimer } from './timings.js';
+import { historyOfWaves, StepTimer, trimHistoryWaves } from './timings.js';
 
 /** Answers an approval gate: a CLI prompt, `--yes`, or (in GitHub) an environment that was already approved. */
 export type GateApprover = (
@@ -270,5 +270,6 @@ export class EngineCore {
       ...historyOfWaves(s),
     });
     s.history.length = Math.min(s.history.length, HISTORY_LIMIT);
+    trimHistoryWaves(s.history);
   }
 }

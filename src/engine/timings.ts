@@ -5,7 +5,13 @@
  * steps are done.
  */
 import { addStepSamples, summarizeWaves } from '../state/history.js';
-import { WAVE_HISTORY_LIMIT, type HistoryEntry, type RolloutState, type WaveState } from '../state/types.js';
+import {
+  WAVE_HISTORY_ENTRIES,
+  WAVE_HISTORY_LIMIT,
+  type HistoryEntry,
+  type RolloutState,
+  type WaveState,
+} from '../state/types.js';
 
 /** Step names timed: the target-changing steps and the polled checks of `moveTarget`. */
 export type TimedStep = 'drain' | 'upgrade' | 'verify' | 'undrain' | 'caughtUp';
@@ -42,6 +48,18 @@ export function notePause(state: RolloutState, reason: string): void {
   const ws = state.waves.find((w) => w.id === state.currentWave);
   if (!ws) return;
   if (!(ws.paused ??= []).includes(reason)) ws.paused.push(reason);
+}
+
+/**
+ * Drops the waves of history entries older than the newest {@link WAVE_HISTORY_ENTRIES} (their
+ * count stays in `waveCount`): what bounds the history's wave lines.
+ */
+export function trimHistoryWaves(history: HistoryEntry[]): void {
+  for (const entry of history.slice(WAVE_HISTORY_ENTRIES)) {
+    if (!entry.waves) continue;
+    entry.waveCount ??= entry.waves.length;
+    delete entry.waves;
+  }
 }
 
 /** The learning fields of a history entry for the rollout in `state`: whether it is a rollback, and its waves. */

@@ -84,16 +84,105 @@ export function serializeState(state: RolloutState): string {
   const entries = Object.entries(state.targets);
   const block =
     entries.length === 0 ? 'targets: {}' : `targets:\n${entries.map(([id, t]) => cachedTargetLine(id, t)).join('\n')}`;
-  const text = headerWithYaml({ ...state, waves, targets: targetsToken as never });
+  const { history, lines: historyLines } = tokenizeHistoryWaves(state.history, nonce);
+  const { waves: timedWaves, lines: stepLines } = tokenizeWaveSteps(waves, nonce);
+  const text = headerWithYaml({ ...state, waves: timedWaves, targets: targetsToken as never, history });
   const out = text
     .replace(`\ntargets: ${targetsToken}\n`, () => `\n${block}\n`)
     .replace(/^( +targets: )(fgtok-[0-9a-f]+-wave\d+)$/gm, (m, lead: string, token: string) => {
       const line = waveLists.get(token);
       return line === undefined ? m : `${lead}${line}`;
+    })
+    .replace(/^( {6}- )(fgtok-[0-9a-f]+-hw\d+)$/gm, (m, lead: string, token: string) => {
+      const line = historyLines.get(token);
+      return line === undefined ? m : `${lead}${line}`;
+    })
+    .replace(/^( {4}steps: )(fgtok-[0-9a-f]+-steps\d+)$/gm, (m, lead: string, token: string) => {
+      const line = stepLines.get(token);
+      return line === undefined ? m : `${lead}${line}`;
     });
   // A token that did not land where expected (cannot happen with a RolloutState): let yaml do it all.
   // Secrets are redacted from everything written (the yaml path redacts its own text).
   return out.includes(nonce) ? serializeStateWithYaml(state) : redactSecrets(out);
+}
+
+/**
+ * The history with each past wave (`history[i].waves[j]`) that `formatHistoryWave` can write
+ * replaced by a token, and the lines by token: a full history holds up to 1,000 of them, which
+ * `yaml` took ~0.15 s to write on each change of the header.
+ */
+function tokenizeHistoryWaves(
+  history: RolloutState['history'],
+  nonce: string,
+): { history: RolloutState['history']; lines: Map<string, string> } {
+  const lines = new Map<string, string>();
+  if (!Array.isArray(history)) return { history, lines };
+  // Keyed by the V8 serialization of the whole history (a native call): it changes once per rollout.
+  let key: Buffer | undefined;
+  try {
+    key = v8Serialize(history);
+  } catch {
+    key = undefined; // not serializable (cannot happen with a RolloutState): no caching
+  }
+  if (key && lastHistory?.nonce === nonce && lastHistory.key.equals(key)) return lastHistory.result;
+  const out = history.map((entry) => {
+    if (entry === null || typeof entry !== 'object' || !Array.isArray(entry.waves)) return entry;
+    let changed = false;
+    const waves = entry.waves.map((w) => {
+      const line = w !== null && typeof w === 'object' ? formatDeepFlowMap(w, 2) : undefined;
+      if (line === undefined) return w;
+      const token = `${nonce}-hw${lines.size}`;
+      lines.set(token, line);
+      changed = true;
+      return token as never;
+    });
+    return changed ? { ...entry, waves } : entry;
+  });
+  const result = { history: out, lines };
+  if (key) lastHistory = { key, nonce, result };
+  return result;
+}
+
+/** The waves with each `steps` that `formatDeepFlowMap` can write replaced by a token, and the lines by token. */
+function tokenizeWaveSteps(
+  waves: RolloutState['waves'],
+  nonce: string,
+): { waves: RolloutState['waves']; lines: Map<string, string> } {
+  const lines = new Map<string, string>();
+  const out = waves.map((w, i) => {
+    const steps = (w as { steps?: unknown } | null)?.steps;
+    if (steps === null || typeof steps !== 'object') return w;
+    const line = formatDeepFlowMap(steps, 1);
+    if (line === undefined) return w;
+    const token = `${nonce}-steps${i}`;
+    lines.set(token, line);
+    return { ...w, steps: token as never };
+  });
+  return { waves: out, lines };
+}
+
+/** The last history tokenized, keyed by the V8 serialization of what it was made from. */
+let lastHistory:
+  { key: Buffer; nonce: string; result: { history: RolloutState['history']; lines: Map<string, string> } } | undefined;
+
+/**
+ * `{ k: v, … }` / `{}` as `yaml` writes a flow map: simple scalars, lists of plain words and
+ * (`depth` > 0) maps of those `depth` − 1 levels deep; `undefined` for anything else.
+ */
+function formatDeepFlowMap(record: object, depth: number): string | undefined {
+  if (Array.isArray(record)) return undefined;
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(record)) {
+    if (value === undefined) continue;
+    let text: string | undefined;
+    if (Array.isArray(value)) text = formatFlowSeq(value);
+    else if (value !== null && typeof value === 'object')
+      text = depth > 0 ? formatDeepFlowMap(value as object, depth - 1) : undefined;
+    else text = formatSimpleScalar(value);
+    if (text === undefined || !isPlainWord(key)) return undefined;
+    parts.push(`${key}: ${text}`);
+  }
+  return parts.length === 0 ? '{}' : `{ ${parts.join(', ')} }`;
 }
 
 // ------------------------------------------------------------ write-path caches
@@ -386,14 +475,15 @@ function readSimpleScalar(s: string, i: number, stop: string): { value: unknown;
 const WORD_CHARS = /[A-Za-z0-9_./+@:-]*/y;
 
 /**
- * Reads `{ k: v, … }` / `{}` at `s[i]`, a value being a simple scalar or (when `nested`) one
- * more such map of simple scalars.
+ * Reads `{ k: v, … }` / `{}` at `s[i]`, a value being a simple scalar, (`depth` > 0) one more
+ * such map `depth` − 1 levels deep, or (with `seqs`) a list of simple strings `[ a, b ]`.
  * @returns the map and the index after its `}`, or `undefined` (not in the fast grammar).
  */
 function readFlowMapAt(
   s: string,
   i: number,
-  nested: boolean,
+  depth: number,
+  seqs = false,
 ): { value: Record<string, unknown>; next: number } | undefined {
   if (s.startsWith('{}', i)) return { value: {}, next: i + 2 };
   if (!s.startsWith('{ ', i)) return undefined;
@@ -407,7 +497,9 @@ function readFlowMapAt(
     const at = colon + 2;
     let v: { value: unknown; next: number } | undefined;
     if (s[at] === '{') {
-      v = nested ? readFlowMapAt(s, at, false) : undefined;
+      v = depth > 0 ? readFlowMapAt(s, at, depth - 1, seqs) : undefined;
+    } else if (s[at] === '[') {
+      v = seqs ? readFlowSeqAt(s, at) : undefined;
     } else if (s[at] === '"' || s[at] === "'") {
       v = readSimpleScalar(s, at, ', ');
     } else {
@@ -425,7 +517,35 @@ function readFlowMapAt(
 
 /** Reads `{ k: v, … }` / `{}` (the whole of `s`, one nested level); `undefined` when it is not in the fast grammar. */
 function readFlowMap(s: string): Record<string, unknown> | undefined {
-  const r = readFlowMapAt(s, 0, true);
+  const r = readFlowMapAt(s, 0, 1);
+  return r !== undefined && r.next === s.length ? r.value : undefined;
+}
+
+/** Reads `[ a, b ]` / `[]` of simple strings at `s[i]`; the list and the index after its `]`, or `undefined`. */
+function readFlowSeqAt(s: string, i: number): { value: unknown[]; next: number } | undefined {
+  if (s.startsWith('[]', i)) return { value: [], next: i + 2 };
+  if (!s.startsWith('[ ', i)) return undefined;
+  const out: unknown[] = [];
+  let j = i + 2;
+  for (;;) {
+    let v: { value: unknown; next: number } | undefined;
+    if (s[j] === '"' || s[j] === "'") v = readSimpleScalar(s, j, ', ');
+    else {
+      WORD_CHARS.lastIndex = j;
+      const end = j + WORD_CHARS.exec(s)![0].length;
+      v = readSimpleScalar(s.slice(0, end), j, ', ');
+    }
+    if (v === undefined || typeof v.value !== 'string') return undefined;
+    out.push(v.value);
+    if (s.startsWith(' ]', v.next)) return { value: out, next: v.next + 2 };
+    if (!s.startsWith(', ', v.next)) return undefined;
+    j = v.next + 2;
+  }
+}
+
+/** Reads a past wave's line body `{ id: …, steps: { target: { … } } }` (two nested levels, lists); `undefined` when not in the fast grammar. */
+function readHistoryWave(s: string): Record<string, unknown> | undefined {
+  const r = readFlowMapAt(s, 0, 2, true);
   return r !== undefined && r.next === s.length ? r.value : undefined;
 }
 
@@ -470,6 +590,8 @@ function readStateLineWise(text: string): unknown {
   const nonce = randomBytes(6).toString('hex');
   const targetsToken = `fgtok-${nonce}-targets`;
   const waveTokens = new Map<string, unknown[]>();
+  const historyTokens = new Map<string, Record<string, unknown>>();
+  const stepTokens = new Map<string, Record<string, unknown>>();
   let targets: Record<string, unknown> | undefined;
   let section = '';
   const kept: string[] = [];
@@ -489,6 +611,26 @@ function readStateLineWise(text: string): unknown {
       n = m - 1;
       continue;
     }
+    if (section === 'history:' && line.startsWith('      - {')) {
+      // A past wave (`history[].waves[]`): one flow line each, up to 1,000 in a full history.
+      const wave = readHistoryWave(line.slice('      - '.length));
+      if (wave !== undefined) {
+        const token = `fgtok-${nonce}-hw${historyTokens.size}`;
+        historyTokens.set(token, wave);
+        kept.push(`      - ${token}`);
+        continue;
+      }
+    }
+    if (section === 'waves:' && line.startsWith('    steps: {')) {
+      // A wave's step timings: one flow map of `{ count, medianMs, maxMs }` per step.
+      const steps = readFlowMapAt(line, '    steps: '.length, 1);
+      if (steps !== undefined && steps.next === line.length) {
+        const token = `fgtok-${nonce}-steps${stepTokens.size}`;
+        stepTokens.set(token, steps.value);
+        kept.push(`    steps: ${token}`);
+        continue;
+      }
+    }
     if (section === 'waves:' && line.startsWith('    targets: ')) {
       const list = readFlowSeq(line.slice('    targets: '.length));
       if (list !== undefined) {
@@ -500,7 +642,8 @@ function readStateLineWise(text: string): unknown {
     }
     kept.push(line);
   }
-  if (targets === undefined && waveTokens.size === 0) return undefined;
+  if (targets === undefined && waveTokens.size === 0 && historyTokens.size === 0 && stepTokens.size === 0)
+    return undefined;
   const doc = parseDocument(kept.join('\n'));
   if (doc.errors.length > 0 || doc.warnings.length > 0) return undefined;
   let raw: unknown;
@@ -528,7 +671,47 @@ function readStateLineWise(text: string): unknown {
     }
     if (found !== waveTokens.size) return undefined;
   }
+  if (historyTokens.size > 0 && !restoreHistoryWaves(data, historyTokens)) return undefined;
+  if (stepTokens.size > 0 && !restoreWaveSteps(data, stepTokens)) return undefined;
   return data;
+}
+
+/**
+ * Puts the waves' step timings read line-wise back where their tokens landed (`waves[i].steps`).
+ * @returns false when a token is missing or landed elsewhere
+ */
+function restoreWaveSteps(data: Record<string, unknown>, tokens: Map<string, Record<string, unknown>>): boolean {
+  if (!Array.isArray(data.waves)) return false;
+  let found = 0;
+  for (const wave of data.waves as unknown[]) {
+    const w = wave as { steps?: unknown } | null;
+    if (w === null || typeof w !== 'object' || typeof w.steps !== 'string') continue;
+    const steps = tokens.get(w.steps);
+    if (steps === undefined) continue;
+    w.steps = steps;
+    found++;
+  }
+  return found === tokens.size;
+}
+
+/**
+ * Puts the past waves read line-wise back where their tokens landed (`history[i].waves[j]`).
+ * @returns false when a token is missing or landed elsewhere (the caller then reads it all with `yaml`)
+ */
+function restoreHistoryWaves(data: Record<string, unknown>, tokens: Map<string, Record<string, unknown>>): boolean {
+  if (!Array.isArray(data.history)) return false;
+  let found = 0;
+  for (const entry of data.history as unknown[]) {
+    const waves = (entry as { waves?: unknown } | null)?.waves;
+    if (!Array.isArray(waves)) continue;
+    for (let j = 0; j < waves.length; j++) {
+      const wave = typeof waves[j] === 'string' ? tokens.get(waves[j] as string) : undefined;
+      if (wave === undefined) continue;
+      waves[j] = wave;
+      found++;
+    }
+  }
+  return found === tokens.size;
 }
 
 /**

@@ -203,6 +203,13 @@ export interface WaveHistory {
 /** Waves kept per history entry (the first ones; `waveCount` says how many there were). */
 export const WAVE_HISTORY_LIMIT = 50;
 
+/**
+ * History entries, the newest, that keep their `waves`: the plan reads the last 5 rollouts of new
+ * versions, and 10 leave room for rollbacks between them. Older entries keep `waveCount` only, so
+ * a full history adds at most 500 wave lines (a 10,000-target state stays under 2 MB).
+ */
+export const WAVE_HISTORY_ENTRIES = 10;
+
 export interface HistoryEntry {
   from?: string;
   to: string;
@@ -223,7 +230,7 @@ export interface HistoryEntry {
   rollback?: boolean;
   /** The rollout's waves with their durations and step timings, at most {@link WAVE_HISTORY_LIMIT}. */
   waves?: WaveHistory[];
-  /** Waves the rollout had, when more than were kept in `waves`. */
+  /** Waves the rollout had, when more than were kept in `waves` (or when an older entry's were dropped). */
   waveCount?: number;
 }
 

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { engineSpec, fleet, scenario, size, tier } from './kit/engine.js';
 import { DEFAULT_LATENCY } from './kit/fleet.js';
 import { parseState, serializeState } from '../../src/state/store.js';
+import { WAVE_HISTORY_ENTRIES } from '../../src/state/types.js';
 
 describe('history keeps wave durations and step timings', () => {
   it('records every wave with its size, duration and per-step median and maximum', async () => {
@@ -45,6 +46,24 @@ describe('history keeps wave durations and step timings', () => {
     const text = serializeState(sc.state());
     expect(text).not.toMatch(/[&*]a\d/);
     expect(parseState(text, 'x.state.yaml')).toEqual(JSON.parse(JSON.stringify(sc.state())));
+  });
+
+  it('keeps the waves of the newest WAVE_HISTORY_ENTRIES entries only; older ones keep their count', async () => {
+    const sc = scenario({
+      spec: engineSpec([tier('edge', {}, { canary: size(1), waves: size(1), observeMs: 0 })]),
+      targets: fleet('edge', 3),
+    });
+    for (let minor = 1; minor <= WAVE_HISTORY_ENTRIES + 2; minor++) {
+      sc.spec = { ...sc.spec, version: `1.${minor}.0` };
+      expect((await sc.engine().run()).outcome).toBe('Healthy');
+    }
+    const history = sc.state().history;
+    expect(history).toHaveLength(WAVE_HISTORY_ENTRIES + 2);
+    expect(history.slice(0, WAVE_HISTORY_ENTRIES).every((h) => h.waves?.length === 3)).toBe(true);
+    expect(history.slice(WAVE_HISTORY_ENTRIES).map((h) => [h.to, h.waves, h.waveCount])).toEqual([
+      ['1.2.0', undefined, 3],
+      ['1.1.0', undefined, 3],
+    ]);
   });
 
   it('records where a rollout paused, why, and what was decided there', async () => {

@@ -11,6 +11,7 @@ import {
   statePathFor,
   writeState,
 } from '../../src/state/store.js';
+import { HISTORY_LIMIT, WAVE_HISTORY_ENTRIES, WAVE_HISTORY_LIMIT } from '../../src/state/types.js';
 
 const now = new Date('2026-11-23T12:00:00Z');
 
@@ -151,6 +152,61 @@ history:
     await expect(writeState(join(dir, 's.yaml'), createEmptyState('x'), 0, now)).rejects.toBeInstanceOf(
       StateWriteError,
     );
+  });
+
+  it('stays under 2 MB for 10,000 targets with step timings on 200 waves and a full history (issue 13)', () => {
+    const s = createEmptyState('big');
+    const timing = () => ({ count: 50, medianMs: 61_234, maxMs: 70_123 });
+    const steps = () => ({ target: timing(), drain: timing(), upgrade: timing(), verify: timing(), undrain: timing() });
+    for (let i = 0; i < 10_000; i++) {
+      s.targets[`target-${i}`] = {
+        phase: 'Succeeded',
+        from: '1.0.0',
+        version: '1.1.0',
+        attempts: 1,
+        startedAt: now.toISOString(),
+        finishedAt: now.toISOString(),
+      };
+    }
+    for (let w = 0; w < 200; w++) {
+      const ids = Array.from({ length: 50 }, (_, k) => `target-${w * 50 + k}`);
+      s.waves.push({
+        id: `all/${w + 1}`,
+        phase: 'Completed',
+        targets: ids,
+        startedAt: now.toISOString(),
+        finishedAt: now.toISOString(),
+        succeeded: 50,
+        failed: 0,
+        steps: steps(),
+      });
+    }
+    for (let h = 0; h < HISTORY_LIMIT; h++) {
+      s.history.push({
+        from: '1.0.0',
+        to: `1.${h}.0`,
+        phase: 'Healthy',
+        startedAt: now.toISOString(),
+        finishedAt: now.toISOString(),
+        reason: 'RolloutCompleted',
+        ...(h < WAVE_HISTORY_ENTRIES
+          ? {
+              waves: Array.from({ length: WAVE_HISTORY_LIMIT }, (_, w) => ({
+                id: `all/${w + 1}`,
+                size: 50,
+                phase: 'Completed' as const,
+                durationMs: 912_345,
+                verdict: 'pass' as const,
+                steps: steps(),
+              })),
+              waveCount: 200,
+            }
+          : { waveCount: 200 }),
+      });
+    }
+    const text = serializeState(s);
+    expect(Buffer.byteLength(text)).toBeLessThan(2_000_000);
+    expect(parseState(text, 's')).toEqual(s);
   });
 
   it('stays under 2 MB for 10,000 targets', async () => {
