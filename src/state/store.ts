@@ -906,6 +906,10 @@ const checkTarget = fields(
     message: text,
     address: text,
     labels: mapOf(text),
+    replace: fields({ mode: oneOf(['surge', 'drainFirst', 'pool']), old: text }, { new: text }),
+    replacedBy: text,
+    retired: flag,
+    replaces: text,
   },
 );
 
@@ -1000,6 +1004,13 @@ const checkStateShape: Rule = fields(
           breakerTripped: fields({ reason: text, failedTargets: listOf(text) }, { at: text }),
           budgetExhausted: text,
         },
+      ),
+    ),
+    replacements: mapOf(fields({ by: text, address: text }, { labels: mapOf(text), at: text })),
+    pools: mapOf(
+      fields(
+        { version: text, old: listOf(text), new: listOf(text) },
+        { switchedAt: text, keepUntil: text, retiredAt: text, switchedBackAt: text },
       ),
     ),
     history: listOf(
