@@ -20,11 +20,11 @@ const fleetArb: fc.Arbitrary<Target[]> = fc
     }),
     { maxLength: 40 },
   )
-  .map((rows) =>
+  .map((rows): Target[] =>
     rows.map((r, i) => ({
       id: `t-${i + 1}`,
       address: `10.0.0.${i}:80`,
-      labels: (r.zone === undefined ? { role: r.role } : { role: r.role, zone: r.zone }) as Record<string, string>,
+      labels: { role: r.role, ...(r.zone === undefined ? {} : { zone: r.zone }) } satisfies Record<string, string>,
     })),
   );
 
