@@ -28,7 +28,7 @@ function between(from: string | undefined, to: string | undefined): number | und
 }
 
 /** The history of a state as rows, newest first, numbered from 1. */
-export function historyRows(state: RolloutState): HistoryRow[] {
+function historyRows(state: RolloutState): HistoryRow[] {
   return state.history.map((h, i) => {
     const wall = between(h.startedAt, h.finishedAt);
     const waves = h.waves?.some((w) => w.durationMs !== undefined)
@@ -69,7 +69,7 @@ function describeWave(w: WaveHistory): string {
  *      gate canary approved by alice (--approve canary) at 2026-12-03T13:41:07.300Z
  * ```
  */
-export function formatHistory(state: RolloutState | undefined, name: string): string {
+function formatHistory(state: RolloutState | undefined, name: string): string {
   if (!state || state.history.length === 0) return `${name}: no past rollouts recorded yet`;
   const rows = historyRows(state);
   const lines = [`${name}: ${rows.length} past rollout${rows.length === 1 ? '' : 's'}, newest first`];

@@ -36,10 +36,10 @@ export interface PastRollout {
 }
 
 /** Past rollouts an estimate or a suggestion reads, newest first. */
-export const LEARN_FROM_ROLLOUTS = 5;
+const LEARN_FROM_ROLLOUTS = 5;
 
 /** Rollouts of the last {@link LEARN_FROM_ROLLOUTS} that must have stopped in a tier's waves before a smaller size is suggested. */
-export const SUGGEST_AFTER_TROUBLES = 2;
+const SUGGEST_AFTER_TROUBLES = 2;
 
 /**
  * Pause reasons that say a wave hurt the fleet (reason codes of `src/engine/reasons.ts`): a
@@ -58,7 +58,7 @@ export const FAILURE_PAUSE_REASONS: readonly string[] = [
 ];
 
 /** The past rollout an estimate was made from. */
-export interface EstimateSource {
+interface EstimateSource {
   from?: string;
   to: string;
   startedAt?: string;
@@ -163,7 +163,7 @@ export function applyHistoryEstimate(plan: RolloutPlan, estimate: HistoryEstimat
 }
 
 /** A past rollout that stopped in one of a tier's waves. */
-export interface TroubledWave {
+interface TroubledWave {
   to: string;
   startedAt?: string;
   wave: string;

@@ -17,7 +17,7 @@ import { median } from '../util/median.js';
  * A step's timing from its samples (ms), rounded to whole milliseconds.
  * @returns `undefined` for no samples
  */
-export function summarizeTimings(samplesMs: readonly number[]): StepTiming | undefined {
+function summarizeTimings(samplesMs: readonly number[]): StepTiming | undefined {
   const m = median(samplesMs);
   if (m === undefined) return undefined;
   return { count: samplesMs.length, medianMs: Math.round(m), maxMs: Math.round(Math.max(...samplesMs)) };
@@ -28,7 +28,7 @@ export function summarizeTimings(samplesMs: readonly number[]): StepTiming | und
  * interruption): counts add up, the maximum is the larger; the median is the one of the larger
  * group (the exact median of both needs their samples, which are not kept).
  */
-export function mergeTimings(a: StepTiming | undefined, b: StepTiming | undefined): StepTiming | undefined {
+function mergeTimings(a: StepTiming | undefined, b: StepTiming | undefined): StepTiming | undefined {
   if (!a) return b;
   if (!b) return a;
   return {
