@@ -22,6 +22,8 @@ export interface PlanLearning {
   specPlan: RolloutPlan;
   estimate?: HistoryEstimate;
   suggestions: WaveSizeSuggestion[];
+  /** The history it learnt from (newest first). */
+  history: readonly PastRollout[];
 }
 
 /**
@@ -35,6 +37,7 @@ export function learnFromHistory(plan: RolloutPlan, history: readonly PastRollou
     specPlan: plan,
     ...(estimate && { estimate }),
     suggestions: suggestWaveSizes(plan, history),
+    history,
   };
 }
 
@@ -57,5 +60,5 @@ export function planLearningJson(l: PlanLearning): {
 /** The text `plan` prints after the waves: where the estimate comes from, then any suggestion. */
 export function describePlanLearning(l: PlanLearning): string {
   const suggestions = describeWaveSizeSuggestions(l.suggestions);
-  return [describeEstimate(l.estimate, l.specPlan), ...(suggestions ? ['', suggestions] : [])].join('\n');
+  return [describeEstimate(l.estimate, l.specPlan, l.history), ...(suggestions ? ['', suggestions] : [])].join('\n');
 }

@@ -52,6 +52,12 @@ export interface LoadRolloutOptions {
    * use the targets it recorded (address and labels). Never for a forward rollout.
    */
   recorded?: () => Promise<RolloutState | undefined>;
+  /**
+   * Judge the targets the spec names (listed canaries and waves) against the loaded inventory and
+   * throw on a mistake (default true). Commands that only read — status, drift — pass false, so
+   * a target gone from a discovered inventory never hides what the state says.
+   */
+  judgeTargets?: boolean;
 }
 
 /**
@@ -86,7 +92,8 @@ export async function loadRollout(specPath: string, opts: LoadRolloutOptions = {
   }
   // Listed canaries and waves name targets: judged now that a file or discovered inventory is read.
   // Not for a rollback (`recorded`): a canary id gone from the inventory never blocks going back.
-  const judged = opts.recorded ? undefined : await checkSpecAgainstInventory(specPath, spec, targets);
+  const judge = !opts.recorded && opts.judgeTargets !== false;
+  const judged = judge ? await checkSpecAgainstInventory(specPath, spec, targets) : undefined;
   if (judged && judged.errors.length > 0) throw new SpecValidationError(specPath, judged.errors, judged.warnings);
   // The spec's own exclusions are part of the plan (so `plan` and the PR comment show them).
   const plan = excludeFromPlan(planRollout(spec, targets), spec.exclude);

@@ -424,7 +424,7 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
       .argument('<spec>', 'rollout spec file')
       .option('--json', 'print the state as JSON'),
   ).action(async (spec: string, flags: { json?: boolean; stateBackend?: string; stateBranch?: string }) => {
-    const loaded = await loadRollout(spec);
+    const loaded = await loadRollout(spec, { judgeTargets: false });
     const state = await readStateWithBackend(loaded.statePath, flags);
     if (flags.json)
       process.stdout.write(`${JSON.stringify(state ?? { phase: 'Pending', name: loaded.spec.name }, null, 2)}\n`);
@@ -439,7 +439,7 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
       .argument('<spec>', 'rollout spec file')
       .option('--json', 'print the report as JSON'),
   ).action(async (spec: string, flags: { json?: boolean; stateBackend?: string; stateBranch?: string }) => {
-    const loaded = await loadRollout(spec);
+    const loaded = await loadRollout(spec, { judgeTargets: false });
     const state = await readStateWithBackend(loaded.statePath, flags);
     const report = await detectDrift(loaded, state);
     process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDrift(report)}\n`);

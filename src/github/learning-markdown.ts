@@ -14,7 +14,7 @@ import { code, escapeMarkdown } from './markdown.js';
 export function estimateCell(l: PlanLearning): string {
   const e = l.estimate;
   if (!e)
-    return `${formatDurationMs(l.specPlan.estimatedDurationMs)} (from the spec: no past rollout recorded its waves' durations yet)`;
+    return `${formatDurationMs(l.specPlan.estimatedDurationMs)} (from the spec: no completed past rollout ran these waves as planned now)`;
   const n = e.rollouts.length;
   const named = e.rollouts
     .map((r) => `${code(r.to)}${r.startedAt ? ` on ${r.startedAt.slice(0, 10)}` : ''}`)

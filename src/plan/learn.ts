@@ -276,9 +276,19 @@ function nameRollout(r: { from?: string; to: string; startedAt?: string }): stri
  *
  * Without an estimate from history it says the spec's is used, and why.
  */
-export function describeEstimate(estimate: HistoryEstimate | undefined, plan: RolloutPlan): string {
-  if (!estimate)
-    return `Estimate: ${formatDurationMs(plan.estimatedDurationMs)}, from the spec (per wave: ceil(targets / maxUnavailable) × expectedTargetDuration + observe); no completed rollout of this spec recorded its waves' durations yet`;
+export function describeEstimate(
+  estimate: HistoryEstimate | undefined,
+  plan: RolloutPlan,
+  history: readonly PastRollout[] = [],
+): string {
+  if (!estimate) {
+    const n = completedRollouts(history, LEARN_FROM_ROLLOUTS).length;
+    const why =
+      n === 0
+        ? "no completed rollout of this spec recorded its waves' durations yet"
+        : `none of the last ${n} completed rollout${n === 1 ? '' : 's'} ran these waves with these sizes (resized since)`;
+    return `Estimate: ${formatDurationMs(plan.estimatedDurationMs)}, from the spec (per wave: ceil(targets / maxUnavailable) × expectedTargetDuration + observe); ${why}`;
+  }
   const fromHistory = estimate.waves.filter((w) => w.source === 'history').length;
   const fromSpec = estimate.waves.filter((w) => w.source === 'spec').map((w) => w.id);
   const n = estimate.rollouts.length;

@@ -119,6 +119,9 @@ describe('fleetgate run with a listed canary and listed waves', () => {
     expect(run.stderr).toContain(expected);
     expect([...(await repo.versions()).values()].map((v) => v.upgrades)).toEqual([0, 0, 0]);
     expect(repo.hasState()).toBe(false);
+    // Reading commands are not blocked by it: status still says where the rollout stands.
+    const status = await repo.cli('status', repo.specPath);
+    expect(status.code, status.stderr).toBe(0);
   });
 });
 

@@ -41,7 +41,7 @@ describe('plan comment from history', () => {
       { specPath: 'rollouts/edge.yaml', plan: l.plan, estimate: estimateCell(l), learned: suggestionLines(l) },
     ]);
     expect(body).toContain(
-      "| Estimated duration | 8m (from the spec: no past rollout recorded its waves' durations yet) |",
+      '| Estimated duration | 8m (from the spec: no completed past rollout ran these waves as planned now) |',
     );
     expect(body).not.toContain('[!TIP]');
   });

@@ -90,6 +90,13 @@ describe('estimateFromHistory', () => {
       { id: 'edge/canary', size: 1, phase: 'Completed', durationMs: 1_000 },
       { id: 'edge/1', size: 10, phase: 'Completed', durationMs: 20_000 },
     ]);
+    expect(
+      describeEstimate(undefined, plan, [
+        past('1.1.0', [0, 0, 0], {}, [{ id: 'edge/1', size: 10, phase: 'Completed', durationMs: 1 }]),
+      ]),
+    ).toMatch(
+      /from the spec .*; none of the last 1 completed rollout ran these waves with these sizes \(resized since\)$/,
+    );
     const e = estimateFromHistory(plan, [resized])!;
     expect(e.waves.map((w) => w.source)).toEqual(['history', 'spec', 'spec']);
     expect(e.estimatedDurationMs).toBe(1_000 + plan.waves[1]!.estimatedMs! + plan.waves[2]!.estimatedMs!);

@@ -26,7 +26,7 @@ export function registerDriftCommand(gh: Command): void {
       .option('--no-issue', 'report only: do not touch issues'),
   ).action(async (spec: string, flags: StateBackendFlags & { issue: boolean }) => {
     const ctx = readActionsContext();
-    const loaded = await loadRollout(spec);
+    const loaded = await loadRollout(spec, { judgeTargets: false });
     const state = await readStateWithBackend(loaded.statePath, flags);
     if (state && MOVING.has(state.phase)) {
       const why = `${loaded.spec.name} is ${state.phase} at ${state.currentWave ?? 'its start'}: its targets are moving, drift is not checked now`;
