@@ -22,7 +22,7 @@ import { RolloutEngine } from '../src/engine/rollout.js';
 import { createStepRunner, type StepRunner } from '../src/engine/steps.js';
 import { startLocalFleet } from '../src/fleet/local-fleet.js';
 import { planRollback, planRollout } from '../src/plan/plan.js';
-import { loadSpec } from '../src/spec/index.js';
+import { loadSpec } from '../src/spec/parse.js';
 import type { RolloutState } from '../src/state/types.js';
 import { systemClock } from '../src/util/clock.js';
 import { benchSpecText } from './lib/rollout-repo.js';

@@ -12,7 +12,7 @@ import { systemClock } from '../src/util/clock.js';
 import { RolloutEngine } from '../src/engine/rollout.js';
 import type { StepRunner } from '../src/engine/steps.js';
 import { planRollback, planRollout } from '../src/plan/plan.js';
-import { parseSpec } from '../src/spec/index.js';
+import { parseSpec } from '../src/spec/parse.js';
 import type { RolloutSpec, Target } from '../src/spec/types.js';
 import { createLocalStatePort } from '../src/state/local-port.js';
 import { createEmptyState, readState, serializeState, writeState } from '../src/state/store.js';

@@ -56,10 +56,3 @@ export function envInts(name: string, fallback: number[]): number[] {
     return n;
   });
 }
-
-/** Wall time of `fn` in milliseconds, with its result. */
-export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const start = performance.now();
-  const value = await fn();
-  return { ms: performance.now() - start, value };
-}

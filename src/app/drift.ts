@@ -5,7 +5,7 @@
  */
 import { systemClock } from '../util/clock.js';
 import { createStepRunner } from '../engine/steps.js';
-import { tierSteps } from '../spec/index.js';
+import { tierSteps } from '../spec/steps.js';
 import type { RolloutState } from '../state/types.js';
 import type { LoadedRollout } from './session.js';
 import { dirname, resolve } from 'node:path';

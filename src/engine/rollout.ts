@@ -52,14 +52,7 @@ import type { SloCheck } from '../analysis/slo/types.js';
 import type { AnalysisAssessment } from '../analysis/extra-types.js';
 import type { PlannedWave } from '../plan/types.js';
 
-export {
-  ENGINE_ACTOR,
-  type EngineDeps,
-  type GateApprover,
-  type RollbackBatch,
-  type RunOutcome,
-  type RunResult,
-} from './core.js';
+export { ENGINE_ACTOR, type EngineDeps, type GateApprover, type RollbackBatch, type RunResult } from './core.js';
 
 /** What `preflightReport` found. */
 export interface PreflightReport {

@@ -3,4 +3,4 @@
  * selector: equality pairs and the set-based `In`, `NotIn`, `Exists`, `DoesNotExist`) live with
  * the spec that declares them, in `src/spec/selector.ts`; this is the inventory's view of them.
  */
-export { matchesSelector, tierSelects } from '../spec/selector.js';
+export { tierSelects } from '../spec/selector.js';

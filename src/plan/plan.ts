@@ -20,10 +20,9 @@ import type { PlannedTier, PlannedWave, RolloutPlan, WaveKind } from './types.js
 import { PlanWarnings } from './warnings.js';
 import { applyReplaceStrategy, waveConcurrency } from './replace.js';
 
-export { planRollback, type PlannedRollbackBatch } from './rollback.js';
+export { planRollback } from './rollback.js';
 export { excludeFromPlan } from './exclude.js';
-export { describePlan, formatDurationMs } from './describe.js';
-export { placeQuorumLeader, type ObservedLeadership, type StartedWave } from './leader.js';
+export { describePlan } from './describe.js';
 
 /** A tier's waves before they get their global `index`. */
 type TierWave = Omit<PlannedWave, 'index'>;

@@ -19,12 +19,6 @@ export function formatCount(value: number | undefined): string {
   return Math.round(value).toLocaleString('en-US');
 }
 
-/** A ratio 0..1 as a percent with up to three significant digits (`1.23%`). */
-export function formatPercent(ratio: number | undefined): string {
-  if (ratio === undefined || !Number.isFinite(ratio)) return roundForPeople(ratio);
-  return `${roundForPeople(ratio * 100)}%`;
-}
-
 /** An epoch-ms time as `HH:MM:SS` UTC (the date goes in the report's header). */
 export function clock(ms: number | undefined): string {
   if (ms === undefined || Number.isNaN(ms)) return '–';

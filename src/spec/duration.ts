@@ -30,15 +30,6 @@ const PART_RE = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 export const DURATION_EXPECTED = 'a duration like "300ms", "30s", "15m", "1h30m" or a number of seconds';
 
 /**
- * True when `value` is a written duration: a finite number ≥ 0 (seconds) or a
- * string matching {@link DURATION_PATTERN}.
- */
-export function isDuration(value: unknown): value is number | string {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0;
-  return typeof value === 'string' && DURATION_RE.test(value);
-}
-
-/**
  * Parses a written duration into **milliseconds** (rounded to a whole millisecond).
  *
  * - `number`: seconds (`30` → 30000, `0.5` → 500).

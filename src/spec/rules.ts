@@ -39,8 +39,6 @@ export function isLeaderValue(value: string | undefined): boolean {
   return value?.toLowerCase() === 'true';
 }
 
-export { matchesSelector } from './selector.js';
-
 function tierPath(written: WrittenRolloutSpec, index: number, ...rest: PathSegment[]): PathSegment[] {
   return written.tiers === undefined ? [] : ['tiers', index, ...rest];
 }

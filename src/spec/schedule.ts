@@ -15,7 +15,6 @@ import type { SpecProblem } from './problem.js';
 
 /** Day names in the order of ISO weekdays (luxon's `weekday`: 1 = Monday … 7 = Sunday). */
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
-export type Weekday = (typeof WEEKDAYS)[number];
 
 /** Time zone of windows and freezes when `schedule.timeZone` is omitted. */
 export const DEFAULT_SCHEDULE_TIME_ZONE = 'UTC';

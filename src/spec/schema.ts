@@ -1240,8 +1240,6 @@ export const WrittenRolloutSpecSchema = strict({
 export type WrittenRolloutSpec = z.input<typeof WrittenRolloutSpecSchema>;
 /** A step as written. */
 export type WrittenStep = z.input<typeof Step>;
-/** A drain or undrain step as written (a step with `until` and `grace`). */
-export type WrittenSettlingStep = z.input<typeof SettlingStep>;
 /** A strategy as written. */
 export type WrittenStrategy = z.input<typeof Strategy>;
 /** A metric as written. */

@@ -12,9 +12,9 @@ import type { ScheduleSpec } from './schedule.js';
 import type { NotifyWebhookSpec } from './notify.js';
 import type { SelectorExpression } from './selector.js';
 
-export type { BurnRatePairSpec, SloSpec } from './slo.js';
-export type { DeployWindowSpec, FreezeSpec, ScheduleSpec } from './schedule.js';
-export type { NotifyEvent, NotifyKind, NotifyWebhookSpec } from './notify.js';
+export type { SloSpec } from './slo.js';
+export type { ScheduleSpec } from './schedule.js';
+export type { NotifyEvent, NotifyWebhookSpec } from './notify.js';
 export type { SelectorExpression } from './selector.js';
 
 /** API version of the spec file format. */
@@ -127,10 +127,6 @@ export interface SshSpec {
   /** Time allowed to open a target's connection (ms; default 10 s); rounded up to whole seconds for ssh. */
   connectTimeoutMs: number;
 }
-
-/** Names of the per-target steps, in the order they run. */
-export const TARGET_STEP_NAMES = ['drain', 'upgrade', 'verify', 'undrain'] as const;
-export type TargetStepName = (typeof TARGET_STEP_NAMES)[number];
 
 /**
  * What says a drain or an undrain has taken effect. Both apply after the step itself has

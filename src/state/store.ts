@@ -1069,23 +1069,16 @@ export async function readState(path: string): Promise<RolloutState | undefined>
   return parseState(text, path);
 }
 
-/**
- * Reads only the `revision` of the state file (0 when it does not exist), for
- * the compare-and-swap on every write without parsing 10,000 target lines.
- * @throws StateWriteError when the file exists but carries no revision
- */
-// eslint-disable-next-line @typescript-eslint/require-await -- an async API over a synchronous read (errors reject)
-export async function readRevision(path: string): Promise<number> {
-  return readRevisionNow(path);
-}
-
 /** Bytes read from the top of the file for the revision (it is on line 7 of what Fleetgate writes). */
 const REVISION_HEAD_BYTES = 4096;
 
 /**
- * `readRevision` without the thread pool: the revision sits in the first lines,
- * so the top of the file is read with a few direct system calls (the whole file
- * only when the top does not hold it).
+ * Reads only the `revision` of the state file (0 when it does not exist), for
+ * the compare-and-swap on every write without parsing 10,000 target lines. The
+ * revision sits in the first lines, so the top of the file is read with a few
+ * direct system calls, not the thread pool (the whole file only when the top
+ * does not hold it).
+ * @throws StateWriteError when the file exists but carries no revision
  */
 function readRevisionNow(path: string): number {
   let head: string;

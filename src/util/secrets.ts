@@ -18,8 +18,3 @@ export function redactSecrets(text: string): string {
   for (const secret of secrets) out = out.split(secret).join('***');
   return out;
 }
-
-/** Forgets every registered secret (tests). */
-export function clearSecrets(): void {
-  secrets.clear();
-}

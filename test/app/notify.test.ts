@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createNotifier, githubLinks, notificationFor } from '../../src/app/notify.js';
 import type { RolloutEvent } from '../../src/engine/events.js';
-import { clearSecrets, redactSecrets, registerSecret } from '../../src/util/secrets.js';
+import { redactSecrets, registerSecret } from '../../src/util/secrets.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
 
 const ev = (event: RolloutEvent['event'], fields: Record<string, unknown> = {}): RolloutEvent => ({
@@ -23,7 +23,6 @@ let receiver: Awaited<ReturnType<typeof startReceiver>> | undefined;
 afterEach(async () => {
   await receiver?.close();
   receiver = undefined;
-  clearSecrets();
 });
 
 describe('notifications', () => {

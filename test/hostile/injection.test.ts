@@ -10,7 +10,8 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatIssue, parseSpec } from '../../src/spec/index.js';
+import { formatIssue } from '../../src/spec/issue.js';
+import { parseSpec } from '../../src/spec/parse.js';
 import { HostileRepo, RECORDER, startRecordingServer, type Recorded } from './helpers.js';
 
 let repo: HostileRepo | undefined;

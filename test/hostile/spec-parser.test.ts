@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { parseDocument, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { formatIssue, parseSpec, type Issue, type ParseResult } from '../../src/spec/index.js';
+import { formatIssue, type Issue } from '../../src/spec/issue.js';
+import { parseSpec, type ParseResult } from '../../src/spec/parse.js';
 import { fixtureFiles, rolloutSpecFiles } from '../spec/spec-files.js';
 import { FUZZ_TIMEOUT_MS, fuzzRuns, mutateText, textMutation, TRICKY_STRINGS } from './arbitraries.js';
 

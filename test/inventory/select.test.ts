@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matchesSelector } from '../../src/inventory/select.js';
+import { matchesSelector } from '../../src/spec/selector.js';
 
 const target = (labels: Record<string, string>) => ({ labels });
 

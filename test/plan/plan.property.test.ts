@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { matchesSelector } from '../../src/inventory/select.js';
+import { matchesSelector } from '../../src/spec/selector.js';
 import { planRollback, planRollout } from '../../src/plan/plan.js';
 import { autoSizes, quorumSafeSize } from '../../src/plan/size.js';
 import type { RolloutPlan } from '../../src/plan/types.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../src/errors.js';
-import { formatDuration, isDuration, parseDuration } from '../../src/spec/duration.js';
+import { formatDuration, parseDuration } from '../../src/spec/duration.js';
 
 describe('parseDuration', () => {
   it.each([
@@ -42,16 +42,6 @@ describe('parseDuration', () => {
 
   it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('refuses the number %d', (n) => {
     expect(() => parseDuration(n)).toThrow(ConfigurationError);
-  });
-});
-
-describe('isDuration', () => {
-  it('accepts what parseDuration accepts', () => {
-    expect(isDuration('1h30m')).toBe(true);
-    expect(isDuration(12)).toBe(true);
-    expect(isDuration('12 s')).toBe(false);
-    expect(isDuration(-1)).toBe(false);
-    expect(isDuration(null)).toBe(false);
   });
 });
 

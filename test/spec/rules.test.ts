@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { normalizeSpec } from '../../src/spec/normalize.js';
-import { checkSpecRules, matchesSelector, MAX_TARGET_WARNINGS } from '../../src/spec/rules.js';
+import { checkSpecRules, MAX_TARGET_WARNINGS } from '../../src/spec/rules.js';
+import { matchesSelector } from '../../src/spec/selector.js';
 import type { WrittenRolloutSpec } from '../../src/spec/schema.js';
 import type { SpecProblem } from '../../src/spec/problem.js';
 

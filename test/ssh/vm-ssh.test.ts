@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
-import { loadSpec } from '../../src/spec/index.js';
+import { loadSpec } from '../../src/spec/parse.js';
 import { createStepRunner } from '../../src/engine/steps.js';
 import { systemClock } from '../../src/util/clock.js';
 import type { SshSpec } from '../../src/spec/types.js';

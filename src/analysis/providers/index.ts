@@ -37,7 +37,3 @@ export function createProvider(
   }
   return factory(provider.config, deps);
 }
-
-export { HttpMetricProvider } from './http.js';
-export { PrometheusProvider } from './prometheus.js';
-export { ScrapeProvider } from './scrape.js';

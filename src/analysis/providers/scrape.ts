@@ -186,11 +186,10 @@ export class ScrapeProvider implements MetricProvider {
 
   /**
    * Scrapes every target of the cohorts now; the scrapes stand for the start
-   * of `window` (and for the end of any window ending now). Never throws: an
+   * of the window opening now (and for the end of any window ending now). Never throws: an
    * unreachable target is remembered and reported by `measure`.
    */
-  async beginWindow(cohorts: Cohort[], window: AnalysisWindow): Promise<void> {
-    void window;
+  async beginWindow(cohorts: Cohort[]): Promise<void> {
     const unique = new Map<string, Target>();
     for (const c of cohorts) for (const t of c.targets) unique.set(keyOf(t), t);
     await mapLimit([...unique.values()], this.settings.concurrency, (t) => this.scrapeOne(t, undefined, true));

@@ -2,7 +2,8 @@
  * `fleetgate github plan`: plan outputs for the rollout workflow, its job summary and the sticky pull-request comment.
  */
 import type { Command } from 'commander';
-import { readSpecFile, type Issue } from '../../spec/index.js';
+import type { Issue } from '../../spec/issue.js';
+import { readSpecFile } from '../../spec/parse.js';
 import { loadRollout, type LoadedRollout } from '../../app/session.js';
 import { createScmFromEnv, readActionsContext } from '../actions-env.js';
 import { emitIssueAnnotations } from '../annotations.js';

@@ -1,6 +1,5 @@
 /** Local fleet helpers for the analysis tests: real agent processes on loopback. */
 import { request } from 'undici';
-import type { Cohort } from '../../../src/analysis/types.js';
 import type { Target } from '../../../src/spec/types.js';
 import { pollUntil } from '../../helpers/poll.js';
 
@@ -35,11 +34,6 @@ export async function waitReady(target: Target, version: string, timeoutMs = 10_
 export async function upgradeAll(targets: readonly Target[], version: string): Promise<void> {
   await Promise.all(targets.map((t) => upgradeAgent(t, version)));
   await Promise.all(targets.map((t) => waitReady(t, version)));
-}
-
-/** A cohort. */
-export function cohort(name: Cohort['name'], targets: Target[]): Cohort {
-  return { name, targets };
 }
 
 /** Resolves after `ms` milliseconds of real time. */

@@ -18,7 +18,7 @@ import { FakeClock } from './clock.js';
 import { ScriptedRunner, SimFleet, type SimTarget } from './fleet.js';
 import { MemoryStatePort } from './state.js';
 
-export { tier, fleet, size, strategy } from '../../plan/helpers.js';
+export { tier, fleet, size } from '../../plan/helpers.js';
 
 /** An HTTP step whose URL names what it does (the scripted runner tells steps apart by it). */
 export function httpStep(name: string, overrides: Partial<Extract<StepSpec, { kind: 'http' }>> = {}): StepSpec {
