@@ -17,12 +17,17 @@ import { PlanWarnings } from './warnings.js';
 /** How a tier's canary was chosen, for the plan's reader. */
 export type CanaryChoice = { kind: 'listed' } | { kind: 'spread'; label: string; values: string[] };
 
-/** The canary a strategy chooses among `members`, or `undefined` when it sizes the canary. */
+/**
+ * The canary a strategy chooses among `members` (sorted by id), or `undefined` when it sizes the
+ * canary. A spread canary skips `excluded` members (the spec's `exclude`), so each label value
+ * still has a canary that is touched.
+ */
 export function chooseCanary(
   tier: string,
   s: Pick<StrategySpec, 'canaryTargets' | 'canarySpreadBy'>,
   members: readonly Target[],
   warnings: string[],
+  excluded: ReadonlySet<string> = new Set(),
 ): { ids: string[]; choice: CanaryChoice } | undefined {
   const memberIds = new Set(members.map((t) => t.id));
   if (s.canaryTargets !== undefined) {
@@ -37,6 +42,8 @@ export function chooseCanary(
   const firstOf = new Map<string, string>();
   const unlabelled: string[] = [];
   for (const t of members) {
+    // A target the spec leaves out is never touched: the value's next member is its canary.
+    if (excluded.has(t.id)) continue;
     if (!Object.hasOwn(t.labels, label)) unlabelled.push(t.id);
     else if (!firstOf.has(t.labels[label]!)) firstOf.set(t.labels[label]!, t.id);
   }

@@ -86,12 +86,13 @@ function planOrdinaryTier(
   tier: TierSpec,
   members: readonly Target[],
   warnings: string[],
+  excluded: ReadonlySet<string>,
 ): { planned: PlannedTier; waves: TierWave[] } {
   const s = tier.strategy;
   const n = members.length;
   const auto = autoSizes(n);
   // The spec may choose the canary and the waves itself (explicit.ts).
-  const chosen = chooseCanary(tier.name, s, members, warnings);
+  const chosen = chooseCanary(tier.name, s, members, warnings, excluded);
   const canaryIds = chosen?.ids ?? members.slice(0, resolveSize(s.canary, n, auto.canary)).map((t) => t.id);
   const listed = listedWaves(tier.name, s, members, new Set(canaryIds), warnings);
   const canarySize = canaryIds.length;
@@ -272,7 +273,7 @@ export function planRollout(spec: RolloutSpec, targets: readonly Target[]): Roll
       warnings.push(PlanWarnings.UnsettledDrain(tier.name));
     const { planned, waves: tierWaves } = tier.strategy.quorum
       ? planQuorumTier(tier, tierMembers, warnings, (tier.steps?.leader ?? spec.steps.leader) !== undefined)
-      : planOrdinaryTier(tier, tierMembers, warnings);
+      : planOrdinaryTier(tier, tierMembers, warnings, new Set(spec.exclude));
     // A replace tier's budgets: maxSurge and maxUnavailable as a Kubernetes Deployment's (src/plan/replace.ts).
     applyReplaceStrategy(tier, planned, tierWaves);
     tiers.push(planned);

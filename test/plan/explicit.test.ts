@@ -110,6 +110,11 @@ describe('a canary spread by a label', () => {
     );
   });
 
+  it('skips the targets the spec excludes, so every zone still has a canary that is touched', () => {
+    const plan = planRollout(parsed('      canary: {spreadBy: zone}', 'exclude: [edge-1]'), FLEET);
+    expect(plan.waves[0]).toMatchObject({ id: 'edge/canary', targets: ['edge-4', 'edge-2', 'edge-3'] });
+  });
+
   it('warns about members without the label; refuses a label no member has', () => {
     const fleet = [...FLEET, { id: 'edge-11', address: '127.0.0.1:9011', labels: { role: 'edge' } }];
     expect(planRollout(parsed('      canary: {spreadBy: zone}'), fleet).warnings).toEqual([
