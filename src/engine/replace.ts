@@ -36,6 +36,7 @@ import { Messages, Reasons, type Reason } from './reasons.js';
 import { pollUntilHealthy } from './steps.js';
 import { recordVersion } from './target-move.js';
 import { switchBackToOldPool } from './blue-green.js';
+import { Notifier } from './pool.js';
 
 /** How one slot's replacement ended (as a wave's target outcome). */
 export type ReplaceOutcome = 'Succeeded' | 'Failed' | 'Skipped' | 'Blocked' | 'Stopped';
@@ -98,11 +99,16 @@ export interface ReplaceOptions {
 export class Replacer {
   /** Surge slots in use, per tier. */
   private readonly surging = new Map<string, number>();
+  /** Woken when a surge slot is given back. */
+  private readonly surgeFreed = new Notifier();
 
   constructor(
     private readonly c: EngineCore,
     private readonly gate: BudgetGate,
-  ) {}
+  ) {
+    // A run stopping wakes the replacements waiting for a surge slot (they then stop too).
+    c.d.signal?.addEventListener('abort', () => this.surgeFreed.notify(), { once: true });
+  }
 
   /** True for a slot of a `replace` or `blueGreen` tier. */
   isReplaceSlot(id: string): boolean {
@@ -121,6 +127,7 @@ export class Replacer {
 
   private giveSurge(tier: string): void {
     this.surging.set(tier, Math.max(0, (this.surging.get(tier) ?? 0) - 1));
+    this.surgeFreed.notify();
   }
 
   /**
@@ -176,6 +183,18 @@ export class Replacer {
       surge = true;
     } else if (mode === undefined) {
       surge = this.takeSurge(tier);
+      // No member may leave service (budget 0: maxUnavailable 0, or a rollback's concurrency above
+      // maxSurge): wait for a surge slot instead of a take-down that can never be admitted.
+      while (!surge && opts.budget <= 0 && !c.aborted && !(opts.shouldStop?.() ?? false)) {
+        await this.surgeFreed.wait();
+        surge = this.takeSurge(tier);
+      }
+      if (!surge && (c.aborted || (opts.shouldStop?.() ?? false))) {
+        ts.phase = previous.phase;
+        ts.step = previous.step;
+        if (!rollback) ts.attempts = Math.max(0, (ts.attempts ?? 1) - 1) || undefined;
+        return 'Stopped';
+      }
       mode = surge ? 'surge' : 'drainFirst';
     }
     let admitted = false;

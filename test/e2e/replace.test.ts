@@ -278,6 +278,30 @@ describe('strategy.type: replace on the local fleet', () => {
   }, 120_000);
 });
 
+describe('strategy.type: replace, rolled back after it completed', () => {
+  it('cannot restore the retired targets, so it replaces their replacements again on the old version', async () => {
+    const g = await given(2, '1.0.0', specYaml({ version: '2.0.0' }));
+    const r = await cli(g.dir, 'run', g.spec);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const back = await cli(g.dir, 'rollback', g.spec, '--to', '1.0.0');
+    expect(back.code, back.stderr + back.stdout).toBe(4);
+    const state = g.state();
+    expect(state.phase).toBe('RolledBack');
+    for (const id of ['web-1', 'web-2']) {
+      // The inventory id leads to the newest target: a fresh one on 1.0.0, its predecessor retired.
+      expect(state.replacements?.[id]?.by).toBe(`${id}.g3`);
+      expect(state.targets[`${id}.g2`]).toMatchObject({ phase: 'RolledBack', retired: true, replacedBy: `${id}.g3` });
+      expect(state.targets[`${id}.g3`]).toMatchObject({ replaces: `${id}.g2`, version: '1.0.0' });
+      expect(await reports(state.replacements![id]!.address)).toBe('1.0.0');
+    }
+    expect(
+      readdirSync(g.fleetDir)
+        .filter((n) => n.endsWith('.json'))
+        .sort(),
+    ).toEqual(['web-1.g3.json', 'web-2.g3.json']);
+  }, 120_000);
+});
+
 describe('strategy.type: replace after a crash', () => {
   it('a run killed right after a provision goes on with the target it provisioned (none is made twice)', async () => {
     const g = await given(2, '1.0.0', specYaml({ version: '2.0.0' }));
