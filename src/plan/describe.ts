@@ -67,7 +67,13 @@ function tierHeadline(tier: PlannedTier, position: number, count: number): strin
         : '';
   const canary = tier.canarySize === 0 ? 'no canary' : `canary ${tier.canarySize}${how}`;
   const waves = tier.wavesListed ? `waves as listed (largest ${tier.waveSize})` : `waves of ${tier.waveSize}`;
-  return `${head}: ${plural(tier.targets.length, 'target')}, ${canary}, ${waves}, maxUnavailable ${tier.maxUnavailable}`;
+  if (tier.strategy === 'blueGreen')
+    return `${head}: ${plural(tier.targets.length, 'target')}, blue-green: a new pool of ${tier.targets.length} provisioned and observed, then traffic switched (the old pool kept, then retired)`;
+  const replace =
+    tier.strategy === 'replace'
+      ? `; replaced (provision, observe, in service, retire): maxSurge ${tier.maxSurge ?? 0}`
+      : '';
+  return `${head}: ${plural(tier.targets.length, 'target')}, ${canary}, ${waves}, maxUnavailable ${tier.maxUnavailable}${replace}`;
 }
 
 /**

@@ -4,7 +4,7 @@
  * wave, and the inventory that replacements leave behind.
  */
 import { describe, expect, it } from 'vitest';
-import { planRollout } from '../../src/plan/plan.js';
+import { describePlan, planRollout } from '../../src/plan/plan.js';
 import { followReplacements, recordReplacement, waveConcurrency } from '../../src/plan/replace.js';
 import { createEmptyState } from '../../src/state/store.js';
 import type { RolloutState } from '../../src/state/types.js';
@@ -126,5 +126,30 @@ describe('the inventory replacements leave behind', () => {
         .targets.map((t) => t.id)
         .sort(),
     ).toEqual(['web-1.g2', 'web-2', 'web-3']);
+  });
+});
+
+describe('the plan text of replace and blue-green tiers', () => {
+  it('says how each tier gets the version', () => {
+    const text = describePlan(
+      planRollout(
+        spec([
+          tier(
+            'web',
+            { role: 'web' },
+            { type: 'replace', maxSurge: size(1), maxUnavailable: size(0), canary: size(0), waves: size(2) },
+          ),
+          tier('api', { role: 'api' }, { type: 'blueGreen' }),
+        ]),
+        [...fleet('web', 2, { role: 'web' }), ...fleet('api', 2, { role: 'api' })],
+      ),
+    );
+    expect(text).toContain(
+      'Tier 1/2 web: 2 targets, no canary, waves of 2, maxUnavailable 0; replaced (provision, observe, in service, retire): maxSurge 1',
+    );
+    expect(text).toContain(
+      'Tier 2/2 api: 2 targets, blue-green: a new pool of 2 provisioned and observed, then traffic switched',
+    );
+    expect(text).toContain('api/pool');
   });
 });
