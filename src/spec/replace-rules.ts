@@ -23,7 +23,8 @@ const STRATEGY_STEPS: Readonly<Record<string, readonly string[]>> = {
 /**
  * - `maxUnavailable: 0` on a tier that is not `replace` (error: an in-place tier takes targets down to upgrade them);
  * - `replace` with `maxSurge: 0` and `maxUnavailable: 0` (error, as Kubernetes refuses it);
- * - `replace` or `blueGreen` on a quorum tier (error: a member's identity is the cluster's membership);
+ * - `replace` or `blueGreen` on a quorum tier (error: a member's identity is the cluster's membership),
+ *   or with `shards` (error: the surge is counted by one run, a pool switched once);
  * - `maxSurge` written on a tier that is not `replace`, `keepOldPool` on one that is not `blueGreen` (warnings);
  * - `provision`, `retire`, `inService`, `switch` where no tier runs them (warnings).
  * @param spec - the normalized spec
@@ -62,6 +63,13 @@ export function checkReplaceRules(spec: RolloutSpec, written: WrittenRolloutSpec
         message: `${s.type} is not for a quorum tier (${tier.name}): its members are the cluster's membership and leave one at a time, the leader last`,
         expected: 'inPlace (the default) for a quorum tier',
         showGot: true,
+        severity: 'error',
+      });
+    if (s.shards !== undefined && s.type !== 'inPlace')
+      out.push({
+        path: at('shards'),
+        message: `tier ${tier.name} is ${s.type}: ${s.type === 'blueGreen' ? 'its pool is switched once, as a whole' : 'maxSurge is counted by one run, and legs would each take it'}, so it is never split across runners`,
+        expected: 'no shards (or type: inPlace)',
         severity: 'error',
       });
     if (w?.maxSurge !== undefined && s.type !== 'replace')
