@@ -16,8 +16,9 @@ export type Colors = ReturnType<typeof picocolors.createColors>;
  * nothing is a terminal, which put escape codes into pipes and log files: so a
  * stream that is not a terminal gets colour only when FORCE_COLOR asks for it.
  */
-export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
-  const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '' && !/^(0|false)$/i.test(env.FORCE_COLOR);
+export function colorEnabled(stream: { isTTY?: boolean }): boolean {
+  const { FORCE_COLOR } = process.env;
+  const forced = FORCE_COLOR !== undefined && FORCE_COLOR !== '' && !/^(0|false)$/i.test(FORCE_COLOR);
   return picocolors.isColorSupported && (stream.isTTY === true || forced);
 }
 

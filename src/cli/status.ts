@@ -114,7 +114,8 @@ export function formatStatus(
 }
 
 /** Renders a preflight report: reachability, version skew, policy verdict. */
-export function formatPreflight(r: PreflightReport, pc: Colors = colorsFor(process.stdout)): string {
+export function formatPreflight(r: PreflightReport): string {
+  const pc = colorsFor(process.stdout);
   const lines = [`${pc.bold(r.rollout)} preflight: ${r.ok ? pc.green('ok') : pc.red('not ready')}`];
   lines.push(
     `  ${r.current ?? '?'} → ${r.desired}   last known good: ${r.lastKnownGood ?? 'none'}   phase: ${r.phase}`,

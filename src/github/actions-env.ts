@@ -85,8 +85,8 @@ export function readActionsContext(env: NodeJS.ProcessEnv = process.env): Action
  * as a secret so the runner masks it in every log line.
  * @throws ConfigurationError when neither is set
  */
-export async function readToken(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const token = env.FLEETGATE_GITHUB_TOKEN || env.GITHUB_TOKEN;
+export async function readToken(): Promise<string> {
+  const token = process.env.FLEETGATE_GITHUB_TOKEN || process.env.GITHUB_TOKEN;
   if (!token) {
     throw new ConfigurationError(
       'no GitHub token: pass `github-token` to the action (default `${{ github.token }}`) or set GITHUB_TOKEN',
@@ -103,14 +103,11 @@ export async function readToken(env: NodeJS.ProcessEnv = process.env): Promise<s
  * The GitHub port for the repository the run belongs to (`GITHUB_REPOSITORY`, `GITHUB_API_URL`).
  * @throws ConfigurationError outside GitHub Actions (no repository) or without a token
  */
-export async function createScmFromEnv(
-  ctx: ActionsContext = readActionsContext(),
-  env = process.env,
-): Promise<RolloutScm> {
+export async function createScmFromEnv(ctx: ActionsContext = readActionsContext()): Promise<RolloutScm> {
   if (!ctx.repository) {
     throw new ConfigurationError('GITHUB_REPOSITORY is not set (owner/repo): the GitHub state backend runs in Actions');
   }
-  const token = await readToken(env);
+  const token = await readToken();
   const { createOctokitScm } = await import('./octokit-scm.js');
   return createOctokitScm({ token, repository: ctx.repository, baseUrl: ctx.apiUrl });
 }

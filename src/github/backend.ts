@@ -41,9 +41,9 @@ export function usesGitHubBackend(flags: StateBackendFlags): boolean {
 }
 
 /** Repository-relative, `/`-separated path of a local file (relative to the git work tree, else the workspace). */
-export async function repoRelativePath(localPath: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function repoRelativePath(localPath: string): Promise<string> {
   const abs = resolve(localPath);
-  const root = (await findRepoRoot(abs)) ?? env.GITHUB_WORKSPACE ?? process.cwd();
+  const root = (await findRepoRoot(abs)) ?? process.env.GITHUB_WORKSPACE ?? process.cwd();
   const rel = relative(root, abs);
   if (rel.startsWith('..')) throw new ConfigurationError(`${localPath} is outside the repository (${root})`);
   return rel.split(sep).join('/');

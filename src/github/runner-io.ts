@@ -8,8 +8,8 @@ import * as core from '@actions/core';
 import { capMarkdown, STEP_SUMMARY_LIMIT_BYTES } from './markdown.js';
 
 /** True inside an Actions step (the runner set `GITHUB_ACTIONS`). */
-export function inActions(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.GITHUB_ACTIONS === 'true';
+export function inActions(): boolean {
+  return process.env.GITHUB_ACTIONS === 'true';
 }
 
 /** Sets step outputs (`GITHUB_OUTPUT`); outside a step, does nothing. Objects and arrays become JSON. */

@@ -12,21 +12,19 @@ const SEPARATOR = '\u001f';
 export interface Explanation {
   message: string;
   expected?: string;
-  got?: string;
 }
 
-/** Packs a message with the expected form (and, rarely, an explicit `got`) into one string. */
-export function explain(message: string, expected?: string, got?: string): string {
-  return [message, expected ?? '', got ?? ''].join(SEPARATOR);
+/** Packs a message with the expected form into one string (what was found is added by the issue mapper). */
+export function explain(message: string, expected?: string): string {
+  return [message, expected ?? ''].join(SEPARATOR);
 }
 
 /** Unpacks a string made by {@link explain}; `undefined` for any other message (zod's own). */
 export function unexplain(text: string): Explanation | undefined {
   if (!text.includes(SEPARATOR)) return undefined;
-  const [message = '', expected = '', got = ''] = text.split(SEPARATOR);
+  const [message = '', expected = ''] = text.split(SEPARATOR);
   const out: Explanation = { message };
   if (expected !== '') out.expected = expected;
-  if (got !== '') out.got = got;
   return out;
 }
 

@@ -36,8 +36,8 @@ export function formatPath(path: readonly PathSegment[]): string {
 }
 
 /** Shortens a text to {@link MAX_GOT_LENGTH} characters, ending in `…` when cut. */
-export function truncate(text: string, max = MAX_GOT_LENGTH): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+export function truncate(text: string): string {
+  return text.length > MAX_GOT_LENGTH ? `${text.slice(0, MAX_GOT_LENGTH - 1)}…` : text;
 }
 
 /** The parsed YAML, its line counter and source, for locating paths. */

@@ -143,7 +143,6 @@ export function problemsFromZod(issues: readonly z.core.$ZodIssue[], data: unkno
           path,
           message: explained?.message ?? issue.message,
           ...(explained?.expected !== undefined ? { expected: explained.expected } : {}),
-          ...(explained?.got !== undefined ? { got: explained.got } : {}),
           severity: 'error',
         });
         break;

@@ -26,9 +26,9 @@ export interface HeldLock {
 }
 
 /** Why a lock held by someone else may be taken over, or `undefined` when it is live. */
-export function staleReason(info: LockInfo, now: Date, host = hostname()): string | undefined {
+export function staleReason(info: LockInfo, now: Date): string | undefined {
   if (Date.parse(info.expiresAt) < now.getTime()) return `lease expired at ${info.expiresAt}`;
-  if (info.host === host && !processAlive(info.pid)) return `process ${info.pid} on ${info.host} is gone`;
+  if (info.host === hostname() && !processAlive(info.pid)) return `process ${info.pid} on ${info.host} is gone`;
   return undefined;
 }
 
