@@ -1186,7 +1186,11 @@ export class RolloutEngine {
     s.phase = 'Healthy';
     s.lastKnownGood = s.toVersion;
     s.rolledBackFrom = undefined;
-    c.setCondition(Reasons.RolloutCompleted, `all ${Object.keys(s.targets).length} targets run ${s.toVersion}`);
+    // Retired targets (replace, blue-green) are gone: the ones in their place are counted.
+    c.setCondition(
+      Reasons.RolloutCompleted,
+      `all ${Object.values(s.targets).filter((t) => t.retired !== true).length} targets run ${s.toVersion}`,
+    );
     c.pushHistory();
     await c.persistAndCommit(`fleetgate: ${this.spec.name} healthy at ${s.toVersion} (${c.versions()})`);
     c.emit('rollout_completed', { version: s.toVersion });
