@@ -7,8 +7,9 @@
  * `hasWork`) and two things only a tick knows nothing can change: a rollout paused at a gate
  * waits for a person (the decide workflow or the environment's reviewers go on, and a tick
  * would only queue a run that waits at the same gate), an observation window still open
- * until a later time has nothing to evaluate yet, and a rollout the schedule holds (outside its
- * deploy windows, or in a freeze) cannot start a wave before the opening it recorded.
+ * until a later time has nothing to evaluate yet, a rollout the schedule holds (outside its
+ * deploy windows, or in a freeze) cannot start a wave before the opening it recorded, and a
+ * blue-green tier's old pool is not retired before its `keepUntil`.
  */
 import { isScheduleHold } from '../engine/schedule-gate.js';
 import type { RolloutState } from '../state/types.js';
@@ -53,6 +54,19 @@ export function assessScheduleTick(run: WorkflowRunPlan, state: RolloutState | u
     return {
       idle: true,
       why: `held by the schedule (${state!.condition!.reason}) until ${closed === 'unknown' ? 'a window opens (none within the search horizon)' : closed}: a tick after it continues`,
+    };
+  // A blue-green tier keeps its old pool until keepUntil: nothing is retired before it.
+  const kept =
+    state?.phase === 'Progressing' && state.condition?.reason === 'OldPoolKept'
+      ? Object.values(state.pools ?? {})
+          .map((p) => p.keepUntil)
+          .filter((t): t is string => t !== undefined && Date.parse(t) > nowMs)
+          .sort()[0]
+      : undefined;
+  if (kept !== undefined)
+    return {
+      idle: true,
+      why: `the old blue-green pool is kept until ${kept} (keepOldPool): a tick after it retires it`,
     };
   const open = state?.waves.find((w) => w.id === state.currentWave && w.phase === 'Observing')?.observeUntil;
   if (state?.phase === 'Progressing' && open && Date.parse(open) > nowMs)

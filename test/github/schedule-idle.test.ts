@@ -45,6 +45,20 @@ describe('assessScheduleTick', () => {
     expect(assessScheduleTick(work, observing('2026-12-03T09:59:00Z'), NOW)).toEqual({ idle: false });
   });
 
+  it('skips a blue-green rollout while its old pool is kept, keeps it once the keep time is over', () => {
+    const kept = (until: string) =>
+      state({
+        phase: 'Progressing',
+        condition: { reason: 'OldPoolKept', message: 'old pool kept', at: '' },
+        pools: { api: { version: '2.0.0', old: ['api-1'], new: ['api-1.g2'], keepUntil: until } },
+      });
+    expect(assessScheduleTick(work, kept('2026-12-03T11:00:00Z'), NOW)).toEqual({
+      idle: true,
+      why: 'the old blue-green pool is kept until 2026-12-03T11:00:00Z (keepOldPool): a tick after it retires it',
+    });
+    expect(assessScheduleTick(work, kept('2026-12-03T09:00:00Z'), NOW)).toEqual({ idle: false });
+  });
+
   it('keeps a rollout with work and no state yet (a push run that never committed one)', () => {
     expect(assessScheduleTick(work, undefined, NOW)).toEqual({ idle: false });
     expect(assessScheduleTick(work, state({ phase: 'Progressing', currentWave: 'all/2' }), NOW)).toEqual({
