@@ -11,7 +11,7 @@
  * and the next rollout reaches the new targets through the same (unchanged) inventory file.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -85,10 +85,15 @@ steps:
 `;
 }
 
-function blueGreenYaml(o: { version: string; keepOldPool: string; observe?: string }): string {
+function blueGreenYaml(o: { version: string; keepOldPool: string; observe?: string; guarded?: boolean }): string {
   const node = JSON.stringify(process.execPath);
   const cliPath = JSON.stringify(CLI);
-  const write = JSON.stringify("require('fs').writeFileSync(process.argv[1], process.argv[2])");
+  // With `guarded`, the switch fails until the file ../switch-ok exists (a load balancer that refuses).
+  const write = JSON.stringify(
+    o.guarded === true
+      ? "const fs = require('fs'); if (!fs.existsSync('../switch-ok')) process.exit(1); fs.writeFileSync(process.argv[1], process.argv[2])"
+      : "require('fs').writeFileSync(process.argv[1], process.argv[2])",
+  );
   return `apiVersion: fleetgate/v1alpha1
 kind: Rollout
 name: web
@@ -423,6 +428,26 @@ describe('strategy.type: blueGreen on the local fleet', () => {
       expect(state.replacements?.[id]?.by).toBe(`${id}.g2`);
       expect(await reports(state.replacements![id]!.address)).toBe('2.0.0');
     }
+    expect(readFileSync(join(g.dir, 'router.txt'), 'utf8')).toBe(
+      ['web-1', 'web-2'].map((id) => state.replacements![id]!.address).join(','),
+    );
+  }, 120_000);
+
+  it('a failed switch pauses with traffic on the old pool; continue switches', async () => {
+    const g = await given(2, '1.0.0', blueGreenYaml({ version: '2.0.0', keepOldPool: '0s', guarded: true }));
+    const r = await cli(g.dir, 'run', g.spec);
+    expect(r.code, r.stderr + r.stdout).toBe(3);
+    let state = g.state();
+    expect(state.condition?.reason).toBe('SwitchFailed');
+    expect(state.pools?.web?.switchedAt).toBeUndefined();
+    expect(existsSync(join(g.dir, 'router.txt'))).toBe(false);
+    for (const id of ['web-1', 'web-2']) expect(await reports(state.targets[id]!.address!)).toBe('1.0.0');
+
+    writeFileSync(join(g.dir, 'switch-ok'), '');
+    const go = await cli(g.dir, 'resume', g.spec, '--decision', 'continue');
+    expect(go.code, go.stderr + go.stdout).toBe(0);
+    state = g.state();
+    expect(state.phase).toBe('Healthy');
     expect(readFileSync(join(g.dir, 'router.txt'), 'utf8')).toBe(
       ['web-1', 'web-2'].map((id) => state.replacements![id]!.address).join(','),
     );
