@@ -15,6 +15,12 @@ export interface DriftEntry {
   expected?: string;
   reported?: string;
   message?: string;
+  /**
+   * With a config section (docs/config-rollouts.md): the configuration revision the state says
+   * it runs and the one its configRevision step reports (absent: it answered none), when they differ.
+   */
+  expectedConfig?: string;
+  reportedConfig?: string;
 }
 
 export interface DriftReport {
@@ -45,6 +51,26 @@ export function expectedVersion(state: RolloutState | undefined, id: string): st
   }
 }
 
+/**
+ * The configuration revision the state says `id` runs, as {@link expectedVersion} for versions:
+ * the rollout's for a finished target, else the one it reported last.
+ */
+export function expectedConfig(state: RolloutState | undefined, id: string): string | undefined {
+  if (!state) return undefined;
+  const t = state.targets[id];
+  if (state.phase === 'Healthy') return state.toConfig ?? t?.config;
+  if (!t) return state.lastKnownGoodConfig;
+  switch (t.phase) {
+    case 'Succeeded':
+      return state.toConfig ?? t.config;
+    case 'RolledBack':
+    case 'Pending':
+      return t.config ?? t.configFrom;
+    default:
+      return t.config;
+  }
+}
+
 /** Probes every target in the inventory (read-only). */
 export async function detectDrift(loaded: LoadedRollout, state: RolloutState | undefined): Promise<DriftReport> {
   const runner = createStepRunner({
@@ -62,13 +88,32 @@ export async function detectDrift(loaded: LoadedRollout, state: RolloutState | u
       for (let t = queue.shift(); t; t = queue.shift()) {
         const expected = expectedVersion(state, t.id) ?? loaded.spec.version;
         const tier = loaded.spec.tiers.find((x) => x.name === tierOf.get(t.id)) ?? loaded.spec.tiers[0]!;
-        const r = await runner.run(
-          tierSteps(loaded.spec, tier).version,
-          { target: t, version: expected, rollout: { name: loaded.spec.name }, component: loaded.spec.component },
-          { extractVersion: true },
-        );
-        if (!r.ok) drifted.push({ target: t.id, expected, message: r.message });
-        else if (r.version !== expected) drifted.push({ target: t.id, expected, reported: r.version });
+        const steps = tierSteps(loaded.spec, tier);
+        const vars = {
+          target: t,
+          version: expected,
+          rollout: { name: loaded.spec.name },
+          component: loaded.spec.component,
+        };
+        const r = await runner.run(steps.version, vars, { extractVersion: true });
+        if (!r.ok) {
+          drifted.push({ target: t.id, expected, message: r.message });
+          continue;
+        }
+        const entry: DriftEntry = { target: t.id, expected, reported: r.version };
+        let drift = r.version !== expected;
+        // The configuration revision is compared like the version (docs/config-rollouts.md).
+        const wanted = loaded.spec.config ? (expectedConfig(state, t.id) ?? loaded.spec.config.revision) : undefined;
+        if (wanted !== undefined && steps.configRevision) {
+          const c = await runner.run(steps.configRevision, vars, { extractVersion: true });
+          const reported = c.ok ? c.version : undefined;
+          if (reported !== wanted) {
+            drift = true;
+            entry.expectedConfig = wanted;
+            if (reported !== undefined) entry.reportedConfig = reported;
+          }
+        }
+        if (drift) drifted.push(entry);
       }
     });
     await Promise.all(workers);
@@ -84,8 +129,12 @@ export function formatDrift(report: DriftReport): string {
   if (report.drifted.length === 0) return `${report.rollout}: no drift (${report.checked} targets checked)`;
   const lines = [`${report.rollout}: ${report.drifted.length} of ${report.checked} targets drifted`];
   for (const d of report.drifted) {
+    const config =
+      d.expectedConfig === undefined
+        ? ''
+        : `; configuration expected ${d.expectedConfig}, ${d.reportedConfig !== undefined ? `reports ${d.reportedConfig}` : 'reports none'}`;
     lines.push(
-      `  ${d.target}: expected ${d.expected ?? '?'}, ${d.reported !== undefined ? `reports ${d.reported}` : `unreachable: ${d.message}`}`,
+      `  ${d.target}: expected ${d.expected ?? '?'}, ${d.reported !== undefined ? `reports ${d.reported}` : `unreachable: ${d.message}`}${config}`,
     );
   }
   return lines.join('\n');

@@ -31,6 +31,7 @@ import { redactSecrets } from '../util/secrets.js';
 import { formatPreflight, formatStatus } from './status.js';
 import { detectDrift, formatDrift } from '../app/drift.js';
 import { judgeInventoryFile } from '../app/inventory-judge.js';
+import { planConfig } from '../plan/config.js';
 import { registerFleetLauncherCommands, runLocalFleetCommand } from './fleet-command.js';
 import { registerReportCommand } from './report-command.js';
 import { registerHistoryCommand } from './history-command.js';
@@ -304,17 +305,23 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
     // Learning from history (docs/history.md): estimates from past rollouts; suggestions, never applied.
     const learned = learnFromHistory(loaded.plan, state?.history ?? []);
     loaded.plan = learned.plan;
+    // Config rollouts (docs/config-rollouts.md): the revision's change, hot reload or full cycle.
+    const config = planConfig(loaded.spec, state);
     if (flags.json) {
       process.stdout.write(
-        `${JSON.stringify({ ...loaded.plan, from: state?.toVersion, lastKnownGood: state?.lastKnownGood, phase: state?.phase ?? 'Pending', ...scheduleJson(loaded.plan, loaded.spec.schedule, now), ...planSafeguards(loaded.spec, loaded.plan, state), ...planLearningJson(learned) }, null, 2)}\n`,
+        `${JSON.stringify({ ...loaded.plan, from: state?.toVersion, lastKnownGood: state?.lastKnownGood, phase: state?.phase ?? 'Pending', ...scheduleJson(loaded.plan, loaded.spec.schedule, now), ...planSafeguards(loaded.spec, loaded.plan, state), ...planLearningJson(learned), ...(config && { config }) }, null, 2)}\n`,
       );
     } else {
       process.stdout.write(`${describePlan(loaded.plan)}\n`);
+      if (config) process.stdout.write(`Configuration: ${config.text}\n`);
       const schedule = describeSchedule(loaded.plan, loaded.spec.schedule, now);
       if (schedule) process.stdout.write(`\n${schedule}\n`);
       // Gates, analysis and what a rollback restores (src/plan/safeguards.ts).
       process.stdout.write(`\n${describeSafeguards(planSafeguards(loaded.spec, loaded.plan, state))}\n`);
-      if (state?.lastKnownGood) process.stdout.write(`Rollback would restore: ${state.lastKnownGood}\n`);
+      if (state?.lastKnownGood)
+        process.stdout.write(
+          `Rollback would restore: ${state.lastKnownGood}${state.lastKnownGoodConfig && loaded.spec.config ? ` (config ${state.lastKnownGoodConfig})` : ''}\n`,
+        );
       process.stdout.write(`\n${describePlanLearning(learned)}\n`);
     }
   });

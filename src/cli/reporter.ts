@@ -54,7 +54,9 @@ function describe(e: RolloutEvent, pc: Colors): string | undefined {
   const t = e.target ? `${e.target}` : '';
   switch (e.event) {
     case 'rollout_started':
-      return pc.bold(`▶ rollout ${e.rollout}: ${String(e.from)} → ${String(e.to)} in ${String(e.waves)} waves`);
+      return pc.bold(
+        `▶ rollout ${e.rollout}: ${String(e.from)} → ${String(e.to)}${typeof e.toConfig === 'string' ? `, config ${typeof e.fromConfig === 'string' ? e.fromConfig : 'none'} → ${e.toConfig}` : ''} in ${String(e.waves)} waves`,
+      );
     case 'preflight_completed':
       return `  preflight: ${String(e.targets)} targets answer; versions seen: ${(e.versions as string[]).join(', ')}`;
     case 'hook_started':
@@ -69,7 +71,9 @@ function describe(e: RolloutEvent, pc: Colors): string | undefined {
     case 'wave_started':
       return pc.bold(`● ${String(e.wave)}: ${String(e.targets)} target(s), ${String(e.maxUnavailable)} at a time`);
     case 'target_completed':
-      return `  ${pc.green('✔')} ${t} on ${String(e.version)}`;
+      return e.reloaded === true
+        ? `  ${pc.green('✔')} ${t} reloaded config ${String(e.config)} on ${String(e.version)} (no restart)`
+        : `  ${pc.green('✔')} ${t} on ${String(e.version)}${typeof e.config === 'string' ? ` (config ${e.config})` : ''}`;
     case 'target_skipped':
       return `  ${pc.green('✔')} ${t} already on ${String(e.version)} (not upgraded again)`;
     case 'target_failed':

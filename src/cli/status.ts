@@ -36,6 +36,10 @@ export function formatStatus(
   lines.push(
     `  versions: ${state.fromVersion ?? '?'} → ${state.toVersion ?? '?'}   last known good: ${state.lastKnownGood ?? 'none'}   spec wants: ${spec.version}`,
   );
+  if (spec.config || state.toConfig !== undefined)
+    lines.push(
+      `  configuration: ${state.fromConfig ?? 'none'} → ${state.toConfig ?? 'none'}   last known good: ${state.lastKnownGoodConfig ?? 'none'}   spec wants: ${spec.config?.revision ?? 'none'}`,
+    );
   if (state.condition) lines.push(`  ${state.condition.reason}: ${state.condition.message}`);
   if (state.currentWave) lines.push(`  current wave: ${state.currentWave}`);
   if (state.waves.length > 0) {
@@ -126,6 +130,12 @@ export function formatPreflight(r: PreflightReport): string {
   lines.push(
     `  ${r.targets} targets; versions reported: ${skew || 'none'}${Object.keys(r.versions).length > 1 ? pc.yellow(' (version skew)') : ''}`,
   );
+  if (r.config) {
+    const seen = Object.entries(r.config.revisions)
+      .map(([v, n]) => `${v} ×${n}`)
+      .join(', ');
+    lines.push(`  configuration: spec wants ${r.config.desired ?? '?'}; revisions reported: ${seen || 'none'}`);
+  }
   for (const p of r.problems ?? (r.policy.ok ? [] : [{ reason: r.policy.reason, message: r.policy.message }]))
     lines.push(pc.red(`  version policy (${p.reason}): ${p.message}`));
   for (const b of r.budgets ?? []) {

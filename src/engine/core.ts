@@ -5,7 +5,8 @@
  * hold it.
  */
 import type { RolloutPlan, PlannedWave } from '../plan/types.js';
-import type { RolloutSpec, StepsSpec, Target, TierSpec } from '../spec/types.js';
+import type { ConfigVars, RolloutSpec, StepsSpec, Target, TierSpec } from '../spec/types.js';
+import { configVars, describeMove } from './config-change.js';
 import { tierSteps } from '../spec/steps.js';
 import { AUDIT_LIMIT, HISTORY_LIMIT, type RolloutState } from '../state/types.js';
 import { InvalidPhaseError } from '../errors.js';
@@ -154,8 +155,23 @@ export class EngineCore {
     this.state.condition = { reason, message, at: this.now() };
   }
 
-  vars(target: Target, version: string): TemplateVars {
-    return { target, version, rollout: { name: this.d.spec.name }, component: this.d.spec.component };
+  /**
+   * A step's template values. `config`: the configuration it applies (docs/config-rollouts.md;
+   * default: the spec's, when it has one).
+   */
+  vars(target: Target, version: string, config: ConfigVars | undefined = this.desiredConfig()): TemplateVars {
+    return {
+      target,
+      version,
+      rollout: { name: this.d.spec.name },
+      component: this.d.spec.component,
+      ...(config && { config }),
+    };
+  }
+
+  /** The spec's configuration as step values (absent without a `config` section). */
+  desiredConfig(): ConfigVars | undefined {
+    return this.d.spec.config ? configVars(this.d.spec, this.state, this.d.spec.config.revision) : undefined;
   }
 
   /**
@@ -222,7 +238,7 @@ export class EngineCore {
   }
 
   versions(): string {
-    return `${this.state.fromVersion ?? '?'} → ${this.state.toVersion ?? '?'}`;
+    return describeMove(this.state);
   }
 
   /** `Succeeded: 3, Failed: 1` over the state's targets. */
@@ -266,6 +282,9 @@ export class EngineCore {
       // The audit of this rollout, kept when the next one empties approvals and decisions.
       ...(s.approvals.length > 0 && { approvals: s.approvals.slice(-AUDIT_LIMIT).map((a) => ({ ...a })) }),
       ...(s.decisions.length > 0 && { decisions: s.decisions.slice(-AUDIT_LIMIT).map((d) => ({ ...d })) }),
+      // The configuration revisions (spec config), beside the versions.
+      ...(s.fromConfig !== undefined && { fromConfig: s.fromConfig }),
+      ...(s.toConfig !== undefined && { toConfig: s.toConfig }),
       // What later plans learn from: each wave's size, wall time, failures, pauses and step timings.
       ...historyOfWaves(s),
     });

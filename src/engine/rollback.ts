@@ -19,6 +19,19 @@ import { Messages, Reasons, type Reason } from './reasons.js';
 import { Leadership } from './leadership.js';
 import { moveTarget, recordVersion } from './target-move.js';
 import { knownVersions } from './version-policy.js';
+import {
+  configLabel,
+  configOfVersion,
+  configRollbackTarget,
+  configVars,
+  knownConfigs,
+  readConfigRevision,
+  readConfigRevisions,
+  rollbackConfigFor,
+  storedConfig,
+  summarizeConfigs,
+  targetMove,
+} from './config-change.js';
 import { Replacer } from './replace.js';
 
 /**
@@ -71,7 +84,8 @@ export class RollbackRunner {
         s.decisions.push({ at: c.now(), decision: 'rollback', by: ENGINE_ACTOR, reason, wave: s.currentWave });
       s.phase = 'RollingBack';
       s.rolledBackFrom = s.toVersion;
-      c.setCondition(code, `rolling back ${s.toVersion} (${reason}), by ${by}`);
+      s.rolledBackFromConfig = s.toConfig;
+      c.setCondition(code, `rolling back ${s.toVersion}${configLabel(s.toConfig)} (${reason}), by ${by}`);
       await c.persistAndCommit(`fleetgate: ${c.spec.name} rollback of ${s.toVersion} started`);
     }
     // A resumed `fleetgate rollback` (isRollback) covers every target not back yet.
@@ -79,11 +93,11 @@ export class RollbackRunner {
     const touched = (t: TargetState) =>
       t.replaces === undefined &&
       ((s.isRollback === true && t.phase !== 'RolledBack') ||
-      t.phase === 'Succeeded' ||
-      t.phase === 'Failed' ||
-      t.phase === 'InProgress' ||
-      t.phase === 'RollbackFailed' ||
-      (t.step === 'rollback' && t.phase !== 'RolledBack'));
+        t.phase === 'Succeeded' ||
+        t.phase === 'Failed' ||
+        t.phase === 'InProgress' ||
+        t.phase === 'RollbackFailed' ||
+        (t.step === 'rollback' && t.phase !== 'RolledBack'));
     const order: string[] = [];
     for (const w of [...c.plan.waves].reverse()) {
       for (const id of w.targets) {
@@ -105,16 +119,26 @@ export class RollbackRunner {
     const c = this.c;
     const state = c.state;
     if (state.phase === 'RollingBack') return this.rollbackTouched('resume');
+    // `--to <revision>`: a configuration the state kept, at the version the fleet runs (docs/config-rollouts.md).
+    const byConfig = c.spec.config ? configRollbackTarget(state, version) : undefined;
     const known = knownVersions(state);
-    if (version !== undefined && (!semver.valid(version) || !known.includes(version))) {
+    if (!byConfig && version !== undefined && (!semver.valid(version) || !known.includes(version))) {
+      const configs = c.spec.config ? knownConfigs(state) : [];
       throw new VersionPolicyError(
         'UnknownRollbackVersion',
         `refusing to roll back to ${JSON.stringify(version)}: ${
-          semver.valid(version) ? 'the fleet never ran it (by the state)' : 'it is not a semver version'
-        }; versions the fleet ran: ${known.length > 0 ? known.join(', ') : 'none recorded'}. To move to another version, change the spec's version and run it (with its gates and canary)`,
+          semver.valid(version)
+            ? 'the fleet never ran it (by the state)'
+            : `it is not a semver version${c.spec.config ? ' nor a configuration revision the state kept' : ''}`
+        }; versions the fleet ran: ${known.length > 0 ? known.join(', ') : 'none recorded'}${
+          c.spec.config ? `; configuration revisions kept: ${configs.length > 0 ? configs.join(', ') : 'none'}` : ''
+        }. To move to another version, change the spec's version and run it (with its gates and canary)`,
       );
     }
-    const to = version ?? state.lastKnownGood;
+    const to = byConfig ? (byConfig.version ?? state.lastKnownGood) : (version ?? state.lastKnownGood);
+    // The configuration to restore with it: the one named, or the one the fleet last ran that version with.
+    const askedConfig = byConfig?.config ?? (c.spec.config ? configOfVersion(state, to) : undefined);
+    const toConfig = storedConfig(c.spec, state, askedConfig) ? askedConfig : undefined;
     const ids = [...c.plan.waves].reverse().flatMap((w) => w.targets);
     if (to === undefined && !ids.some((id) => state.targets[id]?.from !== undefined)) {
       throw new InvalidPhaseError(
@@ -124,12 +148,23 @@ export class RollbackRunner {
     // Observe first: a fleet that already runs the version needs nothing.
     const reported = await this.readVersions(ids);
     const wanted = (id: string) => to ?? state.targets[id]?.from;
+    // With a config, the revision is observed too: each target's previous one, or the one restored for all.
+    const reportedConfig = await readConfigRevisions(c, ids);
+    const wantedConfig = (id: string) => {
+      const revision = to !== undefined ? toConfig : state.targets[id]?.configFrom;
+      return storedConfig(c.spec, state, revision) ? revision : undefined;
+    };
     // A target left out of service (failed after its drain, or stopped mid-move) is undrained
     // and verified even when it already reports the version.
     const wasOut = new Set(ids.filter((id) => state.targets[id] !== undefined && leftOutOfService(state.targets[id])));
-    const todo = ids.filter((id) => reported.get(id) !== wanted(id) || wasOut.has(id));
+    const todo = ids.filter(
+      (id) =>
+        reported.get(id) !== wanted(id) ||
+        wasOut.has(id) ||
+        (wantedConfig(id) !== undefined && reportedConfig.get(id) !== wantedConfig(id)),
+    );
     if (todo.length === 0) {
-      const message = `every target already runs ${to ?? 'the version it ran before'}: nothing to roll back`;
+      const message = `every target already runs ${to ?? 'the version it ran before'}${configLabel(toConfig)}: nothing to roll back`;
       c.emit('rollout_completed', { version: to, message });
       return { outcome: 'Healthy', state, reason: Reasons.NothingToRollBack, message };
     }
@@ -153,8 +188,15 @@ export class RollbackRunner {
       if (v !== undefined) t.from = v;
       else if (before?.version !== undefined) t.from = before.version;
       if (!to && before?.from) t.to = before.from;
+      const revision = reportedConfig.get(id) ?? before?.config;
+      if (revision !== undefined) t.config = revision;
+      const restore = wantedConfig(id);
+      if (restore !== undefined) t.configTo = restore;
       targets[id] = t;
     }
+    const previousConfig = state.toConfig;
+    // What was rolled back (refused by `run` until the spec changes or --retry-rolled-back): a version, or a configuration.
+    const undone = (to !== undefined && previous !== to) || (toConfig !== undefined && previousConfig !== toConfig);
     for (const [id, t] of Object.entries(state.targets)) if (t.replaces !== undefined && !targets[id]) targets[id] = t;
     const fresh = createEmptyState(c.spec.name);
     Object.assign(state, {
@@ -166,8 +208,11 @@ export class RollbackRunner {
       phase: 'RollingBack' as const,
       fromVersion: previous,
       toVersion: to,
+      fromConfig: previousConfig,
+      toConfig,
       isRollback: true,
-      rolledBackFrom: to !== undefined && previous !== to ? previous : undefined,
+      rolledBackFrom: undone ? previous : undefined,
+      rolledBackFromConfig: undone ? previousConfig : undefined,
       startedAt: c.now(),
       targets,
       hooks: undefined,
@@ -175,9 +220,11 @@ export class RollbackRunner {
     });
     c.setCondition(
       Reasons.RollbackRequested,
-      `rollback to ${to ?? "each target's previous version"} requested by ${c.d.actor}${reason ? `: ${reason}` : ''}`,
+      `rollback to ${to ?? "each target's previous version"}${configLabel(toConfig)} requested by ${c.d.actor}${reason ? `: ${reason}` : ''}`,
     );
-    await c.persistAndCommit(`fleetgate: ${c.spec.name} rollback started (${previous ?? '?'} → ${to ?? 'previous'})`);
+    await c.persistAndCommit(
+      `fleetgate: ${c.spec.name} rollback started (${previous ?? '?'} → ${to ?? 'previous'}${configLabel(toConfig)})`,
+    );
     const order = this.brokenFirst(
       todo,
       (id) => wasOut.has(id) || reported.get(id) === undefined || !semver.valid(reported.get(id)),
@@ -316,13 +363,16 @@ export class RollbackRunner {
       return { outcome: 'Degraded', state: s, reason: Reasons.RollbackFailed, message: s.condition!.message };
     }
     s.phase = 'RolledBack';
-    const summary = summarizeByVersion(order.map((id) => s.targets[id]?.version));
+    const summary = `${summarizeByVersion(order.map((id) => s.targets[id]?.version))}${
+      c.spec.config ? summarizeConfigs(order.map((id) => s.targets[id]?.config)) : ''
+    }`;
     c.setCondition(
       Reasons.RolledBack,
-      `rolled back ${order.length} target(s): ${summary}${s.rolledBackFrom ? ` (from ${s.rolledBackFrom})` : ''}${why ? `; ${why}` : ''}`,
+      `rolled back ${order.length} target(s): ${summary}${s.rolledBackFrom ? ` (from ${s.rolledBackFrom}${configLabel(s.rolledBackFromConfig)})` : ''}${why ? `; ${why}` : ''}`,
     );
     // A rollback to an explicit version verified every target healthy on it.
     if (to) s.lastKnownGood = to;
+    if (to && s.toConfig !== undefined) s.lastKnownGoodConfig = s.toConfig;
     c.pushHistory();
     await c.persistAndCommit(`fleetgate: ${c.spec.name} rolled back: ${summary}`);
     c.emit('rollout_rolled_back', { version: to ?? s.fromVersion, targets: order.length, summary });
@@ -352,9 +402,13 @@ export class RollbackRunner {
       await c.persist();
       return done;
     }
-    const vars = c.vars(c.target(id), version);
+    // With a config: the revision it goes back to (written ahead, like `to`), when the state kept its content.
+    const restore = rollbackConfigFor(c, ts);
+    const restoring = configVars(c.spec, c.state, restore);
+    const vars = c.vars(c.target(id), version, restoring ?? c.desiredConfig());
     const before = { phase: ts.phase, step: ts.step };
     ts.to = version;
+    if (restore !== undefined) ts.configTo = restore;
     ts.step = 'rollback';
     ts.message = undefined;
     await c.persist();
@@ -379,8 +433,21 @@ export class RollbackRunner {
         message: `version step failed: ${probe.message}; reinstalling ${version}`,
       });
     }
+    const observed = probe.ok && c.spec.config ? await readConfigRevision(c, id, vars) : undefined;
+    if (observed) ts.config = observed.ok ? observed.revision : undefined;
+    const move = targetMove(c, probe.ok && probe.version === version, ts.config, restore);
+    if (c.spec.config && restore === undefined)
+      c.emit('target_observed', {
+        wave: batch,
+        target: id,
+        message: `configuration ${ts.config ?? 'unknown'} kept: the one it ran before is not recorded in the state`,
+      });
     const moved = await moveTarget(c, batch, id, version, {
-      change: !probe.ok || probe.version !== version,
+      change: !probe.ok || move.change,
+      reload: probe.ok && move.reload,
+      // Kept as it is when the previous one is not recorded: its own (known) configuration, else the spec's.
+      config: restoring ?? configVars(c.spec, c.state, ts.config) ?? c.desiredConfig(),
+      configUnchecked: restoring === undefined,
       record: () => Promise.resolve(),
       during: 'rollback',
       gate: tier ? { gate: this.gate, tier, budget } : undefined,
@@ -407,10 +474,18 @@ export class RollbackRunner {
     ts.phase = 'RolledBack';
     ts.version = version;
     ts.to = undefined;
+    if (restore !== undefined) ts.config = restore;
+    ts.configTo = undefined;
     ts.step = undefined;
     ts.finishedAt = c.now();
     await c.persist();
-    c.emit('target_rolled_back', { wave: batch, target: id, version });
+    c.emit('target_rolled_back', {
+      wave: batch,
+      target: id,
+      version,
+      ...(restore !== undefined && { config: restore }),
+      ...(move.reload && { reloaded: true }),
+    });
     return 'RolledBack';
   }
 

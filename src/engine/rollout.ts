@@ -44,6 +44,7 @@ import { decideAfterObservation, decideAfterWaveSteps, type Transition } from '.
 import { assessReportedVersions, prevailingVersion, type FleetVersionProblem } from './version-policy.js';
 import { WaveRunner, type WaveRunResult } from './wave-runner.js';
 import { retireOldPools, switchToNewPool } from './blue-green.js';
+import { beginConfigRollout, configLabel, readConfigRevision, sameConfig } from './config-change.js';
 import { notePause } from './timings.js';
 import { assessShardedSteps, formatShardRef, shardBudget, shardLegKey, shardSlice, type ShardRef } from './shard.js';
 import type { AlertTransition } from './alerts.js';
@@ -65,6 +66,11 @@ export interface PreflightReport {
   targets: number;
   /** Version → number of targets reporting it (version skew: more than one key). */
   versions: Record<string, number>;
+  /**
+   * With a spec `config`: the revision the spec asks for, and revision → number of targets
+   * reporting it (`none`: no revision), read with the configRevision step.
+   */
+  config?: { desired: string | undefined; revisions: Record<string, number> };
   /** Targets whose version step did not answer. */
   unreachable: { id: string; message: string }[];
   /** Targets whose health check fails now (they use their tier's budget). */
@@ -120,6 +126,16 @@ export interface RunOptions {
    * (`ShardCompleted`) without a verdict.
    */
   shard?: ShardRef;
+}
+
+/** What the read-only probe of a target found: its version (and configuration revision), its health. */
+interface ProbeEntry {
+  version?: string;
+  /** The revision its configRevision step reported (spec config; absent: none or unreadable). */
+  config?: string;
+  message: string;
+  healthy?: boolean;
+  healthMessage?: string;
 }
 
 /** Whether two label sets hold the same pairs (absent = none). */
@@ -210,22 +226,30 @@ export class RolloutEngine {
     }
     if (state.phase === 'RollingBack') return this.rollbacks.rollbackTouched('resume');
     const inFlight = state.phase === 'Progressing' || state.phase === 'Paused';
-    if (inFlight && state.toVersion !== desired) {
+    // The desired state is the version and, with a config section, the configuration revision.
+    const wantedConfig = this.spec.config?.revision;
+    if (inFlight && (state.toVersion !== desired || !sameConfig(this.spec, state.toConfig))) {
       throw new InvalidPhaseError(
-        `rollout ${this.spec.name} to ${state.toVersion} is still in progress (phase ${state.phase}) but the spec now asks for ${desired}: finish it, or stop it with \`fleetgate resume --decision abort\` or \`--decision rollback\` first`,
+        `rollout ${this.spec.name} to ${state.toVersion}${configLabel(state.toConfig)} is still in progress (phase ${state.phase}) but the spec now asks for ${desired}${configLabel(wantedConfig)}: finish it, or stop it with \`fleetgate resume --decision abort\` or \`--decision rollback\` first`,
       );
     }
     if (!inFlight) {
       if (
         state.toVersion === desired &&
+        sameConfig(this.spec, state.toConfig) &&
         (state.phase === 'Healthy' || (state.phase === 'RolledBack' && state.isRollback))
       ) {
-        this.c.emit('rollout_completed', { version: desired, message: `already ${state.phase} at ${desired}` });
-        return { outcome: 'Healthy', state, reason: Reasons.AlreadyAtVersion, message: `already at ${desired}` };
+        const at = `${desired}${configLabel(wantedConfig)}`;
+        this.c.emit('rollout_completed', { version: desired, message: `already ${state.phase} at ${at}` });
+        return { outcome: 'Healthy', state, reason: Reasons.AlreadyAtVersion, message: `already at ${at}` };
       }
-      if (state.rolledBackFrom === desired && !opts.retryRolledBack) {
+      if (
+        state.rolledBackFrom === desired &&
+        (wantedConfig === undefined || state.rolledBackFromConfig === wantedConfig) &&
+        !opts.retryRolledBack
+      ) {
         throw new InvalidPhaseError(
-          `${desired} was rolled back (${state.condition?.message ?? ''}); change the spec's version, or pass --retry-rolled-back to try it again`,
+          `${desired}${configLabel(state.rolledBackFromConfig)} was rolled back (${state.condition?.message ?? ''}); change the spec's version${wantedConfig === undefined ? '' : ' or configuration'}, or pass --retry-rolled-back to try it again`,
         );
       }
       await this.assertTargetsFree();
@@ -607,6 +631,9 @@ export class RolloutEngine {
       .map(([id, p]) => ({ id, message: p.healthMessage ?? 'unhealthy' }));
     const versions: Record<string, number> = {};
     for (const p of probes.values()) if (p.version !== undefined) versions[p.version] = (versions[p.version] ?? 0) + 1;
+    const revisions: Record<string, number> = {};
+    for (const p of probes.values())
+      if (p.version !== undefined) revisions[p.config ?? 'none'] = (revisions[p.config ?? 'none'] ?? 0) + 1;
     const problems = this.versionProblems(probes);
     const down = new Set([...unhealthy.map((u) => u.id), ...unreachable.map((u) => u.id)]);
     const budgets = c.plan.tiers.map((t) => ({
@@ -623,6 +650,7 @@ export class RolloutEngine {
       ...(slo ? { slo } : {}),
       rollout: this.spec.name,
       desired: this.spec.version,
+      ...(this.spec.config && { config: { desired: this.spec.config.revision, revisions } }),
       current: prevailingVersion(Object.keys(versions)),
       lastKnownGood: state.lastKnownGood,
       phase: state.phase,
@@ -664,11 +692,9 @@ export class RolloutEngine {
   // ---------------------------------------------------------------- rollout
 
   /** Reads every planned target's version (and, for the report, its health): read-only, concurrent, bounded. */
-  private async probeFleet(
-    withHealth: boolean,
-  ): Promise<Map<string, { version?: string; message: string; healthy?: boolean; healthMessage?: string }>> {
+  private async probeFleet(withHealth: boolean): Promise<Map<string, ProbeEntry>> {
     const c = this.c;
-    const out = new Map<string, { version?: string; message: string; healthy?: boolean; healthMessage?: string }>();
+    const out = new Map<string, ProbeEntry>();
     const ids = c.plan.waves.flatMap((w) => w.targets);
     await pool(
       ids,
@@ -679,10 +705,12 @@ export class RolloutEngine {
         const steps = c.stepsFor(id);
         const verify = { ...steps.verify, retries: 0, timeoutMs: Math.min(steps.verify.timeoutMs, 5_000) };
         const r = await c.d.runner.run(steps.version, vars, { extractVersion: true, signal: c.d.signal });
-        const entry: { version?: string; message: string; healthy?: boolean; healthMessage?: string } = {
-          version: r.ok ? r.version : undefined,
-          message: r.message,
-        };
+        const entry: ProbeEntry = { version: r.ok ? r.version : undefined, message: r.message };
+        if (r.ok && this.spec.config) {
+          // The configuration revision is observed like the version (docs/config-rollouts.md).
+          const read = await readConfigRevision(c, id, vars);
+          if (read.ok) entry.config = read.revision;
+        }
         if (withHealth && r.ok) {
           const h = await c.d.runner.run(verify, vars, { signal: c.d.signal });
           entry.healthy = h.ok;
@@ -772,9 +800,18 @@ export class RolloutEngine {
     c.setCondition(Reasons.RolloutStarted, `rollout ${current ?? '?'} → ${desired} started by ${c.d.actor}`);
     for (const w of c.plan.waves) s.waves.push({ id: w.id, phase: 'Pending', targets: w.targets });
     for (const [id, p] of probes) s.targets[id] = { phase: 'Pending', from: p.version, version: p.version };
+    beginConfigRollout(c, probes);
+    if (s.toConfig !== undefined)
+      c.setCondition(Reasons.RolloutStarted, `rollout ${c.versions()} started by ${c.d.actor}`);
     this.recordInventory();
-    c.emit('rollout_started', { from: current, to: desired, waves: c.plan.waves.length, by: c.d.actor });
-    await c.persistAndCommit(`fleetgate: ${this.spec.name} started (${current ?? '?'} → ${desired})`);
+    c.emit('rollout_started', {
+      from: current,
+      to: desired,
+      waves: c.plan.waves.length,
+      by: c.d.actor,
+      ...(s.toConfig !== undefined && { fromConfig: s.fromConfig, toConfig: s.toConfig }),
+    });
+    await c.persistAndCommit(`fleetgate: ${this.spec.name} started (${c.versions()})`);
   }
 
   /**
@@ -1185,11 +1222,12 @@ export class RolloutEngine {
     }
     s.phase = 'Healthy';
     s.lastKnownGood = s.toVersion;
+    s.lastKnownGoodConfig = s.toConfig;
     s.rolledBackFrom = undefined;
-    // Retired targets (replace, blue-green) are gone: the ones in their place are counted.
+    s.rolledBackFromConfig = undefined;
     c.setCondition(
       Reasons.RolloutCompleted,
-      `all ${Object.values(s.targets).filter((t) => t.retired !== true).length} targets run ${s.toVersion}`,
+      `all ${Object.values(s.targets).filter((t) => t.retired !== true).length} targets run ${s.toVersion}${configLabel(s.toConfig)}`,
     );
     c.pushHistory();
     await c.persistAndCommit(`fleetgate: ${this.spec.name} healthy at ${s.toVersion} (${c.versions()})`);

@@ -529,6 +529,10 @@ export function createStepRunner(opts: StepRunnerOptions): StepRunner & { close(
     env.FLEETGATE_TARGET_ADDRESS = vars.target.address;
     env.FLEETGATE_VERSION = vars.version;
     env.FLEETGATE_ROLLOUT = vars.rollout.name;
+    if (vars.config) {
+      env.FLEETGATE_CONFIG_REVISION = vars.config.revision;
+      env.FLEETGATE_CONFIG_PATH = vars.config.path;
+    }
     const [file, ...args] = argv;
     return runInGroup(file!, args, {
       cwd: step.cwd === undefined ? opts.baseDir : resolvePath(opts.baseDir, step.cwd),

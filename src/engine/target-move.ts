@@ -11,6 +11,8 @@ import type { BudgetGate } from './budget-gate.js';
 import type { EngineCore } from './core.js';
 import { Messages, Reasons, type Reason } from './reasons.js';
 import { pollUntilHealthy } from './steps.js';
+import { readConfigRevision } from './config-change.js';
+import type { ConfigVars } from '../spec/types.js';
 import type { TimedStep } from './timings.js';
 
 /** How a move ended. */
@@ -39,6 +41,16 @@ export interface MoveOptions {
    * to the upgrade (a dead target cannot be drained, but can be reinstalled).
    */
   tolerateFailedDrain?: boolean;
+  /**
+   * Only the configuration changes and the change is hot-reloadable (docs/config-rollouts.md):
+   * the `reload` step instead of drain and upgrade; verify, version and revision read again; no
+   * take-down, so no admission, no silence, no undrain.
+   */
+  reload?: boolean;
+  /** The configuration the steps apply and the target must report after (default: the spec's). */
+  config?: ConfigVars;
+  /** Do not check the revision after (a rollback whose previous configuration was not recorded). */
+  configUnchecked?: boolean;
 }
 
 /**
@@ -54,13 +66,13 @@ export async function moveTarget(
   opts: MoveOptions,
 ): Promise<MoveResult> {
   const steps = c.stepsFor(id);
-  const vars = c.vars(c.target(id), version);
+  const vars = c.vars(c.target(id), version, opts.config ?? c.desiredConfig());
   const signal = c.d.signal;
   /** Records how long a step took since `startMs` (ms, on the engine's clock) for the wave's timings; not for rollbacks. */
   const lap = (name: TimedStep, startMs: number): void => {
     if (opts.during === undefined) c.timings.record(waveId, name, c.nowMs() - startMs);
   };
-  const run = async (name: 'drain' | 'upgrade' | 'undrain', step: StepSpec): Promise<string | undefined> => {
+  const run = async (name: 'drain' | 'upgrade' | 'undrain' | 'reload', step: StepSpec): Promise<string | undefined> => {
     await opts.record(name);
     const r = await c.d.runner.run(step, vars, { signal });
     c.emit('target_step', {
@@ -71,7 +83,8 @@ export async function moveTarget(
       durationMs: r.durationMs,
       during: opts.during,
     });
-    return r.ok ? undefined : `${name} to ${version} failed: ${r.message}`;
+    const what = name === 'reload' ? `configuration ${vars.config?.revision ?? '?'}` : version;
+    return r.ok ? undefined : `${name} to ${what} failed: ${r.message}`;
   };
   /**
    * After a drain or undrain step: its `grace`, then its `until` check polled like verify.
@@ -105,7 +118,11 @@ export async function moveTarget(
   let silenced = false;
   let moved = false;
   try {
-    if (opts.change) {
+    if (opts.change && opts.reload) {
+      // A hot reload: the target stays in service; verify, version and revision are read below.
+      const why = steps.reload ? await run('reload', steps.reload) : 'no reload step';
+      if (why !== undefined) return { ok: false, why };
+    } else if (opts.change) {
       if (opts.gate) {
         const admission = await opts.gate.gate.admit(opts.gate.tier, id, opts.gate.budget, opts.shouldStop);
         if (!admission.admitted) {
@@ -157,6 +174,22 @@ export async function moveTarget(
     recordVersion(ts, after.version);
     if (after.version !== version)
       return { ok: false, why: `reports ${after.version} after moving to ${version}, expected ${version}` };
+    if (c.spec.config && vars.config && !opts.configUnchecked) {
+      // Observed, not assumed: the target must report the revision it was given.
+      const read = await readConfigRevision(c, id, vars);
+      ts.config = read.ok ? read.revision : undefined;
+      if (!read.ok)
+        return { ok: false, why: `configRevision step failed after applying ${vars.config.revision}: ${read.message}` };
+      if (read.revision !== vars.config.revision)
+        return {
+          ok: false,
+          why: `reports configuration ${read.revision} after ${opts.reload ? 'reloading' : 'applying'} ${vars.config.revision}`,
+        };
+    }
+    if (opts.reload) {
+      moved = true;
+      return { ok: true };
+    }
     if (steps.undrain) {
       const undrainStart = c.nowMs();
       const why = (await run('undrain', steps.undrain)) ?? (await settle('undrain', steps.undrain));
@@ -225,5 +258,15 @@ export async function observeVersion(c: EngineCore, waveId: string, id: string, 
     signal: c.d.signal,
   });
   recordVersion(ts, r.ok ? r.version : undefined, r.ok ? undefined : r.message);
-  c.emit('target_observed', { wave: waveId, target: id, version: ts.version, message: ts.versionUnknown });
+  if (r.ok && c.spec.config) {
+    const read = await readConfigRevision(c, id, c.vars(c.target(id), c.spec.version));
+    ts.config = read.ok ? read.revision : undefined;
+  }
+  c.emit('target_observed', {
+    wave: waveId,
+    target: id,
+    version: ts.version,
+    message: ts.versionUnknown,
+    ...(ts.config !== undefined && { config: ts.config }),
+  });
 }

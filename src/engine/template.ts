@@ -3,7 +3,7 @@
  * Values are inserted as inert data: steps run argv arrays (no shell), and in
  * URLs every value except `target.address` is percent-encoded.
  */
-import type { Target } from '../spec/types.js';
+import type { ConfigVars, Target } from '../spec/types.js';
 
 export interface TemplateVars {
   target: Target;
@@ -21,6 +21,11 @@ export interface TemplateVars {
    * (`{{pool.ids}}`, `{{pool.addresses}}`) and the one it leaves (`{{previous.*}}`), comma-separated.
    */
   pool?: { tier: string; ids: string; addresses: string; previousIds: string; previousAddresses: string };
+  /**
+   * The configuration the step applies, with a `config` section (docs/config-rollouts.md):
+   * `{{config.revision}}`, `{{config.path}}` (a file holding it), `{{config.content}}`.
+   */
+  config?: ConfigVars;
 }
 
 /** Placeholders whose value is a host or `host:port`: kept as they are in URLs (checked there instead). */
@@ -51,6 +56,12 @@ export function resolvePlaceholder(name: string, vars: TemplateVars): string | u
       return vars.target.address;
     case 'target.host':
       return hostOf(vars.target.address);
+    case 'config.revision':
+      return vars.config?.revision;
+    case 'config.path':
+      return vars.config?.path;
+    case 'config.content':
+      return vars.config?.content;
   }
   if (vars.pool !== undefined) {
     if (name === 'tier') return vars.pool.tier;

@@ -13,6 +13,7 @@ import type { Leadership, LeadershipProblem } from './leadership.js';
 import { pool } from './pool.js';
 import { Messages, type Reason } from './reasons.js';
 import { moveTarget, observeVersion, recordVersion } from './target-move.js';
+import { configLabel, observeConfig, targetMove } from './config-change.js';
 import { exceedsTolerance } from './transitions.js';
 import { Replacer } from './replace.js';
 import { waveConcurrency } from '../plan/replace.js';
@@ -167,9 +168,16 @@ export class WaveRunner {
     }
     ts.from ??= probe.version;
     recordVersion(ts, probe.version);
-    const already = probe.version === desired;
+    // The configuration revision is observed like the version; on the right version, another
+    // revision is reloaded (hot-reloadable) or fully cycled (docs/config-rollouts.md).
+    const observed = await observeConfig(c, id, ts, vars);
+    const move = targetMove(c, probe.version === desired, observed, c.spec.config?.revision);
+    const already = !move.change;
+    if (move.why !== undefined)
+      c.emit('target_observed', { wave: wave.id, target: id, config: observed, message: move.why });
     if (
       !already &&
+      !move.reload &&
       this.leadership &&
       c.stepsFor(id).transferLeadership &&
       (await this.leadership.mustTransferFrom(wave, id))
@@ -188,6 +196,7 @@ export class WaveRunner {
     }
     const moved = await moveTarget(c, wave.id, id, desired, {
       change: !already,
+      reload: move.reload,
       record: (step) => this.recordStep(ts, step),
       gate: { gate: this.gate, tier: wave.tier, budget },
       shouldStop: stop,
@@ -229,7 +238,13 @@ export class WaveRunner {
       wave: wave.id,
       target: id,
       version: desired,
-      ...(already ? { message: `already ran ${desired}; not upgraded again` } : {}),
+      ...(ts.config !== undefined && { config: ts.config }),
+      ...(move.reload && { reloaded: true }),
+      ...(already
+        ? { message: `already ran ${desired}${configLabel(ts.config)}; not upgraded again` }
+        : move.reload
+          ? { message: `reloaded configuration ${ts.config ?? '?'} (no drain, no restart)` }
+          : {}),
     });
     return already ? 'Skipped' : 'Succeeded';
   }

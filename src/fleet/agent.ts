@@ -53,6 +53,9 @@ export interface AgentSnapshot {
   fault: FaultMode;
   /** Application requests (`GET /work`) received and not answered yet. */
   inflight: number;
+  /** Configuration revision it runs (`null`: none given yet) and reloads applied without a restart. */
+  config: string | null;
+  reloads: number;
 }
 
 /** An agent whose server is listening. */
@@ -100,6 +103,7 @@ const STAT_PATHS = [
   '/drain',
   '/undrain',
   '/upgrade',
+  '/reload',
   '/_admin/fault',
   '/_admin/stats',
 ] as const;
@@ -118,11 +122,52 @@ function isFaultMode(value: string): value is FaultMode {
 /** Result of an upgrade request. */
 type UpgradeOutcome = { changed: false; version: string } | { changed: true; from: string; to: string };
 
+/** Longest configuration body an agent accepts on `/reload` and `/upgrade` (bytes). */
+export const MAX_CONFIG_BODY = 256 * 1024;
+
+/** A configuration an agent was given: its revision and what its body says about behaviour. */
+interface AgentConfig {
+  revision: string;
+  /**
+   * Behaviour tags from the body's `"behaviour"` field (a JSON body), in the words of version
+   * tags: `broken`, `flaky`, `errors10`, `slow3` (see docs/local-fleet.md).
+   */
+  tag: string;
+}
+
+/** The `"behaviour"` field of a configuration body, when it is JSON with one. */
+function behaviourTag(body: string): string {
+  try {
+    const value: unknown = JSON.parse(body);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      const tag = (value as Record<string, unknown>).behaviour;
+      if (typeof tag === 'string') return tag;
+    }
+  } catch {
+    // not JSON: no behaviour
+  }
+  return '';
+}
+
+/** A version's behaviour combined with a configuration's (either may break it; multipliers multiply). */
+function combine(a: VersionBehaviour, b: VersionBehaviour): VersionBehaviour {
+  return {
+    broken: a.broken || b.broken,
+    flaky: a.flaky || b.flaky,
+    errorMultiplier: a.errorMultiplier * b.errorMultiplier,
+    latencyMultiplier: a.latencyMultiplier * b.latencyMultiplier,
+  };
+}
+
 /** The simulated fleet member: state machine and traffic, no HTTP. */
 class SimulatedAgent {
   readonly metrics = new AgentMetrics();
   version: string;
   upgrades = 0;
+  /** Configuration changes applied without a restart (`POST /reload`). */
+  reloads = 0;
+  /** The configuration it runs (absent: none given yet). */
+  config: AgentConfig | undefined;
   drained = false;
   fault: FaultMode = 'none';
   private behaviour: VersionBehaviour;
@@ -155,8 +200,7 @@ class SimulatedAgent {
   /** Answers one `/healthz` probe: `undefined` when healthy, else the failing status and reason. */
   probeHealth(): { status: 'upgrading' | 'unhealthy'; reason: string } | undefined {
     if (this.upgrading) return { status: 'upgrading', reason: `restarting onto ${this.version}` };
-    if (this.behaviour.broken)
-      return { status: 'unhealthy', reason: `version ${this.version} does not start (broken)` };
+    if (this.behaviour.broken) return { status: 'unhealthy', reason: this.brokenReason() };
     if (this.behaviour.flaky && ++this.healthProbes % 2 === 1) {
       return { status: 'unhealthy', reason: `version ${this.version} fails every other probe (flaky)` };
     }
@@ -167,7 +211,7 @@ class SimulatedAgent {
   probeReady(): { status: AgentState; reason: string } | undefined {
     const state = this.state();
     if (state === 'upgrading') return { status: state, reason: `restarting onto ${this.version}` };
-    if (state === 'unhealthy') return { status: state, reason: `version ${this.version} does not start (broken)` };
+    if (state === 'unhealthy') return { status: state, reason: this.brokenReason() };
     if (state === 'drained') return { status: state, reason: 'drained' };
     if (this.behaviour.flaky && ++this.readyProbes % 2 === 1) {
       return { status: 'unhealthy', reason: `version ${this.version} fails every other probe (flaky)` };
@@ -175,8 +219,33 @@ class SimulatedAgent {
     return undefined;
   }
 
-  upgrade(to: string): UpgradeOutcome {
-    if (to === this.version) return { changed: false, version: to };
+  private brokenReason(): string {
+    return parseVersionBehaviour(this.version).broken || !this.config
+      ? `version ${this.version} does not start (broken)`
+      : `configuration ${this.config.revision} breaks it (broken)`;
+  }
+
+  /** Applies a configuration without a restart; false when it runs that revision already. */
+  reload(config: AgentConfig): boolean {
+    if (config.revision === this.config?.revision) return false;
+    this.config = config;
+    this.reloads++;
+    this.behaviour = this.behaviourNow();
+    this.healthProbes = 0;
+    this.readyProbes = 0;
+    return true;
+  }
+
+  private behaviourNow(): VersionBehaviour {
+    const own = parseVersionBehaviour(this.version);
+    return this.config?.tag ? combine(own, parseVersionBehaviour(`0.0.0-${this.config.tag}`)) : own;
+  }
+
+  /** Upgrades to `to` (restart), taking `config` with it when given: a changed configuration alone restarts too. */
+  upgrade(to: string, config?: AgentConfig): UpgradeOutcome {
+    const configChanged = config !== undefined && config.revision !== this.config?.revision;
+    if (config !== undefined) this.config = config;
+    if (to === this.version && !configChanged) return { changed: false, version: to };
     const from = this.version;
     const revertTo = this.fault === 'revert' ? from : undefined;
     if (revertTo !== undefined) this.fault = 'none';
@@ -192,7 +261,7 @@ class SimulatedAgent {
 
   private switchVersion(version: string): void {
     this.version = version;
-    this.behaviour = parseVersionBehaviour(version);
+    this.behaviour = this.behaviourNow();
     this.healthProbes = 0;
     this.readyProbes = 0;
     // A restart: counters start again under the new version label.
@@ -297,7 +366,20 @@ function parseDelay(url: URL): number | undefined | null {
   const ms = Number(raw);
   return raw.trim() !== '' && Number.isFinite(ms) && ms >= 0 && ms <= MAX_LATENCY_MS ? ms : null;
 }
-const POST_PATHS = new Set(['/drain', '/undrain', '/upgrade', '/_admin/fault']);
+const POST_PATHS = new Set(['/drain', '/undrain', '/upgrade', '/reload', '/_admin/fault']);
+/** Endpoints whose request body is read (a configuration); every other body is drained unread. */
+const BODY_PATHS = new Set(['/upgrade', '/reload']);
+
+/**
+ * Reads `?config=REV` and the request body as the configuration given with it: `undefined` when
+ * the query has none, `null` when the revision is invalid.
+ */
+function parseConfig(url: URL, body: string): AgentConfig | undefined | null {
+  const revision = url.searchParams.get('config');
+  if (revision === null || revision === '') return undefined;
+  if (!isValidAgentVersion(revision)) return null;
+  return { revision, tag: behaviourTag(body) };
+}
 
 /**
  * Starts one agent's HTTP server on 127.0.0.1 (never on other interfaces) and
@@ -328,6 +410,8 @@ export async function startAgentServer(options: AgentOptions): Promise<RunningAg
   let closed = false;
   /** Application requests received and not answered yet; a restart cuts them. */
   const working = new Set<ServerResponse>();
+  /** The body of a `/reload` or `/upgrade` request, read before it is routed. */
+  const bodies = new WeakMap<ServerResponse, string>();
   /** `performance.now()` when the last application request arrived (`-Infinity`: none yet). */
   let lastWorkAt = Number.NEGATIVE_INFINITY;
 
@@ -343,8 +427,9 @@ export async function startAgentServer(options: AgentOptions): Promise<RunningAg
     switch (path) {
       case '/healthz': {
         const failing = agent.probeHealth();
-        if (failing) sendJson(res, 503, { id: agent.id, version: agent.version, ...failing });
-        else sendJson(res, 200, { status: 'ok', id: agent.id, version: agent.version });
+        const config = agent.config?.revision ?? null;
+        if (failing) sendJson(res, 503, { id: agent.id, version: agent.version, config, ...failing });
+        else sendJson(res, 200, { status: 'ok', id: agent.id, version: agent.version, config });
         return;
       }
       case '/readyz': {
@@ -361,6 +446,8 @@ export async function startAgentServer(options: AgentOptions): Promise<RunningAg
           drained: agent.drained,
           state: agent.state(),
           inflight: working.size,
+          config: agent.config?.revision ?? null,
+          reloads: agent.reloads,
         });
         return;
       case '/inflight': {
@@ -427,6 +514,23 @@ export async function startAgentServer(options: AgentOptions): Promise<RunningAg
         agent.drained = path === '/drain';
         sendJson(res, 200, { id: agent.id, drained: agent.drained, state: agent.state() });
         return;
+      case '/reload': {
+        const config = parseConfig(url, bodies.get(res) ?? '');
+        if (config === undefined || config === null) {
+          sendJson(res, 400, {
+            error: config === undefined ? 'missing query parameter "config"' : 'invalid configuration revision',
+          });
+          return;
+        }
+        const from = agent.config?.revision ?? null;
+        const changed = agent.reload(config);
+        sendJson(res, 200, {
+          id: agent.id,
+          ...(changed ? { from, to: config.revision } : { config: config.revision, unchanged: true }),
+          reloads: agent.reloads,
+        });
+        return;
+      }
       case '/upgrade': {
         const to = url.searchParams.get('version');
         if (to === null || to === '') {
@@ -437,10 +541,21 @@ export async function startAgentServer(options: AgentOptions): Promise<RunningAg
           sendJson(res, 400, { error: `invalid version ${JSON.stringify(to.slice(0, 200))}` });
           return;
         }
-        const outcome = agent.upgrade(to);
+        const config = parseConfig(url, bodies.get(res) ?? '');
+        if (config === null) {
+          sendJson(res, 400, { error: 'invalid configuration revision' });
+          return;
+        }
+        const outcome = agent.upgrade(to, config);
         // A restart ends the process that holds the requests in flight: their connections drop now.
         if (outcome.changed) for (const w of [...working]) w.destroy();
-        if (!outcome.changed) sendJson(res, 200, { id: agent.id, version: outcome.version, unchanged: true });
+        if (!outcome.changed)
+          sendJson(res, 200, {
+            id: agent.id,
+            version: outcome.version,
+            config: agent.config?.revision ?? null,
+            unchanged: true,
+          });
         else sendJson(res, 202, { id: agent.id, from: outcome.from, to: outcome.to, upgradeMs: opts.upgradeMs });
         return;
       }
@@ -515,10 +630,40 @@ export async function startAgentServer(options: AgentOptions): Promise<RunningAg
   }
 
   const server: Server = createServer((req, res) => {
-    // Bodies are never used; drain them so keep-alive connections stay usable.
-    req.resume();
+    let url: URL;
     try {
-      const url = new URL(req.url ?? '/', 'http://agent.invalid');
+      url = new URL(req.url ?? '/', 'http://agent.invalid');
+    } catch (err) {
+      req.resume();
+      sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
+      return;
+    }
+    // The configuration given with /upgrade and /reload is read; other bodies are drained unread
+    // so keep-alive connections stay usable.
+    if (!BODY_PATHS.has(url.pathname) || req.method !== 'POST') {
+      req.resume();
+      handle(req, res, url);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_CONFIG_BODY) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (size > MAX_CONFIG_BODY) {
+        sendJson(res, 413, { error: `configuration body over ${MAX_CONFIG_BODY} bytes` });
+        return;
+      }
+      bodies.set(res, Buffer.concat(chunks).toString('utf8'));
+      handle(req, res, url);
+    });
+    req.on('error', () => res.destroy());
+  });
+
+  const handle = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
+    try {
       const path = url.pathname;
       const key = (STAT_PATHS as readonly string[]).includes(path) ? path : 'other';
       stats.set(key, (stats.get(key) ?? 0) + 1);
@@ -535,7 +680,7 @@ export async function startAgentServer(options: AgentOptions): Promise<RunningAg
     } catch (err) {
       sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
     }
-  });
+  };
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
@@ -566,6 +711,8 @@ export async function startAgentServer(options: AgentOptions): Promise<RunningAg
       state: agent.state(),
       fault: agent.fault,
       inflight: working.size,
+      config: agent.config?.revision ?? null,
+      reloads: agent.reloads,
     }),
     close: () => {
       closing ??= new Promise<void>((resolve) => {

@@ -23,6 +23,10 @@ export interface AgentVersionReport {
   upgrades: number;
   drained: boolean;
   state: AgentState;
+  /** Configuration revision it runs (`null`: none given yet; docs/config-rollouts.md). */
+  config?: string | null;
+  /** Configuration changes applied without a restart (`POST /reload`). */
+  reloads?: number;
 }
 
 /** What an agent's `GET /_admin/stats` reports. */
@@ -116,6 +120,8 @@ export async function readAgentVersion(address: string, opts?: AgentCallOptions)
     upgrades: body.upgrades,
     drained: body.drained === true,
     state: body.state as AgentState,
+    config: typeof body.config === 'string' ? body.config : null,
+    reloads: typeof body.reloads === 'number' ? body.reloads : 0,
   };
 }
 

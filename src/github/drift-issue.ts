@@ -33,8 +33,10 @@ export function driftBody(report: DriftReport, spec: string, runUrl?: string): s
     .slice(0, DRIFT_ROWS_SHOWN)
     .map(
       (d) =>
-        `| ${escapeMarkdown(d.target)} | ${escapeMarkdown(d.expected ?? '?')} | ${
-          d.reported !== undefined ? escapeMarkdown(d.reported) : `no answer: ${escapeMarkdown(d.message ?? '')}`
+        `| ${escapeMarkdown(d.target)} | ${escapeMarkdown(d.expected ?? '?')}${
+          d.expectedConfig !== undefined ? `, config ${escapeMarkdown(d.expectedConfig)}` : ''
+        } | ${d.reported !== undefined ? escapeMarkdown(d.reported) : `no answer: ${escapeMarkdown(d.message ?? '')}`}${
+          d.expectedConfig !== undefined ? `, config ${escapeMarkdown(d.reportedConfig ?? 'none')}` : ''
         } |`,
     );
   const more = report.drifted.length - rows.length;

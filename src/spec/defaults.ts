@@ -18,7 +18,9 @@ export type StepDefaultsName =
   | 'provision'
   | 'inService'
   | 'retire'
-  | 'switch';
+  | 'switch'
+  | 'configRevision'
+  | 'reload';
 
 /** Written defaults of a step's timeout, retries and interval. */
 export interface WrittenStepDefaults {
@@ -53,6 +55,9 @@ export const STEP_DEFAULTS: Readonly<Record<StepDefaultsName, WrittenStepDefault
   inService: { timeout: '30s', retries: 2, interval: '1s' },
   retire: { timeout: '5m', retries: 2, interval: '5s' },
   switch: { timeout: '2m', retries: 0, interval: '5s' },
+  // Config rollouts (docs/config-rollouts.md): the revision is read like the version; a reload is not blindly repeated.
+  configRevision: { timeout: '10s', retries: 2, interval: '1s' },
+  reload: { timeout: '1m', retries: 0, interval: '5s' },
 };
 
 /** HTTP statuses a step accepts when `expect` is omitted: any 2xx up to 206. */

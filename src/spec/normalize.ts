@@ -7,6 +7,7 @@ import { normalizeAlerts } from './alerts.js';
 import { normalizeSlo } from './slo.js';
 import { normalizeSchedule } from './schedule.js';
 import { normalizeNotify } from './notify.js';
+import { normalizeConfig } from './config.js';
 import { normalizeSelector } from './selector.js';
 import { normalizeChoiceSizes } from './explicit-targets.js';
 import { ConfigurationError } from '../errors.js';
@@ -309,6 +310,7 @@ export function normalizeSpec(written: WrittenRolloutSpec, file: string): Rollou
     ...(written.slo !== undefined ? { slo: normalizeSlo(written.slo) } : {}),
     ...(written.schedule !== undefined ? { schedule: normalizeSchedule(written.schedule) } : {}),
     ...(written.notify !== undefined ? { notify: normalizeNotify(written.notify) } : {}),
+    ...(written.config !== undefined ? { config: normalizeConfig(written.config) } : {}),
     gates: {
       ...(written.gates?.canary !== undefined ? { canary: written.gates.canary } : {}),
       ...(written.gates?.promote !== undefined ? { promote: written.gates.promote } : {}),

@@ -22,6 +22,7 @@ import { gotAt, keyText, locate, formatPath, type PathSegment, type YamlSource }
 import { normalizeSpec } from './normalize.js';
 import type { SpecProblem } from './problem.js';
 import { checkRequiredSteps, checkSpecRules } from './rules.js';
+import { loadConfigFile } from './config-file.js';
 import { WrittenRolloutSpecSchema } from './schema.js';
 import { SPEC_API_VERSION, SPEC_KIND, type RolloutSpec } from './types.js';
 import { SpecValidationError } from './validation-error.js';
@@ -322,7 +323,23 @@ export async function readSpecFile(path: string): Promise<ParseResult> {
             : `cannot read the file: ${error instanceof Error ? error.message : String(error)}`;
     return { ok: false, errors: [{ file: path, line: 0, col: 0, path: '', message, severity: 'error' }], warnings: [] };
   }
-  return parseSpec(text, path);
+  const result = parseSpec(text, path);
+  return result.ok && result.spec.config?.source.kind === 'file' ? withConfigFile(result, text, path) : result;
+}
+
+/**
+ * Reads the spec's `config.file` (docs/config-rollouts.md) into `spec.config`; a missing or
+ * unreadable file, or `hotReload` keys the file does not have, are located in the spec like
+ * any other problem.
+ */
+async function withConfigFile(result: ParseResult & { ok: true }, text: string, path: string): Promise<ParseResult> {
+  const problems = await loadConfigFile(result.spec.config!, path);
+  if (problems.length === 0) return result;
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
+  const data: unknown = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  const issues = locateProblems(path, { doc, lineCounter, text }, data, problems).sort(byPosition);
+  return { ok: false, errors: issues, warnings: result.warnings };
 }
 
 /** Options of {@link loadSpec}. */

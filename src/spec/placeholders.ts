@@ -17,6 +17,10 @@ export const STEP_PLACEHOLDERS = [
   'version',
   'rollout.name',
   'component',
+  // With a `config` section (docs/config-rollouts.md); the spec's rules refuse them without one.
+  'config.revision',
+  'config.path',
+  'config.content',
 ] as const;
 
 /**
@@ -65,8 +69,8 @@ export const QUERY_PLACEHOLDERS = [
 const LABEL_KEY = String.raw`[A-Za-z0-9_.-]+`;
 
 const KNOWN_SOURCE: Record<TemplateContext, string> = {
-  step: String.raw`target\.(?:id|address|host)|target\.labels\.${LABEL_KEY}|version|rollout\.name|component`,
-  transfer: String.raw`(?:target|transferee)\.(?:id|address|host)|(?:target|transferee)\.labels\.${LABEL_KEY}|version|rollout\.name|component`,
+  step: String.raw`target\.(?:id|address|host)|target\.labels\.${LABEL_KEY}|version|rollout\.name|component|config\.(?:revision|path|content)`,
+  transfer: String.raw`(?:target|transferee)\.(?:id|address|host)|(?:target|transferee)\.labels\.${LABEL_KEY}|version|rollout\.name|component|config\.(?:revision|path|content)`,
   hook: String.raw`version|rollout\.name|component`,
   switch: String.raw`version|rollout\.name|component|tier|(?:pool|previous)\.(?:ids|addresses)`,
   query: [...QUERY_PLACEHOLDERS]

@@ -7,6 +7,7 @@ import semver from 'semver';
 import { checkAlertsRules } from './alerts.js';
 import { checkSloRules } from './slo.js';
 import { checkScheduleRules } from './schedule.js';
+import { checkConfigRules } from './config.js';
 import { DEFAULT_MARGINAL_SCORE, DEFAULT_PASS_SCORE } from './defaults.js';
 import { checkQuorumSteps } from './quorum-rules.js';
 import { checkReplaceRules } from './replace-rules.js';
@@ -510,6 +511,7 @@ export function checkSpecRules(spec: RolloutSpec, written: WrittenRolloutSpec): 
   out.push(...checkAlertsRules(written.alerts, spec.inventory.kind === 'inline' ? spec.inventory.targets : undefined));
   out.push(...checkSloRules(written.slo, written.analysis?.provider));
   out.push(...checkScheduleRules(written.schedule));
+  out.push(...checkConfigRules(spec, written));
   return out;
 }
 

@@ -65,6 +65,7 @@ import { THRESHOLD_PATTERN } from './threshold.js';
 import { SloSchema } from './slo.js';
 import { ScheduleSchema } from './schedule.js';
 import { NotifySchema } from './notify.js';
+import { ConfigSchema } from './config.js';
 import { WrittenSelectorSchema } from './selector.js';
 import {
   CanarySpreadSchema,
@@ -824,7 +825,19 @@ const Steps = strict({
   switch: SwitchStep.optional().describe(
     stepDescription(
       'switch',
-      'type blueGreen: moves the tier\'s traffic to the pool on {{version}} ({{pool.ids}}, {{pool.addresses}}: comma-separated; {{previous.ids}}, {{previous.addresses}}: the pool it leaves; {{tier}}); run once for the switch, and again to switch back on rollback. Required for blueGreen tiers.',
+      "type blueGreen: moves the tier's traffic to the pool on {{version}} ({{pool.ids}}, {{pool.addresses}}: comma-separated; {{previous.ids}}, {{previous.addresses}}: the pool it leaves; {{tier}}); run once for the switch, and again to switch back on rollback. Required for blueGreen tiers.",
+    ),
+  ),
+  configRevision: Step.optional().describe(
+    stepDescription(
+      'configRevision',
+      'With config: reads the configuration revision a target runs (trimmed stdout, the HTTP body, or the json field), before Fleetgate acts on it and after, as version does. Required per tier with config.',
+    ),
+  ),
+  reload: Step.optional().describe(
+    stepDescription(
+      'reload',
+      'With config.hotReload: applies a configuration-only change without drain, upgrade or restart ({{config.revision}}, {{config.path}}, {{config.content}}); then verify and configRevision. Required per tier when hotReload is declared.',
     ),
   ),
 }).meta({
@@ -1218,6 +1231,7 @@ export const WrittenRolloutSpecSchema = strict({
   slo: SloSchema.optional(),
   schedule: ScheduleSchema.optional(),
   notify: NotifySchema.optional(),
+  config: ConfigSchema.optional(),
   gates: Gates.optional(),
   versionPolicy: VersionPolicy.optional().describe('Downgrade, skew and step-through rules (seeds 000, 003).'),
   rollback: Rollback.optional().describe('How rollbacks are batched.'),

@@ -21,6 +21,8 @@ export const STEP_NAMES = [
   'inService',
   'retire',
   'switch',
+  'configRevision',
+  'reload',
 ] as const;
 /** Steps every in-place tier must end up with (from its own steps or the top-level ones). */
 export const REQUIRED_STEP_NAMES = ['version', 'upgrade', 'verify'] as const;

@@ -10,11 +10,13 @@
 import type { SloSpec } from './slo.js';
 import type { ScheduleSpec } from './schedule.js';
 import type { NotifyWebhookSpec } from './notify.js';
+import type { ConfigSpec } from './config.js';
 import type { SelectorExpression } from './selector.js';
 
 export type { SloSpec } from './slo.js';
 export type { ScheduleSpec } from './schedule.js';
 export type { NotifyEvent, NotifyWebhookSpec } from './notify.js';
+export type { ConfigFormat, ConfigSpec, ConfigVars, HotReload, StoredConfig } from './config.js';
 export type { SelectorExpression } from './selector.js';
 
 /** API version of the spec file format. */
@@ -448,6 +450,8 @@ export interface RolloutSpec {
   schedule?: ScheduleSpec;
   /** Webhooks told about chosen events (`notify`; docs/schedule-and-notifications.md). */
   notify?: NotifyWebhookSpec[];
+  /** Configuration rolled out with the version (`config`; docs/config-rollouts.md): its revision is part of the desired state. */
+  config?: ConfigSpec;
   gates: GatesSpec;
   versionPolicy: VersionPolicySpec;
   rollback: RollbackSpec;

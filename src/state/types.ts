@@ -5,6 +5,7 @@
 import type { AlertsCheck, SilenceRecord } from '../analysis/alerts/types.js';
 import type { SloCheck } from '../analysis/slo/types.js';
 import type { Measurement } from '../analysis/types.js';
+import type { StoredConfig } from '../spec/types.js';
 
 export const STATE_API_VERSION = 'fleetgate/v1alpha1';
 export const STATE_KIND = 'RolloutState';
@@ -226,6 +227,9 @@ export interface HistoryEntry {
    */
   approvals?: Approval[];
   decisions?: DecisionRecord[];
+  /** Configuration revisions before and after (spec `config`; absent for a rollout without one). */
+  fromConfig?: string;
+  toConfig?: string;
   /** True for a `fleetgate rollback` run: the entry is that rollback, not a rollout of a new version. */
   rollback?: boolean;
   /** The rollout's waves with their durations and step timings, at most {@link WAVE_HISTORY_LIMIT}. */
@@ -264,6 +268,21 @@ export interface RolloutState {
   rolledBackFrom?: string;
   /** Last version a rollout completed as Healthy on. */
   lastKnownGood?: string;
+  /**
+   * Configuration revisions (spec `config`, docs/config-rollouts.md), beside the versions: the
+   * desired state is (version, configuration revision). `fromConfig` what most targets ran before,
+   * `toConfig` what this rollout moves to (a rollback's: what it restores), `lastKnownGoodConfig`
+   * with `lastKnownGood`, `rolledBackFromConfig` with `rolledBackFrom`.
+   */
+  fromConfig?: string;
+  toConfig?: string;
+  lastKnownGoodConfig?: string;
+  rolledBackFromConfig?: string;
+  /**
+   * The content of the configuration revisions a rollback may restore, by revision: the one
+   * rolled out, the one before, the last known good one and those of recent history (bounded).
+   */
+  configs?: Record<string, StoredConfig>;
   startedAt?: string;
   updatedAt?: string;
   /** Where the rollout stands: id of the wave in progress or next. */

@@ -32,6 +32,8 @@ describe('startAgentServer', () => {
         state: 'ready',
         fault: 'none',
         inflight: 0,
+        config: null,
+        reloads: 0,
       });
     } finally {
       await agent.close();

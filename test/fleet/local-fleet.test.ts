@@ -106,6 +106,8 @@ describe('local fleet of 3 agent processes', () => {
       upgrades: 0,
       drained: false,
       state: 'ready',
+      config: null,
+      reloads: 0,
     });
     const metrics = await http(a1, 'GET', '/metrics');
     expect(metrics.status).toBe(200);

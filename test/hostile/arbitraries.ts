@@ -97,6 +97,16 @@ const targetId = fc
   .oneof({ weight: 5, arbitrary: word }, { weight: 1, arbitrary: anyText })
   .filter((id) => id !== '__proto__');
 
+/** Configuration revisions (docs/config-rollouts.md): 12 hex characters, some of which YAML reads as numbers. */
+const revision = fc.oneof(
+  { weight: 3, arbitrary: fc.stringMatching(/^[0-9a-f]{12}$/) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom('123456789012', '000000000000', '1e1234567890', '0e0000000000', 'deadbeef0001'),
+  },
+  { weight: 1, arbitrary: anyText },
+);
+
 const targetState: fc.Arbitrary<TargetState> = fc
   .record(
     {
@@ -111,6 +121,9 @@ const targetState: fc.Arbitrary<TargetState> = fc
       message: anyText,
       address: anyText,
       labels: fc.dictionary(targetId, anyText, { maxKeys: 4 }),
+      config: revision,
+      configFrom: revision,
+      configTo: revision,
       extra: fc.oneof(fc.record({ value: fc.double(), list: fc.array(fc.nat(), { maxLength: 2 }) }), fc.constant(null)),
     },
     { requiredKeys: ['phase'] },
@@ -180,6 +193,19 @@ export const stateArbitrary: fc.Arbitrary<RolloutState> = fc
     revision: fc.nat(),
     phase: fc.constantFrom('Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded', 'RollingBack', 'RolledBack'),
     toVersion: fc.option(anyText, { nil: undefined }),
+    toConfig: fc.option(revision, { nil: undefined }),
+    configs: fc.option(
+      fc.dictionary(
+        revision.filter((r) => r !== '__proto__'),
+        fc.record({
+          content: fc.oneof(anyText, fc.constant('{\n  "telemetry": "prod"\n}\n'), fc.constant('a: 1\n# c\nb: [x]\n')),
+          format: fc.constantFrom('json' as const, 'yaml' as const, 'text' as const),
+          source: fc.constantFrom('values', 'file:edge.config.yaml'),
+        }),
+        { maxKeys: 3 },
+      ),
+      { nil: undefined },
+    ),
     currentWave: fc.option(anyText, { nil: undefined }),
     condition: fc.option(fc.record({ reason: word, message: anyText, at: anyText }), { nil: undefined }),
     targets: fc.dictionary(targetId, targetState, { maxKeys: 8 }),
