@@ -264,9 +264,6 @@ export function normalizeConfig(config: WrittenConfig): ConfigSpec {
 // ---------------------------------------------------------------------------
 // Rules
 
-/** Placeholders a step may use to reach the configuration. */
-export const CONFIG_PLACEHOLDERS = ['config.revision', 'config.path', 'config.content'] as const;
-
 function usesConfig(text: string): boolean {
   return findPlaceholders(text).some((p) => p.name.startsWith('config.'));
 }

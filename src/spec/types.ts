@@ -16,7 +16,7 @@ import type { SelectorExpression } from './selector.js';
 export type { SloSpec } from './slo.js';
 export type { ScheduleSpec } from './schedule.js';
 export type { NotifyEvent, NotifyWebhookSpec } from './notify.js';
-export type { ConfigFormat, ConfigSpec, ConfigVars, HotReload, StoredConfig } from './config.js';
+export type { ConfigSpec, ConfigVars, StoredConfig } from './config.js';
 export type { SelectorExpression } from './selector.js';
 
 /** API version of the spec file format. */
