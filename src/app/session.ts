@@ -70,7 +70,11 @@ export interface LoadRolloutOptions {
  */
 export async function loadRollout(specPath: string, opts: LoadRolloutOptions = {}): Promise<LoadedRollout> {
   const spec = await loadSpec(specPath);
-  const { targets: listed, issues } = await loadInventory(spec.inventory, {
+  const {
+    targets: listed,
+    issues,
+    where,
+  } = await loadInventory(spec.inventory, {
     baseDir: dirname(resolve(specPath)),
     file: specPath,
   });
@@ -94,7 +98,15 @@ export async function loadRollout(specPath: string, opts: LoadRolloutOptions = {
   // Listed canaries and waves name targets: judged now that a file or discovered inventory is read.
   // Not for a rollback (`recorded`): a canary id gone from the inventory never blocks going back.
   const judge = !opts.recorded && opts.judgeTargets !== false;
-  const judged = judge ? await checkSpecAgainstInventory(specPath, spec, targets) : undefined;
+  const judged = judge
+    ? await checkSpecAgainstInventory(
+        specPath,
+        spec,
+        targets,
+        // Where each listed target is written; replaced ones (the state's) are written nowhere.
+        targets === listed ? where : undefined,
+      )
+    : undefined;
   if (judged && judged.errors.length > 0) throw new SpecValidationError(specPath, judged.errors, judged.warnings);
   // The spec's own exclusions are part of the plan (so `plan` and the PR comment show them).
   const plan = excludeFromPlan(planRollout(spec, targets), spec.exclude);

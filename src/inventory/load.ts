@@ -8,8 +8,11 @@ import { execFile, type ExecFileException } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import type { Issue } from '../spec/issue.js';
+import { locateInFile, locateProblems, outputPosition, toIssue, type TargetLocator } from '../spec/located.js';
+import { formatPath, locate, type PathSegment } from '../spec/locate.js';
+import type { SpecProblem } from '../spec/problem.js';
 import type { InventorySource, Target } from '../spec/types.js';
-import { NO_POSITION, parseInventoryText, validateTargets, type Position } from './validate.js';
+import { checkInventoryDocument, parseInventoryText } from './validate.js';
 
 /** Largest stdout (and stderr) accepted from a discovery command: 64 MiB (10,000 targets need about 2 MB). */
 export const DISCOVER_MAX_BUFFER = 64 * 1024 * 1024;
@@ -29,26 +32,31 @@ export interface LoadedInventory {
   targets: Target[];
   /** Errors and warnings. Callers refuse to plan when any has severity `error`. */
   issues: Issue[];
+  /**
+   * Where each target is written, to locate problems judged later against the spec's tiers
+   * (`checkSpecAgainstInventory`): in the inventory file, or at the spec's `inventory.discover`.
+   * Absent for inline targets (the spec parser judged them) and when nothing was loaded.
+   */
+  where?: TargetLocator;
 }
 
 /**
  * Loads and validates the targets of an inventory source.
  *
- * - `inline`: the spec's own targets, checked for empty ids/addresses and
- *   repeated ids (no positions: the spec parser owns them; paths
- *   `inventory.targets[i]…`).
+ * - `inline`: the spec's own targets, as the spec parser checked them
+ *   (the same schema and list rules as a file's).
  * - `file`: reads `source.path` (relative to `baseDir`). `.json` files are
  *   strict JSON; anything else is YAML. Accepts a list of targets or
  *   `{targets: [...]}`. Issues name the inventory file (as `dirname(file)` +
  *   `source.path`) with line and column from the `yaml` package's `LineCounter`.
- *   An unreadable file is one issue at the spec's `inventory.file`.
+ *   An unreadable file is one issue at the spec's `inventory.file` (located in the spec).
  * - `discover`: runs `source.run` with `child_process.execFile` — an argv
  *   array, never a shell — in `baseDir`, killed after `source.timeoutMs` ms,
  *   stdout capped at {@link DISCOVER_MAX_BUFFER}; stdout must be JSON of the
  *   same shapes. A command that cannot start, exits non-zero, is killed, times
  *   out or prints bad JSON gives one issue at the spec's `inventory.discover`
- *   naming the command. Problems in its output have path `output…` and name
- *   the stdout line and column.
+ *   naming the command. Problems in its output have path `output…`, are located
+ *   at the spec's `inventory.discover` and name the stdout line and column.
  *
  * Label values that are numbers or booleans are converted to strings.
  * @returns never rejects for bad input; `targets` holds only valid entries.
@@ -56,7 +64,7 @@ export interface LoadedInventory {
 export async function loadInventory(source: InventorySource, opts: LoadInventoryOptions): Promise<LoadedInventory> {
   switch (source.kind) {
     case 'inline':
-      return validateTargets(source.targets, { file: opts.file, locate: NO_POSITION, pathPrefix: 'inventory.targets' });
+      return { targets: source.targets, issues: [] };
     case 'file':
       return loadInventoryFile(source.path, opts);
     case 'discover':
@@ -64,13 +72,14 @@ export async function loadInventory(source: InventorySource, opts: LoadInventory
   }
 }
 
-function specIssue(
+/** One error about the spec's `inventory` field, located in the spec file. */
+async function specIssue(
   opts: LoadInventoryOptions,
-  path: string,
+  path: PathSegment[],
   message: string,
   extra: { expected?: string; got?: string } = {},
-): Issue {
-  return { file: opts.file, line: 0, col: 0, path, message, ...extra, severity: 'error' };
+): Promise<Issue[]> {
+  return locateInFile(opts.file, [{ path, message, ...extra, got: extra.got ?? null, severity: 'error' }]);
 }
 
 function errorText(error: unknown): string {
@@ -95,23 +104,27 @@ async function loadInventoryFile(path: string, opts: LoadInventoryOptions): Prom
   } catch (error) {
     return {
       targets: [],
-      issues: [specIssue(opts, 'inventory.file', `cannot read inventory file ${shown}: ${errorText(error)}`)],
+      issues: await specIssue(opts, ['inventory', 'file'], `cannot read inventory file ${shown}: ${errorText(error)}`),
     };
   }
   const format = extname(path).toLowerCase() === '.json' ? 'json' : 'yaml';
   const parsed = parseInventoryText(text, format);
-  const parseIssues: Issue[] = parsed.problems.map((p) => ({
-    file: shown,
-    line: p.position.line,
-    col: p.position.col,
-    path: '',
-    message: p.message,
-    severity: p.severity,
-  }));
-  if (parsed.value === undefined && parseIssues.some((i) => i.severity === 'error'))
-    return { targets: [], issues: parseIssues };
-  const result = validateTargets(parsed.value, { file: shown, locate: parsed.locate });
-  return { targets: result.targets, issues: [...parseIssues, ...result.issues] };
+  const parseIssues: Issue[] = parsed.problems.map((p) =>
+    toIssue(shown, p.position.line, p.position.col, { path: '', message: p.message, severity: p.severity }),
+  );
+  if (parsed.value === undefined || !parsed.source) return { targets: [], issues: parseIssues };
+  const source = parsed.source;
+  const checked = checkInventoryDocument(parsed.value);
+  const where: TargetLocator = {
+    path: (i) => checked.paths[i]!,
+    locate: (problems) => Promise.resolve(locateProblems(shown, source, parsed.value, problems)),
+  };
+  const located = locateProblems(shown, source, parsed.value, checked.problems).sort(byPosition);
+  return { targets: checked.targets, issues: [...parseIssues, ...located], where };
+}
+
+function byPosition(a: Issue, b: Issue): number {
+  return a.line - b.line || a.col - b.col;
 }
 
 /** An argument as shown in messages: quoted when it has spaces or quotes, long ones shortened. */
@@ -174,11 +187,9 @@ async function discoverInventory(
   if (run.length === 0 || run[0] === '') {
     return {
       targets: [],
-      issues: [
-        specIssue(opts, 'inventory.discover.run', 'discovery command is empty', {
-          expected: 'an argv list like [./inventory.sh, --json]',
-        }),
-      ],
+      issues: await specIssue(opts, ['inventory', 'discover', 'run'], 'discovery command is empty', {
+        expected: 'an argv list like [./inventory.sh, --json]',
+      }),
     };
   }
   const cmd = formatCommand(run);
@@ -186,50 +197,65 @@ async function discoverInventory(
   if (error) {
     return {
       targets: [],
-      issues: [
-        specIssue(
-          opts,
-          'inventory.discover',
-          `discovery command \`${cmd}\` ${describeFailure(error, run, timeoutMs, stderr)}`,
-        ),
-      ],
+      issues: await specIssue(
+        opts,
+        ['inventory', 'discover'],
+        `discovery command \`${cmd}\` ${describeFailure(error, run, timeoutMs, stderr)}`,
+      ),
     };
   }
   if (stdout.trim() === '') {
     return {
       targets: [],
-      issues: [
-        specIssue(opts, 'inventory.discover', `discovery command \`${cmd}\` printed nothing`, {
-          expected: 'JSON: a list of targets or {"targets": [...]}',
-        }),
-      ],
+      issues: await specIssue(opts, ['inventory', 'discover'], `discovery command \`${cmd}\` printed nothing`, {
+        expected: 'JSON: a list of targets or {"targets": [...]}',
+      }),
     };
   }
   const parsed = parseInventoryText(stdout, 'json');
-  const where = (p: Position): string => (p.line > 0 ? ` (stdout line ${p.line}, column ${p.col})` : '');
   const firstError = parsed.problems.find((p) => p.severity === 'error');
-  if (parsed.value === undefined && firstError) {
+  if (parsed.value === undefined || !parsed.source) {
     const head = stdout.trim().slice(0, 80);
     return {
       targets: [],
-      issues: [
-        specIssue(
-          opts,
-          'inventory.discover',
-          `discovery command \`${cmd}\` printed ${firstError.message}${where(firstError.position)}`,
-          {
-            expected: 'JSON: a list of targets or {"targets": [...]}',
-            got: JSON.stringify(head.length < stdout.trim().length ? `${head}…` : head),
-          },
-        ),
-      ],
+      issues: await specIssue(
+        opts,
+        ['inventory', 'discover'],
+        `discovery command \`${cmd}\` printed ${firstError?.message ?? 'no document'}${firstError ? outputPosition(firstError.position) : ''}`,
+        {
+          expected: 'JSON: a list of targets or {"targets": [...]}',
+          got: JSON.stringify(head.length < stdout.trim().length ? `${head}…` : head),
+        },
+      ),
     };
   }
-  // Issues name the spec (line 0); the position in stdout goes into the message.
-  return validateTargets(parsed.value, {
-    file: opts.file,
-    locate: NO_POSITION,
-    pathPrefix: 'output',
-    messageSuffix: (path) => ` — in the output of discovery command \`${cmd}\`${where(parsed.locate(path))}`,
-  });
+  // Problems in the output are located at the spec's inventory.discover (what a person edits);
+  // the message names the command and where in its stdout, the path starts with `output`.
+  const output = parsed.source;
+  const inSpec = async (problems: readonly SpecProblem[]): Promise<Issue[]> => {
+    const [at] = await locateInFile(opts.file, [{ path: ['inventory', 'discover'], message: '', severity: 'error' }]);
+    return problems.map((p) =>
+      toIssue(opts.file, at?.line ?? 0, at?.col ?? 0, {
+        ...p,
+        path: formatPath(['output', ...p.path]),
+        message: `${p.message} — in the output of discovery command \`${cmd}\`${outputPosition(locate(output, p.path, p.at))}`,
+        ...(p.got === undefined && p.showGot ? { got: describeOutputValue(parsed.value, p.path) } : {}),
+      }),
+    );
+  };
+  const checked = checkInventoryDocument(parsed.value);
+  return {
+    targets: checked.targets,
+    issues: await inSpec(checked.problems),
+    where: { path: (i) => checked.paths[i]!, locate: inSpec },
+  };
+}
+
+/** The value at `path` in a command's output, for `got` (JSON, shortened). */
+function describeOutputValue(value: unknown, path: readonly PathSegment[]): string | undefined {
+  let at: unknown = value;
+  for (const segment of path) at = (at as Record<string | number, unknown> | undefined)?.[segment];
+  if (at === undefined) return undefined;
+  const text = JSON.stringify(at);
+  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
 }

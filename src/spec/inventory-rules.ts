@@ -6,46 +6,48 @@
  * like every other spec problem: `rollouts/edge.yaml:14:17 tiers[0].strategy.canary[1]: …`.
  */
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
 import { checkExplicitTargets } from './explicit-targets.js';
 import type { Issue } from './issue.js';
-import { formatPath, locate } from './locate.js';
+import { locateProblems, MAX_ALIAS_COUNT, toIssue, yamlSourceOf, type TargetLocator } from './located.js';
+import { formatPath } from './locate.js';
 import type { SpecProblem } from './problem.js';
+import { checkMembership } from './rules.js';
+import type { WrittenRolloutSpec } from './schema.js';
 import type { RolloutSpec, Target } from './types.js';
 
 /**
- * Locates problems found after parsing in the spec file's text (read again: the problems are
- * rare, the file small). A file that cannot be read any more gives positions 0:0.
- * @param path - the spec file, as the issues should name it
- */
-async function locateInSpecFile(path: string, problems: readonly SpecProblem[]): Promise<Issue[]> {
-  if (problems.length === 0) return [];
-  const text = await readFile(path, 'utf8').catch(() => '');
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
-  return problems.map((p) => {
-    const { line, col } = text === '' ? { line: 0, col: 0 } : locate({ doc, lineCounter, text }, p.path, p.at);
-    const out: Issue = { file: path, line, col, path: formatPath(p.path), message: p.message, severity: p.severity };
-    if (p.expected !== undefined) out.expected = p.expected;
-    if (typeof p.got === 'string') out.got = p.got;
-    return out;
-  });
-}
-
-/**
- * Judges the spec against the inventory it loaded (a file or a discovery command): every id a
- * tier's `canary` or `waves` lists is a member of that tier, listed waves leave no member out,
- * a `spreadBy` label is carried by some member. Never for an inline inventory (the parser did it).
+ * Judges the spec against the inventory it loaded (a file or a discovery command), with the
+ * same rules an inline inventory meets while the spec is parsed: every id a tier's `canary` or
+ * `waves` lists is a member of that tier, listed waves leave no member out, a `spreadBy` label
+ * is carried by some member (`checkExplicitTargets`); each target is in exactly one tier, every
+ * tier selects some target, a quorum tier has at most one leader (`checkMembership`). Problems
+ * about a tier are located in the spec; problems about a target where `where` says it is
+ * written (the inventory file, or the spec's `inventory.discover` for a command's output).
+ * Never for an inline inventory (the parser did it).
  * @param specPath - the spec file (for the issues' positions)
- * @returns located errors and warnings (empty when the spec names no targets)
+ * @returns located errors and warnings
  */
 export async function checkSpecAgainstInventory(
   specPath: string,
   spec: RolloutSpec,
   targets: readonly Target[],
+  where?: TargetLocator,
 ): Promise<{ errors: Issue[]; warnings: Issue[] }> {
   if (spec.inventory.kind === 'inline') return { errors: [], warnings: [] };
-  const issues = await locateInSpecFile(specPath, checkExplicitTargets(spec.tiers, targets, spec.exclude));
+  const text = await readFile(specPath, 'utf8').catch(() => '');
+  const source = text === '' ? undefined : yamlSourceOf(text);
+  const written = (source?.doc.errors.length === 0 ? source.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) : {}) as
+    WrittenRolloutSpec | undefined;
+  const membership = where
+    ? checkMembership(spec, written ?? ({} as WrittenRolloutSpec), targets, (i) => where.path(i))
+    : { targets: [], spec: [] };
+  const inSpec: SpecProblem[] = [...checkExplicitTargets(spec.tiers, targets, spec.exclude), ...membership.spec];
+  const issues = [
+    ...(source && source.doc.errors.length === 0
+      ? locateProblems(specPath, source, written, inSpec)
+      : inSpec.map((p) => toIssue(specPath, 0, 0, { ...p, path: formatPath(p.path) }))),
+    ...(where ? await where.locate(membership.targets) : []),
+  ];
   return {
     errors: issues.filter((i) => i.severity === 'error'),
     warnings: issues.filter((i) => i.severity === 'warning'),

@@ -19,8 +19,8 @@ import {
 } from 'yaml';
 import type { Issue } from './issue.js';
 import { gotAt, keyText, locate, formatPath, type PathSegment, type YamlSource } from './locate.js';
+import { locateProblems, MAX_ALIAS_COUNT, toIssue as issue } from './located.js';
 import { normalizeSpec } from './normalize.js';
-import type { SpecProblem } from './problem.js';
 import { checkRequiredSteps, checkSpecRules } from './rules.js';
 import { loadConfigFile } from './config-file.js';
 import { WrittenRolloutSpecSchema } from './schema.js';
@@ -28,8 +28,7 @@ import { SPEC_API_VERSION, SPEC_KIND, type RolloutSpec } from './types.js';
 import { SpecValidationError } from './validation-error.js';
 import { problemsFromZod } from './zod-issues.js';
 
-/** Most alias expansions a spec may make (YAML "billion laughs" guard). */
-export const MAX_ALIAS_COUNT = 100;
+export { MAX_ALIAS_COUNT } from './located.js';
 
 /** Result of parsing a spec: the normalized spec, or every error; warnings either way. */
 export type ParseResult =
@@ -42,13 +41,6 @@ const YAML_MESSAGES: Partial<Record<string, string>> = {
   BLOCK_AS_IMPLICIT_KEY: 'a nested block cannot be a map key; check the indentation',
   MULTILINE_IMPLICIT_KEY: 'a map key must be on one line; check the indentation or a missing ":"',
 };
-
-function issue(file: string, line: number, col: number, problem: Omit<SpecProblem, 'path'> & { path: string }): Issue {
-  const out: Issue = { file, line, col, path: problem.path, message: problem.message, severity: problem.severity };
-  if (problem.expected !== undefined) out.expected = problem.expected;
-  if (typeof problem.got === 'string') out.got = problem.got;
-  return out;
-}
 
 /** Path to the map key that starts at `offset` (for duplicate keys), or `undefined`. */
 function pathOfKeyAt(node: unknown, offset: number, path: PathSegment[] = []): PathSegment[] | undefined {
@@ -167,18 +159,6 @@ function firstAlias(doc: Document): Node | undefined {
     },
   });
   return found;
-}
-
-function locateProblems(file: string, source: YamlSource, data: unknown, problems: readonly SpecProblem[]): Issue[] {
-  return problems.map((problem) => {
-    const { line, col } = locate(source, problem.path, problem.at);
-    const got = problem.got === undefined && problem.showGot === true ? gotAt(source, data, problem.path) : problem.got;
-    return issue(file, line, col, {
-      ...problem,
-      path: formatPath(problem.path),
-      ...(got === undefined ? {} : { got }),
-    });
-  });
 }
 
 function parseSpecUnchecked(text: string, file: string): ParseResult {

@@ -12,7 +12,7 @@ import { DEFAULT_MARGINAL_SCORE, DEFAULT_PASS_SCORE } from './defaults.js';
 import { checkQuorumSteps } from './quorum-rules.js';
 import { checkReplaceRules } from './replace-rules.js';
 import { formatDuration } from './duration.js';
-import type { PathSegment } from './locate.js';
+import { formatPath, type PathSegment } from './locate.js';
 import { labelPlaceholders } from './placeholders.js';
 import type { SpecProblem } from './problem.js';
 import type { WrittenRolloutSpec, WrittenStep } from './schema.js';
@@ -61,7 +61,19 @@ function checkTierNames(spec: RolloutSpec, written: WrittenRolloutSpec, out: Spe
   });
 }
 
-function checkTargets(targets: readonly Target[], out: SpecProblem[]): void {
+/** Where target `i` of a list is written: `['inventory', 'targets', i]` in a spec, `['targets', i]` in an inventory file. */
+export type TargetPathOf = (i: number) => PathSegment[];
+
+/** Inline targets: their paths in the spec. */
+const INLINE_TARGET: TargetPathOf = (i) => ['inventory', 'targets', i];
+
+/**
+ * Repeated target ids (errors, on the later one) and addresses (warnings) in a list of targets,
+ * inline or loaded: the same checks for every kind of inventory.
+ * @param at - where each target is written (the problems' paths start with it)
+ */
+export function checkTargetList(targets: readonly Target[], at: TargetPathOf): SpecProblem[] {
+  const out: SpecProblem[] = [];
   const ids = new Map<string, number>();
   const addresses = new Map<string, number>();
   targets.forEach((target, i) => {
@@ -69,8 +81,8 @@ function checkTargets(targets: readonly Target[], out: SpecProblem[]): void {
     if (sameId === undefined) ids.set(target.id, i);
     else {
       out.push({
-        path: ['inventory', 'targets', i, 'id'],
-        message: `target id "${target.id}" is already used by inventory.targets[${sameId}]`,
+        path: [...at(i), 'id'],
+        message: `target id "${target.id}" is already used by ${formatPath(at(sameId))}`,
         expected: 'an id no other target has',
         severity: 'error',
       });
@@ -79,12 +91,13 @@ function checkTargets(targets: readonly Target[], out: SpecProblem[]): void {
     if (sameAddress === undefined) addresses.set(target.address, i);
     else {
       out.push({
-        path: ['inventory', 'targets', i, 'address'],
-        message: `address "${target.address}" is also the address of inventory.targets[${sameAddress}]: the same machine would be upgraded twice`,
+        path: [...at(i), 'address'],
+        message: `address "${target.address}" is also the address of ${formatPath(at(sameAddress))}: the same machine would be upgraded twice`,
         severity: 'warning',
       });
     }
   });
+  return out;
 }
 
 /** Which tiers (by index) select each inline target. */
@@ -92,17 +105,31 @@ export function tierMembership(targets: readonly Target[], tiers: readonly TierS
   return targets.map((target) => tiers.flatMap((tier, i) => (tierSelects(tier, target) ? [i] : [])));
 }
 
-function checkMembership(
+/** Problems of {@link checkMembership}: about a target (where it is written) or about a tier (in the spec). */
+export interface MembershipProblems {
+  targets: SpecProblem[];
+  spec: SpecProblem[];
+}
+
+/**
+ * Judges targets against the tiers that select them, for every kind of inventory: a target in
+ * no tier (warning), a target two tiers select (error, at the later tier's `select`), a tier
+ * that selects nothing (warning), a second leader in a quorum tier (error).
+ * @param written - the spec as written (for the tiers' paths)
+ * @param at - where each target is written
+ */
+export function checkMembership(
   spec: RolloutSpec,
   written: WrittenRolloutSpec,
   targets: readonly Target[],
-  out: SpecProblem[],
-): void {
+  at: TargetPathOf,
+): MembershipProblems {
+  const found: MembershipProblems = { targets: [], spec: [] };
   const membership = tierMembership(targets, spec.tiers);
   const unmatched = targets.flatMap((_t, i) => (membership[i]!.length === 0 ? [i] : []));
   for (const i of unmatched.slice(0, MAX_TARGET_WARNINGS)) {
-    out.push({
-      path: ['inventory', 'targets', i, 'id'],
+    found.targets.push({
+      path: [...at(i), 'id'],
       message: `target "${targets[i]!.id}" is in no tier, so this rollout never upgrades it`,
       expected: "labels that match some tier's select",
       severity: 'warning',
@@ -110,8 +137,8 @@ function checkMembership(
   }
   if (unmatched.length > MAX_TARGET_WARNINGS) {
     const rest = unmatched.slice(MAX_TARGET_WARNINGS).map((i) => targets[i]!.id);
-    out.push({
-      path: ['inventory', 'targets'],
+    found.targets.push({
+      path: [...at(unmatched[MAX_TARGET_WARNINGS]!), 'id'],
       message: `${plural(rest.length, 'more target')} in no tier: ${listIds(rest)}`,
       severity: 'warning',
     });
@@ -132,7 +159,7 @@ function checkMembership(
   for (const [key, ids] of overlaps) {
     const [a, b] = key.split(':').map(Number) as [number, number];
     const second = spec.tiers[b]!;
-    out.push({
+    found.spec.push({
       path: tierPath(written, b, ...(written.tiers?.[b]?.select !== undefined ? ['select'] : [])),
       message: `selects ${plural(ids.length, 'target')} that tier "${spec.tiers[a]!.name}" also selects (${listIds(ids)})${
         Object.keys(second.select).length === 0 && (second.matchExpressions ?? []).length === 0
@@ -146,7 +173,7 @@ function checkMembership(
 
   spec.tiers.forEach((tier, t) => {
     if (membership.some((tiers) => tiers.includes(t))) return;
-    out.push({
+    found.spec.push({
       path: tierPath(written, t, ...(written.tiers?.[t]?.select !== undefined ? ['select'] : [])),
       message: `tier "${tier.name}" selects no target`,
       expected: 'a selector matching some target labels',
@@ -162,8 +189,8 @@ function checkMembership(
       membership[i]!.includes(t) && isLeaderValue(target.labels[label]) ? [i] : [],
     );
     for (const i of leaders.slice(1)) {
-      out.push({
-        path: ['inventory', 'targets', i, 'labels', label],
+      found.targets.push({
+        path: [...at(i), 'labels', label],
         message: `second leader in quorum tier "${tier.name}": target "${targets[leaders[0]!]!.id}" already has ${label}: "true"`,
         expected: `at most one target of the tier with ${label}: "true"`,
         showGot: true,
@@ -171,6 +198,7 @@ function checkMembership(
       });
     }
   });
+  return found;
 }
 
 function checkLeaderLabels(written: WrittenRolloutSpec, out: SpecProblem[]): void {
@@ -495,8 +523,9 @@ export function checkSpecRules(spec: RolloutSpec, written: WrittenRolloutSpec): 
   const out: SpecProblem[] = [];
   checkTierNames(spec, written, out);
   if (spec.inventory.kind === 'inline') {
-    checkTargets(spec.inventory.targets, out);
-    checkMembership(spec, written, spec.inventory.targets, out);
+    out.push(...checkTargetList(spec.inventory.targets, INLINE_TARGET));
+    const membership = checkMembership(spec, written, spec.inventory.targets, INLINE_TARGET);
+    out.push(...membership.targets, ...membership.spec);
     checkLabelPlaceholders(spec, written, spec.inventory.targets, out);
     out.push(...checkExplicitTargets(spec.tiers, spec.inventory.targets, spec.exclude));
   }

@@ -291,6 +291,12 @@ const Target = strict({
   labels: Labels.optional().describe('Labels that tier selectors match. {{target.labels.<key>}} in steps.'),
 }).meta({ id: 'Target' });
 
+/**
+ * One target as every inventory writes it — inline in a spec, in an inventory file, in a
+ * discovery command's output — so all three are checked the same way (src/inventory/validate.ts).
+ */
+export const TargetSchema = Target;
+
 const Inventory = strict(
   {
     targets: z

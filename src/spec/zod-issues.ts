@@ -10,6 +10,7 @@ import type { SpecProblem } from './problem.js';
 
 const TYPE_WORDS: Record<string, { message: string; expected: string }> = {
   object: { message: 'must be a map of fields', expected: 'a map (key: value lines)' },
+  record: { message: 'must be a map', expected: 'a map (key: value lines)' },
   array: { message: 'must be a list', expected: 'a list (- item lines or [a, b])' },
   string: { message: 'must be text', expected: 'a string' },
   number: { message: 'must be a number', expected: 'a number' },

@@ -96,8 +96,15 @@ describe('hostile values in argv steps arrive as single, unchanged arguments', (
   it('labels, ids and addresses full of shell and template syntax: every value is one argv element, nothing runs', async () => {
     repo = new HostileRepo(commandSpec(), { targets: [] });
     const r = repo;
-    // Each target carries a payload in its id, its address and its label at once.
-    const targets = payloads(r.dir).map((v, i) => ({ id: `t-${i} ${v}`, address: `h${i}${v}`, labels: { zone: v } }));
+    // Each target carries a payload in its id, its address and its label at once. Ids and
+    // addresses have no whitespace (every inventory refuses it), so theirs say ${IFS} instead:
+    // still a command to a shell, were one ever to see them.
+    const tight = (v: string) => v.replace(/\s/g, '${IFS}');
+    const targets = payloads(r.dir).map((v, i) => ({
+      id: `t-${i}${tight(v)}`,
+      address: `h${i}${tight(v)}`,
+      labels: { zone: v },
+    }));
     writeFileSync(join(r.dir, 'inventory.json'), JSON.stringify({ targets }, null, 2));
     writeFileSync(join(r.dir, 'rollouts', 'recorder.mjs'), RECORDER);
     r.git('add', '.');
@@ -189,7 +196,7 @@ steps:
     const r = repo;
     const values = payloads(r.dir).filter((v) => v !== '..');
     const targets = values.map((v, i) => ({
-      id: `t-${i} ${v.replace(/[\r\n]/g, '')}`,
+      id: `t-${i}${v.replace(/\s/g, '${IFS}')}`, // no whitespace in an id (every inventory refuses it)
       address: `127.0.0.1:${rec.port}`,
       labels: { zone: v },
     }));
