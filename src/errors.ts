@@ -52,6 +52,18 @@ export class StateWriteError extends Error {
   }
 }
 
+/**
+ * The state file cannot be read, or what it holds is not a state Fleetgate wrote (a damaged
+ * file, a hand edit, a file that is not a state): nothing was written. The message names the
+ * file, the line and column, the field and what was expected.
+ */
+export class StateReadError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = StateReadError.name;
+  }
+}
+
 /** Another run of the same rollout holds the lock. */
 export class RolloutLockedError extends Error {
   constructor(message: string) {

@@ -12,6 +12,7 @@ import {
   RolloutLockedError,
   RolloutPausedError,
   StateConflictError,
+  StateReadError,
   StateWriteError,
   TargetHeldError,
   VersionPolicyError,
@@ -513,6 +514,7 @@ function errorKind(error: unknown): { name: string; reason: string } | undefined
   if (error instanceof RolloutLockedError) return { name: 'RolloutLockedError', reason: 'Locked' };
   if (error instanceof StateConflictError) return { name: 'StateConflictError', reason: 'StateConflict' };
   if (error instanceof StateWriteError) return { name: 'StateWriteError', reason: 'StateWriteFailed' };
+  if (error instanceof StateReadError) return { name: 'StateReadError', reason: 'StateUnreadable' };
   if (error instanceof ScmConflictError) return { name: 'ScmConflictError', reason: 'ScmConflict' };
   if (error instanceof GitHubApiError) return { name: 'GitHubApiError', reason: 'GitHubApiFailed' };
   if (error instanceof NotAuthorizedError) return { name: 'NotAuthorizedError', reason: 'NotAuthorized' };

@@ -7,12 +7,15 @@ import type { RolloutState } from './types.js';
 export interface StatePort {
   /** Human-readable location (`rollouts/demo.state.yaml`). */
   readonly location: string;
-  /** Current state, or `undefined` when the rollout never ran. */
+  /**
+   * Current state, or `undefined` when the rollout never ran.
+   * @throws StateReadError when it cannot be read or is damaged (located: file, line, column, field)
+   */
   read(): Promise<RolloutState | undefined>;
   /**
    * Writes `state`, expecting the stored revision to equal `state.revision`.
    * @returns the stored state (revision + 1).
-   * @throws StateConflictError, StateWriteError
+   * @throws StateConflictError, StateWriteError; StateReadError when the stored revision cannot be read
    */
   write(state: RolloutState): Promise<RolloutState>;
   /**

@@ -22,7 +22,7 @@ import { hostname } from 'node:os';
 import { serialize as v8Serialize } from 'node:v8';
 import { basename, dirname, join } from 'node:path';
 import { Document, isMap, isSeq, LineCounter, parseDocument, visit } from 'yaml';
-import { StateConflictError, StateWriteError } from '../errors.js';
+import { StateConflictError, StateReadError, StateWriteError } from '../errors.js';
 import { redactSecrets } from '../util/secrets.js';
 import { processAlive } from '../util/process.js';
 import { STATE_API_VERSION, STATE_KIND, type RolloutState } from './types.js';
@@ -718,7 +718,7 @@ function restoreHistoryWaves(data: Record<string, unknown>, tokens: Map<string, 
  * Parses state text: line-wise for the bulk when it is in the writer's own layout
  * (`readStateLineWise`), else with `yaml`; then checks every field the engine
  * reads (unknown extra fields are kept, for newer writers).
- * @throws StateWriteError (never a YAML stack trace) naming the file, the line and
+ * @throws StateReadError (never a YAML stack trace) naming the file, the line and
  *   column, the field and what was expected.
  */
 export function parseState(text: string, file: string): RolloutState {
@@ -738,12 +738,12 @@ function parseStateUsing(text: string, file: string, lineWise: boolean): Rollout
       unknown
     >;
   } catch (error) {
-    if (error instanceof StateWriteError) throw error;
-    throw new StateWriteError(`${file}:1:1: state file cannot be read: ${(error as Error).message}`);
+    if (error instanceof StateReadError) throw error;
+    throw new StateReadError(`${file}:1:1: state file cannot be read: ${(error as Error).message}`);
   }
   if (raw.apiVersion !== STATE_API_VERSION || raw.kind !== STATE_KIND) {
     const { line, col } = locateInState(text, [raw.apiVersion !== STATE_API_VERSION ? 'apiVersion' : 'kind']);
-    throw new StateWriteError(
+    throw new StateReadError(
       `${file}: unknown state format (expected apiVersion ${STATE_API_VERSION}, kind ${STATE_KIND}, got ${describeValue(raw.apiVersion)}, ${describeValue(raw.kind)}) at ${file}:${line}:${col}`,
     );
   }
@@ -759,7 +759,7 @@ function parseStateUsing(text: string, file: string, lineWise: boolean): Rollout
         : problems.length >= MAX_PROBLEMS
           ? ' (and more problems)'
           : ` (and ${extra} more problem${extra === 1 ? '' : 's'})`;
-    throw new StateWriteError(
+    throw new StateReadError(
       `${file}:${line}:${col}: ${formatStatePath(first.path)}: ${first.message}${more}; the state file was edited by hand or is damaged`,
     );
   }
@@ -787,7 +787,7 @@ function readStateWithYaml(text: string, file: string): Record<string, unknown> 
   };
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    throw new StateWriteError(`${at(e.pos[0])}: state file is not valid YAML: ${e.message.split('\n')[0]}`);
+    throw new StateReadError(`${at(e.pos[0])}: state file is not valid YAML: ${e.message.split('\n')[0]}`);
   }
   let raw: unknown;
   try {
@@ -800,12 +800,12 @@ function readStateWithYaml(text: string, file: string): Record<string, unknown> 
         return visit.BREAK;
       },
     });
-    throw new StateWriteError(
+    throw new StateReadError(
       `${at(offset)}: state file is not valid: ${(error as Error).message} (a state file has no anchors or aliases)`,
     );
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new StateWriteError(
+    throw new StateReadError(
       `${at((doc.contents as { range?: number[] } | null)?.range?.[0] ?? 0)}: state file is empty or not a mapping (got ${describeValue(raw)})`,
     );
   }
@@ -1074,7 +1074,7 @@ export async function readState(path: string): Promise<RolloutState | undefined>
     text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new StateWriteError(`cannot read state file ${path}: ${(error as Error).message}`, { cause: error });
+    throw new StateReadError(`cannot read state file ${path}: ${(error as Error).message}`, { cause: error });
   }
   return parseState(text, path);
 }
@@ -1088,7 +1088,7 @@ const REVISION_HEAD_BYTES = 4096;
  * revision sits in the first lines, so the top of the file is read with a few
  * direct system calls, not the thread pool (the whole file only when the top
  * does not hold it).
- * @throws StateWriteError when the file exists but carries no revision
+ * @throws StateReadError when the file exists but carries no revision
  */
 function readRevisionNow(path: string): number {
   let head: string;
@@ -1102,7 +1102,7 @@ function readRevisionNow(path: string): number {
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw new StateWriteError(`cannot read state file ${path}: ${(error as Error).message}`, { cause: error });
+    throw new StateReadError(`cannot read state file ${path}: ${(error as Error).message}`, { cause: error });
   }
   const top = /^revision: (\d+)\n/m.exec(head);
   if (top) return Number(top[1]);
@@ -1111,11 +1111,11 @@ function readRevisionNow(path: string): number {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw new StateWriteError(`cannot read state file ${path}: ${(error as Error).message}`, { cause: error });
+    throw new StateReadError(`cannot read state file ${path}: ${(error as Error).message}`, { cause: error });
   }
   const m = /^revision: (\d+)$/m.exec(text);
   if (!m)
-    throw new StateWriteError(
+    throw new StateReadError(
       `${path}: state file has no top-level revision; it was edited by hand or is not a state file`,
     );
   return Number(m[1]);
@@ -1152,6 +1152,18 @@ function removeDeadWritersFiles(path: string): void {
 }
 
 /**
+ * What a failed write throws: a conflict or a write error as it is; a stored revision that is
+ * damaged (no revision line) as the read error it is — the file's fault; the disk refusing on
+ * the way (a file where the folder should be, no permission) as a write error.
+ */
+function writeFailure(path: string, error: unknown): Error {
+  if (error instanceof StateConflictError || error instanceof StateWriteError) return error;
+  if (error instanceof StateReadError && error.cause === undefined) return error;
+  const cause = error instanceof StateReadError ? error.cause : error;
+  return new StateWriteError(`cannot write state file ${path}: ${(cause as Error).message}`, { cause });
+}
+
+/**
  * Writes `state` with `revision` = `expectedRevision + 1`, after checking the
  * file on disk still carries `expectedRevision` (0 = must not exist yet).
  *
@@ -1175,7 +1187,12 @@ export async function writeState(
       expectedRevision,
       actual,
     );
-  const actual = readRevisionNow(path);
+  let actual: number;
+  try {
+    actual = readRevisionNow(path);
+  } catch (error) {
+    throw writeFailure(path, error);
+  }
   if (actual !== expectedRevision) throw conflict(actual);
   const next: RolloutState = { ...state, revision: expectedRevision + 1, updatedAt: now.toISOString() };
   const text = serializeState(next);
@@ -1217,8 +1234,7 @@ export async function writeState(
     } catch {
       // never created
     }
-    if (error instanceof StateConflictError || error instanceof StateWriteError) throw error;
-    throw new StateWriteError(`cannot write state file ${path}: ${(error as Error).message}`, { cause: error });
+    throw writeFailure(path, error);
   }
   return next;
 }

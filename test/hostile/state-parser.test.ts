@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { StateWriteError } from '../../src/errors.js';
+import { StateReadError } from '../../src/errors.js';
 import {
   createEmptyState,
   parseState,
@@ -18,9 +18,9 @@ import {
 import type { RolloutState, TargetState, WaveState } from '../../src/state/types.js';
 import { FUZZ_TIMEOUT_MS, fuzzRuns, mutateText, stateArbitrary, STATE_FILE, textMutation } from './arbitraries.js';
 
-/** What a refused state file must look like: a StateWriteError naming the file, a line and a column, no stack. */
+/** What a refused state file must look like: a StateReadError naming the file, a line and a column, no stack. */
 function expectLocatedError(error: unknown): void {
-  expect(error).toBeInstanceOf(StateWriteError);
+  expect(error).toBeInstanceOf(StateReadError);
   const message = (error as Error).message;
   expect(message).toMatch(new RegExp(`${STATE_FILE.replace('.', '\\.')}:\\d+:\\d+`));
   expect(message).not.toMatch(/\n\s+at /);

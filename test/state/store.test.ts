@@ -2,7 +2,7 @@ import { mkdtemp, readFile, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { StateConflictError, StateWriteError } from '../../src/errors.js';
+import { StateConflictError, StateReadError, StateWriteError } from '../../src/errors.js';
 import {
   createEmptyState,
   parseState,
@@ -135,8 +135,10 @@ history:
     expect(() => parseState('apiVersion: v9\nkind: Other\nname: x\nrevision: 1\n', 'f.yaml')).toThrow(
       /f.yaml: unknown state format/,
     );
-    expect(() => parseState('a: [1,\n', 'f.yaml')).toThrow(StateWriteError);
-    expect(() => parseState('a: &x [1]\nb: *x\n', 'f.yaml')).toThrow(StateWriteError);
+    // A damaged file is a read error (nothing was written), never a write error.
+    expect(() => parseState('a: [1,\n', 'f.yaml')).toThrow(StateReadError);
+    expect(() => parseState('a: &x [1]\nb: *x\n', 'f.yaml')).toThrow(StateReadError);
+    expect(() => parseState('a: [1,\n', 'f.yaml')).not.toThrow(StateWriteError);
   });
 
   it('reports a read-only folder as a StateWriteError', async () => {
