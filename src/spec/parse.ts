@@ -28,7 +28,6 @@ import { SPEC_API_VERSION, SPEC_KIND, type RolloutSpec } from './types.js';
 import { SpecValidationError } from './validation-error.js';
 import { problemsFromZod } from './zod-issues.js';
 
-export { MAX_ALIAS_COUNT } from './located.js';
 
 /** Result of parsing a spec: the normalized spec, or every error; warnings either way. */
 export type ParseResult =
