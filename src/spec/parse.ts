@@ -28,7 +28,6 @@ import { SPEC_API_VERSION, SPEC_KIND, type RolloutSpec } from './types.js';
 import { SpecValidationError } from './validation-error.js';
 import { problemsFromZod } from './zod-issues.js';
 
-
 /** Result of parsing a spec: the normalized spec, or every error; warnings either way. */
 export type ParseResult =
   { ok: true; spec: RolloutSpec; warnings: Issue[] } | { ok: false; errors: Issue[]; warnings: Issue[] };
