@@ -317,12 +317,8 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
       if (config) process.stdout.write(`Configuration: ${config.text}\n`);
       const schedule = describeSchedule(loaded.plan, loaded.spec.schedule, now);
       if (schedule) process.stdout.write(`\n${schedule}\n`);
-      // Gates, analysis and what a rollback restores (src/plan/safeguards.ts).
+      // Gates, analysis and what a rollback restores, with its configuration (src/plan/safeguards.ts).
       process.stdout.write(`\n${describeSafeguards(planSafeguards(loaded.spec, loaded.plan, state))}\n`);
-      if (state?.lastKnownGood)
-        process.stdout.write(
-          `Rollback would restore: ${state.lastKnownGood}${state.lastKnownGoodConfig && loaded.spec.config ? ` (config ${state.lastKnownGoodConfig})` : ''}\n`,
-        );
       process.stdout.write(`\n${describePlanLearning(learned)}\n`);
     }
   });

@@ -19,6 +19,8 @@ export interface RecordedRollout {
   phase?: string;
   toVersion?: string;
   lastKnownGood?: string;
+  /** The configuration revision the last known good ran with (config rollouts). */
+  lastKnownGoodConfig?: string;
   isRollback?: boolean;
   targets?: Readonly<Record<string, { phase: string; from?: string; version?: string }>>;
 }
@@ -110,6 +112,8 @@ interface RestoreGroup {
 /** What a rollback would restore (`plan --json`'s `rollback`). */
 interface PlanRestore {
   lastKnownGood?: string;
+  /** The configuration revision a rollback restores with it, when the spec carries `config`. */
+  lastKnownGoodConfig?: string;
   /** A rollback during this rollout: each touched target back to the version it ran before it, per tier. */
   tiers: { tier: string; groups: RestoreGroup[] }[];
   /** `fleetgate rollback` with no `--to`: the last known good on every target, or each back to its own previous version. */
@@ -241,6 +245,7 @@ function restore(spec: RolloutSpec, plan: RolloutPlan, state: RecordedRollout | 
     largestBatch: Math.max(0, ...batches.map((b) => b.targets.length)),
   };
   if (state?.lastKnownGood !== undefined) out.lastKnownGood = state.lastKnownGood;
+  if (spec.config && state?.lastKnownGoodConfig !== undefined) out.lastKnownGoodConfig = state.lastKnownGoodConfig;
   return out;
 }
 
@@ -413,7 +418,10 @@ export function describeSafeguards(s: PlanSafeguards): string {
   }
 
   const r = s.rollback;
-  lines.push('', `Rollback would restore${r.lastKnownGood ? ` (last known good ${r.lastKnownGood})` : ''}:`);
+  const known = r.lastKnownGood
+    ? ` (last known good ${r.lastKnownGood}${r.lastKnownGoodConfig ? `, config ${r.lastKnownGoodConfig}` : ''})`
+    : '';
+  lines.push('', `Rollback would restore${known}:`);
   for (const t of r.tiers) {
     if (t.groups.length === 0) lines.push(`  ${t.tier}: no targets`);
     for (const gr of t.groups)

@@ -109,5 +109,14 @@ describe('planSafeguards', () => {
     expect(describeSafeguards(s)).toContain(
       'all: 4.1.0 on 2 targets (api-1, api-2) — recorded before this rollout touched them',
     );
+    // The configuration restored with it is named once, in the same heading (config rollouts only).
+    expect(describeSafeguards(s)).toContain('Rollback would restore (last known good 4.1.0):');
+    const withConfig = { ...spec, config: { revision: 'c0ffee123456' } } as unknown as typeof spec;
+    const c = planSafeguards(withConfig, plan, { ...underWay, lastKnownGoodConfig: 'a1b2c3d4e5f6' });
+    expect(c.rollback.lastKnownGoodConfig).toBe('a1b2c3d4e5f6');
+    expect(describeSafeguards(c)).toContain('Rollback would restore (last known good 4.1.0, config a1b2c3d4e5f6):');
+    expect(
+      planSafeguards(spec, plan, { ...underWay, lastKnownGoodConfig: 'a1b2c3d4e5f6' }).rollback,
+    ).not.toHaveProperty('lastKnownGoodConfig');
   });
 });
