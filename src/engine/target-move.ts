@@ -86,16 +86,16 @@ export async function moveTarget(
     const what = name === 'reload' ? `configuration ${vars.config?.revision ?? '?'}` : version;
     return r.ok ? undefined : `${name} to ${what} failed: ${r.message}`;
   };
-  /**
-   * After a drain or undrain step: its `grace`, then its `until` check polled like verify.
-   * The caller goes on (upgrade; release of the target's slot) only once this passes.
-   */
-  const settle = async (name: 'drain' | 'undrain', step: SettlingStepSpec): Promise<string | undefined> => {
-    if (step.graceMs !== undefined && step.graceMs > 0) await c.d.clock.sleep(step.graceMs, signal);
-    if (step.until === undefined) return undefined;
-    const r = await pollUntilHealthy(
+  /** Polls a check until it passes, each probe an event (`check` names it when it is not a drain's `until`). */
+  const poll = (
+    check: Parameters<typeof pollUntilHealthy>[1],
+    kind: 'caughtUp' | undefined,
+    passed: string,
+    label: string,
+  ) =>
+    pollUntilHealthy(
       c.d.runner,
-      step.until,
+      check,
       vars,
       c.d.clock,
       (probe, n) =>
@@ -105,10 +105,19 @@ export async function moveTarget(
           healthy: probe.ok,
           probe: n,
           during: opts.during,
-          message: probe.ok ? `${name} until passed` : `${name} until: ${probe.message}`,
+          ...(kind && { check: kind }),
+          message: probe.ok ? passed : `${label}: ${probe.message}`,
         }),
       signal,
     );
+  /**
+   * After a drain or undrain step: its `grace`, then its `until` check polled like verify.
+   * The caller goes on (upgrade; release of the target's slot) only once this passes.
+   */
+  const settle = async (name: 'drain' | 'undrain', step: SettlingStepSpec): Promise<string | undefined> => {
+    if (step.graceMs !== undefined && step.graceMs > 0) await c.d.clock.sleep(step.graceMs, signal);
+    if (step.until === undefined) return undefined;
+    const r = await poll(step.until, undefined, `${name} until passed`, `${name} until`);
     if (r.ok) return undefined;
     return name === 'drain'
       ? `drain did not complete (until not passed within ${step.until.timeoutMs} ms, ${r.probes} probes): ${r.message}; not upgraded, left out of service`
@@ -200,23 +209,7 @@ export async function moveTarget(
       // Back, but not yet counted back: the next member goes down only once this one has caught up.
       await opts.record('caughtUp');
       const caughtUpStart = c.nowMs();
-      const caught = await pollUntilHealthy(
-        c.d.runner,
-        steps.caughtUp,
-        vars,
-        c.d.clock,
-        (probe, n) =>
-          c.emit('target_health_check', {
-            wave: waveId,
-            target: id,
-            healthy: probe.ok,
-            probe: n,
-            during: opts.during,
-            check: 'caughtUp',
-            message: probe.ok ? 'caught up' : `caughtUp: ${probe.message}`,
-          }),
-        signal,
-      );
+      const caught = await poll(steps.caughtUp, 'caughtUp', 'caught up', 'caughtUp');
       lap('caughtUp', caughtUpStart);
       if (!caught.ok)
         return {

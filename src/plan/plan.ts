@@ -77,6 +77,18 @@ function tierBudget(s: TierSpec['strategy'], n: number, maxUnavailable: number):
   return Math.max(0, n - resolveSize(s.minAvailable, n, n));
 }
 
+/** Builds a tier's waves: each holds at most the tier's budget out of service at once (never more than its targets). */
+function waveMaker(tier: string, maxUnavailable: number, observeMs: number) {
+  return (id: string, kind: WaveKind, targets: string[]): TierWave => ({
+    id,
+    tier,
+    kind,
+    targets,
+    maxUnavailable: Math.min(maxUnavailable, targets.length),
+    observeMs,
+  });
+}
+
 /**
  * Waves of an ordinary (non-quorum) tier: the canary — the first members by id, or the ones the
  * spec lists or spreads (`chooseCanary`) — then chunks of the wave size of the others, or the
@@ -102,14 +114,7 @@ function planOrdinaryTier(
   const maxUnavailable = Math.max(1, budget);
   const ids = members.map((t) => t.id);
   const waves: TierWave[] = [];
-  const make = (id: string, kind: WaveKind, targets: string[]): TierWave => ({
-    id,
-    tier: tier.name,
-    kind,
-    targets,
-    maxUnavailable: Math.min(maxUnavailable, targets.length),
-    observeMs: s.observeMs,
-  });
+  const make = waveMaker(tier.name, maxUnavailable, s.observeMs);
   if (canarySize > 0) waves.push(make(`${tier.name}/canary`, 'canary', canaryIds));
   const inCanary = new Set(canaryIds);
   const rest = ids.filter((id) => !inCanary.has(id));
@@ -160,14 +165,7 @@ function planQuorumTier(
   const maxUnavailable = Math.max(1, budget);
 
   const waves: TierWave[] = [];
-  const make = (id: string, kind: WaveKind, targets: string[]): TierWave => ({
-    id,
-    tier: tier.name,
-    kind,
-    targets,
-    maxUnavailable: Math.min(maxUnavailable, targets.length),
-    observeMs: s.observeMs,
-  });
+  const make = waveMaker(tier.name, maxUnavailable, s.observeMs);
   if (canarySize > 0) waves.push(make(`${tier.name}/canary`, 'canary', followers.slice(0, canarySize)));
   chunk(followers.slice(canarySize), waveSize).forEach((targets, i) =>
     waves.push(make(`${tier.name}/${i + 1}`, 'wave', targets)),
