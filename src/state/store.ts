@@ -26,6 +26,8 @@ import { StateConflictError, StateReadError, StateWriteError } from '../errors.j
 import { redactSecrets } from '../util/secrets.js';
 import { processAlive } from '../util/process.js';
 import { STATE_API_VERSION, STATE_KIND, type RolloutState } from './types.js';
+import { StateSchema } from './schema.js';
+import { problemsFromZod } from '../spec/zod-issues.js';
 
 /** First lines of every state file. */
 export const STATE_HEADER = [
@@ -747,20 +749,20 @@ function parseStateUsing(text: string, file: string, lineWise: boolean): Rollout
       `${file}: unknown state format (expected apiVersion ${STATE_API_VERSION}, kind ${STATE_KIND}, got ${describeValue(raw.apiVersion)}, ${describeValue(raw.kind)}) at ${file}:${line}:${col}`,
     );
   }
-  const problems: StateProblem[] = [];
-  checkStateShape(raw, [], problems);
-  if (problems.length > 0) {
+  // The schema (src/state/schema.ts) checks every field the engine reads; problems are worded
+  // and located as the spec's are. Its output is not used: the value read keeps its key order.
+  const checked = StateSchema.safeParse(raw);
+  if (!checked.success) {
+    const problems = problemsFromZod(checked.error.issues, raw);
     const first = problems[0]!;
     const { line, col } = locateInState(text, first.path);
     const extra = problems.length - 1;
-    const more =
-      extra === 0
-        ? ''
-        : problems.length >= MAX_PROBLEMS
-          ? ' (and more problems)'
-          : ` (and ${extra} more problem${extra === 1 ? '' : 's'})`;
+    const more = extra === 0 ? '' : ` (and ${extra} more problem${extra === 1 ? '' : 's'})`;
+    const got =
+      typeof first.got === 'string' ? first.got : first.got === null ? undefined : describeAt(raw, first.path);
+    const detail = [first.expected && `expected ${first.expected}`, got !== undefined && `got ${got}`].filter(Boolean);
     throw new StateReadError(
-      `${file}:${line}:${col}: ${formatStatePath(first.path)}: ${first.message}${more}; the state file was edited by hand or is damaged`,
+      `${file}:${line}:${col}: ${formatStatePath(first.path)}: ${first.message}${detail.length > 0 ? ` (${detail.join(', ')})` : ''}${more}; the state file was edited by hand or is damaged`,
     );
   }
   const state = raw as unknown as Partial<RolloutState> & { name: string };
@@ -812,17 +814,9 @@ function readStateWithYaml(text: string, file: string): Record<string, unknown> 
   return raw as Record<string, unknown>;
 }
 
-// ------------------------------------------------------------------ shape check
+// ------------------------------------------------------------------ locating problems
 
 type StatePath = (string | number)[];
-interface StateProblem {
-  path: StatePath;
-  message: string;
-}
-type Rule = (value: unknown, path: StatePath, out: StateProblem[]) => void;
-
-/** Problems collected before giving up (a damaged 10,000-target file need not list 10,000). */
-const MAX_PROBLEMS = 20;
 
 function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
@@ -830,223 +824,15 @@ function describeValue(value: unknown): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
+/** What is written at `path` in the value read, for a problem's `got`; `undefined` when nothing is. */
+function describeAt(raw: unknown, path: StatePath): string | undefined {
+  let at: unknown = raw;
+  for (const part of path) {
+    if (at === null || typeof at !== 'object') return undefined;
+    at = (at as Record<string | number, unknown>)[part];
+  }
+  return at === undefined ? undefined : describeValue(at);
 }
-
-function want(test: (value: unknown) => boolean, expected: string): Rule {
-  return (value, path, out) => {
-    if (!test(value)) out.push({ path, message: `must be ${expected} (got ${describeValue(value)})` });
-  };
-}
-
-const text: Rule = want((v) => typeof v === 'string', 'a string');
-const wholeNumber: Rule = want((v) => Number.isSafeInteger(v) && (v as number) >= 0, 'a whole number ≥ 0');
-const flag: Rule = want((v) => typeof v === 'boolean', 'true or false');
-const oneOf = (values: readonly string[]): Rule =>
-  want((v) => typeof v === 'string' && values.includes(v), `one of ${values.join(', ')}`);
-
-function listOf(item: Rule): Rule {
-  return (value, path, out) => {
-    if (!Array.isArray(value)) {
-      out.push({ path, message: `must be a list (got ${describeValue(value)})` });
-      return;
-    }
-    for (let i = 0; i < value.length && out.length < MAX_PROBLEMS; i++) item(value[i], [...path, i], out);
-  };
-}
-
-function mapOf(item: Rule): Rule {
-  return (value, path, out) => {
-    if (!isRecord(value)) {
-      out.push({ path, message: `must be a mapping (got ${describeValue(value)})` });
-      return;
-    }
-    for (const key in value) {
-      if (out.length >= MAX_PROBLEMS) return;
-      item(value[key], [...path, key], out);
-    }
-  };
-}
-
-/** A mapping with these fields; others are kept (a newer writer's). A `null` optional field counts as absent. */
-function fields(required: Record<string, Rule>, optional: Record<string, Rule> = {}): Rule {
-  return (value, path, out) => {
-    if (!isRecord(value)) {
-      out.push({ path, message: `must be a mapping (got ${describeValue(value)})` });
-      return;
-    }
-    for (const key in required) {
-      if (value[key] === undefined || value[key] === null) out.push({ path: [...path, key], message: 'is missing' });
-      else required[key]!(value[key], [...path, key], out);
-    }
-    for (const key in optional) {
-      if (value[key] === null) delete value[key];
-      else if (value[key] !== undefined) optional[key]!(value[key], [...path, key], out);
-    }
-  };
-}
-
-const ROLLOUT_PHASES = ['Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded', 'RollingBack', 'RolledBack'];
-const WAVE_PHASES = ['Pending', 'Progressing', 'Observing', 'Completed', 'Failed', 'RolledBack'];
-const TARGET_PHASES = ['Pending', 'InProgress', 'Succeeded', 'Failed', 'RolledBack', 'RollbackFailed'];
-
-const checkTarget = fields(
-  { phase: oneOf(TARGET_PHASES) },
-  {
-    step: text,
-    from: text,
-    version: text,
-    to: text,
-    versionUnknown: text,
-    skipped: flag,
-    attempts: wholeNumber,
-    startedAt: text,
-    finishedAt: text,
-    message: text,
-    address: text,
-    labels: mapOf(text),
-    config: text,
-    configFrom: text,
-    configTo: text,
-    replace: fields({ mode: oneOf(['surge', 'drainFirst', 'pool']), old: text }, { new: text }),
-    replacedBy: text,
-    retired: flag,
-    replaces: text,
-  },
-);
-
-const checkHook = fields(
-  { phase: oneOf(['Running', 'Succeeded', 'Failed']) },
-  { startedAt: text, finishedAt: text, message: text },
-);
-
-/** A step's timing (`waves[].steps.<step>`, `history[].waves[].steps.<step>`): whole milliseconds. */
-const checkStepTiming = fields({ count: wholeNumber, medianMs: wholeNumber, maxMs: wholeNumber });
-
-/** One wave of a past rollout (`history[].waves[]`; absent in state written before issue 13). */
-const checkWaveHistory = fields(
-  { id: text, size: wholeNumber, phase: oneOf(WAVE_PHASES) },
-  {
-    durationMs: wholeNumber,
-    failed: wholeNumber,
-    paused: listOf(text),
-    decision: oneOf(['continue', 'rollback', 'abort']),
-    verdict: oneOf(['pass', 'fail', 'inconclusive']),
-    steps: mapOf(checkStepTiming),
-  },
-);
-
-const checkLease = fields(
-  { holder: text, key: text, acquiredAt: text, expiresAt: text },
-  { host: text, pid: wholeNumber },
-);
-
-const checkStateShape: Rule = fields(
-  { name: text, revision: wholeNumber, phase: oneOf(ROLLOUT_PHASES) },
-  {
-    condition: fields({ reason: text, message: text }, { at: text }),
-    fromVersion: text,
-    toVersion: text,
-    isRollback: flag,
-    rolledBackFrom: text,
-    lastKnownGood: text,
-    fromConfig: text,
-    toConfig: text,
-    lastKnownGoodConfig: text,
-    rolledBackFromConfig: text,
-    configs: mapOf(fields({ content: text, format: oneOf(['json', 'yaml', 'text']) }, { source: text })),
-    startedAt: text,
-    updatedAt: text,
-    currentWave: text,
-    waves: listOf(
-      fields(
-        { id: text, phase: oneOf(WAVE_PHASES), targets: listOf(text) },
-        {
-          startedAt: text,
-          finishedAt: text,
-          observeUntil: text,
-          observedUntil: text,
-          decidedAt: text,
-          reopened: wholeNumber,
-          succeeded: wholeNumber,
-          failed: wholeNumber,
-          message: text,
-          shards: wholeNumber,
-          steps: mapOf(checkStepTiming),
-          paused: listOf(text),
-        },
-      ),
-    ),
-    targets: mapOf(checkTarget),
-    breaker: fields(
-      { consecutiveFailures: wholeNumber },
-      { trips: listOf(fields({ wave: text, failedTargets: listOf(text), reason: text }, { at: text })) },
-    ),
-    decisions: listOf(
-      fields({ decision: oneOf(['continue', 'rollback', 'abort']), by: text }, { at: text, reason: text, wave: text }),
-    ),
-    approvals: listOf(fields({ gate: text, by: text }, { at: text })),
-    hooks: fields(
-      {},
-      { before: checkHook, after: checkHook, tiers: mapOf(fields({}, { before: checkHook, after: checkHook })) },
-    ),
-    excluded: listOf(text),
-    lease: checkLease,
-    shardLegs: mapOf(
-      fields(
-        {
-          wave: text,
-          shard: wholeNumber,
-          of: wholeNumber,
-          holder: text,
-          startedAt: text,
-          budget: wholeNumber,
-          targets: wholeNumber,
-        },
-        {
-          lease: checkLease,
-          finishedAt: text,
-          succeeded: wholeNumber,
-          failed: wholeNumber,
-          breakerTripped: fields({ reason: text, failedTargets: listOf(text) }, { at: text }),
-          budgetExhausted: text,
-        },
-      ),
-    ),
-    replacements: mapOf(fields({ by: text, address: text }, { labels: mapOf(text), at: text })),
-    pools: mapOf(
-      fields(
-        { version: text, old: listOf(text), new: listOf(text) },
-        { switchedAt: text, keepUntil: text, retiredAt: text, switchedBackAt: text },
-      ),
-    ),
-    history: listOf(
-      fields(
-        { to: text, phase: oneOf(ROLLOUT_PHASES) },
-        {
-          from: text,
-          rolledBack: text,
-          startedAt: text,
-          finishedAt: text,
-          reason: text,
-          approvals: listOf(fields({ gate: text, by: text }, { at: text })),
-          decisions: listOf(
-            fields(
-              { decision: oneOf(['continue', 'rollback', 'abort']), by: text },
-              { at: text, reason: text, wave: text },
-            ),
-          ),
-          fromConfig: text,
-          toConfig: text,
-          rollback: flag,
-          waves: listOf(checkWaveHistory),
-          waveCount: wholeNumber,
-        },
-      ),
-    ),
-  },
-);
 
 /** `targets.t-1.phase`, `waves[0].targets[3]`. */
 function formatStatePath(path: StatePath): string {

@@ -42,6 +42,8 @@ describe('replace and blue-green fields in the state file', () => {
   it('refuse a pool without its old targets', () => {
     const s = replaced();
     delete (s.pools!.api as Partial<NonNullable<RolloutState['pools']>[string]>).old;
-    expect(() => parseState(serializeState(s), 'web.state.yaml')).toThrow(/pools\.api\.old: is missing/);
+    expect(() => parseState(serializeState(s), 'web.state.yaml')).toThrow(
+      /pools\.api\.old: is required \(expected a list/,
+    );
   });
 });

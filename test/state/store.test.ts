@@ -115,7 +115,7 @@ history:
     s.history = [{ to: '1.1.0', phase: 'Healthy', waves: [{ id: 'edge/1', size: 2, phase: 'Completed' }] }];
     const text = serializeState(s).replace('size: 2', 'size: two');
     expect(() => parseState(text, 'edge.state.yaml')).toThrow(
-      /^edge\.state\.yaml:\d+:\d+: history\[0\]\.waves\[0\]\.size: must be a whole number ≥ 0 \(got "two"\)/,
+      /^edge\.state\.yaml:\d+:\d+: history\[0\]\.waves\[0\]\.size: must be a whole number \(expected a whole number ≥ 0, got "two"\)/,
     );
   });
 
