@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (`npm test`; .ci/run calls `npm ci && npm test`).
 # Builds the bundle (the tests spawn dist/cli.js and dist/agent.js), type-checks,
-# lints (code and every workflow/action file), and runs vitest.
+# lints (code and every workflow/action file), finds dead code (knip), and runs vitest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +46,9 @@ npx tsc --noEmit -p .
 step "lint"
 npx eslint .
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
+
+step "dead code (knip: unused files, exports, types and dependencies; see knip.json)"
+npx knip --no-progress
 
 step "tests"
 npx vitest run "$@"
