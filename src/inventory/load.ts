@@ -233,6 +233,7 @@ async function discoverInventory(
   // the message names the command and where in its stdout, the path starts with `output`.
   const output = parsed.source;
   const inSpec = async (problems: readonly SpecProblem[]): Promise<Issue[]> => {
+    if (problems.length === 0) return []; // the usual case: the spec is not read again
     const [at] = await locateInFile(opts.file, [{ path: ['inventory', 'discover'], message: '', severity: 'error' }]);
     return problems.map((p) =>
       toIssue(opts.file, at?.line ?? 0, at?.col ?? 0, {

@@ -10,7 +10,6 @@ import { checkExplicitTargets } from './explicit-targets.js';
 import type { Issue } from './issue.js';
 import { locateProblems, MAX_ALIAS_COUNT, toIssue, yamlSourceOf, type TargetLocator } from './located.js';
 import { formatPath } from './locate.js';
-import type { SpecProblem } from './problem.js';
 import { checkMembership } from './rules.js';
 import type { WrittenRolloutSpec } from './schema.js';
 import type { RolloutSpec, Target } from './types.js';
@@ -34,14 +33,21 @@ export async function checkSpecAgainstInventory(
   where?: TargetLocator,
 ): Promise<{ errors: Issue[]; warnings: Issue[] }> {
   if (spec.inventory.kind === 'inline') return { errors: [], warnings: [] };
+  const judge = (written: WrittenRolloutSpec) => {
+    const membership = where
+      ? checkMembership(spec, written, targets, (i) => where.path(i))
+      : { targets: [], spec: [] };
+    return { membership, inSpec: [...checkExplicitTargets(spec.tiers, targets, spec.exclude), ...membership.spec] };
+  };
+  // The usual case, nothing to report, needs no positions: the spec file is read again only for problems.
+  const first = judge({} as WrittenRolloutSpec);
+  if (first.inSpec.length === 0 && first.membership.targets.length === 0) return { errors: [], warnings: [] };
   const text = await readFile(specPath, 'utf8').catch(() => '');
   const source = text === '' ? undefined : yamlSourceOf(text);
-  const written = (source?.doc.errors.length === 0 ? source.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) : {}) as
-    WrittenRolloutSpec | undefined;
-  const membership = where
-    ? checkMembership(spec, written ?? ({} as WrittenRolloutSpec), targets, (i) => where.path(i))
-    : { targets: [], spec: [] };
-  const inSpec: SpecProblem[] = [...checkExplicitTargets(spec.tiers, targets, spec.exclude), ...membership.spec];
+  const written = (
+    source?.doc.errors.length === 0 ? source.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) : {}
+  ) as WrittenRolloutSpec;
+  const { membership, inSpec } = judge(written);
   const issues = [
     ...(source && source.doc.errors.length === 0
       ? locateProblems(specPath, source, written, inSpec)
