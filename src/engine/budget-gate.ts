@@ -177,6 +177,6 @@ export function leftOutOfService(ts: Pick<TargetState, 'phase' | 'step' | 'repla
   // A slot of a replace tier: by the replacement's mode and step (src/engine/replace-slots.ts).
   const replacing = replaceLeftOut(ts);
   if (replacing !== undefined) return replacing;
-  if (ts.phase === 'Failed' || ts.phase === 'RollbackFailed') return ts.step !== undefined && ts.step !== 'probe';
-  return ts.phase === 'InProgress' && ts.step !== undefined && TAKEN_DOWN_STEPS.has(ts.step);
+  if (ts.phase === 'Failed' || ts.phase === 'RollbackFailed') return ts.step !== undefined && ts.step !== 'version';
+  return ts.phase === 'Progressing' && ts.step !== undefined && TAKEN_DOWN_STEPS.has(ts.step);
 }

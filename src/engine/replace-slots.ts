@@ -66,6 +66,6 @@ export function replacedSlot(state: RolloutState | undefined, id: string): strin
 export function replaceLeftOut(ts: Pick<TargetState, 'phase' | 'step' | 'replace' | 'retired'>): boolean | undefined {
   if (ts.replace === undefined || ts.retired) return ts.retired ? false : undefined;
   if (ts.replace.mode === 'surge' || ts.replace.mode === 'pool') return false;
-  if (ts.phase !== 'InProgress' && ts.phase !== 'Failed' && ts.phase !== 'RollbackFailed') return false;
+  if (ts.phase !== 'Progressing' && ts.phase !== 'Failed' && ts.phase !== 'RollbackFailed') return false;
   return ts.step === 'drain' || ts.step === 'provision' || ts.step === 'verifyNew' || ts.step === 'inService';
 }

@@ -147,7 +147,7 @@ export class Replacer {
     const previous = { phase: ts.phase, step: ts.step };
     const rollback = opts.during === 'rollback';
     if (!rollback) {
-      ts.phase = 'InProgress';
+      ts.phase = 'Progressing';
       ts.startedAt ??= c.now();
       ts.attempts = (ts.attempts ?? 0) + 1;
     }
@@ -156,7 +156,7 @@ export class Replacer {
     if (!rollback) c.emit('target_started', { wave: wave.id, target: id, version, attempt: ts.attempts });
     const old = c.target(ts.replace?.old ?? id);
     const oldVars = c.vars(old, version);
-    await this.record(ts, 'probe');
+    await this.record(ts, 'version');
     const probe = await c.d.runner.run(steps.version, oldVars, { extractVersion: true, signal: c.d.signal });
     const oldAlive = probe.ok;
     if (probe.ok) {
@@ -258,7 +258,7 @@ export class Replacer {
           );
         ts.replace.new = fresh.id;
         s.targets[fresh.id] = {
-          phase: 'InProgress',
+          phase: 'Progressing',
           step: 'verify',
           replaces: old.id,
           address: fresh.address,
@@ -511,7 +511,7 @@ export class Replacer {
   /** Records the step a slot is at, written ahead (a replacement changes the fleet at almost every step). */
   private async record(ts: TargetState, step: string): Promise<void> {
     ts.step = step;
-    if (step === 'probe' || step === 'verifyNew') this.c.persistSoon();
+    if (step === 'version' || step === 'verifyNew') this.c.persistSoon();
     else await this.c.persist();
   }
 

@@ -95,7 +95,7 @@ export class RollbackRunner {
       ((s.isRollback === true && t.phase !== 'RolledBack') ||
         t.phase === 'Succeeded' ||
         t.phase === 'Failed' ||
-        t.phase === 'InProgress' ||
+        t.phase === 'Progressing' ||
         t.phase === 'RollbackFailed' ||
         (t.step === 'rollback' && t.phase !== 'RolledBack'));
     const order: string[] = [];

@@ -21,7 +21,7 @@ import { waveConcurrency } from '../plan/replace.js';
 type TargetOutcome = 'Succeeded' | 'Failed' | 'Skipped' | 'Blocked' | 'Stopped';
 
 /** Steps that only read a target: recorded with the next state write, not written ahead (see `recordStep`). */
-const READ_ONLY_STEPS: ReadonlySet<string> = new Set(['probe', 'verify', 'caughtUp']);
+const READ_ONLY_STEPS: ReadonlySet<string> = new Set(['version', 'verify', 'caughtUp']);
 
 /** What a wave's steps left behind. */
 export interface WaveRunResult {
@@ -154,13 +154,13 @@ export class WaveRunner {
     const vars = c.vars(c.target(id), desired);
     const ts: TargetState = (s.targets[id] ??= { phase: 'Pending' });
     const previous = { phase: ts.phase, step: ts.step };
-    ts.phase = 'InProgress';
+    ts.phase = 'Progressing';
     ts.startedAt ??= c.now();
     ts.attempts = (ts.attempts ?? 0) + 1;
     ts.message = undefined;
     ts.reason = undefined;
     c.emit('target_started', { wave: wave.id, target: id, version: desired, attempt: ts.attempts });
-    await this.recordStep(ts, 'probe');
+    await this.recordStep(ts, 'version');
     const probe = await c.d.runner.run(c.stepsFor(id).version, vars, { extractVersion: true, signal: c.d.signal });
     if (!probe.ok) {
       recordVersion(ts, undefined, probe.message);

@@ -29,7 +29,7 @@ export const OUTCOME_COLOURS: Record<string, string> = {
   Failed: PALETTE.vermillion,
   RolledBack: PALETTE.orange,
   RollbackFailed: PALETTE.purple,
-  InProgress: PALETTE.skyBlue,
+  Progressing: PALETTE.skyBlue,
   Pending: PALETTE.grey,
   Unknown: PALETTE.black,
 };

@@ -20,7 +20,7 @@ const ROLLOUT_PHASES = [
   'RolledBack',
 ] as const;
 const WAVE_PHASES = ['Pending', 'Progressing', 'Observing', 'Completed', 'Failed', 'RolledBack'] as const;
-const TARGET_PHASES = ['Pending', 'InProgress', 'Succeeded', 'Failed', 'RolledBack', 'RollbackFailed'] as const;
+const TARGET_PHASES = ['Pending', 'Progressing', 'Succeeded', 'Failed', 'RolledBack', 'RollbackFailed'] as const;
 const DECISIONS = ['continue', 'rollback', 'abort'] as const;
 
 const text = z.string(e('must be a string'));

@@ -27,6 +27,7 @@ import { redactSecrets } from '../util/secrets.js';
 import { processAlive } from '../util/process.js';
 import { STATE_API_VERSION, STATE_KIND, type RolloutState } from './types.js';
 import { StateSchema } from './schema.js';
+import { readOldWords } from './legacy.js';
 import { problemsFromZod } from '../spec/zod-issues.js';
 
 /** First lines of every state file. */
@@ -749,6 +750,8 @@ function parseStateUsing(text: string, file: string, lineWise: boolean): Rollout
       `${file}: unknown state format (expected apiVersion ${STATE_API_VERSION}, kind ${STATE_KIND}, got ${describeValue(raw.apiVersion)}, ${describeValue(raw.kind)}) at ${file}:${line}:${col}`,
     );
   }
+  // A file an older version wrote may use words since renamed (src/state/legacy.ts).
+  readOldWords(raw);
   // The schema (src/state/schema.ts) checks every field the engine reads; problems are worded
   // and located as the spec's are. Its output is not used: the value read keeps its key order.
   const checked = StateSchema.safeParse(raw);

@@ -30,14 +30,14 @@ export type RolloutPhase =
 export type WavePhase = 'Pending' | 'Progressing' | 'Observing' | 'Completed' | 'Failed' | 'RolledBack';
 
 /**
- * Per-target result. `step` is the last step started; with phase `InProgress`
+ * Per-target result. `step` is the last step started; with phase `Progressing`
  * it says what the target was doing when the run stopped.
  */
-export type TargetPhase = 'Pending' | 'InProgress' | 'Succeeded' | 'Failed' | 'RolledBack' | 'RollbackFailed';
+export type TargetPhase = 'Pending' | 'Progressing' | 'Succeeded' | 'Failed' | 'RolledBack' | 'RollbackFailed';
 
 export interface TargetState {
   phase: TargetPhase;
-  /** Last step started: `probe`, `drain`, `upgrade`, `verify`, `undrain`, `observe`, `rollback`. */
+  /** Last step started: `version`, `drain`, `upgrade`, `verify`, `undrain`, `observe`, `rollback`. */
   step?: string;
   /** Version the target reported when first probed in this rollout. */
   from?: string;

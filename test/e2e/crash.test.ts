@@ -30,7 +30,7 @@ describe('crash and concurrency', () => {
         const s = r.state(); // a throw (mid-rename) counts as not yet
         const wave = s.waves.find((w) => w.id === 'all/1');
         const done = wave?.targets.filter((id) => s.targets[id]?.phase === 'Succeeded').length ?? 0;
-        return done >= 2 && Object.values(s.targets).some((t) => t.phase === 'InProgress');
+        return done >= 2 && Object.values(s.targets).some((t) => t.phase === 'Progressing');
       },
       { intervalMs: 25 },
     );
@@ -38,7 +38,7 @@ describe('crash and concurrency', () => {
     await first.result;
     const interrupted = r.state();
     expect(interrupted.phase).toBe('Progressing');
-    const inFlight = Object.entries(interrupted.targets).filter(([, t]) => t.phase === 'InProgress');
+    const inFlight = Object.entries(interrupted.targets).filter(([, t]) => t.phase === 'Progressing');
     expect(inFlight.length).toBeGreaterThanOrEqual(1);
     expect(inFlight[0]![1].step).toMatch(/probe|drain|upgrade|verify|undrain/);
 

@@ -326,7 +326,7 @@ describe('strategy.type: replace after a crash', () => {
     const crashed = g.state();
     // Written before the crash: which target was provisioned, for which slot.
     expect(crashed.targets['web-1']).toMatchObject({
-      phase: 'InProgress',
+      phase: 'Progressing',
       replace: { mode: 'surge', new: 'web-1.g2' },
     });
     expect(crashed.targets['web-1.g2']).toMatchObject({ replaces: 'web-1' });

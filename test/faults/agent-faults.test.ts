@@ -70,7 +70,7 @@ describe('agent faults meet timeouts, retries and the circuit breaker', () => {
       expect(s.breaker.trips[0]).toMatchObject({ wave: 'all/2', failedTargets: ['t-4', 't-5'] });
       expect(s.waves[1]).toMatchObject({ id: 'all/2', phase: 'Failed', failed: 2 });
       for (const id of ['t-4', 't-5']) {
-        expect(s.targets[id]).toMatchObject({ phase: 'Failed', step: 'probe', from: '1.0.0', attempts: 1 });
+        expect(s.targets[id]).toMatchObject({ phase: 'Failed', step: 'version', from: '1.0.0', attempts: 1 });
         expect(s.targets[id]!.message).toMatch(message);
       }
       // The breaker started no further target: t-6 was not even probed.
@@ -149,7 +149,7 @@ describe('agent faults meet timeouts, retries and the circuit breaker', () => {
     const s = r.state();
     expect(s.breaker.trips).toHaveLength(0);
     expect(s.condition?.reason).toBe('WaveFailureToleranceExceeded');
-    expect(s.targets['t-4']).toMatchObject({ phase: 'Failed', step: 'probe' });
+    expect(s.targets['t-4']).toMatchObject({ phase: 'Failed', step: 'version' });
   });
 
   it('a step that fails once is retried, and the target succeeds', async () => {

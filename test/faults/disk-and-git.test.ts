@@ -144,7 +144,7 @@ function secondWaveRestarting(r: RolloutRepo): Promise<void> {
     20_000,
     () => {
       const s = r.state();
-      return WAVE(2).every((id) => s.targets[id]?.phase === 'InProgress' && s.targets[id]?.step === 'verify');
+      return WAVE(2).every((id) => s.targets[id]?.phase === 'Progressing' && s.targets[id]?.step === 'verify');
     },
     { intervalMs: 2 },
   );
@@ -180,7 +180,7 @@ describe('the state cannot be made durable: the rollout stops before touching mo
       for (const id of WAVE(3)) expect(delta(after, before, id, '/version')).toBeLessThanOrEqual(1); // preflight
       // The second wave's targets were not undrained: that step waits for its record, which could not be written.
       for (const id of WAVE(2)) expect(delta(after, before, id, '/undrain')).toBe(0);
-      for (const id of WAVE(2)) expect(s.targets[id]).toMatchObject({ phase: 'InProgress', step: 'verify' });
+      for (const id of WAVE(2)) expect(s.targets[id]).toMatchObject({ phase: 'Progressing', step: 'verify' });
       expect(s.waves[2]).toMatchObject({ phase: 'Pending' });
       // Space again: the re-run finishes and upgrades nothing twice.
       rmSync(filler);

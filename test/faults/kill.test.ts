@@ -133,7 +133,7 @@ describe('kill -9 at random moments', () => {
           await until(() => {
             try {
               const s = readStateOrUndefined(r);
-              return Object.values(s?.targets ?? {}).some((t) => t.phase === 'InProgress' && t.step === want);
+              return Object.values(s?.targets ?? {}).some((t) => t.phase === 'Progressing' && t.step === want);
             } catch {
               return false;
             }
@@ -173,7 +173,7 @@ describe('kill -9 at random moments', () => {
         let state: RolloutState | undefined;
         expect(() => (state = readStateOrUndefined(r)), why(k, strategy)).not.toThrow();
         const inProgress = Object.entries(state?.targets ?? {})
-          .filter(([, t]) => t.phase === 'InProgress')
+          .filter(([, t]) => t.phase === 'Progressing')
           .map(([id, t]) => `${id}:${t.step}`);
         const tmpFileLeft = tmpFiles(r).some((f) => !tmpBefore.has(f));
         const gitLockLeft = gitLocks(r).length > 0;

@@ -33,7 +33,7 @@ function progressing(revision: number): RolloutState {
     toVersion: '1.1.0',
     currentWave: 'all/canary',
     waves: [{ id: 'all/canary', phase: 'Progressing', targets: ['t-1'] }],
-    targets: { 't-1': { phase: 'InProgress', step: 'upgrade', from: '1.0.0' } },
+    targets: { 't-1': { phase: 'Progressing', step: 'upgrade', from: '1.0.0' } },
   };
 }
 

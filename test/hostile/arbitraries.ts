@@ -110,8 +110,8 @@ const revision = fc.oneof(
 const targetState: fc.Arbitrary<TargetState> = fc
   .record(
     {
-      phase: fc.constantFrom('Pending', 'InProgress', 'Succeeded', 'Failed', 'RolledBack', 'RollbackFailed'),
-      step: fc.constantFrom('probe', 'drain', 'upgrade', 'verify', 'undrain', 'observe', 'rollback'),
+      phase: fc.constantFrom('Pending', 'Progressing', 'Succeeded', 'Failed', 'RolledBack', 'RollbackFailed'),
+      step: fc.constantFrom('version', 'drain', 'upgrade', 'verify', 'undrain', 'observe', 'rollback'),
       from: anyText,
       version: anyText,
       skipped: fc.boolean(),

@@ -107,7 +107,7 @@ describe('state file: line-wise reader and writer agree with yaml', () => {
         target: fc.nat(),
         field: fc.constantFrom('phase', 'step', 'version', 'message', 'attempts', 'skipped'),
         value: fc.oneof(
-          fc.constantFrom('InProgress', 'Succeeded', 'drain', '1.2.3', 'a: b', 'x\ny', '', 'null', '007'),
+          fc.constantFrom('Progressing', 'Succeeded', 'drain', '1.2.3', 'a: b', 'x\ny', '', 'null', '007'),
           fc.integer(),
           fc.boolean(),
           fc.constant(undefined),

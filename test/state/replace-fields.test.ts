@@ -12,7 +12,7 @@ function replaced(): RolloutState {
   s.targets['web-1'] = { phase: 'Succeeded', retired: true, replacedBy: 'web-1.g2', version: '2.0.0' };
   s.targets['web-1.g2'] = { phase: 'Succeeded', replaces: 'web-1', address: '127.0.0.1:7001', labels: { role: 'web' } };
   s.targets['web-2'] = {
-    phase: 'InProgress',
+    phase: 'Progressing',
     step: 'verifyNew',
     replace: { mode: 'surge', old: 'web-2', new: 'web-2.g2' },
   };
