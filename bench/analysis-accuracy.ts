@@ -101,7 +101,8 @@ interface Job {
 interface RunRecord extends Job {
   verdict: 'pass' | 'fail' | 'inconclusive';
   severity?: string;
-  phases: string[];
+  /** Each metric's verdict, in the spec's order. */
+  metricVerdicts: string[];
   /** From window start to the verdict (ms). */
   decideMs: number;
   decided: boolean;
@@ -357,7 +358,7 @@ export async function runAccuracy(o: AccuracyOptions): Promise<Section> {
         ...job,
         verdict: result.verdict,
         ...(result.severity && { severity: result.severity }),
-        phases: result.metrics.map((m) => m.phase),
+        metricVerdicts: result.metrics.map((m) => m.verdict),
         decideMs: decidedAt - startMs,
         decided: result.metrics.some((m) => m.decided === true),
         ...(exposureFactor !== undefined && { exposureFactor }),
@@ -377,7 +378,7 @@ export async function runAccuracy(o: AccuracyOptions): Promise<Section> {
           if (abort.signal.aborted && !rec.decided) return; // cut by the time limit: not a measurement
           records.push(rec);
           o.log(
-            `${records.length}/${total} ${job.set} ${job.rps}/s ${sec(job.observeMs)} ${job.kind}: ${rec.verdict}${rec.severity ? ` (${rec.severity})` : ''} after ${sec(rec.decideMs)} [${rec.phases.join(', ')}]`,
+            `${records.length}/${total} ${job.set} ${job.rps}/s ${sec(job.observeMs)} ${job.kind}: ${rec.verdict}${rec.severity ? ` (${rec.severity})` : ''} after ${sec(rec.decideMs)} [${rec.metricVerdicts.join(', ')}]`,
           );
         } catch (err) {
           o.log(`job failed (${job.kind} on ${group.canary.id}): ${err instanceof Error ? err.message : String(err)}`);
@@ -413,7 +414,7 @@ export async function runAccuracy(o: AccuracyOptions): Promise<Section> {
           kind: 'good',
           set: 'main',
           verdict: result.verdict,
-          phases: result.metrics.map((m) => m.phase),
+          metricVerdicts: result.metrics.map((m) => m.verdict),
           decideMs: (result.decidedAtMs ?? Date.now()) - startMs,
           decided: result.metrics.some((m) => m.decided === true),
           message: result.message,

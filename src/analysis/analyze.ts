@@ -64,7 +64,7 @@ export function mapToBefore(sub: AnalysisWindow, window: AnalysisWindow, before:
  * canary cohort and the baseline cohort (when it has targets). Call it when
  * the window starts. Never throws.
  *
- * @returns `undefined`, or the error message when the provider threw (its measurements will then report `Error`).
+ * @returns `undefined`, or the error message when the provider threw (its measurements will then report `error`).
  */
 export async function beginAnalysisWindow(
   provider: MetricProvider,
@@ -84,10 +84,10 @@ async function safeMeasure(provider: MetricProvider, run: () => Promise<Provider
   try {
     return await run();
   } catch (err) {
-    // Providers never throw for backend failures; this is a bug, but the gate still holds (Error is never a pass).
+    // Providers never throw for backend failures; this is a bug, but the gate still holds (`error` is never a pass).
     return {
       ok: false,
-      phase: 'Error',
+      verdict: 'error',
       message: `${provider.type} provider failed unexpectedly: ${err instanceof Error ? err.message : String(err)}`,
     };
   }
@@ -130,8 +130,9 @@ async function observe(
   const query = 'query' in rendered ? rendered.query : metric.query;
 
   const measureCanary = async (): Promise<ProviderResult> => {
-    if ('error' in rendered) return { ok: false, phase: 'Error', message: rendered.error };
-    if (cohort.targets.length === 0) return { ok: false, phase: 'Error', message: 'the canary cohort has no targets' };
+    if ('error' in rendered) return { ok: false, verdict: 'error', message: rendered.error };
+    if (cohort.targets.length === 0)
+      return { ok: false, verdict: 'error', message: 'the canary cohort has no targets' };
     const q = rendered.query;
     return safeMeasure(provider, () =>
       provider.measure({ metric, query: q, cohort, window: sub, ...(opts.signal && { signal: opts.signal }) }),
@@ -151,7 +152,7 @@ async function observe(
     if (kind === 'stable') {
       const base = baseline as Cohort;
       const r = render(metric.query, base, base, sub);
-      if ('error' in r) return { kind, result: { ok: false, phase: 'Error', message: r.error } };
+      if ('error' in r) return { kind, result: { ok: false, verdict: 'error', message: r.error } };
       const result = await safeMeasure(provider, () =>
         provider.measure({
           metric,
@@ -164,11 +165,12 @@ async function observe(
       return { kind, result, query: r.query, cohort: base.targets.map((t) => t.id) };
     }
     const beforeSub = mapToBefore(sub, opts.window, before);
-    if ('error' in rendered) return withNote({ kind, result: { ok: false, phase: 'Error', message: rendered.error } });
+    if ('error' in rendered)
+      return withNote({ kind, result: { ok: false, verdict: 'error', message: rendered.error } });
     if (cohort.targets.length === 0)
-      return withNote({ kind, result: { ok: false, phase: 'Error', message: 'the canary cohort has no targets' } });
+      return withNote({ kind, result: { ok: false, verdict: 'error', message: 'the canary cohort has no targets' } });
     const r = render(metric.query, cohort, baseline, beforeSub);
-    if ('error' in r) return withNote({ kind, result: { ok: false, phase: 'Error', message: r.error } });
+    if ('error' in r) return withNote({ kind, result: { ok: false, verdict: 'error', message: r.error } });
     const result = await safeMeasure(provider, () =>
       provider.measure({
         metric,
@@ -283,7 +285,7 @@ function isSequentialCandidate(metric: MetricSpec, provider: MetricProvider, opt
  * its sub-window stretched to the new end) until it has data (is decided) or `maxWait` has passed.
  *
  * Aborting `opts.signal` stops waiting; measurements not taken are recorded as
- * `Error` (so the verdict is never a pass).
+ * `error` (so the verdict is never a pass).
  *
  * @throws RangeError when the window ends before it starts.
  */
@@ -329,7 +331,7 @@ export async function analyzeWindow(
             window: sub,
             query: p.metric.query,
             cohort: opts.cohort.targets.map((x) => x.id),
-            result: { ok: false, phase: 'Error', message: 'the analysis was aborted before this measurement' },
+            result: { ok: false, verdict: 'error', message: 'the analysis was aborted before this measurement' },
             atMs,
           });
         }
@@ -354,9 +356,9 @@ export async function analyzeWindow(
       // taken, so a provider that samples both ends (scrape) has the window's end for the next wave's `before`.
       // A metric judged per measurement is decided only by failing more than failureLimit: no later
       // measurement undoes that, so it ends its part of the window too.
-      if (stopEarly && m.decided && (p.sequential || m.phase === 'Failed')) {
+      if (stopEarly && m.decided && (p.sequential || m.verdict === 'fail')) {
         settled.add(p);
-        if (m.phase === 'Failed' && p.metric.severity === 'critical') criticalFailure = true;
+        if (m.verdict === 'fail' && p.metric.severity === 'critical') criticalFailure = true;
         return;
       }
       // noData: wait — measure again past the window until data come or the deadline passes.
@@ -393,19 +395,19 @@ function clock(iso: string): string {
 
 /**
  * Formats measurements as a text table for the CLI (no colours): metric,
- * phase, value, baseline, threshold, window (UTC clock times), targets and
+ * verdict, value, baseline, threshold, window (UTC clock times), targets and
  * message. Values use three significant digits (see `formatValue`).
  */
 export function formatMeasurements(measurements: readonly Measurement[]): string {
   const table = new Table({
-    head: ['Metric', 'Phase', 'Value', 'Baseline', 'Threshold', 'Window (UTC)', 'Targets', 'Message'],
+    head: ['Metric', 'Verdict', 'Value', 'Baseline', 'Threshold', 'Window (UTC)', 'Targets', 'Message'],
     style: { head: [], border: [] },
   });
   for (const m of measurements) {
     const targets = m.cohort.length <= 3 ? m.cohort.join(', ') : `${m.cohort.length} targets`;
     table.push([
       m.metric,
-      m.phase,
+      m.verdict,
       m.value !== undefined ? formatValue(m.value) : '-',
       m.baselineValue !== undefined ? formatValue(m.baselineValue) : '-',
       m.threshold,

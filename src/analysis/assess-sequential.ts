@@ -7,7 +7,7 @@
  * on counts").
  *
  * Per look:
- * 1. A backend failure (`Error`) or no data is recorded; the counts of the last
+ * 1. A backend failure (`error`) or no data is recorded; the counts of the last
  *    look that had both cohorts' counts stand.
  * 2. Below `minSamples` events of exposure (requests) in either cohort: wait.
  * 3. Else the test at `confidence`: fail when the interval's lower end of the
@@ -27,7 +27,7 @@ import { DEFAULT_CONFIDENCE_RATIO, DEFAULT_DETECT_RATIO, DEFAULT_MIN_SAMPLES } f
 import type { AssessedMeasurement, MetricAssessment, Observation } from './extra-types.js';
 import { comparisonLabel, describeThreshold, formatValue } from './messages.js';
 import { rateInterval, rateRatioTest, type EventCounts } from './sequential.js';
-import { SERIES_LIMIT, type Evidence, type Measurement, type MeasurementPhase, type SeriesPoint } from './types.js';
+import { SERIES_LIMIT, type Evidence, type Measurement, type MeasurementVerdict, type SeriesPoint } from './types.js';
 
 /** The metric's confidence (ratio), default 0.99. */
 export function confidenceOf(metric: MetricSpec): number {
@@ -108,15 +108,15 @@ export function assessSequentialLooks(metric: MetricSpec, observations: readonly
     const problems: string[] = [];
     let backendError = false;
     if (!obs.result.ok) {
-      if (obs.result.phase === 'Error') backendError = true;
-      problems.push(`${obs.result.phase === 'Error' ? '' : 'no data: '}${obs.result.message}`);
+      if (obs.result.verdict === 'error') backendError = true;
+      problems.push(`${obs.result.verdict === 'error' ? '' : 'no data: '}${obs.result.message}`);
     }
     if (!cmp) {
       backendError = true;
       problems.push(`no ${label} measurement for a relative threshold`);
     } else if (!cmp.result.ok) {
-      if (cmp.result.phase === 'Error') backendError = true;
-      problems.push(`${label}: ${cmp.result.phase === 'Error' ? '' : 'no data: '}${cmp.result.message}${note}`);
+      if (cmp.result.verdict === 'error') backendError = true;
+      problems.push(`${label}: ${cmp.result.verdict === 'error' ? '' : 'no data: '}${cmp.result.message}${note}`);
     }
     const cCounts = obs.result.ok ? obs.result.counts : undefined;
     const bCounts = cmp?.result.ok ? cmp.result.counts : undefined;
@@ -143,7 +143,7 @@ export function assessSequentialLooks(metric: MetricSpec, observations: readonly
     };
     const value = canary.exposure > 0 ? canary.events / canary.exposure : undefined;
     const baselineValue = base.exposure > 0 ? base.events / base.exposure : undefined;
-    const record = (phase: MeasurementPhase, message: string): Measurement => ({
+    const record = (verdict: MeasurementVerdict, message: string): Measurement => ({
       metric: name,
       query: obs.query,
       cohort: obs.cohort,
@@ -151,7 +151,7 @@ export function assessSequentialLooks(metric: MetricSpec, observations: readonly
       ...(value !== undefined && { value }),
       ...(baselineValue !== undefined && { baselineValue }),
       threshold: describeThreshold(metric),
-      phase,
+      verdict,
       severity: metric.severity,
       message,
       at: isoOf(obs.atMs),
@@ -168,7 +168,7 @@ export function assessSequentialLooks(metric: MetricSpec, observations: readonly
           : `fewer than minSamples ${minSamples} (canary ${formatValue(canary.exposure)}, ${label} ${formatValue(base.exposure)})`;
       evidence.decision = 'continue';
       out.push({
-        measurement: record(backendError ? 'Error' : 'Inconclusive', `${head}: ${reason} (${events})${here}`),
+        measurement: record(backendError ? 'error' : 'inconclusive', `${head}: ${reason} (${events})${here}`),
         countsAsFailure: false,
         waiting: true,
         sequential: 'continue',
@@ -195,7 +195,7 @@ export function assessSequentialLooks(metric: MetricSpec, observations: readonly
     evidence.interval = test.interval;
     evidence.decision = decision;
     const stats = `ratio ${formatRatio(test.estimate)}, ${Math.round(confidence * 1000) / 10}% interval ${formatRatio(test.interval[0])}–${formatRatio(test.interval[1])}, ${events}`;
-    let phase: MeasurementPhase;
+    let verdict: MeasurementVerdict;
     let message: string;
     let countsAsFailure = false;
     let thresholdText = '';
@@ -206,18 +206,18 @@ export function assessSequentialLooks(metric: MetricSpec, observations: readonly
       if (!okAbs) decision = 'fail';
     }
     if (decision === 'fail') {
-      phase = 'Failed';
+      verdict = 'fail';
       countsAsFailure = true;
       message = `${head} violates "no increase > ${metric.maxIncreasePercent}%" (${stats}: above ${formatRatio(limit)})${why}${thresholdText}${note}`;
       if (test.decision !== 'fail') message = `${head} (${stats})${why}${thresholdText}${note}`;
     } else if (decision === 'pass') {
-      phase = 'Successful';
+      verdict = 'pass';
       message = `${head} satisfies "no increase > ${metric.maxIncreasePercent}%" (${stats}: a ${formatRatio(detect)} regression is ruled out)${why}${thresholdText}${note}`;
     } else {
-      phase = backendError ? 'Error' : 'Inconclusive';
+      verdict = backendError ? 'error' : 'inconclusive';
       message = `${head} (${stats}: not yet above ${formatRatio(limit)} nor below ${formatRatio(detect)}; keep observing)${why}${here}`;
     }
-    out.push({ measurement: record(phase, message), countsAsFailure, sequential: decision });
+    out.push({ measurement: record(verdict, message), countsAsFailure, sequential: decision });
   }
   return out;
 }
@@ -242,7 +242,7 @@ function satisfies(value: number, t: NonNullable<MetricSpec['threshold']>): bool
 /**
  * Decides a sequential metric from its assessed looks: the first look whose
  * test decided (fail or pass) decides the metric; without one, the metric is
- * inconclusive (never a pass) — `Error` when every look errored, `Failed`
+ * inconclusive (never a pass) — `error` when every look errored, `fail`
  * with `noData: fail`, and `waiting` when the last look had too few events.
  */
 export function assessSequentialMetric(
@@ -253,7 +253,7 @@ export function assessSequentialMetric(
   const measurements = assessed.map((a) => a.measurement);
   const base = { metric: metric.name, severity: metric.severity, measurements };
   const n = assessed.length;
-  if (n === 0) return { ...base, phase: 'Inconclusive', message: `${metric.name}: no measurement was taken` };
+  if (n === 0) return { ...base, verdict: 'inconclusive', message: `${metric.name}: no measurement was taken` };
   const from = options.passNotBeforeMs ?? -Infinity;
   // A fail decides at once; a pass only once the minimum window has passed (a later look may still fail).
   const index = assessed.findIndex(
@@ -275,7 +275,7 @@ export function assessSequentialMetric(
     return {
       ...base,
       measurements: [m],
-      phase: decisive.sequential === 'fail' ? 'Failed' : 'Successful',
+      verdict: decisive.sequential === 'fail' ? 'fail' : 'pass',
       message: m.message,
       decided: true,
       decidedAt: m.at,
@@ -283,10 +283,10 @@ export function assessSequentialMetric(
   }
   const last = assessed[n - 1] as AssessedMeasurement;
   const kept = { ...base, measurements: [keep(n - 1)] };
-  if (assessed.every((a) => a.measurement.phase === 'Error')) {
+  if (assessed.every((a) => a.measurement.verdict === 'error')) {
     return {
       ...kept,
-      phase: 'Error',
+      verdict: 'error',
       message: `${metric.name}: every measurement errored: ${last.measurement.message}`,
     };
   }
@@ -294,10 +294,10 @@ export function assessSequentialMetric(
   const what = last.waiting ? 'not enough data' : 'not conclusive';
   const message = `${last.measurement.message} — ${what} at the end (never a pass; noData: ${policy})`;
   if (policy === 'pass' && last.waiting && assessed.every((a) => a.waiting)) {
-    return { ...kept, phase: 'Successful', message: `${last.measurement.message}; noData: pass` };
+    return { ...kept, verdict: 'pass', message: `${last.measurement.message}; noData: pass` };
   }
-  if (policy === 'fail') return { ...kept, phase: 'Failed', message, ...(last.waiting && { waiting: true }) };
-  return { ...kept, phase: 'Inconclusive', message, ...(last.waiting && { waiting: true }) };
+  if (policy === 'fail') return { ...kept, verdict: 'fail', message, ...(last.waiting && { waiting: true }) };
+  return { ...kept, verdict: 'inconclusive', message, ...(last.waiting && { waiting: true }) };
 }
 
 /** One look as the state's `series` keeps it: the plotted numbers, copied (no shared arrays: YAML aliases). */
@@ -305,7 +305,7 @@ function seriesPoint(m: Measurement): SeriesPoint {
   const ev = m.evidence;
   return {
     at: m.window.end,
-    phase: m.phase,
+    verdict: m.verdict,
     ...(m.value !== undefined && { value: m.value }),
     ...(m.baselineValue !== undefined && { baselineValue: m.baselineValue }),
     ...(ev?.estimate !== undefined && { estimate: ev.estimate }),

@@ -14,12 +14,12 @@
  *      else `pass`.
  * 2. No data (empty result, NaN, ±Inf, zero denominator, too few samples) —
  *    for the canary or its comparison — follows the metric's `noData`: `pause`
- *    → Inconclusive, `fail` → Failed, `pass` → Successful. A backend failure is
- *    `Error`, never no data, so `noData: pass` never turns it into a pass.
+ *    → `inconclusive`, `fail` → `fail`, `pass` → `pass`. A backend failure is
+ *    `error`, never no data, so `noData: pass` never turns it into a pass.
  * 3. A metric fails when more measurements failed a threshold than
  *    `failureLimit`, or (statistical) its score — the percent of classified
  *    measurements that were `pass`, as Kayenta scores — is below
- *    `marginalScore`; it is inconclusive when Inconclusive + Error
+ *    `marginalScore`; it is inconclusive when `inconclusive` + `error`
  *    measurements exceed `inconclusiveLimit`, when the score is below
  *    `passScore`, or when no measurement succeeded (so a metric whose
  *    measurements all errored is never a pass).
@@ -45,7 +45,7 @@ import {
   formatProbability,
   formatValue,
 } from './messages.js';
-import type { Evidence, EvidenceCounts, Measurement, MeasurementPhase, ProviderResult } from './types.js';
+import type { Evidence, EvidenceCounts, Measurement, MeasurementVerdict, ProviderResult } from './types.js';
 
 /** Sample sizes of a provider result, for evidence. */
 function sizeOf(result: Extract<ProviderResult, { ok: true }>): EvidenceCounts {
@@ -121,22 +121,22 @@ function isoOf(ms: number): string {
 function noDataOutcome(
   metric: MetricSpec,
   reason: string,
-): { phase: MeasurementPhase; message: string; countsAsFailure: boolean } {
+): { verdict: MeasurementVerdict; message: string; countsAsFailure: boolean } {
   switch (metric.noData) {
     case 'fail':
-      return { phase: 'Failed', message: `${reason}; noData: fail`, countsAsFailure: true };
+      return { verdict: 'fail', message: `${reason}; noData: fail`, countsAsFailure: true };
     case 'pass':
-      return { phase: 'Successful', message: `${reason}; noData: pass`, countsAsFailure: false };
+      return { verdict: 'pass', message: `${reason}; noData: pass`, countsAsFailure: false };
     case 'pause':
-      return { phase: 'Inconclusive', message: `${reason}; noData: pause`, countsAsFailure: false };
+      return { verdict: 'inconclusive', message: `${reason}; noData: pause`, countsAsFailure: false };
     case 'wait':
-      return { phase: 'Inconclusive', message: `${reason}; noData: wait`, countsAsFailure: false };
+      return { verdict: 'inconclusive', message: `${reason}; noData: wait`, countsAsFailure: false };
   }
 }
 
 /** Whether an outcome came from no data (what `noData: wait` waits out), not from a backend failure. */
-function isNoData(phase: MeasurementPhase, metric: MetricSpec): boolean {
-  return metric.noData === 'wait' && phase === 'Inconclusive';
+function isNoData(verdict: MeasurementVerdict, metric: MetricSpec): boolean {
+  return metric.noData === 'wait' && verdict === 'inconclusive';
 }
 
 /**
@@ -144,7 +144,7 @@ function isNoData(phase: MeasurementPhase, metric: MetricSpec): boolean {
  * Pure; never throws for provider outcomes (they are in `obs.result`).
  */
 export function assessMeasurement(metric: MetricSpec, obs: Observation): AssessedMeasurement {
-  const record = (fields: Pick<Measurement, 'phase' | 'message'> & Partial<Measurement>): Measurement => ({
+  const record = (fields: Pick<Measurement, 'verdict' | 'message'> & Partial<Measurement>): Measurement => ({
     metric: metric.name,
     query: obs.query,
     cohort: obs.cohort,
@@ -157,23 +157,26 @@ export function assessMeasurement(metric: MetricSpec, obs: Observation): Assesse
   const name = metric.name;
   const result = obs.result;
   if (!result.ok) {
-    if (result.phase === 'Error') {
-      return { measurement: record({ phase: 'Error', message: `${name}: ${result.message}` }), countsAsFailure: false };
+    if (result.verdict === 'error') {
+      return {
+        measurement: record({ verdict: 'error', message: `${name}: ${result.message}` }),
+        countsAsFailure: false,
+      };
     }
     const o = noDataOutcome(metric, `${name}: no data (${result.message})`);
     return {
-      measurement: record({ phase: o.phase, message: o.message }),
+      measurement: record({ verdict: o.verdict, message: o.message }),
       countsAsFailure: o.countsAsFailure,
-      ...(isNoData(o.phase, metric) && { waiting: true }),
+      ...(isNoData(o.verdict, metric) && { waiting: true }),
     };
   }
   const value = result.value;
   if (!Number.isFinite(value)) {
     const o = noDataOutcome(metric, `${name}: no data (value is ${formatValue(value)})`);
     return {
-      measurement: record({ phase: o.phase, message: o.message }),
+      measurement: record({ verdict: o.verdict, message: o.message }),
       countsAsFailure: o.countsAsFailure,
-      ...(isNoData(o.phase, metric) && { waiting: true }),
+      ...(isNoData(o.verdict, metric) && { waiting: true }),
     };
   }
   // Minimum sample: the events behind the value (the ratio's denominator), else its samples.
@@ -207,7 +210,7 @@ export function assessMeasurement(metric: MetricSpec, obs: Observation): Assesse
     if (short !== undefined) {
       const o = noDataOutcome(metric, `${name} = ${formatValue(value)}: too few events (${short})`);
       return {
-        measurement: record({ phase: o.phase, message: o.message, value, evidence }),
+        measurement: record({ verdict: o.verdict, message: o.message, value, evidence }),
         countsAsFailure: o.countsAsFailure,
         ...(metric.noData === 'wait' && { waiting: true }),
       };
@@ -217,7 +220,7 @@ export function assessMeasurement(metric: MetricSpec, obs: Observation): Assesse
   const clauses: Clause[] = [];
   const statClauses: Clause[] = [];
   let statistical: StatisticalClass | undefined;
-  let pending: { phase: MeasurementPhase; message: string; countsAsFailure: boolean } | undefined;
+  let pending: { verdict: MeasurementVerdict; message: string; countsAsFailure: boolean } | undefined;
   let baselineValue: number | undefined;
   let label = 'baseline';
 
@@ -230,11 +233,15 @@ export function assessMeasurement(metric: MetricSpec, obs: Observation): Assesse
     if (cmp) label = comparisonLabel(cmp.kind);
     const note = cmp?.note ? ` (${cmp.note})` : '';
     if (!cmp) {
-      pending = { phase: 'Error', message: `no ${label} measurement for a relative threshold`, countsAsFailure: false };
+      pending = {
+        verdict: 'error',
+        message: `no ${label} measurement for a relative threshold`,
+        countsAsFailure: false,
+      };
     } else if (!cmp.result.ok) {
       pending =
-        cmp.result.phase === 'Error'
-          ? { phase: 'Error', message: `${label}: ${cmp.result.message}${note}`, countsAsFailure: false }
+        cmp.result.verdict === 'error'
+          ? { verdict: 'error', message: `${label}: ${cmp.result.message}${note}`, countsAsFailure: false }
           : noDataOutcome(metric, `${label}: no data (${cmp.result.message})${note}`);
     } else if (!Number.isFinite(cmp.result.value)) {
       pending = noDataOutcome(metric, `${label}: no data (value is ${formatValue(cmp.result.value)})${note}`);
@@ -296,23 +303,23 @@ export function assessMeasurement(metric: MetricSpec, obs: Observation): Assesse
   const failed = all.filter((c) => !c.ok);
   const thresholdFailed = clauses.some((c) => !c.ok);
   const head = `${name} = ${formatValue(value)}${baselineValue !== undefined ? ` (${label} ${formatValue(baselineValue)})` : ''}`;
-  let phase: MeasurementPhase;
+  let verdict: MeasurementVerdict;
   let message: string;
   let countsAsFailure = thresholdFailed;
   if (failed.length > 0) {
-    phase = 'Failed';
+    verdict = 'fail';
     message = `${head} violates ${failed.map((c) => c.text).join(' and ')}`;
   } else if (pending) {
-    phase = pending.phase;
+    verdict = pending.verdict;
     countsAsFailure = pending.countsAsFailure;
     const passed = all.length > 0 ? ` satisfies ${all.map((c) => c.text).join(' and ')};` : '';
     message = `${head}${passed} ${pending.message}`;
   } else {
-    phase = 'Successful';
+    verdict = 'pass';
     message = `${head} satisfies ${all.map((c) => c.text).join(' and ')}`;
   }
   const measurement = record({
-    phase,
+    verdict,
     message,
     value,
     ...(baselineValue !== undefined && { baselineValue }),
@@ -322,7 +329,7 @@ export function assessMeasurement(metric: MetricSpec, obs: Observation): Assesse
     measurement,
     countsAsFailure,
     ...(statistical !== undefined && { statistical }),
-    ...(pending && isNoData(phase, metric) && { waiting: true }),
+    ...(pending && isNoData(verdict, metric) && { waiting: true }),
   };
 }
 
@@ -338,12 +345,12 @@ export function assessMetric(metric: MetricSpec, assessed: readonly AssessedMeas
   const measurements = assessed.map((a) => a.measurement);
   const base = { metric: metric.name, severity: metric.severity, measurements };
   const n = assessed.length;
-  if (n === 0) return { ...base, phase: 'Inconclusive', message: `${metric.name}: no measurement was taken` };
+  if (n === 0) return { ...base, verdict: 'inconclusive', message: `${metric.name}: no measurement was taken` };
 
   const failures = assessed.filter((a) => a.countsAsFailure);
-  const unsure = assessed.filter((a) => a.measurement.phase === 'Inconclusive' || a.measurement.phase === 'Error');
-  const errors = assessed.filter((a) => a.measurement.phase === 'Error');
-  const successes = assessed.filter((a) => a.measurement.phase === 'Successful');
+  const unsure = assessed.filter((a) => a.measurement.verdict === 'inconclusive' || a.measurement.verdict === 'error');
+  const errors = assessed.filter((a) => a.measurement.verdict === 'error');
+  const successes = assessed.filter((a) => a.measurement.verdict === 'pass');
   const classified = assessed.filter((a) => a.statistical !== undefined);
   const score =
     classified.length > 0
@@ -362,7 +369,7 @@ export function assessMetric(metric: MetricSpec, assessed: readonly AssessedMeas
     return {
       ...base,
       ...withScore,
-      phase: 'Failed',
+      verdict: 'fail',
       message: `${first(failures)}${of(failures.length)}${limit}`,
       decided: true,
       decidedAt: decidedBy.measurement.at,
@@ -372,31 +379,31 @@ export function assessMetric(metric: MetricSpec, assessed: readonly AssessedMeas
   const highs = classified.filter((a) => a.statistical === 'high');
   if (stat && score !== undefined && score < stat.marginalScore) {
     const detail = classified.length === 1 ? '' : `; score ${Math.round(score)} < marginal ${stat.marginalScore}`;
-    return { ...base, ...withScore, phase: 'Failed', message: `${first(highs)}${detail}` };
+    return { ...base, ...withScore, verdict: 'fail', message: `${first(highs)}${detail}` };
   }
   if (unsure.length > metric.inconclusiveLimit) {
-    const phase: MeasurementPhase = errors.length === n ? 'Error' : 'Inconclusive';
+    const verdict: MeasurementVerdict = errors.length === n ? 'error' : 'inconclusive';
     const limit =
       n === 1 && metric.inconclusiveLimit === 0
         ? ''
         : `; ${unsure.length} > inconclusiveLimit ${metric.inconclusiveLimit}`;
-    return { ...base, ...withScore, ...waiting, phase, message: `${first(unsure)}${of(unsure.length)}${limit}` };
+    return { ...base, ...withScore, ...waiting, verdict, message: `${first(unsure)}${of(unsure.length)}${limit}` };
   }
   if (stat && score !== undefined && score < stat.passScore) {
     return {
       ...base,
       ...withScore,
-      phase: 'Inconclusive',
+      verdict: 'inconclusive',
       message: `${first(highs)}; score ${Math.round(score)} is marginal (pass ≥ ${stat.passScore}, marginal ≥ ${stat.marginalScore})`,
     };
   }
   if (successes.length === 0) {
-    const phase: MeasurementPhase = errors.length === n ? 'Error' : 'Inconclusive';
+    const verdict: MeasurementVerdict = errors.length === n ? 'error' : 'inconclusive';
     const why = errors.length === n ? `every measurement errored` : `no measurement succeeded`;
     return {
       ...base,
       ...withScore,
-      phase,
+      verdict,
       message: `${metric.name}: ${why} (${plural(n, 'measurement')}): ${first(unsure.length > 0 ? unsure : assessed)}`,
     };
   }
@@ -405,7 +412,7 @@ export function assessMetric(metric: MetricSpec, assessed: readonly AssessedMeas
     failures.length + unsure.length > 0
       ? ` (tolerated: ${plural(failures.length, 'failure')}, ${unsure.length} inconclusive)`
       : '';
-  return { ...base, ...withScore, phase: 'Successful', message: `${last.measurement.message}${tolerated}` };
+  return { ...base, ...withScore, verdict: 'pass', message: `${last.measurement.message}${tolerated}` };
 }
 
 const SEVERITY_RANK: Record<Severity, number> = { warning: 1, critical: 2 };
@@ -433,13 +440,13 @@ export function assessAnalysis(
   return combineMetricAssessments(metrics);
 }
 
-/** Combines per-metric verdicts: any Failed → `fail` (highest severity), else any Inconclusive/Error → `inconclusive`, else `pass`. */
+/** Combines per-metric verdicts: any `fail` → `fail` (highest severity), else any `inconclusive`/`error` → `inconclusive`, else `pass`. */
 export function combineMetricAssessments(metrics: MetricAssessment[]): AnalysisAssessment {
   const measurements = metrics.flatMap((m) => m.measurements);
   if (metrics.length === 0) {
     return { verdict: 'inconclusive', measurements, metrics, message: 'the analysis has no metrics' };
   }
-  const failed = metrics.filter((m) => m.phase === 'Failed');
+  const failed = metrics.filter((m) => m.verdict === 'fail');
   if (failed.length > 0) {
     const severity = failed.reduce<Severity>(
       (s, m) => (SEVERITY_RANK[m.severity] > SEVERITY_RANK[s] ? m.severity : s),
@@ -454,7 +461,7 @@ export function combineMetricAssessments(metrics: MetricAssessment[]): AnalysisA
       message: ordered.map((m) => `${m.message} [${m.severity}]`).join('; '),
     };
   }
-  const unsure = metrics.filter((m) => m.phase === 'Inconclusive' || m.phase === 'Error');
+  const unsure = metrics.filter((m) => m.verdict === 'inconclusive' || m.verdict === 'error');
   if (unsure.length > 0) {
     return { verdict: 'inconclusive', measurements, metrics, message: unsure.map((m) => m.message).join('; ') };
   }

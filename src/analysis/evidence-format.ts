@@ -11,7 +11,7 @@ import type { EvidenceCounts, Measurement } from './types.js';
 /** The rounded parts of one measurement's evidence, each a short phrase (absent parts are omitted). */
 export interface EvidenceView {
   metric: string;
-  /** `fail`, `pass`, `keep observing`, or the measurement's phase when no rule decision was recorded. */
+  /** `fail`, `pass`, `keep observing`, or the measurement's verdict when no rule decision was recorded. */
   decision: string;
   /** `20x (99% interval 8.41x–47.5x)`, `1.02x`, or the value. */
   estimate?: string;
@@ -52,14 +52,11 @@ export function clockTime(iso: string): string {
 
 /**
  * The rounded view of one measurement's evidence. A measurement written before evidence existed
- * still gives its metric, value, phase, query and time.
+ * still gives its metric, value, verdict, query and time.
  */
 export function viewEvidence(m: Measurement): EvidenceView {
   const ev = m.evidence;
-  const decision =
-    ev?.decision === 'continue'
-      ? 'keep observing'
-      : (ev?.decision ?? m.phase.toLowerCase().replace('successful', 'pass'));
+  const decision = ev?.decision === 'continue' ? 'keep observing' : (ev?.decision ?? m.verdict);
   let estimate: string | undefined;
   if (ev?.estimate !== undefined) {
     const conf = ev.confidence !== undefined ? `${Math.round(ev.confidence * 1000) / 10}% ` : '';
@@ -126,7 +123,7 @@ export function duration(ms: number): string {
 export function verdictMeasurements(measurements: readonly Measurement[]): Measurement[] {
   const byMetric = new Map<string, Measurement[]>();
   for (const m of measurements) byMetric.set(m.metric, [...(byMetric.get(m.metric) ?? []), m]);
-  return [...byMetric.values()].map((list) => list.find((m) => m.phase === 'Failed') ?? (list.at(-1) as Measurement));
+  return [...byMetric.values()].map((list) => list.find((m) => m.verdict === 'fail') ?? (list.at(-1) as Measurement));
 }
 
 /**

@@ -4,7 +4,14 @@
  * Times are epoch milliseconds.
  */
 import type { Severity } from '../spec/types.js';
-import type { AnalysisResult, AnalysisWindow, Cohort, Measurement, MeasurementPhase, ProviderResult } from './types.js';
+import type {
+  AnalysisResult,
+  AnalysisWindow,
+  Cohort,
+  Measurement,
+  MeasurementVerdict,
+  ProviderResult,
+} from './types.js';
 
 /** The comparison a relative or statistical threshold needs, measured with the same query and sub-window. */
 export interface Comparison {
@@ -57,8 +64,8 @@ export interface AssessedMeasurement {
 /** The verdict on one metric over the window. */
 export interface MetricAssessment {
   metric: string;
-  /** `Successful`, `Failed`, `Inconclusive`, or `Error` when every measurement errored. */
-  phase: MeasurementPhase;
+  /** `pass`, `fail`, `inconclusive`, or `error` when every measurement errored. */
+  verdict: MeasurementVerdict;
   severity: Severity;
   measurements: Measurement[];
   /** Statistical score (percent of classified measurements that passed), for statistical metrics. */
@@ -66,7 +73,7 @@ export interface MetricAssessment {
   /** One line naming the metric and the numbers that decided it. */
   message: string;
   /**
-   * The data already decided this metric: more measurements cannot change its phase (a sequential
+   * The data already decided this metric: more measurements cannot change its verdict (a sequential
    * test reached fail or pass, or more measurements failed than failureLimit).
    */
   decided?: boolean;

@@ -1,16 +1,19 @@
 /**
  * Analysis contracts: metric providers measure, assessors decide. A provider
- * failure is a measurement with phase `Error` or `Inconclusive`, never an
+ * failure is a measurement with verdict `error` or `inconclusive`, never an
  * exception that skips the gate (Argo `metricproviders/prometheus`).
  * Times are epoch milliseconds; values are whatever unit the query returns.
  */
 import type { AnalysisSpec, MetricSpec, Severity, Target } from '../spec/types.js';
 
-/** Argo's analysis phase words. */
-export type MeasurementPhase = 'Successful' | 'Failed' | 'Inconclusive' | 'Error';
-
 /** Verdict of one wave's analysis. `inconclusive` is never a pass. */
 export type Verdict = 'pass' | 'fail' | 'inconclusive';
+
+/**
+ * Verdict of one measurement (and of one metric): a {@link Verdict}, or `error` when its query
+ * failed. `inconclusive` and `error` are never a pass (docs/glossary.md).
+ */
+export type MeasurementVerdict = Verdict | 'error';
 
 /** A set of targets measured together. */
 export interface Cohort {
@@ -40,7 +43,7 @@ export type ProviderResult =
        */
       counts?: { events: number; exposure: number };
     }
-  | { ok: false; phase: 'Error' | 'Inconclusive'; message: string };
+  | { ok: false; verdict: 'error' | 'inconclusive'; message: string };
 
 export interface MeasureRequest {
   metric: MetricSpec;
@@ -123,7 +126,7 @@ export interface Evidence {
 export interface SeriesPoint {
   /** ISO time the look's sub-window ended. */
   at: string;
-  phase: MeasurementPhase;
+  verdict: MeasurementVerdict;
   /** The canary's cumulative ratio (events ÷ exposure) at this look. */
   value?: number;
   /** The baseline's cumulative ratio at this look. */
@@ -155,12 +158,12 @@ export interface Measurement {
   baselineValue?: number;
   /** The threshold as written: `"< 0.01"`, `"no increase > 10%"`, `"mann-whitney pass ≥ 95"`. */
   threshold: string;
-  phase: MeasurementPhase;
+  verdict: MeasurementVerdict;
   severity: Severity;
   message: string;
   /** When it was measured; for the measurement that decided a metric, when the metric was decided. */
   at: string;
-  /** The rule, counts, estimate and interval behind the phase (absent in states written before issue 11). */
+  /** The rule, counts, estimate and interval behind the verdict (absent in states written before issue 11). */
   evidence?: Evidence;
   /**
    * A sequential metric's looks up to and including this (the deciding) one, in time order, at most

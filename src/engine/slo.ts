@@ -99,7 +99,7 @@ export async function countSloEvents(
   if (!bad.ok) {
     // No series at all (the provider's "empty result", as its own event counts read it) is 0 bad
     // events once total counted something; a NaN, an error or a timeout is not.
-    if (bad.phase === 'Inconclusive' && bad.message === EMPTY_RESULT && totalCount > 0)
+    if (bad.verdict === 'inconclusive' && bad.message === EMPTY_RESULT && totalCount > 0)
       return { ok: true, bad: 0, total: totalCount, badEmpty: true };
     // Nothing counted at all: no events (assessSlo says so), whatever bad answered.
     if (totalCount === 0) return { ok: true, bad: 0, total: 0 };

@@ -341,7 +341,7 @@ export function renderAnalysis(state: RolloutState | undefined, plan?: RolloutPl
     rows.push(`| ${code(w.id)} | **${w.analysis.verdict}** | | | | ${escapeMarkdown(w.analysis.message)} |`);
     for (const m of w.analysis.measurements) {
       rows.push(
-        `| | ${escapeMarkdown(m.metric)} | ${text(m.value)} | ${escapeMarkdown(m.threshold)} | ${text(m.baselineValue)} | ${m.phase}${m.message ? `: ${escapeMarkdown(m.message)}` : ''} |`,
+        `| | ${escapeMarkdown(m.metric)} | ${text(m.value)} | ${escapeMarkdown(m.threshold)} | ${text(m.baselineValue)} | ${m.verdict}${m.message ? `: ${escapeMarkdown(m.message)}` : ''} |`,
       );
     }
     evidence.push(...renderEvidence(w, plan?.waves.find((p) => p.id === w.id)?.observeMs));

@@ -189,7 +189,7 @@ export function metricSpec(view: MetricView): TopLevelSpec {
       },
     );
   layers.push({
-    data: { values: [{ atMs: view.decidedAtMs, text: `decided: ${view.phase}` }] },
+    data: { values: [{ atMs: view.decidedAtMs, text: `decided: ${view.verdict}` }] },
     layer: [
       { mark: { type: 'rule', color: PALETTE.purple, strokeWidth: 2 }, encoding: { x } },
       {

@@ -25,7 +25,7 @@ table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}th,td{border:
 th{background:#f1f1f1}td.num{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;font-weight:600;padding:.2rem 0}
 figure{margin:1rem 0}figcaption{font-size:.9rem;color:#333}.note{font-size:.9rem;color:#333}
 .chip{display:inline-block;width:.8em;height:.8em;border:1px solid #555;margin-right:.3em;vertical-align:middle}
-.phase{font-weight:600}.svg{overflow-x:auto}
+.phase,.verdict{font-weight:600}.svg{overflow-x:auto}
 details{margin:.4rem 0}summary{cursor:pointer}
 `;
 
@@ -96,12 +96,12 @@ function metricTable(v: MetricView): string {
     r(p.canary),
     r(p.baseline),
     p.allowedUpper !== undefined ? r(p.allowedUpper) : v.bound ? `${e(v.bound.op)} ${r(v.bound.value)}` : '–',
-    e(p.phase),
+    e(p.verdict),
     e(p.message),
   ]);
   return table(
     `${v.metric} in ${v.wave}: the numbers of the chart`,
-    ['measured at', 'window (UTC)', 'canary', 'baseline', 'allowed', 'phase', 'message'],
+    ['measured at', 'window (UTC)', 'canary', 'baseline', 'allowed', 'verdict', 'message'],
     rows,
     [2, 3, 4],
   );
@@ -115,7 +115,7 @@ function evidenceTable(v: MetricView): string {
   add('rule', v.rule ? e(v.rule) : undefined);
   add('threshold as written', e(v.threshold));
   add('severity', e(v.severity));
-  add('verdict', `<span class="phase">${e(v.phase)}</span>`);
+  add('verdict', `<span class="verdict">${e(v.verdict)}</span>`);
   add('decided at', dateTime(v.decidedAtMs));
   if (v.ratio) {
     add('canary ÷ baseline', r(v.ratio.estimate));
@@ -149,7 +149,7 @@ function evidenceTable(v: MetricView): string {
 }
 
 async function metricFigure(v: MetricView): Promise<string> {
-  const desc = `${v.metric} in wave ${v.wave}: canary against baseline over the observation window, ${v.phase}`;
+  const desc = `${v.metric} in wave ${v.wave}: canary against baseline over the observation window, ${v.verdict}`;
   const svg = await renderSvg(metricSpec(v), desc);
   const ratio = ratioSpec(v);
   const ratioSvg = ratio
@@ -161,7 +161,7 @@ async function metricFigure(v: MetricView): Promise<string> {
       ? 'The grey band runs from the baseline to the most the canary may be (baseline × limit).'
       : '';
   return `<figure class="metric-chart" data-wave="${e(v.wave)}" data-metric="${e(v.metric)}">
-<h4>${e(v.metric)} <span class="phase">${e(v.phase)}</span></h4>
+<h4>${e(v.metric)} <span class="verdict">${e(v.verdict)}</span></h4>
 <div class="svg">${svg}</div>${ratioSvg}
 <figcaption>Canary (blue, circles, solid) against baseline (orange, squares, dashed). ${how} The purple line is the moment the metric was decided. ${e(v.seriesNote)}${ratio ? ' Below: canary ÷ baseline at the decision (diamond) with its interval (bar), against the limit and the regression size a pass rules out.' : ''}</figcaption>
 ${metricTable(v)}${evidenceTable(v)}</figure>`;

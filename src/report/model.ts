@@ -43,7 +43,7 @@ export interface MetricPoint {
   baseline?: number;
   /** The most the canary may be at this point: baseline × limit (maxIncrease), when both are known. */
   allowedUpper?: number;
-  phase: Measurement['phase'];
+  verdict: Measurement['verdict'];
   message: string;
 }
 
@@ -53,8 +53,8 @@ export interface MetricView {
   metric: string;
   threshold: string;
   severity: string;
-  /** The phase of the measurement that decided it (the last recorded). */
-  phase: Measurement['phase'];
+  /** The verdict of the measurement that decided it (the last recorded). */
+  verdict: Measurement['verdict'];
   /** The x range of the chart: the observation window, stretched to every measurement. */
   fromMs: number;
   toMs: number;
@@ -167,7 +167,7 @@ function metricViews(wave: WaveState, obsStart: number | undefined, obsEnd: numb
         canary: m.value,
         baseline: m.baselineValue,
         allowedUpper: allowed(m.baselineValue),
-        phase: m.phase,
+        verdict: m.verdict,
         message: m.message,
       };
       // A sequential metric's earlier looks (cumulative since the window start); the last is the one above.
@@ -178,7 +178,7 @@ function metricViews(wave: WaveState, obsStart: number | undefined, obsEnd: numb
         canary: p.value,
         baseline: p.baselineValue,
         allowedUpper: allowed(p.baselineValue),
-        phase: p.phase,
+        verdict: p.verdict,
         message: describeLook(p),
       }));
       return [...earlier, decided];
@@ -201,7 +201,7 @@ function metricViews(wave: WaveState, obsStart: number | undefined, obsEnd: numb
       metric,
       threshold: last.threshold,
       severity: last.severity,
-      phase: last.phase,
+      verdict: last.verdict,
       fromMs: Math.min(...times),
       toMs: Math.max(...times),
       decidedAtMs: points[points.length - 1]!.atMs,

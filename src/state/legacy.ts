@@ -21,6 +21,14 @@ interface Rename {
   renamedTo?: string;
 }
 
+/** A measurement's older phase words (Argo's) → its verdict. */
+const MEASUREMENT_VERDICTS = {
+  Successful: 'pass',
+  Failed: 'fail',
+  Inconclusive: 'inconclusive',
+  Error: 'error',
+} as const;
+
 /**
  * The renames, oldest first. Each names the release that changed it, for a reader who finds the
  * old word in a file.
@@ -30,6 +38,21 @@ const RENAMES: readonly Rename[] = [
   { at: ['targets', '*'], field: 'phase', values: { InProgress: 'Progressing' } },
   // 0.x → issue 14: the step that reads a target's version is the spec's `version` step.
   { at: ['targets', '*'], field: 'step', values: { probe: 'version' } },
+  // 0.x → issue 14: a measurement has a verdict, in the words of its wave's analysis (and `error`,
+  // its query failed); `phase` is a rollout's, a wave's, a target's or a hook's only.
+  {
+    at: ['waves', '*', 'analysis', 'measurements', '*'],
+    field: 'phase',
+    values: MEASUREMENT_VERDICTS,
+    renamedTo: 'verdict',
+  },
+  // The same for each look of a sequential metric (`series`, one flow line each).
+  {
+    at: ['waves', '*', 'analysis', 'measurements', '*', 'series', '*'],
+    field: 'phase',
+    values: MEASUREMENT_VERDICTS,
+    renamedTo: 'verdict',
+  },
 ];
 
 function isRecord(value: unknown): value is Record<string, unknown> {

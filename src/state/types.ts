@@ -109,7 +109,7 @@ export interface WaveState {
   succeeded?: number;
   failed?: number;
   message?: string;
-  /** Metric analysis of the observation window: verdict and every measurement (metric, query, cohort, window, value, baseline, threshold, phase, message). */
+  /** Metric analysis of the observation window: verdict and every measurement (metric, query, cohort, window, value, baseline, threshold, verdict, message). */
   analysis?: { verdict: 'pass' | 'fail' | 'inconclusive'; message: string; measurements: Measurement[] };
   /** The alert gate's checks (spec `alerts`): before the wave started and at the end of its window, with the alerts that fired. */
   alerts?: {

@@ -56,7 +56,8 @@ function countingProvider(opts: { rps: number; canaryRatio: number; baselineRati
       const start = Math.max(req.window.startMs, opts.fromMs ?? -Infinity);
       const seconds = Math.max(0, (req.window.endMs - start) / 1000);
       const exposure = opts.rps * seconds * req.cohort.targets.length;
-      if (exposure === 0) return Promise.resolve<ProviderResult>({ ok: false, phase: 'Inconclusive', message: '0/0' });
+      if (exposure === 0)
+        return Promise.resolve<ProviderResult>({ ok: false, verdict: 'inconclusive', message: '0/0' });
       const ratio = req.cohort.name === 'canary' ? opts.canaryRatio : opts.baselineRatio;
       const events = Math.round(exposure * ratio);
       return Promise.resolve<ProviderResult>({ ok: true, value: events / exposure, counts: { events, exposure } });
@@ -155,7 +156,7 @@ describe('analyzeWindow with event counts (sequential)', () => {
     // The last point is the deciding look itself, exactly as recorded.
     expect(series.at(-1)).toEqual({
       at: decisive.window.end,
-      phase: 'Successful',
+      verdict: 'pass',
       value: decisive.value,
       baselineValue: decisive.baselineValue,
       estimate: decisive.evidence!.estimate,

@@ -152,7 +152,7 @@ describe('analyzeWindow', () => {
       cohort: ['canary-1', 'canary-2'],
       value: 0.0101,
       baselineValue: 0.01,
-      phase: 'Successful',
+      verdict: 'pass',
     });
   });
 
@@ -218,7 +218,7 @@ describe('analyzeWindow', () => {
     );
   });
 
-  it('a provider that throws gives an Error measurement and an inconclusive verdict, never a pass', async () => {
+  it('a provider that throws gives an `error` measurement and an inconclusive verdict, never a pass', async () => {
     const clock = fakeClock(WINDOW.endMs);
     const { provider } = fakeProvider(() => undefined);
     const result = await analyzeWindow(spec(metric({ threshold: { op: '<', value: 1 } })), provider, {
@@ -228,11 +228,11 @@ describe('analyzeWindow', () => {
       sleep: clock.sleep,
     });
     expect(result.verdict).toBe('inconclusive');
-    expect(result.measurements[0]?.phase).toBe('Error');
+    expect(result.measurements[0]?.verdict).toBe('error');
     expect(result.message).toContain('fake provider failed unexpectedly: unexpected request q for canary');
   });
 
-  it('an empty canary cohort is an Error, never a pass', async () => {
+  it('an empty canary cohort is an `error`, never a pass', async () => {
     const clock = fakeClock(WINDOW.endMs);
     const { provider, calls } = fakeProvider(() => ok(0));
     const result = await analyzeWindow(spec(metric({ threshold: { op: '<', value: 1 } })), provider, {
@@ -268,7 +268,7 @@ describe('analyzeWindow', () => {
     });
     expect(calls).toHaveLength(1);
     expect(result.verdict).toBe('inconclusive');
-    expect(result.measurements.map((x) => x.phase)).toEqual(['Successful', 'Error', 'Error']);
+    expect(result.measurements.map((x) => x.verdict)).toEqual(['pass', 'error', 'error']);
     expect(result.measurements[1]?.message).toContain('aborted');
   });
 
@@ -319,10 +319,10 @@ describe('formatMeasurements', () => {
     const text = formatMeasurements(result.measurements);
     for (const word of [
       'Metric',
-      'Phase',
+      'Verdict',
       'Baseline',
       'error-rate',
-      'Failed',
+      'fail',
       '0.0213',
       '0.0101',
       'no increase > 10%',

@@ -45,10 +45,10 @@ describe('absolute thresholds', () => {
   it('passes and fails a measurement, naming the value and the threshold', () => {
     const m = metric({ threshold: { op: '<', value: 0.01 } });
     const pass = assessMeasurement(m, observation(ok(0.0049)));
-    expect(pass.measurement).toMatchObject({ phase: 'Successful', value: 0.0049, threshold: '< 0.01' });
+    expect(pass.measurement).toMatchObject({ verdict: 'pass', value: 0.0049, threshold: '< 0.01' });
     expect(pass.measurement.message).toBe('error-rate = 0.0049 satisfies "< 0.01"');
     const fail = assessMeasurement(m, observation(ok(0.0213)));
-    expect(fail.measurement.phase).toBe('Failed');
+    expect(fail.measurement.verdict).toBe('fail');
     expect(fail.countsAsFailure).toBe(true);
     expect(fail.measurement.message).toBe('error-rate = 0.0213 violates "< 0.01"');
   });
@@ -81,7 +81,7 @@ describe('relative thresholds (no increase > N%)', () => {
   it('fails a canary twice the baseline, with both numbers and the change in the message', () => {
     const r = assessMeasurement(m, observation(ok(0.0213), { result: ok(0.0101) }));
     expect(r.measurement).toMatchObject({
-      phase: 'Failed',
+      verdict: 'fail',
       value: 0.0213,
       baselineValue: 0.0101,
       threshold: 'no increase > 10%',
@@ -90,10 +90,10 @@ describe('relative thresholds (no increase > N%)', () => {
   });
 
   it('passes within the allowed increase, and on a decrease', () => {
-    expect(assessMeasurement(m, observation(ok(0.0105), { result: ok(0.01) })).measurement.phase).toBe('Successful');
-    expect(assessMeasurement(m, observation(ok(0.011), { result: ok(0.01) })).measurement.phase).toBe('Successful');
-    expect(assessMeasurement(m, observation(ok(0.005), { result: ok(0.01) })).measurement.phase).toBe('Successful');
-    expect(assessMeasurement(m, observation(ok(0.0111), { result: ok(0.01) })).measurement.phase).toBe('Failed');
+    expect(assessMeasurement(m, observation(ok(0.0105), { result: ok(0.01) })).measurement.verdict).toBe('pass');
+    expect(assessMeasurement(m, observation(ok(0.011), { result: ok(0.01) })).measurement.verdict).toBe('pass');
+    expect(assessMeasurement(m, observation(ok(0.005), { result: ok(0.01) })).measurement.verdict).toBe('pass');
+    expect(assessMeasurement(m, observation(ok(0.0111), { result: ok(0.01) })).measurement.verdict).toBe('fail');
   });
 
   it('a zero baseline makes any increase +Inf%; ignoreIncreaseBelow lets a small absolute increase pass', () => {
@@ -101,24 +101,22 @@ describe('relative thresholds (no increase > N%)', () => {
       metric({ maxIncreasePercent: 50, baseline: { cohort: 'stable' } }),
       observation(ok(0.0005), { result: ok(0) }),
     );
-    expect(strict.measurement.phase).toBe('Failed');
+    expect(strict.measurement.verdict).toBe('fail');
     expect(strict.measurement.message).toBe('error-rate = 0.0005 (baseline 0) violates "no increase > 50%" (+Inf%)');
 
     const tolerant = metric({ maxIncreasePercent: 50, ignoreIncreaseBelow: 0.001, baseline: { cohort: 'stable' } });
     const small = assessMeasurement(tolerant, observation(ok(0.0005), { result: ok(0) }));
     expect(small.measurement).toMatchObject({
-      phase: 'Successful',
+      verdict: 'pass',
       threshold: 'no increase > 50% (increases < 0.001 ignored)',
     });
     expect(small.measurement.message).toBe(
       'error-rate = 0.0005 (baseline 0) satisfies "no increase > 50% (increases < 0.001 ignored)" (+Inf%, an increase of 0.0005: below 0.001)',
     );
     // At or above the floor, the percent decides again; a tiny increase within the percent passes as before.
-    expect(assessMeasurement(tolerant, observation(ok(0.001), { result: ok(0) })).measurement.phase).toBe('Failed');
-    expect(assessMeasurement(tolerant, observation(ok(0.02), { result: ok(0.01) })).measurement.phase).toBe('Failed');
-    expect(assessMeasurement(tolerant, observation(ok(0.0104), { result: ok(0.01) })).measurement.phase).toBe(
-      'Successful',
-    );
+    expect(assessMeasurement(tolerant, observation(ok(0.001), { result: ok(0) })).measurement.verdict).toBe('fail');
+    expect(assessMeasurement(tolerant, observation(ok(0.02), { result: ok(0.01) })).measurement.verdict).toBe('fail');
+    expect(assessMeasurement(tolerant, observation(ok(0.0104), { result: ok(0.01) })).measurement.verdict).toBe('pass');
   });
 
   it('labels a before-comparison "before"', () => {
@@ -127,12 +125,12 @@ describe('relative thresholds (no increase > N%)', () => {
     expect(r.measurement.message).toBe('error-rate = 2 (before 1) violates "no increase > 5%" (+100%)');
   });
 
-  it('a baseline error is an Error, a baseline without data follows noData', () => {
-    const err = assessMeasurement(m, observation(ok(0.01), { result: notOk('Error', 'connection refused') }));
-    expect(err.measurement.phase).toBe('Error');
+  it('a baseline error is an error, a baseline without data follows noData', () => {
+    const err = assessMeasurement(m, observation(ok(0.01), { result: notOk('error', 'connection refused') }));
+    expect(err.measurement.verdict).toBe('error');
     expect(err.measurement.message).toContain('baseline: connection refused');
-    const none = assessMeasurement(m, observation(ok(0.01), { result: notOk('Inconclusive', 'empty result') }));
-    expect(none.measurement.phase).toBe('Inconclusive');
+    const none = assessMeasurement(m, observation(ok(0.01), { result: notOk('inconclusive', 'empty result') }));
+    expect(none.measurement.verdict).toBe('inconclusive');
     expect(none.measurement.message).toContain('baseline: no data (empty result); noData: pause');
   });
 
@@ -143,7 +141,7 @@ describe('relative thresholds (no increase > N%)', () => {
       baseline: { cohort: 'stable' },
     });
     const r = assessMeasurement(both, observation(ok(0.06), { result: ok(0.059) }));
-    expect(r.measurement.phase).toBe('Failed');
+    expect(r.measurement.verdict).toBe('fail');
     expect(r.measurement.threshold).toBe('< 0.05 and no increase > 10%');
     expect(r.measurement.message).toBe('error-rate = 0.06 (baseline 0.059) violates "< 0.05"');
   });
@@ -156,8 +154,8 @@ describe('relative thresholds (no increase > N%)', () => {
         fc.integer({ min: 1, max: 200 }),
         (v, b, limit) => {
           const mm = metric({ maxIncreasePercent: limit, baseline: { cohort: 'stable' } });
-          const phase = assessMeasurement(mm, observation(ok(v), { result: ok(b) })).measurement.phase;
-          expect(phase).toBe(((v - b) / b) * 100 > limit ? 'Failed' : 'Successful');
+          const verdict = assessMeasurement(mm, observation(ok(v), { result: ok(b) })).measurement.verdict;
+          expect(verdict).toBe(((v - b) / b) * 100 > limit ? 'fail' : 'pass');
         },
       ),
     );
@@ -174,63 +172,63 @@ describe('statistical threshold (Mann-Whitney U)', () => {
     const a = assessMeasurement(m, observation(ok(0.0215, shifted), { result: ok(0.01, baseline) }));
     expect(a.statistical).toBe('high');
     expect(a.countsAsFailure).toBe(false);
-    expect(a.measurement.phase).toBe('Failed');
+    expect(a.measurement.verdict).toBe('fail');
     expect(a.measurement.message).toMatch(
       /violates "mann-whitney" \(p = [0-9.]+, canary higher in 100% of pairs, 6 vs 8 samples\)/,
     );
     const verdict = assessMetric(m, [a]);
-    expect(verdict.phase).toBe('Failed');
+    expect(verdict.verdict).toBe('fail');
     expect(verdict.score).toBe(0);
   });
 
   it('passes a canary drawn from the same distribution', () => {
     const a = assessMeasurement(m, observation(ok(0.01, similar), { result: ok(0.01, baseline) }));
     expect(a.statistical).toBe('pass');
-    expect(assessMetric(m, [a])).toMatchObject({ phase: 'Successful', score: 100 });
+    expect(assessMetric(m, [a])).toMatchObject({ verdict: 'pass', score: 100 });
   });
 
   it('scores repeated measurements like Kayenta: percent classified pass, pass/marginal/fail bands', () => {
     const m4 = { ...m, count: 4 };
     const high = (k: number): Observation => observation(ok(0.0215, shifted), { result: ok(0.01, baseline) }, k);
     const pass = (k: number): Observation => observation(ok(0.01, similar), { result: ok(0.01, baseline) }, k);
-    expect(analyse(m4, [pass(0), pass(1), pass(2), pass(3)])).toMatchObject({ phase: 'Successful', score: 100 });
+    expect(analyse(m4, [pass(0), pass(1), pass(2), pass(3)])).toMatchObject({ verdict: 'pass', score: 100 });
     const marginal = analyse(m4, [pass(0), pass(1), pass(2), high(3)]);
-    expect(marginal).toMatchObject({ phase: 'Inconclusive', score: 75 });
+    expect(marginal).toMatchObject({ verdict: 'inconclusive', score: 75 });
     expect(marginal.message).toContain('score 75 is marginal (pass ≥ 95, marginal ≥ 75)');
     const failed = analyse(m4, [pass(0), high(1), pass(2), high(3)]);
-    expect(failed).toMatchObject({ phase: 'Failed', score: 50 });
+    expect(failed).toMatchObject({ verdict: 'fail', score: 50 });
     expect(failed.message).toContain('score 50 < marginal 75');
   });
 
   it('too few samples is no data (noData applies)', () => {
     const a = assessMeasurement(m, observation(ok(0.02, [0.02, 0.021]), { result: ok(0.01, baseline) }));
-    expect(a.measurement.phase).toBe('Inconclusive');
+    expect(a.measurement.verdict).toBe('inconclusive');
     expect(a.measurement.message).toContain('too few samples for mann-whitney (canary 2, baseline 8; need ≥ 3 each)');
     expect(a.statistical).toBeUndefined();
   });
 });
 
 describe('no data policy', () => {
-  const empty = observation(notOk('Inconclusive', 'empty result'));
+  const empty = observation(notOk('inconclusive', 'empty result'));
 
-  it('pause (default) → Inconclusive', () => {
+  it('pause (default) → inconclusive', () => {
     const r = assessMeasurement(metric({ threshold: { op: '<', value: 1 } }), empty);
     expect(r.measurement).toMatchObject({
-      phase: 'Inconclusive',
+      verdict: 'inconclusive',
       message: 'error-rate: no data (empty result); noData: pause',
     });
   });
 
-  it('fail → Failed, counted against failureLimit', () => {
+  it('fail → fail, counted against failureLimit', () => {
     const r = assessMeasurement(metric({ threshold: { op: '<', value: 1 }, noData: 'fail' }), empty);
-    expect(r.measurement.phase).toBe('Failed');
+    expect(r.measurement.verdict).toBe('fail');
     expect(r.countsAsFailure).toBe(true);
   });
 
-  it('pass → Successful only when written', () => {
+  it('pass → pass only when written', () => {
     const m = metric({ threshold: { op: '<', value: 1 }, noData: 'pass' });
-    expect(assessMeasurement(m, empty).measurement.phase).toBe('Successful');
-    expect(analyse(m, [empty]).phase).toBe('Successful');
+    expect(assessMeasurement(m, empty).measurement.verdict).toBe('pass');
+    expect(analyse(m, [empty]).verdict).toBe('pass');
   });
 
   it('NaN and infinite values are no data', () => {
@@ -238,16 +236,16 @@ describe('no data policy', () => {
     expect(assessMeasurement(m, observation(ok(Number.NaN))).measurement.message).toBe(
       'error-rate: no data (value is NaN); noData: pause',
     );
-    expect(assessMeasurement(m, observation(ok(Infinity))).measurement.phase).toBe('Inconclusive');
+    expect(assessMeasurement(m, observation(ok(Infinity))).measurement.verdict).toBe('inconclusive');
   });
 
-  it('a backend Error is never turned into a pass, even with noData: pass', () => {
+  it('a backend error is never turned into a pass, even with noData: pass', () => {
     const m = metric({ threshold: { op: '<', value: 1 }, noData: 'pass', inconclusiveLimit: 5, count: 3 });
     const errors = [0, 1, 2].map((k) =>
-      observation(notOk('Error', 'prometheus at http://x: connection refused'), undefined, k),
+      observation(notOk('error', 'prometheus at http://x: connection refused'), undefined, k),
     );
     const verdict = analyse(m, errors);
-    expect(verdict.phase).toBe('Error');
+    expect(verdict.verdict).toBe('error');
     expect(verdict.message).toContain('every measurement errored');
     const analysis = assessAnalysis(spec(m), new Map([[m.name, errors]]));
     expect(analysis.verdict).toBe('inconclusive');
@@ -263,38 +261,38 @@ describe('limits', () => {
       observation(ok(0.005), undefined, 1),
       observation(ok(0.004), undefined, 2),
     ]);
-    expect(one.phase).toBe('Successful');
+    expect(one.verdict).toBe('pass');
     expect(one.message).toContain('(tolerated: 1 failure, 0 inconclusive)');
     const two = analyse(m, [
       observation(ok(0.02), undefined, 0),
       observation(ok(0.03), undefined, 1),
       observation(ok(0.004), undefined, 2),
     ]);
-    expect(two.phase).toBe('Failed');
+    expect(two.verdict).toBe('fail');
     expect(two.message).toBe('error-rate = 0.02 violates "< 0.01" (2 of 3 measurements); failed 2 > failureLimit 1');
   });
 
   it('tolerates inconclusive measurements up to inconclusiveLimit', () => {
-    const nd = (k: number): Observation => observation(notOk('Inconclusive', 'empty result'), undefined, k);
-    expect(analyse(m, [nd(0), observation(ok(0.001), undefined, 1), observation(ok(0.002), undefined, 2)]).phase).toBe(
-      'Successful',
-    );
+    const nd = (k: number): Observation => observation(notOk('inconclusive', 'empty result'), undefined, k);
+    expect(
+      analyse(m, [nd(0), observation(ok(0.001), undefined, 1), observation(ok(0.002), undefined, 2)]).verdict,
+    ).toBe('pass');
     const verdict = analyse(m, [nd(0), nd(1), observation(ok(0.002), undefined, 2)]);
-    expect(verdict.phase).toBe('Inconclusive');
+    expect(verdict.verdict).toBe('inconclusive');
     expect(verdict.message).toContain('2 > inconclusiveLimit 1');
   });
 
   it('errors count against inconclusiveLimit', () => {
-    const e = (k: number): Observation => observation(notOk('Error', 'timed out after 5s'), undefined, k);
-    expect(analyse(m, [e(0), e(1), observation(ok(0.002), undefined, 2)]).phase).toBe('Inconclusive');
+    const e = (k: number): Observation => observation(notOk('error', 'timed out after 5s'), undefined, k);
+    expect(analyse(m, [e(0), e(1), observation(ok(0.002), undefined, 2)]).verdict).toBe('inconclusive');
   });
 
   it('a metric without measurements is inconclusive', () => {
-    expect(assessMetric(m, []).phase).toBe('Inconclusive');
+    expect(assessMetric(m, []).verdict).toBe('inconclusive');
   });
 
-  it('property: never Successful without a Successful measurement', () => {
-    const arb = fc.constantFrom(notOk('Error', 'down'), notOk('Inconclusive', 'empty result'), ok(0.5));
+  it('property: never a pass without a passing measurement', () => {
+    const arb = fc.constantFrom(notOk('error', 'down'), notOk('inconclusive', 'empty result'), ok(0.5));
     fc.assert(
       fc.property(
         fc.array(arb, { minLength: 1, maxLength: 6 }),
@@ -311,9 +309,8 @@ describe('limits', () => {
             mm,
             results.map((r, k) => observation(r, undefined, k)),
           );
-          if (verdict.phase === 'Successful')
-            expect(verdict.measurements.some((x) => x.phase === 'Successful')).toBe(true);
-          if (results.every((r) => !r.ok && r.phase === 'Error')) expect(verdict.phase).toBe('Error');
+          if (verdict.verdict === 'pass') expect(verdict.measurements.some((x) => x.verdict === 'pass')).toBe(true);
+          if (results.every((r) => !r.ok && r.verdict === 'error')) expect(verdict.verdict).toBe('error');
         },
       ),
     );
@@ -365,7 +362,7 @@ describe('combining metrics into a verdict', () => {
     const failAndUnsure = assessAnalysis(
       spec(errorRate, latency),
       new Map([
-        ['error-rate', [observation(notOk('Error', 'down'))]],
+        ['error-rate', [observation(notOk('error', 'down'))]],
         ['p99', [observation(ok(0.9))]],
       ]),
     );
@@ -373,7 +370,7 @@ describe('combining metrics into a verdict', () => {
     const unsure = assessAnalysis(
       spec(errorRate, latency),
       new Map([
-        ['error-rate', [observation(notOk('Inconclusive', 'empty result'))]],
+        ['error-rate', [observation(notOk('inconclusive', 'empty result'))]],
         ['p99', [observation(ok(0.1))]],
       ]),
     );

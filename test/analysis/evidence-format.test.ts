@@ -106,10 +106,10 @@ describe('evidence for people', () => {
   it('speaks for each metric with its first failed measurement, else its last; measurements without evidence still show', () => {
     const base = { query: 'q', cohort: ['a'], window: { start: OPENED, end: OPENED }, threshold: '< 1' };
     const list: Measurement[] = [
-      { ...base, metric: 'latency', phase: 'Successful', severity: 'warning', message: '', at: OPENED, value: 0.1 },
-      { ...base, metric: 'latency', phase: 'Failed', severity: 'warning', message: '', at: OPENED, value: 2 },
-      { ...base, metric: 'latency', phase: 'Successful', severity: 'warning', message: '', at: OPENED, value: 0.2 },
-      { ...base, metric: 'errors', phase: 'Successful', severity: 'warning', message: '', at: OPENED, value: 0 },
+      { ...base, metric: 'latency', verdict: 'pass', severity: 'warning', message: '', at: OPENED, value: 0.1 },
+      { ...base, metric: 'latency', verdict: 'fail', severity: 'warning', message: '', at: OPENED, value: 2 },
+      { ...base, metric: 'latency', verdict: 'pass', severity: 'warning', message: '', at: OPENED, value: 0.2 },
+      { ...base, metric: 'errors', verdict: 'pass', severity: 'warning', message: '', at: OPENED, value: 0 },
     ];
     expect(verdictMeasurements(list).map((m) => [m.metric, m.value])).toEqual([
       ['latency', 2],
@@ -137,6 +137,10 @@ describe('evidence for people', () => {
 
   it('the job summary has the evidence under the analysis table, escaped, the query in code', () => {
     const md = renderAnalysis(stateWith([failedLook()]), plan)!;
+
+    // The measurement's row ends in its verdict, in the words of the wave's.
+    expect(md).toContain('| wave | metric | value | threshold | baseline | verdict |');
+    expect(md).toMatch(/^\| \| error-rate \| [^\n]* \| fail: [^|\n]+ \|$/m);
 
     expect(md).toContain('<details><summary>Evidence for all/canary (rounded; exact in the state file)</summary>');
     expect(md).toContain('window 12:00:00Z–12:02:00Z (2 min of the 10 min most; ended early), decided 12:02:00Z.');

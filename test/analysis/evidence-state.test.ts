@@ -65,7 +65,7 @@ describe('evidence in the state file', () => {
       interval: [0, Infinity],
     });
     const decided = measurements[1]!;
-    expect(decided.phase).toBe('Failed');
+    expect(decided.verdict).toBe('fail');
     expect(decided.evidence?.decision).toBe('fail');
     expect(decided.evidence?.estimate).toBeCloseTo(20, 5);
     expect(decided.evidence?.interval?.[0]).toBeGreaterThan(1.1);

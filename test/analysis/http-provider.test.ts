@@ -79,7 +79,7 @@ describe('http provider against a loopback server', () => {
     );
     expect(masked).toEqual(['Bearer abc']);
     const r = await p.measure(req('a b&c'));
-    expect(r).toEqual({ ok: false, phase: 'Error', message: 'q is not a number ("a b&c")' });
+    expect(r).toEqual({ ok: false, verdict: 'error', message: 'q is not a number ("a b&c")' });
     expect(seen.at(-1)).toEqual({ url: '/stats?q=a%20b%26c', auth: 'Bearer abc' });
   });
 
@@ -90,38 +90,38 @@ describe('http provider against a loopback server', () => {
     );
     expect(await p.measure(req(`${base}/stats#errors.nope`))).toEqual({
       ok: false,
-      phase: 'Inconclusive',
+      verdict: 'inconclusive',
       message: 'no value at errors.nope',
     });
     expect(await p.measure(req(`${base}/stats#errors.nan`))).toEqual({
       ok: false,
-      phase: 'Inconclusive',
+      verdict: 'inconclusive',
       message: 'value is NaN at errors.nan',
     });
     expect(await p.measure(req(`${base}/down#x`))).toEqual({
       ok: false,
-      phase: 'Error',
+      verdict: 'error',
       message: `GET ${base}/down: HTTP 500`,
     });
     expect(await p.measure(req(`${base}/html#x`))).toEqual({
       ok: false,
-      phase: 'Error',
+      verdict: 'error',
       message: `GET ${base}/html: the answer is not JSON`,
     });
     expect(await p.measure(req(`${base}/stats`))).toMatchObject({
       ok: false,
-      phase: 'Error',
+      verdict: 'error',
       message: expect.stringContaining('no JSON path') as unknown,
     });
     expect(await p.measure(req('ftp://x#y'))).toMatchObject({
       ok: false,
-      phase: 'Error',
+      verdict: 'error',
       message: expect.stringContaining('not an http(s) URL') as unknown,
     });
     const refused = await p.measure(req('http://127.0.0.1:1/x#y'));
     expect(refused).toEqual({
       ok: false,
-      phase: 'Error',
+      verdict: 'error',
       message: 'GET http://127.0.0.1:1/x: connection refused (ECONNREFUSED)',
     });
   });

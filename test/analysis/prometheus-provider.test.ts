@@ -39,7 +39,7 @@ describe('decodeApiResponse (documented shapes)', () => {
       ),
     ).toEqual({
       ok: false,
-      phase: 'Inconclusive',
+      verdict: 'inconclusive',
       message: 'value is +Inf for {job="x"}',
     });
     expect(
@@ -66,20 +66,20 @@ describe('decodeApiResponse (documented shapes)', () => {
       series: 1,
     });
   });
-  it('maps API errors and junk to Error', () => {
+  it('maps API errors and junk to error', () => {
     expect(
       decodeApiResponse(422, JSON.stringify({ status: 'error', errorType: 'execution', error: 'boom' }), 'instant'),
     ).toEqual({
       ok: false,
-      phase: 'Error',
+      verdict: 'error',
       message: 'HTTP 422 execution: boom',
     });
     expect(decodeApiResponse(502, '<html>bad gateway</html>', 'instant')).toMatchObject({
-      phase: 'Error',
+      verdict: 'error',
       message: 'HTTP 502: not a Prometheus API answer (<html>bad gateway</html>)',
     });
     expect(decodeApiResponse(200, success({ resultType: 'string', result: [1, 'x'] }), 'instant')).toMatchObject({
-      phase: 'Error',
+      verdict: 'error',
     });
   });
 });
@@ -205,7 +205,7 @@ describe('prometheus provider over HTTP (loopback stand-in)', () => {
       );
       expect(await once.measure(req('up', window))).toEqual({
         ok: false,
-        phase: 'Error',
+        verdict: 'error',
         message: `prometheus at ${url}: HTTP 503 unavailable: busy after 2 attempts`,
       });
     } finally {
@@ -213,13 +213,13 @@ describe('prometheus provider over HTTP (loopback stand-in)', () => {
     }
   });
 
-  it('times out a hanging server as an Error', async () => {
+  it('times out a hanging server as an error', async () => {
     const fake = fakePrometheus(() => undefined);
     const url = await fake.start();
     try {
       const p = createProvider({ type: 'prometheus', config: { address: url, timeout: '300ms', retries: 0 } }, deps());
       const r = await p.measure(req('up', window));
-      expect(r).toMatchObject({ ok: false, phase: 'Error' });
+      expect(r).toMatchObject({ ok: false, verdict: 'error' });
       expect(!r.ok && r.message).toMatch(/timed out after 0.3s/);
     } finally {
       await fake.stop();
@@ -288,51 +288,52 @@ describe.skipIf(binary === undefined)('prometheus provider against a real Promet
         endMs: 1_600_000_060_000,
       }),
     );
-    expect(r).toEqual({ ok: false, phase: 'Inconclusive', message: 'empty result' });
+    expect(r).toEqual({ ok: false, verdict: 'inconclusive', message: 'empty result' });
   });
 
   it('an empty result follows the metric noData policy', async () => {
     const r = await provider.measure(req('no_such_metric_total', recent()));
-    expect(r).toEqual({ ok: false, phase: 'Inconclusive', message: 'empty result' });
-    expect(assessMeasurement(metric({ threshold: { op: '<', value: 1 } }), observation(r)).measurement.phase).toBe(
-      'Inconclusive',
+    expect(r).toEqual({ ok: false, verdict: 'inconclusive', message: 'empty result' });
+    expect(assessMeasurement(metric({ threshold: { op: '<', value: 1 } }), observation(r)).measurement.verdict).toBe(
+      'inconclusive',
     );
     expect(
-      assessMeasurement(metric({ threshold: { op: '<', value: 1 }, noData: 'fail' }), observation(r)).measurement.phase,
-    ).toBe('Failed');
+      assessMeasurement(metric({ threshold: { op: '<', value: 1 }, noData: 'fail' }), observation(r)).measurement
+        .verdict,
+    ).toBe('fail');
   });
 
-  it('NaN and +Inf are Inconclusive, naming the value', async () => {
+  it('NaN and +Inf are inconclusive, naming the value', async () => {
     expect(await provider.measure(req('vector(0) / vector(0)', recent()))).toEqual({
       ok: false,
-      phase: 'Inconclusive',
+      verdict: 'inconclusive',
       message: 'value is NaN for {}',
     });
     expect(await provider.measure(req('vector(1) / vector(0)', recent()))).toEqual({
       ok: false,
-      phase: 'Inconclusive',
+      verdict: 'inconclusive',
       message: 'value is +Inf for {}',
     });
   });
 
   it('a bad query and a range vector are Errors with the server message', async () => {
     const bad = await provider.measure(req('sum(', recent()));
-    expect(bad).toMatchObject({ ok: false, phase: 'Error' });
+    expect(bad).toMatchObject({ ok: false, verdict: 'error' });
     expect(!bad.ok && bad.message).toMatch(/HTTP 400 bad_data: .*parse error/);
     const range = await provider.measure(req('up[1m]', recent()));
     expect(range).toMatchObject({
       ok: false,
-      phase: 'Error',
+      verdict: 'error',
       message: expect.stringContaining('range vector') as unknown,
     });
   });
 
-  it('Prometheus stopped → Error naming the refused connection (last test: stops it)', async () => {
+  it('Prometheus stopped → error naming the refused connection (last test: stops it)', async () => {
     await prom.stop();
     const r = await provider.measure(req('up', recent()));
     expect(r).toEqual({
       ok: false,
-      phase: 'Error',
+      verdict: 'error',
       message: `prometheus at ${prom.url}: connection refused (ECONNREFUSED)`,
     });
   });

@@ -120,7 +120,7 @@ describe('redactUrl', () => {
     expect(masked).toContain('hunter2');
     expect(r).toEqual({
       ok: false,
-      phase: 'Error',
+      verdict: 'error',
       message: 'prometheus at http://127.0.0.1:1: connection refused (ECONNREFUSED)',
     });
   });

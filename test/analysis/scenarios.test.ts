@@ -137,12 +137,12 @@ describe('analysis scenarios on a real local fleet', () => {
     const r = await analyseCanaryOn('1.1.0');
     for (const result of both(r)) {
       expect(result.verdict, result.message).toBe('pass');
-      expect(result.metrics.map((m) => m.phase)).toEqual(['Successful', 'Successful', 'Successful']);
+      expect(result.metrics.map((m) => m.verdict)).toEqual(['pass', 'pass', 'pass']);
       // The error ratio is judged on event counts, look by look, until the test decides.
       const errorRate = result.metrics[0]!;
       expect(errorRate.decided).toBe(true);
       const decisive = errorRate.measurements.at(-1)!;
-      expect(decisive.phase).toBe('Successful');
+      expect(decisive.verdict).toBe('pass');
       expect(decisive.cohort).toEqual(canary.targets.map((t) => t.id));
       expect(decisive.evidence).toMatchObject({ decision: 'pass', confidence: 0.99, limit: 1.5, detect: 2 });
       expect(decisive.evidence?.interval?.[1]).toBeLessThan(2);
@@ -157,7 +157,7 @@ describe('analysis scenarios on a real local fleet', () => {
       expect(result.verdict, result.message).toBe('fail');
       expect(result.severity).toBe('critical');
       const errorRate = result.metrics.find((m) => m.metric === 'error-rate');
-      expect(errorRate?.phase).toBe('Failed');
+      expect(errorRate?.verdict).toBe('fail');
       expect(result.message).toMatch(
         /^error-rate = 0\.\d+ \(baseline 0\.\d+\) violates "no increase > 50%" \(ratio [\d.]+x, 99% interval [\d.]+x–[\d.]+x, [\d.]+\/[\d.]+ vs [\d.]+\/[\d.]+ events: above 1\.5x\) \[critical\]$/,
       );
@@ -166,7 +166,7 @@ describe('analysis scenarios on a real local fleet', () => {
       expect(m?.evidence?.interval?.[0]).toBeGreaterThan(1.5);
       // A failed critical metric ends the window early: the latency metrics, due at its end, were not measured.
       if (result.endedEarly) expect(result.metrics.find((x) => x.metric === 'latency-p99')?.measurements).toEqual([]);
-      else expect(result.metrics.find((x) => x.metric === 'latency-p99')?.phase).toBe('Successful');
+      else expect(result.metrics.find((x) => x.metric === 'latency-p99')?.verdict).toBe('pass');
     }
   });
 
@@ -177,9 +177,9 @@ describe('analysis scenarios on a real local fleet', () => {
     for (const result of both(r)) {
       expect(result.verdict, result.message).toBe('fail');
       expect(result.severity).toBe('warning');
-      expect(result.metrics.find((m) => m.metric === 'latency-p99')?.phase).toBe('Failed');
-      expect(result.metrics.find((m) => m.metric === 'error-rate')?.phase).toBe('Successful');
-      expect(result.metrics.find((m) => m.metric === 'latency-p99-abs')?.phase).toBe('Successful');
+      expect(result.metrics.find((m) => m.metric === 'latency-p99')?.verdict).toBe('fail');
+      expect(result.metrics.find((m) => m.metric === 'error-rate')?.verdict).toBe('pass');
+      expect(result.metrics.find((m) => m.metric === 'latency-p99-abs')?.verdict).toBe('pass');
     }
     if (prom && prometheus) {
       // The same targets before the upgrade (they ran 1.1.0-errors: plain latency), evaluated later from Prometheus' history.
@@ -271,7 +271,7 @@ describe('analysis scenarios on a real local fleet', () => {
       const result = await running;
       expect(result.verdict).toBe('inconclusive');
       // The latency metrics (due at the window end) errored; the error ratio may have been decided before the stop.
-      expect(result.metrics.slice(1).every((m) => m.phase === 'Error')).toBe(true);
+      expect(result.metrics.slice(1).every((m) => m.verdict === 'error')).toBe(true);
       expect(result.message).toContain('connection refused (ECONNREFUSED)');
     });
   });

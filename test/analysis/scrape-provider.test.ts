@@ -94,37 +94,37 @@ describe('scrape provider against real local agents', () => {
     });
   });
 
-  it('a query matching nothing is no data; an invalid query is an Error', async () => {
+  it('a query matching nothing is no data; an invalid query is an error', async () => {
     const window = await openWindow(1000);
     expect(await provider.measure(req('rate(nothing_total)', window))).toEqual({
       ok: false,
-      phase: 'Inconclusive',
+      verdict: 'inconclusive',
       message: 'no series match nothing_total',
     });
     const bad = await provider.measure(req('avg(x)', window));
     expect(bad).toMatchObject({
       ok: false,
-      phase: 'Error',
+      verdict: 'error',
       message: expect.stringContaining('unknown function "avg"') as unknown,
     });
   });
 
-  it('a window without a scrape at its start is an Error that says why', async () => {
+  it('a window without a scrape at its start is an error that says why', async () => {
     const window = { startMs: Date.now() - 60_000, endMs: Date.now() };
     const r = await provider.measure(req('rate(http_requests_total)', window));
-    expect(r).toMatchObject({ ok: false, phase: 'Error' });
+    expect(r).toMatchObject({ ok: false, verdict: 'error' });
     expect(!r.ok && r.message).toContain(
       'the scrape provider measures a window only from scrapes taken at its start (beginWindow) and its end',
     );
   });
 
-  it('measuring before the window ends is an Error', async () => {
+  it('measuring before the window ends is an error', async () => {
     const window = { startMs: Date.now(), endMs: Date.now() + 60_000 };
     const r = await provider.measure(req('rate(http_requests_total)', window));
-    expect(r).toMatchObject({ ok: false, phase: 'Error', message: expect.stringContaining('too early') as unknown });
+    expect(r).toMatchObject({ ok: false, verdict: 'error', message: expect.stringContaining('too early') as unknown });
   });
 
-  it('an unreachable target is an Error naming it, never skipped', async () => {
+  it('an unreachable target is an error naming it, never skipped', async () => {
     const port = await freePort();
     const cohort: Cohort = {
       name: 'canary',
@@ -132,7 +132,7 @@ describe('scrape provider against real local agents', () => {
     };
     const window = await openWindow(1000, [cohort]);
     const r = await provider.measure(req('rate(http_requests_total)', window, cohort));
-    expect(r).toMatchObject({ ok: false, phase: 'Error' });
+    expect(r).toMatchObject({ ok: false, verdict: 'error' });
     expect(!r.ok && r.message).toContain(
       `could not scrape gone (http://127.0.0.1:${port}/metrics): connection refused (ECONNREFUSED)`,
     );

@@ -72,9 +72,9 @@ describe('analysis with the scrape provider', () => {
     expect(s.phase).toBe('Healthy');
     const canary = s.waves.find((w) => w.id === 'all/canary')!;
     expect(canary.analysis?.verdict).toBe('pass');
-    expect(canary.analysis?.measurements.map((m) => [m.metric, m.phase])).toEqual([
-      ['error-rate', 'Successful'],
-      ['latency-p99', 'Successful'],
+    expect(canary.analysis?.measurements.map((m) => [m.metric, m.verdict])).toEqual([
+      ['error-rate', 'pass'],
+      ['latency-p99', 'pass'],
     ]);
     const m = canary.analysis!.measurements[0]!;
     expect(m.cohort).toHaveLength(4);
@@ -188,7 +188,7 @@ describe.skipIf(prometheusBinary === undefined)('analysis with a real Prometheus
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const canary = repo.state().waves.find((w) => w.id === 'all/canary')!;
-    expect(canary.analysis?.measurements[0]).toMatchObject({ metric: 'error-rate', phase: 'Successful' });
+    expect(canary.analysis?.measurements[0]).toMatchObject({ metric: 'error-rate', verdict: 'pass' });
     expect(canary.analysis?.measurements[0]?.query).toContain('instance=~"');
   });
 

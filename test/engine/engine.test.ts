@@ -503,7 +503,7 @@ describe('RolloutEngine: analysis', () => {
       3,
       {},
       { analysis: analysisSpec() },
-      { analysis: provider({ ok: false, phase: 'Inconclusive', message: 'no data' }) },
+      { analysis: provider({ ok: false, verdict: 'inconclusive', message: 'no data' }) },
     );
 
     const r = await s.engine().run();

@@ -37,7 +37,7 @@ function fakePrometheus(ratio: () => number, rps = 100) {
       if (p.down)
         return Promise.resolve({
           ok: false,
-          phase: 'Error',
+          verdict: 'error',
           message: 'prometheus at http://prom.test: connection refused',
         });
       const m = /\[(\d+)(ms|s|m|h)\]/.exec(req.query);
@@ -47,9 +47,9 @@ function fakePrometheus(ratio: () => number, rps = 100) {
       expect(req.window.endMs - req.window.startMs).toBe(rangeMs);
       const total = (rps * rangeMs) / 1000;
       if (template === BAD && p.badNaN)
-        return Promise.resolve({ ok: false, phase: 'Inconclusive', message: 'value is NaN for {}' });
+        return Promise.resolve({ ok: false, verdict: 'inconclusive', message: 'value is NaN for {}' });
       if (template === BAD && p.noBadSeries)
-        return Promise.resolve({ ok: false, phase: 'Inconclusive', message: 'empty result' });
+        return Promise.resolve({ ok: false, verdict: 'inconclusive', message: 'empty result' });
       return Promise.resolve({ ok: true, value: template === BAD ? total * ratio() : total });
     },
   };

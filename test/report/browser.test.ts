@@ -202,7 +202,7 @@ describe.skipIf(executablePath === undefined)('fleetgate report in a browser', (
         const { state, opened } = await reportOf('prometheus-rollback');
         expectComplete(state, opened);
         const m = state.waves[0]!.analysis!.measurements[0]!;
-        expect(m.phase).toBe('Failed');
+        expect(m.verdict).toBe('fail');
         expect(m.evidence?.interval).toBeDefined();
         // Every look up to the deciding one is recorded and charted, one table row each.
         expect(m.series).toHaveLength(m.evidence!.looks!);

@@ -23,7 +23,7 @@ describe('report model', () => {
     const model = buildReportModel(state, {}, Date.parse(state.updatedAt!));
     expect(model.waves.map((w) => w.id)).toEqual(state.waves.map((w) => w.id));
     const [metric] = model.waves[0]!.metrics;
-    expect(metric).toMatchObject({ wave: 'edge/canary', metric: 'error-rate', phase: 'Failed' });
+    expect(metric).toMatchObject({ wave: 'edge/canary', metric: 'error-rate', verdict: 'fail' });
     expect(metric!.bound).toEqual({ op: '<', value: 0.05 });
     expect(metric!.decidedAtMs).toBe(Date.parse(state.waves[0]!.analysis!.measurements[0]!.at));
     expect(metric!.points[0]!.canary).toBe(state.waves[0]!.analysis!.measurements[0]!.value);
@@ -61,7 +61,7 @@ describe('report model', () => {
     expect(view.points).toHaveLength(decidedAt);
     expect(view.points.map((p) => p.canary)).toEqual(kept[0]!.series!.map((p) => p.value));
     expect(view.points.map((p) => p.allowedUpper)).toEqual(kept[0]!.series!.map((p) => p.baselineValue! * 1.1));
-    expect(view.points.at(-1)!.phase).toBe('Failed');
+    expect(view.points.at(-1)!.verdict).toBe('fail');
     expect(view.points[0]!.message).toMatch(/^look: keep observing; ratio [\d.]+ \(interval [\d.]+–[\d.∞]+\)$/);
     expect(view.seriesNote).toContain(`Every look of the sequential test (${decidedAt})`);
     expect(view.decidedAtMs).toBe(Date.parse(kept[0]!.at));

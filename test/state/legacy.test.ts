@@ -1,7 +1,8 @@
 /**
  * A state file an older Fleetgate wrote is read in today's words (src/state/legacy.ts, issue 14
  * part 2). The fixture was written by the serializer of commit 48fc1e4, the last before the
- * renames: a paused rollout with a target failed at its version read and two caught mid-move.
+ * renames: a paused rollout with a target failed at its version read and two caught mid-move, and
+ * four measurements in Argo's phase words (`Successful`, `Error`, `Failed`, `Inconclusive`).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,12 +26,91 @@ describe('reading a state file written before the vocabulary was made one', () =
     }
   });
 
+  it('reads a measurement’s phase as its verdict, in the words of the wave’s analysis', () => {
+    for (const parse of [parseState, parseStateWithYaml]) {
+      const s = parse(oldText, FIXTURE);
+      const measurements = s.waves.flatMap((w) => w.analysis?.measurements ?? []);
+      expect(measurements.map((m) => [m.metric, m.verdict])).toEqual([
+        ['error-rate', 'pass'],
+        ['latency-p99', 'error'],
+        ['error-rate', 'fail'],
+        ['saturation', 'inconclusive'],
+      ]);
+      for (const m of measurements) expect(m).not.toHaveProperty('phase');
+      // The verdict stands where the phase stood.
+      expect(Object.keys(measurements[0]!)).toEqual([
+        'metric',
+        'query',
+        'cohort',
+        'severity',
+        'at',
+        'window',
+        'value',
+        'threshold',
+        'verdict',
+        'message',
+      ]);
+      // The wave's own verdict and phase are as written.
+      expect(s.waves.map((w) => w.analysis?.verdict)).toEqual(['pass', 'fail', undefined]);
+    }
+    expect(parseState(oldText, FIXTURE)).toEqual(parseStateWithYaml(oldText, FIXTURE));
+  });
+
+  it('reads each look of a sequential metric’s series the same way', () => {
+    const look = (at: string, phase: string) => `            - { at: ${at}, phase: ${phase}, value: 0.2 }\n`;
+    const withSeries = oldText.replace(
+      '          message: error-rate 0.2 ≥ 0.01\n',
+      `          message: error-rate 0.2 ≥ 0.01\n          series:\n${look('2026-12-01T09:10:00.000Z', 'Inconclusive')}${look('2026-12-01T09:12:00.000Z', 'Failed')}`,
+    );
+    expect(withSeries).not.toBe(oldText);
+    for (const parse of [parseState, parseStateWithYaml]) {
+      const series = parse(withSeries, FIXTURE).waves[1]!.analysis!.measurements[0]!.series!;
+      expect(series).toEqual([
+        { at: '2026-12-01T09:10:00.000Z', verdict: 'inconclusive', value: 0.2 },
+        { at: '2026-12-01T09:12:00.000Z', verdict: 'fail', value: 0.2 },
+      ]);
+    }
+    const text = serializeState(parseState(withSeries, FIXTURE));
+    expect(text).toContain('- { at: 2026-12-01T09:12:00.000Z, verdict: fail, value: 0.2 }');
+    expect(text).not.toMatch(/{ at: [^}]*phase:/);
+  });
+
   it('writes only today’s words back, and reads what it wrote the same', () => {
     const s = parseState(oldText, FIXTURE);
     const text = serializeState(s);
-    expect(text).not.toMatch(/InProgress|step: probe/);
+    expect(text).not.toMatch(/InProgress|step: probe|\bSuccessful\b|\bInconclusive\b|phase: Error/);
+    // `Failed` stays a wave's and a target's phase; no measurement has one.
+    expect(text).not.toMatch(/^ {10}phase:/m);
+    expect(text.match(/^ {10}verdict: \w+$/gm)).toEqual([
+      '          verdict: pass',
+      '          verdict: error',
+      '          verdict: fail',
+      '          verdict: inconclusive',
+    ]);
     expect(text).toContain('edge-4: { phase: Progressing, step: version, from: 1.0.0, version: 1.0.0 }');
     expect(parseState(text, 'again')).toEqual(s);
+    expect(parseStateWithYaml(text, 'again')).toEqual(s);
+  });
+
+  it('keeps a measurement’s key order, and changes nothing on a second read', () => {
+    const raw = {
+      waves: [
+        {
+          id: 'w',
+          analysis: {
+            verdict: 'fail',
+            measurements: [
+              { metric: 'm', phase: 'Failed', message: 'x', series: [{ at: 't', phase: 'Successful', value: 1 }] },
+            ],
+          },
+        },
+      ],
+    };
+    expect(readOldWords(raw)).toBe(2);
+    const m = raw.waves[0]!.analysis.measurements[0]!;
+    expect(Object.keys(m)).toEqual(['metric', 'verdict', 'message', 'series']);
+    expect(m).toEqual({ metric: 'm', verdict: 'fail', message: 'x', series: [{ at: 't', verdict: 'pass', value: 1 }] });
+    expect(readOldWords(raw)).toBe(0);
   });
 
   it('keeps the key order of a target and changes nothing on a second read', () => {

@@ -122,7 +122,7 @@ export class HttpMetricProvider implements MetricProvider {
   /** GETs the URL and reads the number at the JSON path. Never throws. */
   async measure(req: MeasureRequest): Promise<ProviderResult> {
     const target = this.resolve(req.query);
-    if ('error' in target) return { ok: false, phase: 'Error', message: target.error };
+    if ('error' in target) return { ok: false, verdict: 'error', message: target.error };
     const outcome = await sendWithRetries(
       {
         url: target.url,
@@ -136,13 +136,13 @@ export class HttpMetricProvider implements MetricProvider {
     if (!outcome.ok)
       return {
         ok: false,
-        phase: 'Error',
+        verdict: 'error',
         message: `GET ${where}: ${outcome.message}${attemptsSuffix(outcome.attempts)}`,
       };
     if (outcome.status < 200 || outcome.status >= 300) {
       return {
         ok: false,
-        phase: 'Error',
+        verdict: 'error',
         message: `GET ${where}: HTTP ${outcome.status}${attemptsSuffix(outcome.attempts)}`,
       };
     }
@@ -150,29 +150,29 @@ export class HttpMetricProvider implements MetricProvider {
     try {
       data = JSON.parse(outcome.body);
     } catch {
-      return { ok: false, phase: 'Error', message: `GET ${where}: the answer is not JSON` };
+      return { ok: false, verdict: 'error', message: `GET ${where}: the answer is not JSON` };
     }
     const found = readJsonPath(data, target.path);
     if (found === undefined || found === null)
-      return { ok: false, phase: 'Inconclusive', message: `no value at ${target.path}` };
+      return { ok: false, verdict: 'inconclusive', message: `no value at ${target.path}` };
     if (Array.isArray(found)) {
       const numbers = found.map(toNumber);
       if (numbers.some((n) => n === undefined))
-        return { ok: false, phase: 'Error', message: `${target.path} is an array with non-numbers` };
+        return { ok: false, verdict: 'error', message: `${target.path} is an array with non-numbers` };
       const samples = (numbers as number[]).filter(Number.isFinite);
       if (samples.length === 0)
-        return { ok: false, phase: 'Inconclusive', message: `${target.path} holds no finite number` };
+        return { ok: false, verdict: 'inconclusive', message: `${target.path} holds no finite number` };
       return { ok: true, value: samples.reduce((a, b) => a + b, 0) / samples.length, samples };
     }
     const value = toNumber(found);
     if (value === undefined)
       return {
         ok: false,
-        phase: 'Error',
+        verdict: 'error',
         message: `${target.path} is not a number (${JSON.stringify(found).slice(0, 80)})`,
       };
     if (!Number.isFinite(value))
-      return { ok: false, phase: 'Inconclusive', message: `value is ${formatValue(value)} at ${target.path}` };
+      return { ok: false, verdict: 'inconclusive', message: `value is ${formatValue(value)} at ${target.path}` };
     return { ok: true, value };
   }
 }

@@ -151,7 +151,7 @@ interface MatrixItem {
 
 /** A decoded query answer: its values, or why there are none. */
 type Decoded =
-  { ok: true; values: number[]; series: number } | { ok: false; phase: 'Error' | 'Inconclusive'; message: string };
+  { ok: true; values: number[]; series: number } | { ok: false; verdict: 'error' | 'inconclusive'; message: string };
 
 function describeSeries(metric: Record<string, string> | undefined): string {
   if (!metric || Object.keys(metric).length === 0) return '{}';
@@ -171,7 +171,7 @@ function sampleValue(sample: unknown): number {
 
 /**
  * Turns an API answer into values. Empty results and non-finite values are
- * `Inconclusive` (no data); malformed answers and API errors are `Error`.
+ * `inconclusive` (no data); malformed answers and API errors are `error`.
  * Exported for tests.
  */
 export function decodeApiResponse(status: number, body: string, expect: 'instant' | 'range'): Decoded {
@@ -182,7 +182,7 @@ export function decodeApiResponse(status: number, body: string, expect: 'instant
     const excerpt = body.slice(0, 200).replace(/\s+/g, ' ').trim();
     return {
       ok: false,
-      phase: 'Error',
+      verdict: 'error',
       message: `HTTP ${status}: not a Prometheus API answer${excerpt ? ` (${excerpt})` : ''}`,
     };
   }
@@ -191,7 +191,7 @@ export function decodeApiResponse(status: number, body: string, expect: 'instant
     const text = envelope.error ? `: ${envelope.error}` : '';
     return {
       ok: false,
-      phase: 'Error',
+      verdict: 'error',
       message: `HTTP ${status}${kind}${text || (envelope.status ? ` (status ${envelope.status})` : '')}`,
     };
   }
@@ -215,20 +215,20 @@ export function decodeApiResponse(status: number, body: string, expect: 'instant
   } else if (resultType === 'matrix' && expect === 'instant') {
     return {
       ok: false,
-      phase: 'Error',
+      verdict: 'error',
       message: 'the query returns a range vector; wrap it in a function such as rate() or avg_over_time()',
     };
   } else {
-    return { ok: false, phase: 'Error', message: `unexpected result type ${JSON.stringify(resultType)}` };
+    return { ok: false, verdict: 'error', message: `unexpected result type ${JSON.stringify(resultType)}` };
   }
-  if (pairs.length === 0) return { ok: false, phase: 'Inconclusive', message: 'empty result' };
+  if (pairs.length === 0) return { ok: false, verdict: 'inconclusive', message: 'empty result' };
   const bad = pairs.find((p) => !Number.isFinite(p.value));
   if (bad && expect === 'instant') {
-    return { ok: false, phase: 'Inconclusive', message: `value is ${formatValue(bad.value)} for ${bad.series}` };
+    return { ok: false, verdict: 'inconclusive', message: `value is ${formatValue(bad.value)} for ${bad.series}` };
   }
   const values = pairs.map((p) => p.value).filter(Number.isFinite);
   if (values.length === 0)
-    return { ok: false, phase: 'Inconclusive', message: 'every value in the range is NaN or infinite' };
+    return { ok: false, verdict: 'inconclusive', message: 'every value in the range is NaN or infinite' };
   return { ok: true, values, series: seriesCount };
 }
 
@@ -267,12 +267,12 @@ export class PrometheusProvider implements MetricProvider {
     if (!outcome.ok) {
       return {
         ok: false,
-        phase: 'Error',
+        verdict: 'error',
         message: `prometheus at ${redactUrl(this.settings.address)}: ${outcome.message}${attemptsSuffix(outcome.attempts)}`,
       };
     }
     const decoded = decodeApiResponse(outcome.status, outcome.body, path === '/api/v1/query' ? 'instant' : 'range');
-    if (!decoded.ok && decoded.phase === 'Error') {
+    if (!decoded.ok && decoded.verdict === 'error') {
       return {
         ...decoded,
         message: `prometheus at ${redactUrl(this.settings.address)}: ${decoded.message}${attemptsSuffix(outcome.attempts)}`,
@@ -314,7 +314,7 @@ export class PrometheusProvider implements MetricProvider {
       },
       req.signal,
     );
-    if (!range.ok) return { ok: false, phase: range.phase, message: `range query for samples: ${range.message}` };
+    if (!range.ok) return { ok: false, verdict: range.verdict, message: `range query for samples: ${range.message}` };
     return { ok: true, value, samples: range.values };
   }
 
@@ -339,13 +339,17 @@ export class PrometheusProvider implements MetricProvider {
       this.call('/api/v1/query', { query: parts.numerator, time }, signal),
       this.call('/api/v1/query', { query: parts.denominator, time }, signal),
     ]);
-    if (!den.ok) return { ok: false, phase: den.phase, message: `requests (${parts.denominator}): ${den.message}` };
-    if (!num.ok && (num.phase === 'Error' || num.message !== 'empty result'))
-      return { ok: false, phase: num.phase, message: `events (${parts.numerator}): ${num.message}` };
+    if (!den.ok) return { ok: false, verdict: den.verdict, message: `requests (${parts.denominator}): ${den.message}` };
+    if (!num.ok && (num.verdict === 'error' || num.message !== 'empty result'))
+      return { ok: false, verdict: num.verdict, message: `events (${parts.numerator}): ${num.message}` };
     const exposure = den.values.reduce((a, b) => a + b, 0);
     const events = num.ok ? num.values.reduce((a, b) => a + b, 0) : 0;
     if (!(exposure > 0))
-      return { ok: false, phase: 'Inconclusive', message: `${parts.denominator} did not increase in the window (0/0)` };
+      return {
+        ok: false,
+        verdict: 'inconclusive',
+        message: `${parts.denominator} did not increase in the window (0/0)`,
+      };
     return { ok: true, value: events / exposure, counts: { events, exposure } };
   }
 }

@@ -205,18 +205,18 @@ export class ScrapeProvider implements MetricProvider {
     try {
       query = parseScrapeQuery(req.query);
     } catch (err) {
-      return { ok: false, phase: 'Error', message: err instanceof Error ? err.message : String(err) };
+      return { ok: false, verdict: 'error', message: err instanceof Error ? err.message : String(err) };
     }
     const targets = req.cohort.targets;
     if (targets.length === 0)
-      return { ok: false, phase: 'Error', message: `the ${req.cohort.name} cohort has no targets` };
+      return { ok: false, verdict: 'error', message: `the ${req.cohort.name} cohort has no targets` };
     const tol = scrapeTolerance(req.window);
     const now = this.now();
     const { startMs, endMs } = req.window;
     if (now < endMs - tol) {
       return {
         ok: false,
-        phase: 'Error',
+        verdict: 'error',
         message: `window ends at ${new Date(endMs).toISOString()}, measured ${Math.round((endMs - now) / 1000)}s too early`,
       };
     }
@@ -228,7 +228,7 @@ export class ScrapeProvider implements MetricProvider {
       if (fresh) return this.scrapeOne(t, req.signal);
       return undefined;
     });
-    if (req.signal?.aborted) return { ok: false, phase: 'Error', message: 'aborted' };
+    if (req.signal?.aborted) return { ok: false, verdict: 'error', message: 'aborted' };
     const data: TargetScrapes[] = [];
     const errors: string[] = [];
     const missing: string[] = [];
@@ -259,18 +259,18 @@ export class ScrapeProvider implements MetricProvider {
     });
     if (errors.length > 0) {
       const more = errors.length > 3 ? ` and ${errors.length - 3} more` : '';
-      return { ok: false, phase: 'Error', message: `could not scrape ${errors.slice(0, 3).join('; ')}${more}` };
+      return { ok: false, verdict: 'error', message: `could not scrape ${errors.slice(0, 3).join('; ')}${more}` };
     }
     if (missing.length > 0) {
       const more = missing.length > 3 ? ` and ${missing.length - 3} more` : '';
       return {
         ok: false,
-        phase: 'Error',
+        verdict: 'error',
         message: `no scrape of ${missing.slice(0, 3).join('; ')}${more}: the scrape provider measures a window only from scrapes taken at its start (beginWindow) and its end`,
       };
     }
     const evaluation = evaluateScrapeQuery(query, data);
-    if (!evaluation.ok) return { ok: false, phase: 'Inconclusive', message: evaluation.message };
+    if (!evaluation.ok) return { ok: false, verdict: 'inconclusive', message: evaluation.message };
     return {
       ok: true,
       value: evaluation.value,

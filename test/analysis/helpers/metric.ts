@@ -24,8 +24,8 @@ export function ok(value: number, samples?: number[]): ProviderResult {
 }
 
 /** A failed provider result. */
-export function notOk(phase: 'Error' | 'Inconclusive', message: string): ProviderResult {
-  return { ok: false, phase, message };
+export function notOk(verdict: 'error' | 'inconclusive', message: string): ProviderResult {
+  return { ok: false, verdict, message };
 }
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
