@@ -1,9 +1,9 @@
 // Pins the reusable workflow's own actions to one release (issue 12, item 2).
 //
-// In the source, .github/workflows/rollout.yml calls `fleetgate/fleetgate/actions/<phase>@v1`:
+// In the source, .github/workflows/rollout.yml calls `fleetgate/fleetgate/actions/<action>@v1`:
 // a caller pinning `rollout.yml@<sha>` would still run whatever the moving `v1` tag points at.
 // The release commits dist/ (commit A), then runs this script to rewrite every such `uses:` to
-// `<repository>/actions/<phase>@<A>` and commits that (commit B, which the tags point at). The
+// `<repository>/actions/<action>@<A>` and commits that (commit B, which the tags point at). The
 // actions at A are byte for byte the actions at B; only rollout.yml differs. The repository is
 // one setting: `--repository` (default $GITHUB_REPOSITORY), so a fork releasing under its own
 // name runs its own actions.
@@ -47,18 +47,18 @@ for (const file of files) {
   const out = lines.map((line, i) => {
     const m = OWN_USES.exec(line);
     if (!m) return line;
-    const [, lead, repo, phase, at, rest] = m;
+    const [, lead, repo, action, at, rest] = m;
     if (repo !== SOURCE_REPOSITORY && repo !== repository) return line; // a third party's actions/ folder
     own++;
-    const pinned = `${lead}${repository}/actions/${phase}@${ref}${rest.replace(/\s*#.*$/, '')}`;
+    const pinned = `${lead}${repository}/actions/${action}@${ref}${rest.replace(/\s*#.*$/, '')}`;
     if (check) {
       if (repo !== repository || at !== ref) {
         wrong++;
-        process.stderr.write(`${file}:${i + 1}: ${repo}/actions/${phase}@${at} is not ${repository}@${ref}\n`);
+        process.stderr.write(`${file}:${i + 1}: ${repo}/actions/${action}@${at} is not ${repository}@${ref}\n`);
       }
       return line;
     }
-    process.stdout.write(`${file}:${i + 1}: ${repo}/actions/${phase}@${at} -> ${repository}/actions/${phase}@${ref}\n`);
+    process.stdout.write(`${file}:${i + 1}: ${repo}/actions/${action}@${at} -> ${repository}/actions/${action}@${ref}\n`);
     return pinned;
   });
   if (own === 0) fail(`${file}: no uses: of ${SOURCE_REPOSITORY}'s actions (wrong file?)`);

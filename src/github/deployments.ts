@@ -9,7 +9,7 @@
 import type { RolloutState } from '../state/types.js';
 import type { DeploymentState, RolloutScm } from './scm.js';
 
-/** The outcome words of a phase job (`RunOutcome` plus `Error`). */
+/** The outcome words of a stage's job (`RunOutcome` plus `Error`). */
 export type JobOutcome = 'Healthy' | 'Paused' | 'RolledBack' | 'Degraded' | 'Progressing' | 'Error';
 
 const JOB_OUTCOMES: readonly string[] = ['Healthy', 'Paused', 'RolledBack', 'Degraded', 'Progressing', 'Error'];
@@ -26,8 +26,8 @@ export interface DeploymentReport {
   /** The commit the job runs (`GITHUB_SHA`). */
   sha: string;
   outcome: JobOutcome;
-  /** The phase job (`canary`, `wave`, `rollback`, …), for the status text. */
-  phase: string;
+  /** The workflow stage whose job reports (`wave`, `analyze`, `decide`, `rollback`), for the status text. */
+  stage: string;
   /** The state after the job (identifies the rollout: its `startedAt`). */
   state: RolloutState | undefined;
   reason?: string;
@@ -94,7 +94,7 @@ export async function recordDeployment(
   const where = report.state?.currentWave ? ` at ${report.state.currentWave}` : '';
   await scm.createDeploymentStatus(id, {
     state,
-    description: `${report.phase}: ${report.outcome}${report.reason ? ` (${report.reason})` : ''}${where}`,
+    description: `${report.stage}: ${report.outcome}${report.reason ? ` (${report.reason})` : ''}${where}`,
     logUrl: report.runUrl,
   });
   return { id, created: existing === undefined, state };

@@ -240,10 +240,10 @@ export function renderPlanComment(reports: readonly PlanReport[], footer?: strin
   );
 }
 
-/** What a phase's job summary shows. */
+/** What a stage's job summary shows. */
 export interface RunSummaryInput {
-  /** Phase name (`wave`, `analyze`, `decide`, `rollback`). */
-  phase: string;
+  /** The workflow stage whose job this is (`wave`, `analyze`, `decide`, `rollback`), for the title. */
+  stage: string;
   specPath: string;
   plan: RolloutPlan;
   gates?: GatesSpec;
@@ -262,7 +262,7 @@ export interface RunSummaryInput {
 export function renderRunSummary(s: RunSummaryInput): string {
   const st = s.state;
   const out: string[] = [];
-  out.push(`## Fleetgate ${escapeMarkdown(s.phase)}: ${code(s.plan.rollout)}`, '');
+  out.push(`## Fleetgate ${escapeMarkdown(s.stage)}: ${code(s.plan.rollout)}`, '');
   if (s.result) {
     out.push(
       `**${phaseBadge(s.result.outcome)}**${s.result.reason ? ` (${code(s.result.reason)})` : ''}${s.result.message ? `: ${escapeMarkdown(s.result.message)}` : ''}`,

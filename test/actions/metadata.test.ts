@@ -28,7 +28,7 @@ export function unforwardedInputs(a: ActionMetadata): string[] {
 const names = actionNames();
 
 describe('composite actions', () => {
-  it('include every phase', () => {
+  it('include every stage of the rollout workflow', () => {
     expect(names).toEqual(
       expect.arrayContaining([
         'validate',

@@ -27,8 +27,8 @@ function state(startedAt: string, change: Partial<RolloutState> = {}): RolloutSt
   return { ...createEmptyState('edge'), phase: 'Progressing', toVersion: '1.2.0', startedAt, ...change };
 }
 
-function report(s: RolloutState, outcome: DeploymentReport['outcome'], phase = 'wave'): DeploymentReport {
-  return { rollout: 'edge', environment: 'fleetgate-edge', sha: 'main', outcome, phase, state: s, runUrl: 'https://x' };
+function report(s: RolloutState, outcome: DeploymentReport['outcome'], stage = 'wave'): DeploymentReport {
+  return { rollout: 'edge', environment: 'fleetgate-edge', sha: 'main', outcome, stage, state: s, runUrl: 'https://x' };
 }
 
 describe('the rollout deployment', () => {
@@ -36,16 +36,17 @@ describe('the rollout deployment', () => {
     fake = await FakeGitHub.start({ files: { 'rollouts/edge.yaml': 'spec\n' } });
     const scm = fake.scm();
     const first = state('2026-12-03T07:00:00.000Z', { currentWave: 'edge/canary' });
-    const a = await recordDeployment(scm, report(first, 'Progressing', 'canary'));
+    const a = await recordDeployment(scm, report(first, 'Progressing', 'wave'));
     expect(a).toMatchObject({ created: true, state: 'in_progress' });
     const b = await recordDeployment(scm, report({ ...first, currentWave: 'edge/1' }, 'Progressing'));
-    const c = await recordDeployment(scm, report({ ...first, phase: 'Healthy' }, 'Healthy', 'finalize'));
+    const c = await recordDeployment(scm, report({ ...first, phase: 'Healthy' }, 'Healthy', 'analyze'));
     expect([b.id, c.id]).toEqual([a.id, a.id]);
     expect(b.created || c.created).toBe(false);
     expect(fake.deployments).toHaveLength(1);
     expect(fake.deployments[0]).toMatchObject({ environment: 'fleetgate-edge', task: 'deploy:edge' });
     expect(fake.deployments[0]!.statuses.map((s) => s.state)).toEqual(['in_progress', 'in_progress', 'success']);
     expect(fake.deployments[0]!.statuses[1]!.description).toBe('wave: Progressing at edge/1');
+    expect(fake.deployments[0]!.statuses[2]!.description).toBe('analyze: Healthy at edge/canary');
 
     const next = await recordDeployment(scm, report(state('2026-12-04T07:00:00.000Z'), 'RolledBack'));
     expect(next.created).toBe(true);

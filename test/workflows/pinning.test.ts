@@ -15,10 +15,10 @@ import { ROOT } from './workflow-files.js';
 const SCRIPT = join(ROOT, 'scripts/pin-actions.mjs');
 const OWN = /^\s*(?:-\s+)?uses:\s*([^/\s]+\/[^/\s]+)\/actions\/([a-z0-9-]+)@(\S+)/;
 
-function ownUses(text: string): { line: number; repo: string; phase: string; ref: string }[] {
+function ownUses(text: string): { line: number; repo: string; action: string; ref: string }[] {
   return text.split('\n').flatMap((l, i) => {
     const m = OWN.exec(l);
-    return m ? [{ line: i + 1, repo: m[1]!, phase: m[2]!, ref: m[3]! }] : [];
+    return m ? [{ line: i + 1, repo: m[1]!, action: m[2]!, ref: m[3]! }] : [];
   });
 }
 

@@ -1,5 +1,5 @@
 /**
- * `fleetgate github summary`: a phase's job summary and outputs, who approved a gate, an optional deployment, and the step's exit code.
+ * `fleetgate github summary`: a stage's job summary and outputs, who approved a gate, an optional deployment, and the step's exit code.
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
@@ -102,9 +102,9 @@ export function registerSummaryCommand(gh: Command): void {
   addStateBackendOptions(
     gh
       .command('summary')
-      .description('job summary of a phase (wave table, diagram, approvals) and its outputs; exits by --fail-on')
+      .description('job summary of a stage (wave table, diagram, approvals) and its outputs; exits by --fail-on')
       .argument('<spec>', 'rollout spec file')
-      .requiredOption('--phase <name>', 'phase name for the title (wave, analyze, decide, rollback)')
+      .requiredOption('--stage <name>', 'the workflow stage (job) for the title: wave, analyze, decide, rollback')
       .option('--result-file <file>', 'the result file the run wrote')
       .option('--exit-code <n>', 'exit code of the run', '0')
       .option(
@@ -118,7 +118,7 @@ export function registerSummaryCommand(gh: Command): void {
     async (
       spec: string,
       flags: StateBackendFlags & {
-        phase: string;
+        stage: string;
         resultFile?: string;
         exitCode: string;
         failOn: string;
@@ -156,7 +156,7 @@ export function registerSummaryCommand(gh: Command): void {
       const closedUntil = scheduleClosedUntil(state, Date.now());
       writeSummary(
         renderRunSummary({
-          phase: flags.phase,
+          stage: flags.stage,
           specPath: spec,
           plan: loaded.plan,
           gates: loaded.spec.gates,
@@ -180,7 +180,7 @@ export function registerSummaryCommand(gh: Command): void {
             environment: flags.deploymentEnvironment,
             sha: ctx.sha,
             outcome: isJobOutcome(outcome) ? outcome : 'Error',
-            phase: flags.phase,
+            stage: flags.stage,
             state,
             reason: result?.reason,
             runUrl: ctx.runUrl,
