@@ -12,7 +12,7 @@ import { InventoryError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { combineSinks, type EventSink } from '../engine/events.js';
 import { createNotifier, githubLinks } from './notify.js';
-import { RolloutEngine, type GateApprover, type RollbackBatch } from '../engine/rollout.js';
+import { RolloutEngine, type GateApprover } from '../engine/rollout.js';
 import type { StatePort } from '../state/port.js';
 import { createStepRunner } from '../engine/steps.js';
 import { loadInventory } from '../inventory/load.js';
@@ -20,6 +20,7 @@ import { createAlertmanagerClient } from '../analysis/alerts/client.js';
 import { createProvider } from '../analysis/providers/index.js';
 import { registerSecret } from '../util/secrets.js';
 import { excludeFromPlan, planRollback, planRollout } from '../plan/plan.js';
+import type { RollbackWave } from '../plan/rollback.js';
 import type { RolloutPlan } from '../plan/types.js';
 import { loadSpec } from '../spec/parse.js';
 import { SpecValidationError } from '../spec/validation-error.js';
@@ -201,7 +202,7 @@ export async function openEngine(
       specPath: loaded.specPath,
       targets: loaded.targets,
       plan,
-      planRollback: (ids, leaders): RollbackBatch[] => planRollback(spec, plan, ids, leaders),
+      planRollback: (ids, leaders): RollbackWave[] => planRollback(spec, plan, ids, leaders),
       store,
       runner,
       clock,

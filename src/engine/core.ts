@@ -4,6 +4,7 @@
  * `RolloutEngine`; the wave runner, the observer and the rollback runner each
  * hold it.
  */
+import type { RollbackWave } from '../plan/rollback.js';
 import type { RolloutPlan, PlannedWave } from '../plan/types.js';
 import type { ConfigVars, RolloutSpec, StepsSpec, Target, TierSpec } from '../spec/types.js';
 import { configVars, describeMove } from './config-change.js';
@@ -30,13 +31,6 @@ export type GateApprover = (
   context: { rollout: string; wave: string },
 ) => Promise<{ approved: boolean; by: string }>;
 
-/** A batch of a rollback: target ids and how many at once. */
-export interface RollbackBatch {
-  id: string;
-  targets: string[];
-  maxUnavailable: number;
-}
-
 /**
  * How a run ended; the CLI maps it to an exit code (0, 3, 4, 1, 6).
  * `Progressing`: stopped at a wave boundary (`maxWaves`) or with an observation window
@@ -61,10 +55,11 @@ export interface EngineDeps {
   targets: Target[];
   plan: RolloutPlan;
   /**
-   * Batches a rollback of the given targets (ordered as they should go back); `leaders`: the
-   * quorum leaders observed now (tier → target id), each rolled back alone.
+   * Plans the waves of a rollback of the given targets (ordered as they should go back; the
+   * plan's `planRollback`); `leaders`: the quorum leaders observed now (tier → target id), each
+   * rolled back in a wave of its own.
    */
-  planRollback: (targetIds: string[], leaders?: Record<string, string>) => RollbackBatch[];
+  planRollback: (targetIds: string[], leaders?: Record<string, string>) => RollbackWave[];
   store: StatePort;
   runner: StepRunner;
   clock: Clock;

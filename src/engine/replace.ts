@@ -399,7 +399,7 @@ export class Replacer {
    * target cannot be restored; its replacement is). One already on `version` is only checked.
    */
   async rollbackSlot(
-    batch: string,
+    waveId: string,
     id: string,
     version: string,
     opts: ReplaceOptions,
@@ -407,7 +407,7 @@ export class Replacer {
     const c = this.c;
     const s = c.state;
     const ts: TargetState = (s.targets[id] ??= { phase: 'Pending' });
-    const wave = { id: batch, tier: c.tierNameOf(id) ?? c.spec.tiers[0]!.name };
+    const wave = { id: waveId, tier: c.tierNameOf(id) ?? c.spec.tiers[0]!.name };
     const under = ts.replace;
     if (c.tierSpec(wave.tier)?.strategy.type === 'blueGreen') {
       // Traffic back to the old pool first (once per tier), then this slot's new member retired.
@@ -417,7 +417,7 @@ export class Replacer {
         ts.message = cannot;
         return 'RollbackFailed';
       }
-      if (under && s.targets[under.old]?.retired !== true) return this.undo(batch, id, ts, under);
+      if (under && s.targets[under.old]?.retired !== true) return this.undo(waveId, id, ts, under);
       if (ts.retired) {
         ts.phase = 'RollbackFailed';
         ts.message = `${id} was retired with its pool: it cannot be restored`;
@@ -426,7 +426,7 @@ export class Replacer {
       ts.phase = 'RolledBack';
       return 'RolledBack';
     }
-    if (under && s.targets[under.old]?.retired !== true) return this.undo(batch, id, ts, under);
+    if (under && s.targets[under.old]?.retired !== true) return this.undo(waveId, id, ts, under);
     const outcome = await this.replaceTarget(wave, id, version, { ...opts, during: 'rollback' });
     if (outcome === 'Blocked' || outcome === 'Stopped') return outcome;
     if (outcome === 'Failed') {
@@ -440,7 +440,7 @@ export class Replacer {
 
   /** Undoes a replacement under way: retires what it provisioned, puts the old target back. */
   private async undo(
-    batch: string,
+    waveId: string,
     id: string,
     ts: TargetState,
     under: NonNullable<TargetState['replace']>,
@@ -453,12 +453,12 @@ export class Replacer {
       const fresh = c.ownTarget(under.new)!;
       ts.step = 'retireNew';
       await c.persist();
-      const why = await this.runStep(batch, 'retire', steps.retire!, c.vars(fresh, c.spec.version), fresh.id);
+      const why = await this.runStep(waveId, 'retire', steps.retire!, c.vars(fresh, c.spec.version), fresh.id);
       if (why) problems.push(`${fresh.id} (provisioned) was not retired: ${why}`);
       else {
         s.targets[under.new]!.retired = true;
         s.targets[under.new]!.phase = 'RolledBack';
-        c.emit('target_retired', { wave: batch, target: fresh.id, during: 'rollback' });
+        c.emit('target_retired', { wave: waveId, target: fresh.id, during: 'rollback' });
       }
     }
     const old = c.ownTarget(under.old) ?? c.target(under.old);
@@ -467,7 +467,7 @@ export class Replacer {
     // The old one left service when it was drained (drain-first, or a surge that reached its drain).
     const left = under.mode === 'drainFirst' || ts.step === 'retire' || ts.step === 'drain';
     if (left && steps.undrain) {
-      const why = await this.settleStep(batch, 'undrain', steps.undrain, ts, vars, old.id);
+      const why = await this.settleStep(waveId, 'undrain', steps.undrain, ts, vars, old.id);
       if (why) problems.push(why);
     }
     const health = await pollUntilHealthy(c.d.runner, steps.verify, vars, c.d.clock, () => undefined, c.d.signal);
@@ -479,7 +479,7 @@ export class Replacer {
       ts.phase = 'RollbackFailed';
       ts.message = problems.join('; ');
       await c.persist();
-      c.emit('target_failed', { wave: batch, target: id, step: 'rollback', message: ts.message });
+      c.emit('target_failed', { wave: waveId, target: id, step: 'rollback', message: ts.message });
       return 'RollbackFailed';
     }
     ts.phase = 'RolledBack';
@@ -487,7 +487,7 @@ export class Replacer {
     ts.replace = undefined;
     ts.message = `replacement undone: ${under.new ? `${under.new} retired, ` : ''}${old.id} in service`;
     await c.persist();
-    c.emit('target_rolled_back', { wave: batch, target: id, version: ts.version, message: ts.message });
+    c.emit('target_rolled_back', { wave: waveId, target: id, version: ts.version, message: ts.message });
     return 'RolledBack';
   }
 

@@ -1,7 +1,7 @@
 /**
  * Rollbacks: of the targets a rollout touched (each back to the version it ran
  * before: the `rollback` decision, a critical metric), or of the whole fleet to a
- * version it ran (`fleetgate rollback [--to]`). Larger batches than the rollout
+ * version it ran (`fleetgate rollback [--to]`). Larger waves than the rollout
  * (`rollback.waves`, seed 001 "faster rollback"), no gates, the same health
  * checks; failed and broken targets go first (their outage is the longest), and a
  * target that is down is still reinstalled (a failed version read or drain is
@@ -296,7 +296,7 @@ export class RollbackRunner {
   }
 
   /**
-   * Applies rollback batches. `to` = one version for all (fleetgate rollback);
+   * Runs the rollback's waves (`rollback/1`, `rollback/2`, …), one after another. `to` = one version for all (fleetgate rollback);
    * `undefined` = each target back to its own recorded version (`to`, else `from`).
    */
   private async applyRollback(given: string[], to: string | undefined): Promise<RunResult> {
@@ -306,14 +306,14 @@ export class RollbackRunner {
     const leaders = await this.observeLeaders(given);
     const order = leaderLast(given, leaders, c);
     c.emit('rollback_started', { targets: order.length, to: to ?? s.fromVersion });
-    const batches = c.d.planRollback(order, leaders);
+    const waves = c.d.planRollback(order, leaders);
     const blocked: string[] = [];
     let blockedWhy: string | undefined;
-    for (const batch of batches) {
-      s.currentWave = batch.id;
+    for (const wave of waves) {
+      s.currentWave = wave.id;
       await pool(
-        batch.targets,
-        batch.maxUnavailable,
+        wave.targets,
+        wave.maxUnavailable,
         () => c.aborted,
         async (id) => {
           const ts = (s.targets[id] ??= { phase: 'Pending' });
@@ -328,10 +328,10 @@ export class RollbackRunner {
           const planned = c.plan.tiers.find((t) => t.name === tier);
           // The tier's budget holds in a rollback too, unless the spec gives rollbacks their own
           // (`rollback.maxUnavailable`); a quorum never loses its majority either way.
-          const own = c.spec.rollback.maxUnavailable !== undefined ? batch.maxUnavailable : undefined;
-          const tierBudget = planned?.budget ?? batch.maxUnavailable;
+          const own = c.spec.rollback.maxUnavailable !== undefined ? wave.maxUnavailable : undefined;
+          const tierBudget = planned?.budget ?? wave.maxUnavailable;
           const budget = planned?.quorum ? Math.min(own ?? tierBudget, tierBudget) : (own ?? tierBudget);
-          const outcome = await this.rollbackTarget(batch.id, id, ts, version, tier, budget);
+          const outcome = await this.rollbackTarget(wave.id, id, ts, version, tier, budget);
           if (outcome === 'Blocked') {
             blocked.push(id);
             blockedWhy ??= ts.message;
@@ -340,7 +340,7 @@ export class RollbackRunner {
       );
       if (c.aborted) return this.interrupted();
       await c.persistAndCommit(
-        `fleetgate: ${c.spec.name} ${batch.id}/${batches.length} done (→ ${to ?? s.fromVersion})`,
+        `fleetgate: ${c.spec.name} ${wave.id}/${waves.length} done (→ ${to ?? s.fromVersion})`,
       );
     }
     const failed = order.filter((id) => s.targets[id]?.phase === 'RollbackFailed');
@@ -380,7 +380,7 @@ export class RollbackRunner {
   }
 
   private async rollbackTarget(
-    batch: string,
+    waveId: string,
     id: string,
     ts: TargetState,
     version: string,
@@ -392,7 +392,7 @@ export class RollbackRunner {
     if (this.replacer.isReplaceSlot(id)) {
       ts.to = version;
       await c.persist();
-      const done = await this.replacer.rollbackSlot(batch, id, version, {
+      const done = await this.replacer.rollbackSlot(waveId, id, version, {
         budget,
         onBlocked: (why) => {
           ts.message = why;
@@ -417,7 +417,7 @@ export class RollbackRunner {
       ts.message = message;
       ts.finishedAt = c.now();
       await c.persist();
-      c.emit('target_failed', { wave: batch, target: id, step: 'rollback', message });
+      c.emit('target_failed', { wave: waveId, target: id, step: 'rollback', message });
       return 'RollbackFailed';
     };
     // A target that is down does not answer: record it and reinstall it anyway.
@@ -428,7 +428,7 @@ export class RollbackRunner {
     } else {
       recordVersion(ts, undefined, probe.message);
       c.emit('target_observed', {
-        wave: batch,
+        wave: waveId,
         target: id,
         message: `version step failed: ${probe.message}; reinstalling ${version}`,
       });
@@ -438,11 +438,11 @@ export class RollbackRunner {
     const move = targetMove(c, probe.ok && probe.version === version, ts.config, restore);
     if (c.spec.config && restore === undefined)
       c.emit('target_observed', {
-        wave: batch,
+        wave: waveId,
         target: id,
         message: `configuration ${ts.config ?? 'unknown'} kept: the one it ran before is not recorded in the state`,
       });
-    const moved = await moveTarget(c, batch, id, version, {
+    const moved = await moveTarget(c, waveId, id, version, {
       change: !probe.ok || move.change,
       reload: probe.ok && move.reload,
       // Kept as it is when the previous one is not recorded: its own (known) configuration, else the spec's.
@@ -480,7 +480,7 @@ export class RollbackRunner {
     ts.finishedAt = c.now();
     await c.persist();
     c.emit('target_rolled_back', {
-      wave: batch,
+      wave: waveId,
       target: id,
       version,
       ...(restore !== undefined && { config: restore }),

@@ -53,7 +53,7 @@ import type { SloCheck } from '../analysis/slo/types.js';
 import type { AnalysisAssessment } from '../analysis/extra-types.js';
 import type { PlannedWave } from '../plan/types.js';
 
-export { ENGINE_ACTOR, type EngineDeps, type GateApprover, type RollbackBatch, type RunResult } from './core.js';
+export { ENGINE_ACTOR, type EngineDeps, type GateApprover, type RunResult } from './core.js';
 
 /** What `preflightReport` found. */
 export interface PreflightReport {
@@ -312,7 +312,7 @@ export class RolloutEngine {
 
   /**
    * `fleetgate rollback [--to version]`: the fleet back to `version` (default: last known
-   * good; without one, each target to the version it ran before), in the rollback batches.
+   * good; without one, each target to the version it ran before), in the rollback's waves.
    * Does nothing (outcome `Healthy`, reason `NothingToRollBack`) when every target already runs it.
    * @throws VersionPolicyError (`UnknownRollbackVersion`) when `version` is not a version the fleet ran;
    *   InvalidPhaseError when nothing says where to go back to; TargetHeldError

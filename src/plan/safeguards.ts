@@ -118,10 +118,12 @@ interface PlanRestore {
   tiers: { tier: string; groups: RestoreGroup[] }[];
   /** `fleetgate rollback` with no `--to`: the last known good on every target, or each back to its own previous version. */
   command: { to?: string; eachToPrevious: boolean };
-  /** Batches if every planned target went back (`rollback.waves`, `rollback.maxUnavailable`). */
-  batches: number;
-  batchSize: string;
-  largestBatch: number;
+  /** How many waves (`rollback/1`, …) a rollback of every planned target would run. */
+  waves: number;
+  /** The spec's `rollback.waves` as written (a count, a percent like `50%`, or `auto`). */
+  waveSize: string;
+  /** Targets in the largest of those waves. */
+  largestWave: number;
 }
 
 /** Everything {@link planSafeguards} returns: the `gates`, `analysis` and `rollback` of `plan --json`. */
@@ -233,16 +235,16 @@ function restore(spec: RolloutSpec, plan: RolloutPlan, state: RecordedRollout | 
     return { tier: tier.name, groups: [...groups.values()] };
   });
   const order = [...plan.waves].reverse().flatMap((w) => w.targets);
-  const batches = planRollback(spec, plan, order);
+  const waves = planRollback(spec, plan, order);
   const out: PlanRestore = {
     tiers,
     command:
       state?.lastKnownGood !== undefined
         ? { to: state.lastKnownGood, eachToPrevious: false }
         : { eachToPrevious: true },
-    batches: batches.length,
-    batchSize: formatSize(spec.rollback.waves),
-    largestBatch: Math.max(0, ...batches.map((b) => b.targets.length)),
+    waves: waves.length,
+    waveSize: formatSize(spec.rollback.waves),
+    largestWave: Math.max(0, ...waves.map((w) => w.targets.length)),
   };
   if (state?.lastKnownGood !== undefined) out.lastKnownGood = state.lastKnownGood;
   if (spec.config && state?.lastKnownGoodConfig !== undefined) out.lastKnownGoodConfig = state.lastKnownGoodConfig;
@@ -355,7 +357,7 @@ const SOURCE_WORDS: Record<RestoreGroup['source'], string> = {
  *
  * Rollback would restore (last known good 1.0.0):
  *   edge: 1.0.0 on 10 targets (edge-1, edge-2, edge-3 and 7 more) — what the state last recorded them running
- *   `fleetgate rollback` restores 1.0.0 (the last known good) on every target, in 2 batches of up to 10 (rollback.waves 50%)
+ *   `fleetgate rollback` restores 1.0.0 (the last known good) on every target, in 2 waves of up to 10 (rollback.waves 50%)
  * ```
  */
 export function describeSafeguards(s: PlanSafeguards): string {
@@ -435,7 +437,7 @@ export function describeSafeguards(s: PlanSafeguards): string {
     ? `${r.command.to} (the last known good) on every target`
     : 'each target to the version it ran before';
   lines.push(
-    `  \`fleetgate rollback\` restores ${to}, in ${r.batches} batch${r.batches === 1 ? '' : 'es'} of up to ${r.largestBatch} (rollback.waves ${r.batchSize})`,
+    `  \`fleetgate rollback\` restores ${to}, in ${plural(r.waves, 'wave')} of up to ${r.largestWave} (rollback.waves ${r.waveSize})`,
   );
   return lines.join('\n');
 }

@@ -97,7 +97,7 @@ export const DEFAULT_TIER_NAME = 'all';
 /** Time allowed for an inventory `discover` command when omitted. */
 export const DEFAULT_DISCOVER_TIMEOUT = '60s';
 
-/** Rollback batch size when omitted: half the fleet per batch (seed 001: rollback goes faster than the rollout). */
+/** Rollback wave size when omitted: half the targets going back per wave (seed 001: rollback goes faster than the rollout). */
 export const DEFAULT_ROLLBACK_WAVES = '50%';
 /** The same, normalized. */
 export const DEFAULT_ROLLBACK_WAVES_SIZE: Size = { kind: 'percent', value: 50 };

@@ -409,7 +409,7 @@ const Strategy = strict({
   ),
   waves: withDefault(
     sizeOrList(WaveSize, WaveListsSchema),
-    'Waves: targets per wave (default "auto": seed 000 table; "20%" is seed 001\'s batch), or the waves themselves as a list of lists of target ids ([[edge-1, edge-2], [edge-3]]). See docs/planning.md.',
+    'Waves: targets per wave (default "auto": seed 000 table; "20%" is seed 001\'s default), or the waves themselves as a list of lists of target ids ([[edge-1, edge-2], [edge-3]]). See docs/planning.md.',
     DEFAULT_WAVES,
   ),
   maxUnavailable: withDefault(
@@ -1194,11 +1194,11 @@ const VersionPolicy = strict({
 
 const Rollback = strict({
   waves: withDefault(
-    sizeSchema('RollbackSize', 1, 'Rollback batch size: a count ≥ 1, a percent like "50%", or "auto".'),
-    `Rollback batch size (default "${DEFAULT_ROLLBACK_WAVES}").`,
+    sizeSchema('RollbackSize', 1, 'Targets per rollback wave: a count ≥ 1, a percent like "50%" of the targets going back, or "auto".'),
+    `Targets per rollback wave (rollback/1, rollback/2, …; default "${DEFAULT_ROLLBACK_WAVES}").`,
     DEFAULT_ROLLBACK_WAVES,
   ),
-  maxUnavailable: UnavailableSize.optional().describe('Rollback concurrency (default: the batch size).'),
+  maxUnavailable: UnavailableSize.optional().describe('Most targets of a rollback wave out of service at once (default: the wave\'s size).'),
 }).meta({ id: 'Rollback' });
 
 // ---------------------------------------------------------------------------
@@ -1240,7 +1240,7 @@ export const WrittenRolloutSpecSchema = strict({
   config: ConfigSchema.optional(),
   gates: Gates.optional(),
   versionPolicy: VersionPolicy.optional().describe('Downgrade, skew and step-through rules (seeds 000, 003).'),
-  rollback: Rollback.optional().describe('How rollbacks are batched.'),
+  rollback: Rollback.optional().describe('How a rollback is split into waves.'),
   exclude: z
     .array(
       z.string(e('must be a target id', 'a string')).min(1, e('must be a target id', 'a non-empty string')),

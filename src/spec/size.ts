@@ -1,5 +1,5 @@
 /**
- * Sizes (canary, waves, maxUnavailable, rollback batches) and percents.
+ * Sizes (canary, waves, maxUnavailable, rollback waves) and percents.
  *
  * A size is written as a whole count (`5`), a percent string (`"20%"`) or
  * `auto` (the fleet-size table of seed 000). Percents are kept as **percent

@@ -420,9 +420,9 @@ export interface VersionPolicySpec {
 }
 
 export interface RollbackSpec {
-  /** Batch size for rollbacks (default `"50%"`, seed 001 "faster rollback"). */
+  /** Targets per rollback wave (`rollback/1`, `rollback/2`, …; default `"50%"`, seed 001 "faster rollback"). */
   waves: Size;
-  /** Concurrency for rollbacks (default: the batch size). */
+  /** Most targets of a rollback wave out of service at once (default: the wave's size). */
   maxUnavailable?: Size;
 }
 

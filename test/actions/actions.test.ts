@@ -3,11 +3,12 @@
  * not drive: inputs through env:, outputs, summaries and exit codes, against a
  * real local fleet and the fake GitHub API.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseState, serializeState } from '../../src/state/store.js';
-import { annotations, GitHubScenario, SPEC, STATE } from './scenario.js';
+import { annotations, CLI, GitHubScenario, SPEC, STATE } from './scenario.js';
 
 const OPEN_GATES = `gates:
   canary: svc-canary
@@ -106,6 +107,8 @@ describe('actions on GitHub (runner protocol)', () => {
       by: 'github:alice',
       reason: 'canary host checked by hand',
     });
+    // The action names its stage (`--stage decide`) in the summary's title.
+    expect(ok.summary).toMatch(/^## Fleetgate decide: `svc`$/m);
     expect(ok.summary).toMatch(/### Approvals[\s\S]*svc-canary/);
   });
 
@@ -115,6 +118,7 @@ describe('actions on GitHub (runner protocol)', () => {
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.outputs).toMatchObject({ outcome: 'Progressing', 'window-open': 'true', 'current-wave': 'all/canary' });
     expect(run.outputs['observe-until']).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(run.summary).toMatch(/^## Fleetgate analyze: `svc`$/m);
     const plan = await s.job('plan', { spec: SPEC, 'state-branch': 'fleetgate-state' });
     // The canary is still in its window: the next run finishes it (no second approval asked),
     // and with long windows and no wait-timer environment, runs hold one step each.
@@ -167,5 +171,19 @@ describe('actions on GitHub (runner protocol)', () => {
     );
     expect(await s.github.remote.read('fleetgate-state', STATE)).toBe(before);
     expect(readFileSync(statePath, 'utf8')).toContain('phase: Degraded');
+  });
+});
+
+describe('github summary names the workflow stage', () => {
+  const summary = (args: string[]) =>
+    spawnSync(process.execPath, [CLI, 'github', 'summary', 'rollouts/none.yaml', ...args], { encoding: 'utf8' });
+
+  it('by --stage only: the old --phase is refused, naming --stage', () => {
+    const bare = summary(['--phase', 'wave']);
+    expect(bare.status).toBe(2);
+    expect(bare.stderr).toMatch(/required option '--stage <name>' not specified/);
+    const both = summary(['--stage', 'wave', '--phase', 'wave']);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/unknown option '--phase'/);
   });
 });

@@ -220,7 +220,7 @@ function watch(s: Scenario, c: Case, preOut: Set<string>, mode: { rollingBack: b
   };
   const drained = new Map<string, boolean>();
   f.onChange(({ target, what, call }) => {
-    // A rollback goes in larger batches than the rollout (rollback.waves) in an ordinary tier;
+    // A rollback goes in larger waves than the rollout (rollback.waves) in an ordinary tier;
     // a quorum tier keeps its budget.
     const t = mode.rollingBack && !tierOf.get(target)?.quorum ? undefined : tierOf.get(target);
     const now = s.clock.nowMs();

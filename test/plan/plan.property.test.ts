@@ -265,9 +265,9 @@ describe('planRollback properties', () => {
             plan.waves.flatMap((w) => w.targets),
             seed,
           ).slice(0, Math.abs(seed) % (targets.length + 1));
-          const batches = planRollback(s, plan, touched);
-          expect(batches.flatMap((b) => b.targets)).toEqual(touched);
-          batches.forEach((b, i) => {
+          const rollbackWaves = planRollback(s, plan, touched);
+          expect(rollbackWaves.flatMap((b) => b.targets)).toEqual(touched);
+          rollbackWaves.forEach((b, i) => {
             expect(b.id).toBe(`rollback/${i + 1}`);
             expect(b.targets.length).toBeGreaterThan(0);
             expect(b.maxUnavailable).toBeGreaterThanOrEqual(1);

@@ -8,24 +8,24 @@ describe('planRollback', () => {
   const edgeSpec = spec([tier('edge', {})]);
   const edgePlan = planRollout(edgeSpec, fleet('e', 10));
 
-  it('batches half the targets at a time by default (seed 001), keeping the given order', () => {
+  it('rolls back half the targets per wave by default (seed 001), keeping the given order', () => {
     const order = ids('e', 10).reverse();
-    const batches = planRollback(edgeSpec, edgePlan, order);
-    expect(batches).toEqual([
+    const waves = planRollback(edgeSpec, edgePlan, order);
+    expect(waves).toEqual([
       { id: 'rollback/1', targets: ['e-10', 'e-9', 'e-8', 'e-7', 'e-6'], maxUnavailable: 5 },
       { id: 'rollback/2', targets: ['e-5', 'e-4', 'e-3', 'e-2', 'e-1'], maxUnavailable: 5 },
     ]);
   });
 
-  it('sizes batches against the targets being rolled back, not the fleet', () => {
-    const batches = planRollback(edgeSpec, edgePlan, ['e-3', 'e-2', 'e-1']);
-    expect(batches.map((b) => b.targets)).toEqual([['e-3', 'e-2'], ['e-1']]);
+  it('sizes waves against the targets being rolled back, not the fleet', () => {
+    const waves = planRollback(edgeSpec, edgePlan, ['e-3', 'e-2', 'e-1']);
+    expect(waves.map((w) => w.targets)).toEqual([['e-3', 'e-2'], ['e-1']]);
   });
 
-  it('takes maxUnavailable from rollback.maxUnavailable, never above the batch size', () => {
+  it('takes maxUnavailable from rollback.maxUnavailable, never above the wave\'s size', () => {
     const s = spec([tier('edge', {})], { rollback: { waves: size(4), maxUnavailable: size(3) } });
-    const batches = planRollback(s, edgePlan, ids('e', 10));
-    expect(batches.map((b) => [b.targets.length, b.maxUnavailable])).toEqual([
+    const waves = planRollback(s, edgePlan, ids('e', 10));
+    expect(waves.map((w) => [w.targets.length, w.maxUnavailable])).toEqual([
       [4, 3],
       [4, 3],
       [2, 2],
@@ -50,26 +50,26 @@ describe('planRollback', () => {
     ]);
   });
 
-  it('never mixes tiers in a batch', () => {
+  it('never mixes tiers in a wave', () => {
     const s = spec([tier('a', { r: 'a' }), tier('b', { r: 'b' })], { rollback: { waves: size(10) } });
     const plan = planRollout(s, [...fleet('a', 3, { r: 'a' }), ...fleet('b', 3, { r: 'b' })]);
-    const batches = planRollback(s, plan, ['b-3', 'b-2', 'a-3', 'a-2', 'a-1']);
-    expect(batches.map((b) => b.targets)).toEqual([
+    const waves = planRollback(s, plan, ['b-3', 'b-2', 'a-3', 'a-2', 'a-1']);
+    expect(waves.map((w) => w.targets)).toEqual([
       ['b-3', 'b-2'],
       ['a-3', 'a-2', 'a-1'],
     ]);
   });
 
   it('still rolls back ids the plan no longer knows, and drops repeats', () => {
-    const batches = planRollback(edgeSpec, edgePlan, ['gone-1', 'gone-1', 'gone-2', 'e-1']);
-    // 3 distinct targets → 50% = batches of 2; the unknown ones form their own group
-    expect(batches).toEqual([
+    const waves = planRollback(edgeSpec, edgePlan, ['gone-1', 'gone-1', 'gone-2', 'e-1']);
+    // 3 distinct targets → 50% = waves of 2; the unknown ones form their own group
+    expect(waves).toEqual([
       { id: 'rollback/1', targets: ['gone-1', 'gone-2'], maxUnavailable: 2 },
       { id: 'rollback/2', targets: ['e-1'], maxUnavailable: 1 },
     ]);
   });
 
-  it('returns no batch for no target', () => {
+  it('returns no wave for no target', () => {
     expect(planRollback(edgeSpec, edgePlan, [])).toEqual([]);
   });
 });
