@@ -58,7 +58,9 @@ for (const file of files) {
       }
       return line;
     }
-    process.stdout.write(`${file}:${i + 1}: ${repo}/actions/${action}@${at} -> ${repository}/actions/${action}@${ref}\n`);
+    process.stdout.write(
+      `${file}:${i + 1}: ${repo}/actions/${action}@${at} -> ${repository}/actions/${action}@${ref}\n`,
+    );
     return pinned;
   });
   if (own === 0) fail(`${file}: no uses: of ${SOURCE_REPOSITORY}'s actions (wrong file?)`);

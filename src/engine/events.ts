@@ -1,7 +1,8 @@
 /**
- * Rollout events, emitted as JSON lines. Names follow seed 001's event stream
- * (`batch_started`, `instance_health_check`, `batch_completed`,
- * `circuit_breaker_tripped`) in Fleetgate's vocabulary (wave, target).
+ * Rollout events, emitted as JSON lines. Names follow seed 001's event stream (a group
+ * started, a health check per instance, the group completed, the breaker tripped) in
+ * Fleetgate's vocabulary: `wave_started`, `target_health_check`, `wave_completed`,
+ * `circuit_breaker_tripped`.
  */
 export type RolloutEventName =
   | 'rollout_started'

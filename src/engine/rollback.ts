@@ -339,9 +339,7 @@ export class RollbackRunner {
         },
       );
       if (c.aborted) return this.interrupted();
-      await c.persistAndCommit(
-        `fleetgate: ${c.spec.name} ${wave.id}/${waves.length} done (→ ${to ?? s.fromVersion})`,
-      );
+      await c.persistAndCommit(`fleetgate: ${c.spec.name} ${wave.id}/${waves.length} done (→ ${to ?? s.fromVersion})`);
     }
     const failed = order.filter((id) => s.targets[id]?.phase === 'RollbackFailed');
     s.currentWave = undefined;

@@ -13,7 +13,7 @@ import { AGENT_USAGE, parseAgentArgs } from './agent-args.js';
 import { startAgentServer, type RunningAgent } from './agent.js';
 
 /** Agents started at once; keeps a 10,000-agent process from opening every socket in one burst. */
-const START_BATCH = 256;
+const STARTED_AT_ONCE = 256;
 /** Longest a graceful shutdown may take before the process exits anyway (ms). */
 const SHUTDOWN_DEADLINE_MS = 5000;
 
@@ -50,9 +50,9 @@ async function main(): Promise<number> {
   }
 
   try {
-    for (let i = 0; i < parsed.agents.length; i += START_BATCH) {
-      const batch = parsed.agents.slice(i, i + START_BATCH);
-      const results = await Promise.allSettled(batch.map((opts) => startAgentServer(opts)));
+    for (let i = 0; i < parsed.agents.length; i += STARTED_AT_ONCE) {
+      const group = parsed.agents.slice(i, i + STARTED_AT_ONCE);
+      const results = await Promise.allSettled(group.map((opts) => startAgentServer(opts)));
       for (const r of results) if (r.status === 'fulfilled') running.push(r.value);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;

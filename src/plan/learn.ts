@@ -204,7 +204,7 @@ function day(iso: string | undefined): string {
 
 /**
  * Suggests smaller waves for a tier whose recent rollouts kept stopping in its waves. The rule
- * (Fleetgate's own, after seed 001's learning "reduce the batch for a smaller blast radius",
+ * (Fleetgate's own, after seed 001's learning: smaller waves for a smaller blast radius,
  * docs/sources.md): when at least {@link SUGGEST_AFTER_TROUBLES} of the last
  * {@link LEARN_FROM_ROLLOUTS} rollouts of new versions (rollbacks left out; any outcome)
  * stopped in a wave of the tier — a pause for a failure ({@link FAILURE_PAUSE_REASONS}), a

@@ -7,7 +7,7 @@
  * Rules and where they come from:
  * - tiers run in the order the spec lists them — dependency order, leaf to
  *   core (upgrade order: seed 000) — and a tier finishes before the next;
- * - in a tier: canary, then waves (batch sizing table: seed 000, see `size.ts`);
+ * - in a tier: canary, then waves (fleet-size table: seed 000, see `size.ts`);
  * - a quorum tier keeps a majority: at most floor((n-1)/2) members per wave,
  *   the leader alone and last (quorum procedure: seed 000).
  */
@@ -200,7 +200,7 @@ function planQuorumTier(
  * - **Ordinary tier**: a canary wave (`<tier>/canary`, omitted when the canary
  *   resolves to 0), then waves `<tier>/1`, `<tier>/2`, … of the wave size (the
  *   last one smaller). Sizes are resolved against the tier's size n (`resolveSize`;
- *   `auto` = batch sizing table: seed 000).
+ *   `auto` = fleet-size table: seed 000).
  * - **Quorum tier** (`strategy.quorum`): see the quorum procedure (seed 000):
  *   no wave above floor((n-1)/2) members, the leader (label
  *   `strategy.leaderLabel` = "true", any case) alone in `<tier>/leader`, last. With a

@@ -2,7 +2,7 @@
  * Resolving a written {@link Size} (count, percent or `auto`) to a number of
  * targets, and the two tables the planner sizes waves by:
  *
- * - the **fleet-size table** (batch sizing table: seed 000) for ordinary tiers;
+ * - the **fleet-size table** (seed 000) for ordinary tiers;
  * - the **quorum rule** (quorum procedure: seed 000): never more than
  *   floor((n-1)/2) of n members down at once.
  *
@@ -21,7 +21,7 @@ export interface FleetSizeRow {
 }
 
 /**
- * Batch sizing table: seed 000 ("Batch Sizing"), looked up by the number of
+ * Fleet-size table: seed 000 (its canary and wave sizes by fleet size), looked up by the number of
  * targets in the **tier** (n):
  *
  * | tier size n   | canary | wave |
@@ -37,7 +37,7 @@ export const FLEET_SIZE_TABLE: readonly FleetSizeRow[] = Object.freeze([
 ]);
 
 /**
- * The `auto` canary and wave sizes for a tier of `n` targets (batch sizing
+ * The `auto` canary and wave sizes for a tier of `n` targets (fleet-size
  * table: seed 000, see {@link FLEET_SIZE_TABLE}). The sizes are not capped at
  * `n`; {@link resolveSize} does that.
  * @param n - number of targets in the tier (≥ 0).

@@ -1194,11 +1194,17 @@ const VersionPolicy = strict({
 
 const Rollback = strict({
   waves: withDefault(
-    sizeSchema('RollbackSize', 1, 'Targets per rollback wave: a count ≥ 1, a percent like "50%" of the targets going back, or "auto".'),
+    sizeSchema(
+      'RollbackSize',
+      1,
+      'Targets per rollback wave: a count ≥ 1, a percent like "50%" of the targets going back, or "auto".',
+    ),
     `Targets per rollback wave (rollback/1, rollback/2, …; default "${DEFAULT_ROLLBACK_WAVES}").`,
     DEFAULT_ROLLBACK_WAVES,
   ),
-  maxUnavailable: UnavailableSize.optional().describe('Most targets of a rollback wave out of service at once (default: the wave\'s size).'),
+  maxUnavailable: UnavailableSize.optional().describe(
+    "Most targets of a rollback wave out of service at once (default: the wave's size).",
+  ),
 }).meta({ id: 'Rollback' });
 
 // ---------------------------------------------------------------------------

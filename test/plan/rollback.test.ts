@@ -22,7 +22,7 @@ describe('planRollback', () => {
     expect(waves.map((w) => w.targets)).toEqual([['e-3', 'e-2'], ['e-1']]);
   });
 
-  it('takes maxUnavailable from rollback.maxUnavailable, never above the wave\'s size', () => {
+  it("takes maxUnavailable from rollback.maxUnavailable, never above the wave's size", () => {
     const s = spec([tier('edge', {})], { rollback: { waves: size(4), maxUnavailable: size(3) } });
     const waves = planRollback(s, edgePlan, ids('e', 10));
     expect(waves.map((w) => [w.targets.length, w.maxUnavailable])).toEqual([

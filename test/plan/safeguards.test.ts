@@ -102,7 +102,12 @@ describe('planSafeguards', () => {
         ],
       },
     ]);
-    expect(s.rollback).toMatchObject({ command: { to: '4.1.0', eachToPrevious: false }, waves: 2, waveSize: '50%', largestWave: 2 });
+    expect(s.rollback).toMatchObject({
+      command: { to: '4.1.0', eachToPrevious: false },
+      waves: 2,
+      waveSize: '50%',
+      largestWave: 2,
+    });
     // A new rollout (the spec moved on): what each target was last recorded running.
     const next = planSafeguards({ ...spec, version: '5.1.0' }, { ...plan, version: '5.1.0' }, underWay);
     expect(next.rollback.tiers[0]!.groups[0]).toEqual({ version: '5.0.0', source: 'observed', targets: ['api-1'] });

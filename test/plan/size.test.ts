@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FLEET_SIZE_TABLE, autoSizes, ceilPercent, quorumSafeSize, resolveSize } from '../../src/plan/size.js';
 import { size } from './helpers.js';
 
-describe('batch sizing table (seed 000)', () => {
+describe('fleet-size table (seed 000)', () => {
   it.each([
     [0, 1, 5],
     [1, 1, 5],
