@@ -3,7 +3,7 @@
  * windows, simulated from the reusable workflow (.github/workflows/rollout.yml)
  * and Fleetgate's own timings.
  *
- * The workflow runs each phase as a job: plan, preflight, canary, the canary's
+ * The workflow runs each stage as a job: plan, preflight, canary, the canary's
  * analysis, promotion (the first wave), one job per remaining wave (analysis
  * of the previous window, then the next wave), finalize (the last window).
  * Wave jobs run `fleetgate run --max-waves 1 --defer-observation`: they stop
