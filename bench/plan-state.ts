@@ -15,8 +15,9 @@ import { planRollback, planRollout } from '../src/plan/plan.js';
 import { parseSpec } from '../src/spec/parse.js';
 import type { RolloutSpec, Target } from '../src/spec/types.js';
 import { createLocalStatePort } from '../src/state/local-port.js';
-import { createEmptyState, readState, serializeState, writeState } from '../src/state/store.js';
-import type { RolloutState } from '../src/state/types.js';
+import { readState, writeState } from '../src/state/store.js';
+import { serializeState } from '../src/state/format.js';
+import { createEmptyState, type RolloutState } from '../src/state/types.js';
 import type { Section } from './lib/results.js';
 import { envInt, formatBytes, formatMs, median, table } from './lib/stats.js';
 

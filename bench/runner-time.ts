@@ -15,7 +15,8 @@
  * elapsed time.
  */
 import { join } from 'node:path';
-import { parseState, writeState } from '../src/state/store.js';
+import { writeState } from '../src/state/store.js';
+import { parseState } from '../src/state/parse.js';
 import { readFileSync } from 'node:fs';
 import { startBenchFleet } from './lib/fleet.js';
 import type { Section } from './lib/results.js';

@@ -8,8 +8,7 @@
  * recorded and the rollback goes on).
  */
 import semver from 'semver';
-import { createEmptyState } from '../state/store.js';
-import type { TargetState } from '../state/types.js';
+import { createEmptyState, type TargetState } from '../state/types.js';
 import { InvalidPhaseError, VersionPolicyError } from '../errors.js';
 import { describeOutOfService } from './budget.js';
 import { BudgetGate, leftOutOfService } from './budget-gate.js';

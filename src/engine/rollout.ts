@@ -21,8 +21,16 @@
 import { assessScheduleHold, isScheduleHold } from './schedule-gate.js';
 import type { RolloutSpec, StepSpec, Target } from '../spec/types.js';
 import { excludeFromPlan } from '../plan/exclude.js';
-import { createEmptyState } from '../state/store.js';
-import type { Decision, RolloutPhase, RolloutState, ShardLeg, StateLease, WaveState } from '../state/types.js';
+import {
+  type Condition,
+  createEmptyState,
+  type Decision,
+  type RolloutPhase,
+  type RolloutState,
+  type ShardLeg,
+  type StateLease,
+  type WaveState,
+} from '../state/types.js';
 import {
   ConfigurationError,
   InvalidPhaseError,
@@ -297,7 +305,7 @@ export class RolloutEngine {
     if (decision === 'rollback') return this.rollbacks.rollbackTouched(reason ?? 'rollback decision');
     // continue
     if (state.condition?.reason === Reasons.GatePending) {
-      const gate = (state.condition as { gate?: string }).gate;
+      const gate = state.condition.gate;
       if (gate) state.approvals.push({ at: c.now(), gate, by: c.d.actor });
     }
     state.breaker.consecutiveFailures = 0;
@@ -863,7 +871,11 @@ export class RolloutEngine {
     return undefined;
   }
 
-  private async pause(reason: Reason, message: string, extra: Record<string, unknown> = {}): Promise<RunResult> {
+  private async pause(
+    reason: Reason,
+    message: string,
+    extra: Pick<Condition, 'failedTargets' | 'gate'> = {},
+  ): Promise<RunResult> {
     const c = this.c;
     c.state.phase = 'Paused';
     notePause(c.state, reason);

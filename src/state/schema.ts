@@ -93,13 +93,15 @@ function fields<R extends z.core.$ZodLooseShape, O extends z.core.$ZodLooseShape
     ...required,
     ...Object.fromEntries(Object.entries(optional).map(([k, s]) => [k, (s as z.ZodType).optional()])),
   } as FieldsShape<R, O>;
+  // The loose object's output (the fields and `[k: string]: unknown`) is assignable to the
+  // exact one: the declared return type is what keeps the index signature out of the types.
   return z.preprocess(
     (value) => {
       if (isRecord(value)) for (const key of optionalKeys) if (value[key] === null) delete value[key];
       return value;
     },
     z.looseObject(shape, e('must be a mapping')),
-  ) as unknown as z.ZodType<z.output<z.ZodObject<FieldsShape<R, O>, z.core.$strip>>, unknown>;
+  );
 }
 
 const RolloutPhaseSchema = oneOf(ROLLOUT_PHASES);
@@ -212,6 +214,10 @@ const ConditionSchema = fields(
   {
     /** `OutsideDeployWindow`, `DeployFreeze`: when waves may start again (ISO-8601). */
     opensAt: text,
+    /** A pause for failed targets (`WaveFailureToleranceExceeded`, …): which ones. */
+    failedTargets: listOf(text),
+    /** `GatePending`: the gate waited on (a `resume --decision continue` approves it). */
+    gate: text,
   },
 );
 /** Why the rollout is in its phase. */
@@ -512,10 +518,10 @@ export const StateSchema = fields(
     /** Every target of the rollout, by id. */
     targets: mapOf(TargetStateSchema).default({}),
     /** The running count of consecutive target failures, and every trip. */
-    breaker: fields(
-      { consecutiveFailures: wholeNumber, trips: listOf(BreakerTripSchema).default([]) },
-      {},
-    ).default({ consecutiveFailures: 0, trips: [] }),
+    breaker: fields({ consecutiveFailures: wholeNumber, trips: listOf(BreakerTripSchema).default([]) }, {}).default({
+      consecutiveFailures: 0,
+      trips: [],
+    }),
     /** Decisions taken in the rollout in progress. */
     decisions: listOf(DecisionRecordSchema).default([]),
     /** Gates approved in the rollout in progress. */

@@ -4,7 +4,9 @@
  * what the engine writes and what a read checks are one description; here with the limits
  * that bound the file. Times are ISO-8601 strings (UTC); durations in ms.
  */
-export { STATE_API_VERSION, STATE_KIND } from './schema.js';
+import { STATE_API_VERSION, STATE_KIND, type RolloutState } from './schema.js';
+
+export { STATE_API_VERSION, STATE_KIND };
 export type {
   Approval,
   BreakerTrip,
@@ -42,3 +44,20 @@ export const AUDIT_LIMIT = 20;
 
 /** Most past rollouts kept in `history`. */
 export const HISTORY_LIMIT = 20;
+
+/** A state with nothing done yet. */
+export function createEmptyState(name: string): RolloutState {
+  return {
+    apiVersion: STATE_API_VERSION,
+    kind: STATE_KIND,
+    name,
+    revision: 0,
+    phase: 'Pending',
+    waves: [],
+    targets: {},
+    breaker: { consecutiveFailures: 0, trips: [] },
+    decisions: [],
+    approvals: [],
+    history: [],
+  };
+}

@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseState, serializeState } from '../../src/state/store.js';
+import { serializeState } from '../../src/state/format.js';
+import { parseState } from '../../src/state/parse.js';
 import { annotations, CLI, GitHubScenario, SPEC, STATE } from './scenario.js';
 
 const OPEN_GATES = `gates:

@@ -9,7 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readAgentVersion } from '../../src/fleet/client.js';
 import { startLocalFleet, type LocalFleet } from '../../src/fleet/local-fleet.js';
-import { parseState } from '../../src/state/store.js';
+import { parseState } from '../../src/state/parse.js';
 import type { RolloutState } from '../../src/state/types.js';
 import { specText, type SpecOptions } from '../helpers/rollout-repo.js';
 import { FakeGitHub, type FakeGitHubOptions } from '../github/fake-github.js';

@@ -4,7 +4,7 @@
  * contents API, so the rollout workflow is not called for them; on a push it leaves nothing out.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serializeState } from '../../src/state/store.js';
+import { serializeState } from '../../src/state/format.js';
 import { GitHubScenario, SPEC, STATE } from './scenario.js';
 
 let s: GitHubScenario;

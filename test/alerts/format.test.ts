@@ -6,8 +6,7 @@ import type { AlertsCheck } from '../../src/analysis/alerts/types.js';
 import type { LoadedRollout } from '../../src/app/session.js';
 import { formatStatus } from '../../src/cli/status.js';
 import { alertsVerdict, renderAlerts } from '../../src/github/markdown.js';
-import { createEmptyState } from '../../src/state/store.js';
-import type { RolloutState } from '../../src/state/types.js';
+import { createEmptyState, type RolloutState } from '../../src/state/types.js';
 
 const check: AlertsCheck = {
   at: '2026-12-03T06:00:04.000Z',

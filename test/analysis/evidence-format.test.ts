@@ -18,8 +18,7 @@ import type { LoadedRollout } from '../../src/app/session.js';
 import { formatStatus } from '../../src/cli/status.js';
 import { renderAnalysis } from '../../src/github/markdown.js';
 import type { RolloutPlan } from '../../src/plan/types.js';
-import { createEmptyState } from '../../src/state/store.js';
-import type { RolloutState } from '../../src/state/types.js';
+import { createEmptyState, type RolloutState } from '../../src/state/types.js';
 import { metric, observation } from './helpers/metric.js';
 
 function counted(events: number, exposure: number) {

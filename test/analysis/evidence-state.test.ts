@@ -5,13 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { assessSequentialLooks, assessSequentialMetric } from '../../src/analysis/assess-sequential.js';
 import type { Measurement } from '../../src/analysis/types.js';
-import {
-  createEmptyState,
-  parseState,
-  parseStateWithYaml,
-  serializeState,
-  serializeStateWithYaml,
-} from '../../src/state/store.js';
+import { serializeState, serializeStateWithYaml } from '../../src/state/format.js';
+import { parseState, parseStateWithYaml } from '../../src/state/parse.js';
+import { createEmptyState } from '../../src/state/types.js';
 import { metric, observation } from './helpers/metric.js';
 
 function counted(events: number, exposure: number) {

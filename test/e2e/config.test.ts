@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readAgentVersion } from '../../src/fleet/client.js';
 import { valuesConfig } from '../../src/spec/config.js';
-import { parseState } from '../../src/state/store.js';
+import { parseState } from '../../src/state/parse.js';
 import type { RolloutState } from '../../src/state/types.js';
 import { RolloutRepo } from '../helpers/rollout-repo.js';
 

@@ -20,7 +20,7 @@ import { CLI, type CliResult } from '../helpers/rollout-repo.js';
 import { gitIn } from '../helpers/git.js';
 import { readAgentVersion } from '../../src/fleet/client.js';
 import { retireAllLocalAgents } from '../../src/fleet/provision.js';
-import { parseState } from '../../src/state/store.js';
+import { parseState } from '../../src/state/parse.js';
 import type { RolloutState } from '../../src/state/types.js';
 
 function cli(cwd: string, ...args: string[]): Promise<CliResult> {

@@ -12,7 +12,7 @@ import {
 } from '../../src/engine/config-change.js';
 import { valuesConfig } from '../../src/spec/config.js';
 import type { RolloutSpec } from '../../src/spec/types.js';
-import { createEmptyState } from '../../src/state/store.js';
+import { createEmptyState } from '../../src/state/types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fleetgate-config-change-'));
 const now = valuesConfig({ telemetry: 'debug', protocolVersion: 3 });

@@ -10,8 +10,7 @@ import { ENGINE_ACTOR } from '../../src/engine/rollout.js';
 import { Reasons } from '../../src/engine/reasons.js';
 import { InvalidPhaseError, RolloutPausedError, StateConflictError, VersionPolicyError } from '../../src/errors.js';
 import type { AnalysisSpec, MetricSpec, RolloutSpec, StrategySpec, Target } from '../../src/spec/types.js';
-import { createEmptyState } from '../../src/state/store.js';
-import type { RolloutState } from '../../src/state/types.js';
+import { createEmptyState, type RolloutState } from '../../src/state/types.js';
 import { engineSpec, fleet, httpStep, rejection, scenario, size, tier, type ScenarioOptions } from './kit/engine.js';
 
 /** One tier `edge` over every target: canary 1, waves of 2, maxUnavailable 1, a 1-minute window. */
@@ -200,7 +199,7 @@ describe('RolloutEngine.run: pauses', () => {
     expect(r).toMatchObject({ outcome: 'Paused', reason: Reasons.WaveFailureToleranceExceeded });
     expect(s.fleet.touched()).toEqual(['edge-1']);
     expect(s.state().targets['edge-1']).toMatchObject({ phase: 'Failed', step: 'upgrade', version: '1.0.0' });
-    expect((s.state().condition as { failedTargets?: string[] }).failedTargets).toEqual(['edge-1']);
+    expect(s.state().condition?.failedTargets).toEqual(['edge-1']);
   });
 
   // Regression (was a bug): an admission waiting for the budget does not look at the wave's tolerance (or
@@ -349,7 +348,7 @@ describe('RolloutEngine.run: pauses', () => {
 
     expect(r).toMatchObject({ outcome: 'Paused', reason: Reasons.ObservationFailed });
     expect(s.state().targets['edge-1']).toMatchObject({ phase: 'Failed', step: 'observe' });
-    expect((s.state().condition as { failedTargets?: string[] }).failedTargets).toEqual(['edge-1']);
+    expect(s.state().condition?.failedTargets).toEqual(['edge-1']);
     expect(s.fleet.touched()).toEqual(['edge-1']);
   });
 
@@ -360,7 +359,7 @@ describe('RolloutEngine.run: pauses', () => {
     const r = await s.engine().run();
 
     expect(r).toMatchObject({ outcome: 'Paused', reason: Reasons.GatePending });
-    expect((s.state().condition as { gate?: string }).gate).toBe('edge-canary');
+    expect(s.state().condition?.gate).toBe('edge-canary');
     expect(s.fleet.touched()).toEqual([]);
 
     s.gates = () => Promise.resolve({ approved: true, by: 'alice' });
@@ -389,7 +388,7 @@ describe('RolloutEngine.run: pauses', () => {
     // the canary gate is approved by the decision; the promote gate is asked and pauses again
     expect(r).toMatchObject({ outcome: 'Paused', reason: Reasons.GatePending });
     expect(s.state().approvals.map((a) => [a.gate, a.by])).toEqual([['edge-canary', 'bob']]);
-    expect((s.state().condition as { gate?: string }).gate).toBe('edge-production');
+    expect(s.state().condition?.gate).toBe('edge-production');
     expect(s.fleet.touched()).toEqual(['edge-1']);
   });
 });

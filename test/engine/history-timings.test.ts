@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { engineSpec, fleet, scenario, size, tier } from './kit/engine.js';
 import { DEFAULT_LATENCY } from './kit/fleet.js';
-import { parseState, serializeState } from '../../src/state/store.js';
+import { serializeState } from '../../src/state/format.js';
+import { parseState } from '../../src/state/parse.js';
 import { WAVE_HISTORY_ENTRIES } from '../../src/state/types.js';
 
 describe('history keeps wave durations and step timings', () => {

@@ -8,8 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { judgeLease, LEASE_TTL_MS, leaseClaimant, newLease, type LeaseOptions } from '../../src/engine/lease.js';
 import { RolloutLockedError, TargetHeldError } from '../../src/errors.js';
-import { createEmptyState } from '../../src/state/store.js';
-import type { RolloutState, StateLease } from '../../src/state/types.js';
+import { createEmptyState, type RolloutState, type StateLease } from '../../src/state/types.js';
 import { engineSpec, fleet, rejection, scenario, size, tier } from './kit/engine.js';
 import { T0 } from './kit/clock.js';
 

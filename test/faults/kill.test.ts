@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, watch, writeFileSync 
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/fleet/prng.js';
-import { parseState } from '../../src/state/store.js';
+import { parseState } from '../../src/state/parse.js';
 import type { RolloutState } from '../../src/state/types.js';
 import { pollUntil } from '../helpers/poll.js';
 import { RolloutRepo } from '../helpers/rollout-repo.js';

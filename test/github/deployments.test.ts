@@ -11,8 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { deploymentState, recordDeployment, type DeploymentReport } from '../../src/github/deployments.js';
-import { createEmptyState } from '../../src/state/store.js';
-import type { RolloutState } from '../../src/state/types.js';
+import { createEmptyState, type RolloutState } from '../../src/state/types.js';
 import { FakeGitHub } from './fake-github.js';
 import { ROOT } from '../workflows/workflow-files.js';
 

@@ -12,8 +12,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { StateConflictError } from '../../src/errors.js';
 import { createGitHubStatePort } from '../../src/github/state-port.js';
 import { mergeRemoteState } from '../../src/github/state-merge.js';
-import { createEmptyState, parseState, serializeState } from '../../src/state/store.js';
-import type { RolloutState, ShardLeg } from '../../src/state/types.js';
+import { serializeState } from '../../src/state/format.js';
+import { parseState } from '../../src/state/parse.js';
+import { createEmptyState, type RolloutState, type ShardLeg } from '../../src/state/types.js';
 import { FakeGitHub } from './fake-github.js';
 
 const clock = { now: () => new Date('2026-12-03T08:00:00Z'), sleep: () => Promise.resolve() };

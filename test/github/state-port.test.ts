@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGitHubStatePort } from '../../src/github/state-port.js';
 import { mergeRemoteState } from '../../src/github/state-merge.js';
-import { createEmptyState, parseState, serializeState } from '../../src/state/store.js';
-import type { RolloutState } from '../../src/state/types.js';
+import { serializeState } from '../../src/state/format.js';
+import { parseState } from '../../src/state/parse.js';
+import { createEmptyState, type RolloutState } from '../../src/state/types.js';
 import { FakeGitHub } from './fake-github.js';
 
 const clock = { now: () => new Date('2026-11-23T10:00:00Z'), sleep: () => Promise.resolve() };

@@ -3,8 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { planWorkflowRun, SHORT_WINDOW_MS } from '../../src/github/workflow-plan.js';
 import type { RolloutPlan } from '../../src/plan/types.js';
 import type { RolloutSpec } from '../../src/spec/types.js';
-import { createEmptyState } from '../../src/state/store.js';
-import type { RolloutState } from '../../src/state/types.js';
+import { createEmptyState, type RolloutState } from '../../src/state/types.js';
 
 function plan(waves: number, observeMs: number): RolloutPlan {
   return {

@@ -10,7 +10,7 @@ import { fleetSpecText } from './fleet-spec.js';
 import { gitIn } from './git.js';
 import { readAgentVersion } from '../../src/fleet/client.js';
 import { startLocalFleet, type LocalFleet, type LocalFleetOptions } from '../../src/fleet/local-fleet.js';
-import { parseState } from '../../src/state/store.js';
+import { parseState } from '../../src/state/parse.js';
 import type { RolloutState } from '../../src/state/types.js';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/cli.js');

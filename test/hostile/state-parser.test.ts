@@ -8,14 +8,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { StateReadError } from '../../src/errors.js';
-import {
-  createEmptyState,
-  parseState,
-  parseStateWithYaml,
-  serializeState,
-  serializeStateWithYaml,
-} from '../../src/state/store.js';
-import type { RolloutState, TargetState, WaveState } from '../../src/state/types.js';
+import { serializeState, serializeStateWithYaml } from '../../src/state/format.js';
+import { parseState, parseStateWithYaml } from '../../src/state/parse.js';
+import { createEmptyState, type RolloutState, type TargetState, type WaveState } from '../../src/state/types.js';
 import { FUZZ_TIMEOUT_MS, fuzzRuns, mutateText, stateArbitrary, STATE_FILE, textMutation } from './arbitraries.js';
 
 /** What a refused state file must look like: a StateReadError naming the file, a line and a column, no stack. */

@@ -4,8 +4,7 @@ import { planConfig } from '../../src/plan/config.js';
 import { formatIssue } from '../../src/spec/issue.js';
 import { parseSpec } from '../../src/spec/parse.js';
 import type { RolloutSpec } from '../../src/spec/types.js';
-import { createEmptyState } from '../../src/state/store.js';
-import type { RolloutState } from '../../src/state/types.js';
+import { createEmptyState, type RolloutState } from '../../src/state/types.js';
 
 function spec(version: string, values: string, hotReload = '[telemetry]'): RolloutSpec {
   const r = parseSpec(

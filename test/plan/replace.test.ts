@@ -6,8 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { describePlan, planRollout } from '../../src/plan/plan.js';
 import { followReplacements, recordReplacement, waveConcurrency } from '../../src/plan/replace.js';
-import { createEmptyState } from '../../src/state/store.js';
-import type { RolloutState } from '../../src/state/types.js';
+import { createEmptyState, type RolloutState } from '../../src/state/types.js';
 import { fleet, size, spec, tier } from './helpers.js';
 
 describe('planning a replace tier', () => {

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseState } from '../../src/state/store.js';
+import { parseState } from '../../src/state/parse.js';
 import { buildReportModel, parseBound } from '../../src/report/model.js';
 import { renderMermaidTimeline } from '../../src/report/mermaid-timeline.js';
 import { roundForPeople } from '../../src/report/format.js';

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readOldWords } from '../../src/state/legacy.js';
-import { parseState, parseStateWithYaml, serializeState } from '../../src/state/store.js';
+import { serializeState } from '../../src/state/format.js';
+import { parseState, parseStateWithYaml } from '../../src/state/parse.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'written-before-issue-14.state.yaml');
 const oldText = readFileSync(FIXTURE, 'utf8');

@@ -3,8 +3,9 @@
  * the state file, and a damaged one is refused with its field, line and column.
  */
 import { describe, expect, it } from 'vitest';
-import { createEmptyState, parseState, serializeState } from '../../src/state/store.js';
-import type { RolloutState } from '../../src/state/types.js';
+import { serializeState } from '../../src/state/format.js';
+import { parseState } from '../../src/state/parse.js';
+import { createEmptyState, type RolloutState } from '../../src/state/types.js';
 
 function replaced(): RolloutState {
   const s = createEmptyState('web');

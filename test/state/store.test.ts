@@ -3,15 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StateConflictError, StateReadError, StateWriteError } from '../../src/errors.js';
-import {
-  createEmptyState,
-  parseState,
-  readState,
-  serializeState,
-  statePathFor,
-  writeState,
-} from '../../src/state/store.js';
-import { HISTORY_LIMIT, WAVE_HISTORY_ENTRIES, WAVE_HISTORY_LIMIT } from '../../src/state/types.js';
+import { readState, statePathFor, writeState } from '../../src/state/store.js';
+import { serializeState } from '../../src/state/format.js';
+import { parseState } from '../../src/state/parse.js';
+import { createEmptyState, HISTORY_LIMIT, WAVE_HISTORY_ENTRIES, WAVE_HISTORY_LIMIT } from '../../src/state/types.js';
 
 const now = new Date('2026-11-23T12:00:00Z');
 

@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PLAN_COMMENT_MARKER } from '../../src/github/markdown.js';
-import { serializeState } from '../../src/state/store.js';
+import { serializeState } from '../../src/state/format.js';
 import { annotations, GitHubScenario, SPEC, STATE } from '../actions/scenario.js';
 
 const GATES = `gates:

@@ -4,7 +4,9 @@
 import { execFile } from 'node:child_process';
 import type { Command } from 'commander';
 import { StateConflictError } from '../../errors.js';
-import { parseState, readState, serializeState } from '../../state/store.js';
+import { readState } from '../../state/store.js';
+import { serializeState } from '../../state/format.js';
+import { parseState } from '../../state/parse.js';
 import type { RolloutState } from '../../state/types.js';
 import { loadRollout } from '../../app/session.js';
 import { createScmFromEnv, readActionsContext } from '../actions-env.js';

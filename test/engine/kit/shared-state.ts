@@ -10,6 +10,7 @@ import { adoptMerged, mergeRemoteState } from '../../../src/github/state-merge.j
 import type { StatePort } from '../../../src/state/port.js';
 import type { RolloutState } from '../../../src/state/types.js';
 import type { Clock } from '../../../src/util/clock.js';
+import { checkedState } from './schema-check.js';
 
 export class SharedStateBackend {
   private stored: RolloutState | undefined;
@@ -52,7 +53,10 @@ export class SharedStateBackend {
         const actual = mine?.revision ?? 0;
         if (state.revision !== actual)
           return Promise.reject(new StateConflictError('local copy changed', state.revision, actual));
-        mine = structuredClone({ ...state, revision: actual + 1, updatedAt: this.clock.now().toISOString() });
+        mine = checkedState(
+          structuredClone({ ...state, revision: actual + 1, updatedAt: this.clock.now().toISOString() }),
+          `local write of revision ${actual + 1}`,
+        );
         live = state;
         return Promise.resolve(structuredClone(mine));
       },
@@ -60,7 +64,7 @@ export class SharedStateBackend {
         if (!mine) return Promise.resolve();
         for (let attempt = 0; attempt < 5; attempt++) {
           if (baseSeq === this.seq) {
-            this.stored = structuredClone(mine);
+            this.stored = checkedState(structuredClone(mine), `commit "${message}"`);
             base = structuredClone(mine);
             baseSeq = ++this.seq;
             this.commits.push({ message, revision: mine.revision, merged: attempt > 0 });

@@ -2,12 +2,14 @@
  * An in-memory `StatePort` with the real ports' compare-and-swap: a write must carry the
  * stored revision (0 = nothing stored yet), else it throws `StateConflictError`; the
  * stored copy gets revision + 1. The state is copied synchronously when `write` is
- * called (as the file port serializes it), so later changes by the engine do not leak in.
+ * called (as the file port serializes it), so later changes by the engine do not leak in, and
+ * checked against the state file's schema (`checkedState`).
  */
 import { StateConflictError } from '../../../src/errors.js';
 import type { Clock } from '../../../src/util/clock.js';
 import type { StatePort } from '../../../src/state/port.js';
 import type { RolloutState } from '../../../src/state/types.js';
+import { checkedState } from './schema-check.js';
 
 export class MemoryStatePort implements StatePort {
   readonly location = 'memory://rollouts/test.state.yaml';
@@ -41,11 +43,10 @@ export class MemoryStatePort implements StatePort {
         ),
       );
     }
-    const next: RolloutState = structuredClone({
-      ...state,
-      revision: actual + 1,
-      updatedAt: this.clock.now().toISOString(),
-    });
+    const next: RolloutState = checkedState(
+      structuredClone({ ...state, revision: actual + 1, updatedAt: this.clock.now().toISOString() }),
+      `write of revision ${actual + 1}`,
+    );
     this.stored = next;
     this.writes++;
     this.onWrite?.(structuredClone(next));
