@@ -49,7 +49,7 @@ function parseStateUsing(text: string, file: string, lineWise: boolean): Rollout
   }
   // A file an older version wrote may use words since renamed (src/state/legacy.ts).
   readOldWords(raw);
-  // The schema (src/state/schema.ts) checks every field the engine reads; problems are worded
+  // The schema (src/state/schema.ts) checks every field the engine writes; problems are worded
   // and located as the spec's are. Its output is not used: the value read keeps its key order.
   const checked = StateSchema.safeParse(raw);
   if (!checked.success) {

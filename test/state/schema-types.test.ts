@@ -39,7 +39,7 @@ function recordWrites(s: ReturnType<typeof scenario>): RolloutState[] {
 }
 
 describe('the state schema accepts what the engine writes', () => {
-  it('a rollout, a failure that pauses, a rollback decision and the next rollout: every write reads back', async () => {
+  it('a rollout, a failed one that pauses and a rollback decision: every write reads back', async () => {
     const s = scenario({
       spec: engineSpec(
         [tier('edge', {}, { canary: size(1), waves: size(2), observeMs: 60_000, observeIntervalMs: 30_000 })],
