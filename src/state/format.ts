@@ -13,7 +13,7 @@ import { redactSecrets } from '../util/secrets.js';
 import type { RolloutState } from './types.js';
 
 /** First lines of every state file. */
-export const STATE_HEADER = [
+const STATE_HEADER = [
   ' Written by Fleetgate. Do not edit: change the spec (rollouts/<name>.yaml) or use',
   ' `fleetgate resume|rollback`. `revision` is compared-and-swapped on every write.',
 ].join('\n');
