@@ -27,7 +27,12 @@ export const SPEC_KIND = 'Rollout';
 /** A size written as a count (`5`), a percent (`"20%"`) or `auto` (fleet-size table, seed 000). */
 export type Size = { kind: 'count'; value: number } | { kind: 'percent'; value: number } | { kind: 'auto' };
 
-/** One machine, VM, box or service instance the rollout upgrades. */
+/**
+ * One machine, VM, box or service instance the rollout upgrades: what `TargetSchema`
+ * (src/spec/schema.ts) reads, with its labels read as text and `{}` when absent
+ * (src/inventory/validate.ts). Not the schema's output itself, which lets labels be absent,
+ * numbers or booleans; test/state/schema-types.test.ts pins that the two agree.
+ */
 export interface Target {
   /** Unique id within the inventory (used in state and events). */
   id: string;
