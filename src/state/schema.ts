@@ -42,6 +42,7 @@ const ROLLOUT_PHASES = [
   'RollingBack',
   'RolledBack',
 ] as const;
+/** Phases of a wave: `Observing` is its observation window. */
 const WAVE_PHASES = ['Pending', 'Progressing', 'Observing', 'Completed', 'Failed', 'RolledBack'] as const;
 /** Phases of a target; with `Progressing`, its `step` says what it was doing when the run stopped. */
 const TARGET_PHASES = ['Pending', 'Progressing', 'Succeeded', 'Failed', 'RolledBack', 'RollbackFailed'] as const;
@@ -112,8 +113,6 @@ const VerdictSchema = oneOf(VERDICTS);
 
 /** Phase of the rollout (see `ROLLOUT_PHASES` above for each one's meaning). */
 export type RolloutPhase = z.output<typeof RolloutPhaseSchema>;
-/** Phase of a wave: `Pending`, `Progressing`, `Observing` (its window), `Completed`, `Failed`, `RolledBack`. */
-export type WavePhase = z.output<typeof WavePhaseSchema>;
 /**
  * Per-target result. `step` is the last step started; with phase `Progressing` it says what the
  * target was doing when the run stopped.
@@ -223,6 +222,7 @@ const ConditionSchema = fields(
 /** Why the rollout is in its phase. */
 export type Condition = z.output<typeof ConditionSchema>;
 
+/** One trip of the circuit breaker. */
 const BreakerTripSchema = fields(
   {
     at: text,
@@ -233,8 +233,6 @@ const BreakerTripSchema = fields(
   },
   {},
 );
-/** One trip of the circuit breaker. */
-export type BreakerTrip = z.output<typeof BreakerTripSchema>;
 
 const TargetStateSchema = fields(
   { phase: TargetPhaseSchema },
@@ -457,6 +455,10 @@ const ShardLegSchema = fields(
 /** One leg of a sharded wave: who ran it, its lease while it runs, and what its steps left (times ISO, UTC). */
 export type ShardLeg = z.output<typeof ShardLegSchema>;
 
+/**
+ * An inventory entry that was replaced (`strategy.type: replace`): kept across rollouts, so an
+ * inventory that still lists the old id (an inline list, a file) reaches the target now in its place.
+ */
 const ReplacementSchema = fields(
   {
     /** Id of the target in its place now (chains are collapsed: always the newest). */
@@ -466,11 +468,6 @@ const ReplacementSchema = fields(
   },
   { labels: mapOf(text) },
 );
-/**
- * An inventory entry that was replaced (`strategy.type: replace`): kept across rollouts, so an
- * inventory that still lists the old id (an inline list, a file) reaches the target now in its place.
- */
-export type Replacement = z.output<typeof ReplacementSchema>;
 
 const PoolRecordSchema = fields(
   {

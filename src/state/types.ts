@@ -9,14 +9,12 @@ import { STATE_API_VERSION, STATE_KIND, type RolloutState } from './schema.js';
 export { STATE_API_VERSION, STATE_KIND };
 export type {
   Approval,
-  BreakerTrip,
   Condition,
   Decision,
   DecisionRecord,
   HistoryEntry,
   HookRecord,
   PoolRecord,
-  Replacement,
   RolloutPhase,
   RolloutState,
   ShardLeg,
@@ -25,7 +23,6 @@ export type {
   TargetPhase,
   TargetState,
   WaveHistory,
-  WavePhase,
   WaveState,
 } from './schema.js';
 
