@@ -17,21 +17,17 @@
  * `{{targets.regex}}` written for Prometheus works here unchanged.
  */
 import { ConfigurationError } from '../errors.js';
+import { anchored, matchesAll, type Matcher } from '../spec/matchers.js';
 import { parsePromFloat, type Exposition, type ExpositionSeries } from './exposition.js';
 
-/** A label matcher: `=`, `!=`, `=~` or `!~`. */
-export interface LabelMatcher {
-  label: string;
-  op: '=' | '!=' | '=~' | '!~';
-  value: string;
-  /** For `=~`/`!~`: the anchored regular expression. */
-  regex?: RegExp;
-}
-
-/** A series selector: a metric name and label matchers. */
+/**
+ * A series selector: a metric name and label matchers — the same matchers, and the same rule for
+ * matching them, as the alert gate's (`src/spec/matchers.ts`: a missing label is `""`, a regex is
+ * anchored and its `.` matches a newline, as in PromQL).
+ */
 export interface Selector {
   name: string;
-  matchers: LabelMatcher[];
+  matchers: Matcher[];
 }
 
 /** A parsed scrape query. */
@@ -114,7 +110,7 @@ class Scanner {
 
 function parseSelector(s: Scanner): Selector {
   const name = s.identifier('a metric name');
-  const matchers: LabelMatcher[] = [];
+  const matchers: Matcher[] = [];
   if (s.peek() === '{') {
     s.expect('{');
     while (s.peek() !== '}') {
@@ -124,10 +120,10 @@ function parseSelector(s: Scanner): Selector {
       if (op === undefined) s.fail('expected one of = != =~ !~');
       s.pos += op.length;
       const value = s.string();
-      const matcher: LabelMatcher = { label, op, value };
+      const matcher: Matcher = { name: label, op, value };
       if (op === '=~' || op === '!~') {
         try {
-          matcher.regex = new RegExp(`^(?:${value})$`);
+          anchored(value);
         } catch (err) {
           s.fail(
             `invalid regular expression ${JSON.stringify(value)} (${err instanceof Error ? err.message : String(err)})`,
@@ -184,28 +180,11 @@ export function parseScrapeQuery(text: string): ScrapeQuery {
 /** Formats a selector back to text, for messages. */
 export function formatSelector(selector: Selector): string {
   if (selector.matchers.length === 0) return selector.name;
-  return `${selector.name}{${selector.matchers.map((m) => `${m.label}${m.op}${JSON.stringify(m.value)}`).join(',')}}`;
+  return `${selector.name}{${selector.matchers.map((m) => `${m.name}${m.op}${JSON.stringify(m.value)}`).join(',')}}`;
 }
 
-/** Whether a series' labels satisfy every matcher (a missing label reads as `""`, as in PromQL). */
-export function matchesLabels(labels: Record<string, string>, matchers: readonly LabelMatcher[]): boolean {
-  return matchers.every((m) => {
-    const value = labels[m.label] ?? '';
-    switch (m.op) {
-      case '=':
-        return value === m.value;
-      case '!=':
-        return value !== m.value;
-      case '=~':
-        return m.regex?.test(value) ?? false;
-      case '!~':
-        return !(m.regex?.test(value) ?? false);
-    }
-  });
-}
-
-function select(exposition: Exposition, name: string, matchers: readonly LabelMatcher[]): ExpositionSeries[] {
-  return exposition.series.filter((s) => s.name === name && matchesLabels(s.labels, matchers));
+function select(exposition: Exposition, name: string, matchers: readonly Matcher[]): ExpositionSeries[] {
+  return exposition.series.filter((s) => s.name === name && matchesAll(matchers, s.labels));
 }
 
 function seriesKey(labels: Record<string, string>, without?: string): string {

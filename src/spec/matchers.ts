@@ -233,7 +233,14 @@ export function renderMatchers(matchers: readonly Matcher[], render: (placeholde
 
 const regexCache = new Map<string, RegExp>();
 
-function anchored(pattern: string): RegExp {
+/**
+ * The regular expression a `=~`/`!~` matcher tests, anchored at both ends and with `.` matching
+ * a newline too, as Prometheus and Alertmanager compile it (`^(?s:…)$`); compiled once per
+ * pattern (a bounded cache).
+ *
+ * @throws SyntaxError when `pattern` is not a valid regular expression.
+ */
+export function anchored(pattern: string): RegExp {
   let re = regexCache.get(pattern);
   if (!re) {
     re = new RegExp(`^(?:${pattern})$`, 's');

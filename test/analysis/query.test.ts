@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { escapeRegexForQuery, formatPromDuration, renderQuery } from '../../src/analysis/query.js';
-import { parseScrapeQuery, matchesLabels } from '../../src/analysis/scrape-query.js';
+import { parseScrapeQuery } from '../../src/analysis/scrape-query.js';
+import { matchesAll } from '../../src/spec/matchers.js';
 import { ConfigurationError } from '../../src/errors.js';
 import type { Target } from '../../src/spec/types.js';
 
@@ -42,10 +43,10 @@ describe('renderQuery', () => {
   it('the rendered regex parses in a scrape query and matches exactly the cohort (anchored)', () => {
     const q = parseScrapeQuery(renderQuery('rate(x{instance=~"{{targets.regex}}"})', ctx));
     if (q.fn !== 'rate') throw new Error('expected rate');
-    expect(matchesLabels({ instance: '127.0.0.1:8001' }, q.selector.matchers)).toBe(true);
-    expect(matchesLabels({ instance: '127.0.0.1:8002' }, q.selector.matchers)).toBe(true);
-    expect(matchesLabels({ instance: '127.0.0.1:80010' }, q.selector.matchers)).toBe(false);
-    expect(matchesLabels({ instance: '127x0.0.1:8001' }, q.selector.matchers)).toBe(false);
+    expect(matchesAll(q.selector.matchers, { instance: '127.0.0.1:8001' })).toBe(true);
+    expect(matchesAll(q.selector.matchers, { instance: '127.0.0.1:8002' })).toBe(true);
+    expect(matchesAll(q.selector.matchers, { instance: '127.0.0.1:80010' })).toBe(false);
+    expect(matchesAll(q.selector.matchers, { instance: '127x0.0.1:8001' })).toBe(false);
   });
 });
 
@@ -67,5 +68,13 @@ describe('formatPromDuration', () => {
     [999.6, '1s'],
   ])('%s ms → %s', (ms, text) => {
     expect(formatPromDuration(ms)).toBe(text);
+  });
+
+  it('matches as PromQL and the alert gate do: a missing label is "", a regex is anchored and its . matches a newline', () => {
+    const q = parseScrapeQuery('rate(x{constructor="", msg=~"a.b", code!~"5.."})');
+    if (q.fn !== 'rate') throw new Error('expected rate');
+    expect(matchesAll(q.selector.matchers, { msg: 'a\nb', code: '200' })).toBe(true);
+    expect(matchesAll(q.selector.matchers, { msg: 'a\nb', code: '503' })).toBe(false);
+    expect(matchesAll(q.selector.matchers, { msg: 'xa\nb', code: '200' })).toBe(false);
   });
 });

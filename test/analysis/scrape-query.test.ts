@@ -55,15 +55,15 @@ describe('parseScrapeQuery', () => {
       numerator: {
         name: 'http_requests_total',
         matchers: [
-          { label: 'code', op: '=~', value: '5..' },
-          { label: 'id', op: '!=', value: 'x' },
+          { name: 'code', op: '=~', value: '5..' },
+          { name: 'id', op: '!=', value: 'x' },
         ],
       },
       denominator: { name: 'http_requests_total', matchers: [] },
     });
     expect(parseScrapeQuery(" rate( x{a='b',} ) ")).toMatchObject({
       fn: 'rate',
-      selector: { name: 'x', matchers: [{ label: 'a', op: '=', value: 'b' }] },
+      selector: { name: 'x', matchers: [{ name: 'a', op: '=', value: 'b' }] },
     });
     expect(parseScrapeQuery('quantile(0.99, h{c!~"4.."})')).toMatchObject({ fn: 'quantile', quantile: 0.99 });
     expect(parseScrapeQuery('gauge(up)')).toMatchObject({ fn: 'gauge', selector: { name: 'up' } });
