@@ -81,7 +81,11 @@ function byPosition(a: Issue, b: Issue): number {
 /** Checks that need the YAML nodes: collection keys, unresolved aliases. */
 function structuralProblems(file: string, source: YamlSource): Issue[] {
   const out: Issue[] = [];
-  const at = (node: Node) => source.lineCounter.linePos(node.range?.[0] ?? 0);
+  /** A problem of the document's structure at `node` (no field path: it is not a field's). */
+  const problem = (node: Node, message: string) => {
+    const { line, col } = source.lineCounter.linePos(node.range?.[0] ?? 0);
+    out.push(issue(file, line, col, { path: '', message, severity: 'error' }));
+  };
   visit(source.doc, {
     Pair(_key, pair) {
       if (
@@ -89,26 +93,9 @@ function structuralProblems(file: string, source: YamlSource): Issue[] {
         pair.key.type === 'PLAIN' &&
         pair.key.source === '<<' &&
         !isMergeSource(pair.value, source.doc)
-      ) {
-        const { line, col } = at(pair.key);
-        out.push(
-          issue(file, line, col, {
-            path: '',
-            message: 'a merge key (<<) must be followed by a map, an alias of a map, or a list of them',
-            severity: 'error',
-          }),
-        );
-      }
-      if (isCollection(pair.key)) {
-        const { line, col } = at(pair.key);
-        out.push(
-          issue(file, line, col, {
-            path: '',
-            message: 'a map key must be a plain value, not a map or list',
-            severity: 'error',
-          }),
-        );
-      }
+      )
+        problem(pair.key, 'a merge key (<<) must be followed by a map, an alias of a map, or a list of them');
+      if (isCollection(pair.key)) problem(pair.key, 'a map key must be a plain value, not a map or list');
     },
     Alias(_key, alias) {
       let target: unknown;
@@ -117,16 +104,7 @@ function structuralProblems(file: string, source: YamlSource): Issue[] {
       } catch {
         target = undefined;
       }
-      if (target === undefined) {
-        const { line, col } = at(alias);
-        out.push(
-          issue(file, line, col, {
-            path: '',
-            message: `alias *${alias.source} refers to no anchor &${alias.source} above it`,
-            severity: 'error',
-          }),
-        );
-      }
+      if (target === undefined) problem(alias, `alias *${alias.source} refers to no anchor &${alias.source} above it`);
     },
   });
   return out;
