@@ -8,6 +8,8 @@
  */
 import { LineCounter, parseDocument, visit } from 'yaml';
 import { StateReadError } from '../errors.js';
+import { locateProblems, yamlSourceOf } from '../spec/located.js';
+import { describeValue, locate, truncate } from '../spec/locate.js';
 import { problemsFromZod } from '../spec/zod-issues.js';
 import { readStateLineWise } from './format.js';
 import { readOldWords } from './legacy.js';
@@ -42,27 +44,27 @@ function parseStateUsing(text: string, file: string, lineWise: boolean): Rollout
     throw new StateReadError(`${file}:1:1: state file cannot be read: ${(error as Error).message}`);
   }
   if (raw.apiVersion !== STATE_API_VERSION || raw.kind !== STATE_KIND) {
-    const { line, col } = locateInState(text, [raw.apiVersion !== STATE_API_VERSION ? 'apiVersion' : 'kind']);
+    const { line, col } = locate(yamlSourceOf(text), [raw.apiVersion !== STATE_API_VERSION ? 'apiVersion' : 'kind']);
+    const got = [raw.apiVersion, raw.kind].map((v) => truncate(describeValue(v))).join(', ');
     throw new StateReadError(
-      `${file}: unknown state format (expected apiVersion ${STATE_API_VERSION}, kind ${STATE_KIND}, got ${describeValue(raw.apiVersion)}, ${describeValue(raw.kind)}) at ${file}:${line}:${col}`,
+      `${file}: unknown state format (expected apiVersion ${STATE_API_VERSION}, kind ${STATE_KIND}, got ${got}) at ${file}:${line}:${col}`,
     );
   }
   // A file an older version wrote may use words since renamed (src/state/legacy.ts).
   readOldWords(raw);
   // The schema (src/state/schema.ts) checks every field the engine writes; problems are worded
-  // and located as the spec's are. Its output is not used: the value read keeps its key order.
+  // and located as the spec's are, by the same module (src/spec/located.ts). Its output is not
+  // used: the value read keeps its key order.
   const checked = StateSchema.safeParse(raw);
   if (!checked.success) {
     const problems = problemsFromZod(checked.error.issues, raw);
-    const first = problems[0]!;
-    const { line, col } = locateInState(text, first.path);
+    // Only the first is located (a second parse of the text, on this error path only).
+    const first = locateProblems(file, yamlSourceOf(text), raw, [{ ...problems[0]!, showGot: true }])[0]!;
     const extra = problems.length - 1;
     const more = extra === 0 ? '' : ` (and ${extra} more problem${extra === 1 ? '' : 's'})`;
-    const got =
-      typeof first.got === 'string' ? first.got : first.got === null ? undefined : describeAt(raw, first.path);
-    const detail = [first.expected && `expected ${first.expected}`, got !== undefined && `got ${got}`].filter(Boolean);
+    const detail = [first.expected && `expected ${first.expected}`, first.got && `got ${first.got}`].filter(Boolean);
     throw new StateReadError(
-      `${file}:${line}:${col}: ${formatStatePath(first.path)}: ${first.message}${detail.length > 0 ? ` (${detail.join(', ')})` : ''}${more}; the state file was edited by hand or is damaged`,
+      `${file}:${first.line}:${first.col}: ${first.path || '(document)'}: ${first.message}${detail.length > 0 ? ` (${detail.join(', ')})` : ''}${more}; the state file was edited by hand or is damaged`,
     );
   }
   const state = raw as unknown as Partial<RolloutState> & { name: string };
@@ -108,47 +110,8 @@ function readStateWithYaml(text: string, file: string): Record<string, unknown> 
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new StateReadError(
-      `${at((doc.contents as { range?: number[] } | null)?.range?.[0] ?? 0)}: state file is empty or not a mapping (got ${describeValue(raw)})`,
+      `${at((doc.contents as { range?: number[] } | null)?.range?.[0] ?? 0)}: state file is empty or not a mapping (got ${truncate(describeValue(raw))})`,
     );
   }
   return raw as Record<string, unknown>;
-}
-
-// ------------------------------------------------------------------ locating problems
-
-type StatePath = (string | number)[];
-
-function describeValue(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  const text = typeof value === 'function' ? 'a function' : (JSON.stringify(value) ?? typeof value);
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
-}
-
-/** What is written at `path` in the value read, for a problem's `got`; `undefined` when nothing is. */
-function describeAt(raw: unknown, path: StatePath): string | undefined {
-  let at: unknown = raw;
-  for (const part of path) {
-    if (at === null || typeof at !== 'object') return undefined;
-    at = (at as Record<string | number, unknown>)[part];
-  }
-  return at === undefined ? undefined : describeValue(at);
-}
-
-/** `targets.t-1.phase`, `waves[0].targets[3]`. */
-function formatStatePath(path: StatePath): string {
-  let out = '';
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
-  return out === '' ? '(document)' : out;
-}
-
-/** Line and column (1-based) of the node at `path`, or of its nearest existing parent. */
-function locateInState(text: string, path: StatePath): { line: number; col: number } {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter });
-  for (let n = path.length; n > 0; n--) {
-    const node = doc.getIn(path.slice(0, n), true) as { range?: number[] } | undefined;
-    if (node && typeof node === 'object' && node.range) return lineCounter.linePos(node.range[0]!);
-  }
-  const range = (doc.contents as { range?: number[] } | null)?.range;
-  return range ? lineCounter.linePos(range[0]!) : { line: 1, col: 1 };
 }
