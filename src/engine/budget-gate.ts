@@ -10,7 +10,7 @@
  */
 import { assessTakeDown, type OutOfService, type TakeDownAssessment } from './budget.js';
 import type { EngineCore } from './core.js';
-import { Notifier, pool } from './pool.js';
+import { Notifier, poolMap } from './pool.js';
 import { replaceLeftOut } from './replace-slots.js';
 import type { TargetState } from '../state/types.js';
 
@@ -160,18 +160,12 @@ export class BudgetGate {
       if (rest.length === 0) return found;
     }
     const c = this.core;
-    const round = (async () => {
-      const answers = new Map<string, OutOfService | undefined>();
-      await pool(
-        rest,
-        c.d.probeConcurrency ?? 16,
-        () => c.aborted,
-        async (id) => {
-          answers.set(id, await this.probe(id));
-        },
-      );
-      return answers;
-    })();
+    const round = poolMap(
+      rest,
+      c.d.probeConcurrency ?? 16,
+      () => c.aborted,
+      (id) => this.probe(id),
+    );
     this.rounds.set(tier, round);
     try {
       for (const [id, o] of await round) found.set(id, o);

@@ -23,6 +23,25 @@ export async function pool<T>(
   await Promise.all(runners);
 }
 
+/**
+ * {@link pool} that keeps each item's answer: item → what `worker` returned, in the items'
+ * order (not the order they finished). An item not started because `stop()` said so is absent.
+ */
+export async function poolMap<T, R>(
+  items: readonly T[],
+  limit: number,
+  stop: () => boolean,
+  worker: (item: T) => Promise<R>,
+): Promise<Map<T, R>> {
+  const answers = new Map<T, R>();
+  await pool(items, limit, stop, async (item) => {
+    answers.set(item, await worker(item));
+  });
+  const ordered = new Map<T, R>();
+  for (const item of items) if (answers.has(item)) ordered.set(item, answers.get(item)!);
+  return ordered;
+}
+
 /** Wakes every `wait()`er at the next `notify()`. */
 export class Notifier {
   private waiters: (() => void)[] = [];

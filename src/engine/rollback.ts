@@ -13,7 +13,7 @@ import { InvalidPhaseError, VersionPolicyError } from '../errors.js';
 import { describeOutOfService } from './budget.js';
 import { BudgetGate, leftOutOfService } from './budget-gate.js';
 import { ENGINE_ACTOR, type EngineCore, type RunResult } from './core.js';
-import { pool } from './pool.js';
+import { pool, poolMap } from './pool.js';
 import { Messages, Reasons, type Reason } from './reasons.js';
 import { Leadership } from './leadership.js';
 import { moveTarget, recordVersion } from './target-move.js';
@@ -234,21 +234,19 @@ export class RollbackRunner {
   /** Reads every target's version (read-only, concurrent); a target that does not answer maps to undefined. */
   private async readVersions(ids: string[]): Promise<Map<string, string | undefined>> {
     const c = this.c;
-    const out = new Map<string, string | undefined>();
-    await pool(
+    return poolMap(
       ids,
       c.d.probeConcurrency ?? 16,
       () => c.aborted,
       async (id) => {
-        if (!c.hasTarget(id)) return void out.set(id, undefined);
+        if (!c.hasTarget(id)) return undefined;
         const r = await c.d.runner.run(c.stepsFor(id).version, c.vars(c.target(id), c.spec.version), {
           extractVersion: true,
           signal: c.d.signal,
         });
-        out.set(id, r.ok ? r.version : undefined);
+        return r.ok ? r.version : undefined;
       },
     );
-    return out;
   }
 
   /** Failed and broken targets first (their outage is the longest), keeping the order otherwise. */

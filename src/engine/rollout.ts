@@ -45,7 +45,7 @@ import { processAlive } from '../util/process.js';
 import { EngineCore, type EngineDeps, type RunResult } from './core.js';
 import { Leadership } from './leadership.js';
 import { Observer, observedUntilMs } from './observation.js';
-import { pool } from './pool.js';
+import { poolMap } from './pool.js';
 import { Messages, Reasons, type Reason } from './reasons.js';
 import { RollbackRunner } from './rollback.js';
 import { decideAfterObservation, decideAfterWaveSteps, type Transition } from './transitions.js';
@@ -702,9 +702,8 @@ export class RolloutEngine {
   /** Reads every planned target's version (and, for the report, its health): read-only, concurrent, bounded. */
   private async probeFleet(withHealth: boolean): Promise<Map<string, ProbeEntry>> {
     const c = this.c;
-    const out = new Map<string, ProbeEntry>();
     const ids = c.plan.waves.flatMap((w) => w.targets);
-    await pool(
+    return poolMap(
       ids,
       c.d.probeConcurrency ?? 16,
       () => false,
@@ -724,10 +723,9 @@ export class RolloutEngine {
           entry.healthy = h.ok;
           if (!h.ok) entry.healthMessage = h.message;
         }
-        out.set(id, entry);
+        return entry;
       },
     );
-    return new Map(ids.map((id) => [id, out.get(id)!]));
   }
 
   private versionProblems(probes: Map<string, { version?: string; message: string }>): FleetVersionProblem[] {
